@@ -1,0 +1,101 @@
+/**
+ * The one place where the names that cross process boundaries are defined: workflow ids, task
+ * queues, signals, queries, search attributes and error types. The API, the CLI, workers and
+ * workflows all import from here, so a rename cannot drift between them.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { NormalizedAlert } from '../domain/alert';
+import type { IncidentState } from '../domain/incident';
+import type { Severity } from '../domain/severity';
+
+export const TASK_QUEUES = {
+  incidents: 'steward-incidents',
+} as const;
+
+export const INCIDENT_WORKFLOW_TYPE = 'incidentWorkflow';
+
+/**
+ * One workflow per Datadog alert cycle of one monitor: re-deliveries and re-fires of the cycle
+ * share the id, so signal-with-start joins them to the running workflow.
+ */
+export function incidentWorkflowId(monitorId: string, alertCycleKey: string): string {
+  const safeKey = alertCycleKey.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);
+  return `incident-${monitorId}-${safeKey}`;
+}
+
+export interface DecisionInput {
+  by: string;
+  reason: string;
+}
+
+export const alertDeliveredSignal = defineSignal<[NormalizedAlert]>('alertDelivered');
+export const approveSignal = defineSignal<[DecisionInput]>('approve');
+export const rejectSignal = defineSignal<[DecisionInput]>('reject');
+export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
+
+/** Keys registered on the Temporal namespace (see infra/temporal-dev-server.ts) and kept current by the workflow. */
+export const SEARCH_ATTRIBUTES = {
+  monitorId: defineSearchAttributeKey('StewardMonitorId', SearchAttributeType.KEYWORD),
+  service: defineSearchAttributeKey('StewardService', SearchAttributeType.KEYWORD),
+  severity: defineSearchAttributeKey('StewardSeverity', SearchAttributeType.KEYWORD),
+  verdict: defineSearchAttributeKey('StewardVerdict', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('StewardStatus', SearchAttributeType.KEYWORD),
+  prUrl: defineSearchAttributeKey('StewardPrUrl', SearchAttributeType.KEYWORD),
+} as const;
+
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: 'Keyword' }[] = Object.values(SEARCH_ATTRIBUTES).map(
+  (key) => ({ name: key.name, type: 'Keyword' }),
+);
+
+/** Policy the workflow runs under; fixed at start so that replays see the same values. */
+export interface IncidentPolicy {
+  approvalMinSeverity: Severity;
+  approvalTimeoutMs: number;
+  approvalTimeoutPolicy: 'escalate' | 'close';
+  maxEscalations: number;
+  maxFixAttempts: number;
+  webUiBaseUrl: string;
+  namespace: string;
+  activityTimeouts: {
+    quickStartToCloseMs: number;
+    sandboxStartToCloseMs: number;
+    sandboxHeartbeatMs: number;
+    modelStartToCloseMs: number;
+  };
+}
+
+export interface IncidentWorkflowInput {
+  alert: NormalizedAlert;
+  policy: IncidentPolicy;
+}
+
+/**
+ * Stable error types. Activities throw ApplicationFailure with one of these as `type`; the ones in
+ * NON_RETRYABLE_ERRORS are permanent, so Temporal does not retry them.
+ */
+export const ERROR_TYPES = {
+  monitorNotFound: 'MonitorNotFound',
+  monitorNotOwned: 'MonitorNotOwnedBySteward',
+  modelRecordingMissing: 'ModelRecordingMissing',
+  modelOutputInvalid: 'ModelOutputInvalid',
+  serviceNotConfigured: 'ServiceNotConfigured',
+  revisionNotFound: 'RevisionNotFound',
+  patchDoesNotApply: 'PatchDoesNotApply',
+  sandboxCommandTimedOut: 'SandboxCommandTimedOut',
+  sandboxUnavailable: 'SandboxUnavailable',
+  codeHostConflict: 'CodeHostConflict',
+  notifierFailed: 'NotifierFailed',
+  storeUnavailable: 'StoreUnavailable',
+} as const;
+export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
+
+export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+  ERROR_TYPES.monitorNotFound,
+  ERROR_TYPES.monitorNotOwned,
+  ERROR_TYPES.modelRecordingMissing,
+  ERROR_TYPES.modelOutputInvalid,
+  ERROR_TYPES.serviceNotConfigured,
+  ERROR_TYPES.revisionNotFound,
+  ERROR_TYPES.patchDoesNotApply,
+];

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * The body Datadog posts, as produced by the payload template in README.md. Every value is a string
+ * there, because Datadog substitutes `$VARIABLES` into a JSON template.
+ */
+export const DatadogWebhookPayload = z.object({
+  monitor_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d+$/, 'monitor_id must be a numeric Datadog monitor id')),
+  alert_cycle_key: z.string().min(1, 'alert_cycle_key is required ($ALERT_CYCLE_KEY)').max(200),
+  transition: z.string().min(1, 'transition is required ($ALERT_TRANSITION)').max(50),
+  priority: z.string().max(10).optional().default(''),
+  title: z.string().min(1, 'title is required ($ALERT_TITLE)').max(2_000),
+  message: z.string().max(60_000).default(''),
+  tags: z.union([z.string(), z.array(z.string())]).default(''),
+  date: z.union([z.string(), z.number()]).transform(String),
+  link: z.string().max(2_000).default(''),
+  event_id: z.union([z.string(), z.number()]).transform(String).optional(),
+});
+export type DatadogWebhookPayload = z.input<typeof DatadogWebhookPayload>;
+
+export const AlertTransition = z.enum(['triggered', 'retriggered', 'recovered', 'warn', 'no_data', 'renotify', 'other']);
+export type AlertTransition = z.infer<typeof AlertTransition>;
+
+export const NormalizedAlert = z.object({
+  monitorId: z.string(),
+  alertCycleKey: z.string(),
+  transition: AlertTransition,
+  rawTransition: z.string(),
+  priority: z.string().nullable(),
+  title: z.string(),
+  message: z.string(),
+  tags: z.array(z.string()),
+  service: z.string().nullable(),
+  deployedRevision: z.string().nullable(),
+  occurredAt: z.string(),
+  link: z.string(),
+  eventId: z.string().nullable(),
+});
+export type NormalizedAlert = z.infer<typeof NormalizedAlert>;
+
+function normalizeTransition(raw: string): AlertTransition {
+  const key = raw.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  switch (key) {
+    case 'triggered':
+      return 'triggered';
+    case 're_triggered':
+    case 'retriggered':
+      return 'retriggered';
+    case 'recovered':
+      return 'recovered';
+    case 'warn':
+    case 're_warn':
+      return 'warn';
+    case 'no_data':
+    case 're_no_data':
+      return 'no_data';
+    case 'renotify':
+      return 'renotify';
+    default:
+      return 'other';
+  }
+}
+
+function parseTags(tags: string | string[]): string[] {
+  const list = Array.isArray(tags) ? tags : tags.split(',');
+  return list.map((t) => t.trim()).filter((t) => t.length > 0);
+}
+
+function tagValue(tags: string[], ...names: string[]): string | null {
+  for (const name of names) {
+    const found = tags.find((t) => t.startsWith(`${name}:`));
+    if (found) return found.slice(name.length + 1);
+  }
+  return null;
+}
+
+/** Datadog's `$DATE` is epoch milliseconds; ISO strings are accepted too. */
+function parseDate(raw: string): string {
+  const asNumber = Number(raw);
+  const date = Number.isFinite(asNumber) && raw.trim() !== '' ? new Date(asNumber) : new Date(raw);
+  if (Number.isNaN(date.getTime())) throw new Error(`date is neither epoch milliseconds nor an ISO date: ${JSON.stringify(raw)}`);
+  return date.toISOString();
+}
+
+/** Throws a ZodError (or an Error naming the field) on a payload that cannot become an alert. */
+export function normalizeDatadogPayload(body: unknown): NormalizedAlert {
+  const payload = DatadogWebhookPayload.parse(body);
+  const tags = parseTags(payload.tags);
+  return {
+    monitorId: payload.monitor_id,
+    alertCycleKey: payload.alert_cycle_key,
+    transition: normalizeTransition(payload.transition),
+    rawTransition: payload.transition,
+    priority: payload.priority.trim() === '' ? null : payload.priority.trim(),
+    title: payload.title,
+    message: payload.message,
+    tags,
+    service: tagValue(tags, 'service'),
+    // Datadog's source code integration tags deployments with git.commit.sha; `version` is the fallback.
+    deployedRevision: tagValue(tags, 'git.commit.sha', 'version'),
+    occurredAt: parseDate(payload.date),
+    link: payload.link,
+    eventId: payload.event_id ?? null,
+  };
+}

@@ -1,0 +1,90 @@
+import type { NormalizedAlert } from './alert';
+import type { Severity } from './severity';
+import type { TriageResult } from './triage';
+
+export type IncidentStatus =
+  | 'received'
+  | 'checking_duplicates'
+  | 'triaging'
+  | 'tuning_monitor'
+  | 'reproducing'
+  | 'fixing'
+  | 'awaiting_approval'
+  | 'opening_pr'
+  | 'pr_opened'
+  | 'duplicate'
+  | 'noise'
+  | 'not_reproduced'
+  | 'could_not_fix'
+  | 'rejected'
+  | 'approval_timed_out';
+
+export const TERMINAL_STATUSES: readonly IncidentStatus[] = [
+  'pr_opened',
+  'duplicate',
+  'noise',
+  'not_reproduced',
+  'could_not_fix',
+  'rejected',
+  'approval_timed_out',
+];
+
+export interface ExecEvidence {
+  command: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+  outputTail: string;
+}
+
+export interface Reproduction {
+  testPath: string;
+  command: string;
+  before: ExecEvidence;
+  matchedSignature: string;
+}
+
+export interface FixAttemptSummary {
+  attempt: number;
+  verified: boolean;
+  failureReason: string | null;
+  diffStat: string;
+  reproAfter: ExecEvidence | null;
+  suiteAfter: ExecEvidence | null;
+}
+
+export interface ApprovalDecision {
+  decision: 'approve' | 'reject';
+  by: string;
+  reason: string;
+  at: string;
+}
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  branch: string;
+}
+
+/** The incident as the workflow knows it: returned by the state query and saved to the ledger. */
+export interface IncidentState {
+  incidentId: string;
+  monitorId: string;
+  service: string | null;
+  title: string;
+  signature: string;
+  status: IncidentStatus;
+  deliveries: number;
+  transitions: { transition: NormalizedAlert['transition']; at: string }[];
+  recovered: boolean;
+  triage: TriageResult | null;
+  severity: Severity | null;
+  duplicateOf: string | null;
+  monitorChange: string | null;
+  reproduction: Reproduction | null;
+  attempts: FixAttemptSummary[];
+  approval: ApprovalDecision | null;
+  escalations: number;
+  pullRequest: PullRequestRef | null;
+  outcome: string | null;
+}

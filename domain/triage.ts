@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { Severity } from './severity';
+
+export const MonitorTuning = z.object({
+  criticalThreshold: z.number().nullable().describe('new critical threshold, or null to keep it'),
+  evaluationWindow: z
+    .string()
+    .regex(/^last_\d+[mhd]$/)
+    .nullable()
+    .describe('new evaluation window such as last_15m, or null to keep it'),
+  reason: z.string().min(1),
+});
+export type MonitorTuning = z.infer<typeof MonitorTuning>;
+
+/** What the triage model must return; validated before the workflow acts on it. */
+export const TriageResult = z.object({
+  verdict: z.enum(['real', 'noise', 'duplicate']),
+  severity: Severity,
+  confidence: z.number().min(0).max(1),
+  reasoning: z.string().min(1),
+  suspectedArea: z.object({
+    files: z.array(z.string()),
+    summary: z.string(),
+  }),
+  duplicateOf: z.string().nullable().describe('incident id this duplicates, when verdict is duplicate'),
+  monitorTuning: MonitorTuning.nullable().describe('how to quiet the monitor, when verdict is noise'),
+});
+export type TriageResult = z.infer<typeof TriageResult>;

@@ -1,0 +1,66 @@
+import type { IncidentState } from '../domain/incident';
+
+/** One entry of an incident's history; `seq` is assigned by the workflow, so retries rewrite the same row. */
+export interface LedgerEvent {
+  seq: number;
+  kind:
+    | 'alert_received'
+    | 'transition'
+    | 'duplicate_detected'
+    | 'verdict'
+    | 'monitor_changed'
+    | 'reproduced'
+    | 'not_reproduced'
+    | 'fix_attempt'
+    | 'approval_requested'
+    | 'approval_escalated'
+    | 'approval_decided'
+    | 'pr_opened'
+    | 'monitor_annotated'
+    | 'closed';
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export interface FixAttemptRecord {
+  incidentId: string;
+  attempt: number;
+  verified: boolean;
+  failureReason: string | null;
+  diff: string;
+  evidence: unknown;
+}
+
+export interface DecisionRecord {
+  incidentId: string;
+  decision: 'approve' | 'reject' | 'timed_out';
+  by: string;
+  reason: string;
+  /** Kept with rejections: the proposed change and why a human refused it are preference data for evals. */
+  proposedDiff: string;
+  at: string;
+}
+
+export interface MonitorChangeRecord {
+  incidentId: string;
+  monitorId: string;
+  action: 'tuned' | 'deleted';
+  before: unknown;
+  after: unknown;
+  reason: string;
+}
+
+export interface IncidentLedgerPort {
+  /** Upserts the incident row from the workflow's state. */
+  saveIncident(state: IncidentState, runId: string): Promise<void>;
+  appendEvents(incidentId: string, events: LedgerEvent[]): Promise<void>;
+  recordFixAttempt(record: FixAttemptRecord): Promise<void>;
+  recordDecision(record: DecisionRecord): Promise<void>;
+  recordMonitorChange(record: MonitorChangeRecord): Promise<void>;
+  /**
+   * Notification outbox: `claim` returns false when the key was already delivered, so a retried
+   * notify activity sends nothing twice.
+   */
+  claimNotification(key: string, incidentId: string, kind: string): Promise<boolean>;
+  markNotificationDelivered(key: string, ref: string): Promise<void>;
+}

@@ -1,0 +1,19 @@
+export type NotificationKind = 'pr_opened' | 'could_not_fix' | 'approval_requested' | 'approval_escalated' | 'approval_timed_out';
+
+export interface Notification {
+  /** Idempotency key: the same key is delivered once, however often the activity is retried. */
+  key: string;
+  kind: NotificationKind;
+  incidentId: string;
+  title: string;
+  text: string;
+  links: { label: string; url: string }[];
+  /** Present on approval requests: the notifier offers Approve / Reject for this incident. */
+  approval?: { incidentId: string; severity: string; diffStat: string; reproduction: string };
+}
+
+export interface NotifierPort {
+  readonly name: string;
+  /** Returns a reference to the delivered message (Slack ts, log line). */
+  send(notification: Notification): Promise<{ ref: string }>;
+}

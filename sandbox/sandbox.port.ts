@@ -1,0 +1,58 @@
+/**
+ * A disposable workspace holding a checkout of a target repository at one revision, where
+ * model-written code runs. Today's backend is process-level (sandbox/process-sandbox.adapter.ts);
+ * real isolation replaces it behind this same port.
+ */
+export interface SandboxSpec {
+  /** Deterministic (derived from incident and purpose), so that a retried activity finds or rebuilds the same sandbox. */
+  sandboxId: string;
+  /** Path or URL that `git clone` accepts. */
+  repositoryLocation: string;
+  revision: string;
+  /** Run once after checkout, e.g. `npm ci`; null when the repository needs none. */
+  setupCommand: string | null;
+}
+
+export interface SandboxHandle {
+  sandboxId: string;
+  revision: string;
+  /** False when an existing workspace at the same revision was reused. */
+  created: boolean;
+}
+
+export interface ExecOptions {
+  timeoutMs: number;
+  /** Aborting kills the command's whole process tree. */
+  signal?: AbortSignal;
+  /** Called with each chunk of output, e.g. to heartbeat. */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  command: string;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationMs: number;
+  /** The last 8 KiB of stdout and stderr, interleaved as produced. */
+  outputTail: string;
+}
+
+export interface FileEdit {
+  path: string;
+  content: string;
+}
+
+export interface SandboxPort {
+  readonly name: string;
+  /** Creates the workspace, or reuses it when it exists at the same revision. */
+  open(spec: SandboxSpec): Promise<SandboxHandle>;
+  exec(sandboxId: string, command: string, options: ExecOptions): Promise<ExecResult>;
+  writeFiles(sandboxId: string, files: FileEdit[]): Promise<void>;
+  readFile(sandboxId: string, path: string): Promise<string>;
+  /** Unified diff of the workspace against its revision, untracked files included. */
+  diff(sandboxId: string): Promise<string>;
+  /** Back to a clean checkout of the revision: edits and untracked files are dropped. */
+  reset(sandboxId: string): Promise<void>;
+  destroy(sandboxId: string): Promise<void>;
+}
