@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Steward's local stack and tests need, and nothing that is already there:
+# npm dependencies, the Temporal CLI (built from source with Go: prebuilt downloads are not
+# reachable from every machine), and a Postgres server unless DATABASE_URL points at one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_CLI_VERSION=v1.5.1 # newest tag whose go.mod has no replace directive, so `go install` works
+say() { printf 'ensure-tools: %s\n' "$*" >&2; }
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -x .tools/bin/temporal ] || [ "$(cat .tools/temporal.version 2>/dev/null)" != "$TEMPORAL_CLI_VERSION" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    say "Go is needed to build the Temporal CLI; installing golang-go"
+    apt-get update -qq && apt-get install -y -qq golang-go >/dev/null
+  fi
+  say "building the Temporal CLI $TEMPORAL_CLI_VERSION with go install (several minutes the first time)"
+  mkdir -p .tools/bin
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  echo "$TEMPORAL_CLI_VERSION" > .tools/temporal.version
+fi
+
+has_postgres_server() {
+  command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1
+}
+if [ -z "${DATABASE_URL:-}" ] && ! has_postgres_server; then
+  if [ "$(id -u)" != 0 ]; then
+    say "no Postgres server found: install Debian's postgresql package, or set DATABASE_URL"
+    exit 1
+  fi
+  say "installing Debian's postgresql package"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+if [ -z "${DATABASE_URL:-}" ] && [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  # Postgres will not run as root; the cluster is owned by this system user.
+  useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
+fi
