@@ -50,9 +50,12 @@ const EnvSchema = z.object({
   STEWARD_APPROVAL_TIMEOUT_POLICY: z.enum(['escalate', 'close']).default('escalate'),
   STEWARD_APPROVAL_MAX_ESCALATIONS: z.coerce.number().int().min(0).default(3),
   STEWARD_MAX_FIX_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(3),
+  STEWARD_DRAFT_PR_BELOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
   STEWARD_MODEL_PROVIDER: z.enum(['replay']).default('replay'),
   STEWARD_MODEL_TRANSCRIPT: z.string().optional(),
   STEWARD_SERVICES_FILE: z.string().optional(),
+  STEWARD_FAULT_CRASH_AFTER: z.string().default(''),
+  STEWARD_FAULT_MARKER_DIR: z.string().optional(),
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_CHANNEL: z.string().optional(),
@@ -66,9 +69,14 @@ export interface StewardConfig {
   api: { port: number; webhookToken: string | null; maxBodyBytes: number };
   approval: { minSeverity: Severity; timeoutMs: number; timeoutPolicy: 'escalate' | 'close'; maxEscalations: number };
   maxFixAttempts: number;
+  draftPrBelowConfidence: number;
   model: { provider: 'replay'; transcriptPath: string };
   services: ServicesConfig;
+  /** 'demo' when no services file is configured and the bundled demo service stands in. */
+  servicesSource: 'demo' | 'file';
   slack: { botToken: string; signingSecret: string; channel: string; apiUrl: string | null } | null;
+  /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
+  faults: { crashAfter: string[]; markerDir: string };
 }
 
 export class ConfigError extends Error {
@@ -139,12 +147,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       maxEscalations: e.STEWARD_APPROVAL_MAX_ESCALATIONS,
     },
     maxFixAttempts: e.STEWARD_MAX_FIX_ATTEMPTS,
+    draftPrBelowConfidence: e.STEWARD_DRAFT_PR_BELOW_CONFIDENCE,
     model: { provider: e.STEWARD_MODEL_PROVIDER, transcriptPath: path.resolve(e.STEWARD_MODEL_TRANSCRIPT ?? DEMO_TRANSCRIPT_PATH) },
     services: loadServices(e.STEWARD_SERVICES_FILE, dataDir),
+    servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',
     slack:
       e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET && e.SLACK_CHANNEL
         ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, channel: e.SLACK_CHANNEL, apiUrl: e.SLACK_API_URL ?? null }
         : null,
+    faults: {
+      crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
+      markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),
+    },
   };
 }
 

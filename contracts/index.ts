@@ -55,6 +55,8 @@ export interface IncidentPolicy {
   approvalTimeoutPolicy: 'escalate' | 'close';
   maxEscalations: number;
   maxFixAttempts: number;
+  /** Triage confidence below which the PR is opened as a draft. */
+  draftPrBelowConfidence: number;
   webUiBaseUrl: string;
   namespace: string;
   activityTimeouts: {

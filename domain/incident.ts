@@ -39,9 +39,13 @@ export interface ExecEvidence {
 
 export interface Reproduction {
   testPath: string;
+  /** Kept so that every fix attempt can put the same test back into a clean workspace. */
+  testContent: string;
+  explanation: string;
   command: string;
+  /** The test's run at the deployed revision: it must fail, for the alert's reason. */
   before: ExecEvidence;
-  matchedSignature: string;
+  match: string;
 }
 
 export interface FixAttemptSummary {

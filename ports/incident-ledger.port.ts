@@ -50,13 +50,25 @@ export interface MonitorChangeRecord {
   reason: string;
 }
 
+export interface RecentIncident {
+  incidentId: string;
+  title: string;
+  signature: string;
+  status: string;
+  prUrl: string | null;
+}
+
 export interface IncidentLedgerPort {
+  /** Incidents of the last 24 hours on the same monitor or service, newest first: the candidates triage may call duplicates. */
+  listRecentIncidents(query: { monitorId: string; service: string | null; excludeIncidentId: string; limit: number }): Promise<RecentIncident[]>;
   /** Upserts the incident row from the workflow's state. */
   saveIncident(state: IncidentState, runId: string): Promise<void>;
   appendEvents(incidentId: string, events: LedgerEvent[]): Promise<void>;
   recordFixAttempt(record: FixAttemptRecord): Promise<void>;
   recordDecision(record: DecisionRecord): Promise<void>;
   recordMonitorChange(record: MonitorChangeRecord): Promise<void>;
+  /** The change this incident already made to the monitor, so that a retried activity does not make it twice. */
+  findMonitorChange(incidentId: string, monitorId: string): Promise<MonitorChangeRecord | null>;
   /**
    * Notification outbox: `claim` returns false when the key was already delivered, so a retried
    * notify activity sends nothing twice.

@@ -1,0 +1,138 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { ServicesConfig } from '../../config/config';
+import type { NormalizedAlert } from '../../domain/alert';
+import type { ExecEvidence, Reproduction } from '../../domain/incident';
+import { compareWithBaseline, readSuiteOutcome } from '../../domain/test-results';
+import type { TriageResult } from '../../domain/triage';
+import type { ModelPort } from '../../ports/model.port';
+import type { SandboxPort } from '../../sandbox/sandbox.port';
+import type { SuiteRun } from '../reproduce/reproduce.activities';
+import { runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { generateStructured } from '../shared/structured-output';
+import { FIX_SYSTEM_PROMPT, fixPrompt, REVIEW_SYSTEM_PROMPT, reviewPrompt } from './fix.prompt';
+
+const FixProposal = z.object({
+  summary: z.string().min(1),
+  edits: z.array(z.object({ path: z.string().min(1), content: z.string() })).min(1),
+});
+
+const Review = z.object({
+  approve: z.boolean(),
+  summary: z.string(),
+  concerns: z.array(z.string()),
+});
+export type Review = z.infer<typeof Review>;
+
+export interface FixAttemptOutcome {
+  attempt: number;
+  verified: boolean;
+  failureReason: string | null;
+  summary: string;
+  /** The change as a unified diff against the deployed revision, reproduction test included. */
+  diff: string;
+  diffStat: string;
+  reproAfter: ExecEvidence | null;
+  suiteAfter: ExecEvidence | null;
+  suiteExplanation: string | null;
+}
+
+export function diffStat(diff: string): string {
+  const files = new Set<string>();
+  let added = 0;
+  let removed = 0;
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('+++ b/')) files.add(line.slice(6));
+    else if (line.startsWith('+') && !line.startsWith('+++')) added += 1;
+    else if (line.startsWith('-') && !line.startsWith('---')) removed += 1;
+  }
+  return `${files.size} file${files.size === 1 ? '' : 's'} changed, +${added} -${removed}`;
+}
+
+export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPort; services: ServicesConfig; commandTimeoutMs?: number }) {
+  const commandTimeoutMs = deps.commandTimeoutMs ?? 5 * 60_000;
+
+  return {
+    /**
+     * One verified attempt: the model proposes a change, and it counts only if the reproduction
+     * now passes and the suite has no failure that the baseline did not have.
+     */
+    async attemptFix(input: {
+      incidentId: string;
+      attempt: number;
+      alert: NormalizedAlert;
+      triage: TriageResult;
+      revision: string;
+      reproduction: Reproduction;
+      baseline: SuiteRun;
+      previousAttempts: { attempt: number; failureReason: string }[];
+    }): Promise<FixAttemptOutcome> {
+      const service = serviceConfigFor(deps.services, input.alert.service);
+      const sandboxId = sandboxIdFor(input.incidentId);
+      Context.current().heartbeat({ phase: 'opening', attempt: input.attempt });
+      // Idempotent: reuses the reproduction's workspace, or rebuilds it after a crash on another worker.
+      await deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand });
+      await deps.sandbox.reset(sandboxId);
+
+      const files = [...new Set(input.triage.suspectedArea.files)].slice(0, 8);
+      const sourceFiles = await Promise.all(
+        files.map(async (file) => ({ path: file, content: await deps.sandbox.readFile(sandboxId, file).catch((e: Error) => `(could not be read: ${e.message})`) })),
+      );
+      const { value: proposal } = await generateStructured({
+        model: deps.model,
+        incidentId: input.incidentId,
+        step: `fix.attempt-${input.attempt}`,
+        system: FIX_SYSTEM_PROMPT,
+        prompt: fixPrompt({ alert: input.alert, triage: input.triage, reproduction: input.reproduction, sourceFiles, previousAttempts: input.previousAttempts }),
+        schemaName: 'FixProposal',
+        schema: FixProposal,
+      });
+      const failed = (failureReason: string, evidence: Partial<FixAttemptOutcome> = {}): FixAttemptOutcome => ({
+        attempt: input.attempt,
+        verified: false,
+        failureReason,
+        summary: proposal.summary,
+        diff: '',
+        diffStat: '',
+        reproAfter: null,
+        suiteAfter: null,
+        suiteExplanation: null,
+        ...evidence,
+      });
+
+      const touchesTest = proposal.edits.find((e) => e.path === input.reproduction.testPath);
+      if (touchesTest) return failed(`the change edits the reproduction test ${touchesTest.path}`);
+
+      await deps.sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }, ...proposal.edits]);
+      const diff = await deps.sandbox.diff(sandboxId);
+      const stat = diffStat(diff);
+
+      const repro = await runInActivity(deps.sandbox, sandboxId, input.reproduction.command, commandTimeoutMs, { phase: 'reproduction', attempt: input.attempt });
+      if (repro.exitCode !== 0) {
+        return failed(repro.timedOut ? 'the reproduction timed out after the change' : `the reproduction still fails after the change (exit ${repro.exitCode})`, {
+          diff,
+          diffStat: stat,
+          reproAfter: toEvidence(repro),
+        });
+      }
+      const suite = await runInActivity(deps.sandbox, sandboxId, service.testCommand, commandTimeoutMs, { phase: 'suite', attempt: input.attempt });
+      const comparison = compareWithBaseline(input.baseline.outcome, readSuiteOutcome(suite.exitCode, suite.timedOut, suite.outputTail));
+      const evidence = { diff, diffStat: stat, reproAfter: toEvidence(repro), suiteAfter: toEvidence(suite), suiteExplanation: comparison.explanation };
+      if (comparison.regressed) return failed(`the suite regressed: ${comparison.explanation}`, evidence);
+      return { attempt: input.attempt, verified: true, failureReason: null, summary: proposal.summary, ...evidence };
+    },
+
+    async reviewFix(input: { incidentId: string; attempt: number; signature: string; diff: string; reproductionMatch: string; suiteExplanation: string }): Promise<Review> {
+      const { value } = await generateStructured({
+        model: deps.model,
+        incidentId: input.incidentId,
+        step: `review.attempt-${input.attempt}`,
+        system: REVIEW_SYSTEM_PROMPT,
+        prompt: reviewPrompt({ alertSignature: input.signature, diff: input.diff, reproductionMatch: input.reproductionMatch, suiteExplanation: input.suiteExplanation }),
+        schemaName: 'Review',
+        schema: Review,
+      });
+      return value;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { ServicesConfig } from '../config/config';
+import type { CodeHostPort } from '../ports/code-host.port';
+import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
+import type { ModelPort } from '../ports/model.port';
+import type { MonitorsPort } from '../ports/monitors.port';
+import type { NotifierPort } from '../ports/notifier.port';
+import type { SandboxPort } from '../sandbox/sandbox.port';
+import { createFixActivities } from './fix/fix.activities';
+import { createLedgerActivities } from './ledger/ledger.activities';
+import { createMonitorActivities } from './monitor/monitor.activities';
+import { createNotifyActivities } from './notify/notify.activities';
+import { createPullRequestActivities } from './pull-request/pull-request.activities';
+import { createReproduceActivities } from './reproduce/reproduce.activities';
+import { createTriageActivities } from './triage/triage.activities';
+
+export interface IncidentPorts {
+  model: ModelPort;
+  monitors: MonitorsPort;
+  codeHost: CodeHostPort;
+  sandbox: SandboxPort;
+  notifier: NotifierPort;
+  ledger: IncidentLedgerPort;
+  services: ServicesConfig;
+  sandboxCommandTimeoutMs?: number;
+}
+
+/** Every activity the incident workflow calls, built over the ports the composition root chose. */
+export function createIncidentActivities(ports: IncidentPorts) {
+  return {
+    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger }),
+    ...createReproduceActivities({
+      model: ports.model,
+      sandbox: ports.sandbox,
+      codeHost: ports.codeHost,
+      services: ports.services,
+      limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
+    }),
+    ...createFixActivities({ model: ports.model, sandbox: ports.sandbox, services: ports.services, commandTimeoutMs: ports.sandboxCommandTimeoutMs }),
+    ...createPullRequestActivities({ codeHost: ports.codeHost, services: ports.services }),
+    ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
+    ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),
+    ...createLedgerActivities({ ledger: ports.ledger }),
+  };
+}
+export type IncidentActivities = ReturnType<typeof createIncidentActivities>;

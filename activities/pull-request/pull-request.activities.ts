@@ -1,0 +1,29 @@
+import type { ServicesConfig } from '../../config/config';
+import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
+import type { PullRequestRef } from '../../domain/incident';
+import type { CodeHostPort } from '../../ports/code-host.port';
+import { serviceConfigFor } from '../shared/sandbox-session';
+
+/** One branch per incident: a retried activity finds the branch and its PR instead of opening another. */
+export function branchFor(incidentId: string): string {
+  return `steward/${incidentId.replace(/[^A-Za-z0-9._/-]/g, '-')}`;
+}
+
+export function createPullRequestActivities(deps: { codeHost: CodeHostPort; services: ServicesConfig }) {
+  return {
+    async openPullRequest(input: { service: string; revision: string; draft: boolean; content: PullRequestContent }): Promise<PullRequestRef & { created: boolean }> {
+      const service = serviceConfigFor(deps.services, input.service);
+      const pr = await deps.codeHost.openPullRequest({
+        repository: { service: service.name, location: service.repository, defaultBranch: service.defaultBranch },
+        incidentId: input.content.incidentId,
+        branch: branchFor(input.content.incidentId),
+        baseRevision: input.revision,
+        title: pullRequestTitle(input.content),
+        body: pullRequestBody(input.content),
+        diff: input.content.diff,
+        draft: input.draft,
+      });
+      return { number: pr.number, url: pr.url, branch: pr.branch, created: pr.created };
+    },
+  };
+}

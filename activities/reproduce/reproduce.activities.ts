@@ -1,0 +1,155 @@
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { ServicesConfig } from '../../config/config';
+import type { NormalizedAlert } from '../../domain/alert';
+import type { ExecEvidence, Reproduction } from '../../domain/incident';
+import { matchReproduction } from '../../domain/reproduction-match';
+import { readSuiteOutcome, type SuiteOutcome } from '../../domain/test-results';
+import type { TriageResult } from '../../domain/triage';
+import type { CodeHostPort } from '../../ports/code-host.port';
+import type { ModelPort } from '../../ports/model.port';
+import type { SandboxPort } from '../../sandbox/sandbox.port';
+import { runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { generateStructured } from '../shared/structured-output';
+import { REPRODUCE_SYSTEM_PROMPT, reproducePrompt, type PreviousTry } from './reproduce.prompt';
+
+const ReproductionTest = z.object({
+  testPath: z.string().min(1),
+  content: z.string().min(1),
+  explanation: z.string(),
+});
+
+export interface SuiteRun {
+  outcome: SuiteOutcome;
+  evidence: ExecEvidence;
+}
+
+export interface ReproductionOutcome {
+  service: string;
+  revision: string;
+  sandboxId: string;
+  /** The repository's own suite at the deployed revision: what a fix is compared against. */
+  baseline: SuiteRun;
+  reproduction: Reproduction | null;
+  refusedTries: { testPath: string; verdict: string; evidence: ExecEvidence }[];
+}
+
+/** Saved in heartbeats: a retry after a worker crash resumes here instead of redoing the work. */
+interface ReproduceProgress {
+  phase: 'opening' | 'baseline' | 'reproducing';
+  revision?: string;
+  baseline?: SuiteRun;
+  refusedTries?: ReproductionOutcome['refusedTries'];
+}
+
+export interface ReproduceLimits {
+  maxTries: number;
+  commandTimeoutMs: number;
+}
+
+/** Paths the model proposes must stay inside the reproduction folder and be new files. */
+function checkTestPath(testPath: string, reproductionDir: string): string | null {
+  const normalized = path.posix.normalize(testPath.replace(/\\/g, '/'));
+  if (path.posix.isAbsolute(normalized) || normalized.startsWith('..')) return `the path ${testPath} leaves the repository`;
+  const dir = path.posix.normalize(reproductionDir).replace(/\/$/, '');
+  if (!normalized.startsWith(`${dir}/`)) return `the test must be written under ${dir}/, not at ${testPath}`;
+  return null;
+}
+
+async function readSources(sandbox: SandboxPort, sandboxId: string, files: string[]): Promise<{ path: string; content: string }[]> {
+  const sources: { path: string; content: string }[] = [];
+  for (const file of files.slice(0, 8)) {
+    // The suspected files come from the model: a wrong guess is expected and only shrinks the context.
+    const content = await sandbox.readFile(sandboxId, file).catch((error: Error) => `(could not be read: ${error.message})`);
+    sources.push({ path: file, content: content.slice(0, 20_000) });
+  }
+  return sources;
+}
+
+export function createReproduceActivities(deps: {
+  model: ModelPort;
+  sandbox: SandboxPort;
+  codeHost: CodeHostPort;
+  services: ServicesConfig;
+  limits?: Partial<ReproduceLimits>;
+}) {
+  const limits: ReproduceLimits = { maxTries: 2, commandTimeoutMs: 5 * 60_000, ...deps.limits };
+
+  return {
+    /**
+     * Checks out the deployed revision in a sandbox, runs the suite for a baseline, and has the
+     * model write a test that must fail for the alert's reason. No matching failure, no fix.
+     */
+    async reproduceIncident(input: { incidentId: string; alert: NormalizedAlert; triage: TriageResult }): Promise<ReproductionOutcome> {
+      const context = Context.current();
+      const resumed = (context.info.heartbeatDetails ?? {}) as ReproduceProgress;
+      const service = serviceConfigFor(deps.services, input.alert.service);
+      const repository = { service: service.name, location: service.repository, defaultBranch: service.defaultBranch };
+      const sandboxId = sandboxIdFor(input.incidentId);
+
+      const revision = resumed.revision ?? (await deps.codeHost.resolveRevision(repository, input.alert.deployedRevision ?? service.defaultBranch));
+      context.heartbeat({ phase: 'opening', revision } satisfies ReproduceProgress);
+      await deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision, setupCommand: service.setupCommand });
+
+      let baseline = resumed.baseline;
+      if (!baseline) {
+        await deps.sandbox.reset(sandboxId);
+        const run = await runInActivity(deps.sandbox, sandboxId, service.testCommand, limits.commandTimeoutMs, { phase: 'baseline', revision });
+        baseline = { outcome: readSuiteOutcome(run.exitCode, run.timedOut, run.outputTail), evidence: toEvidence(run) };
+      }
+      const refusedTries = [...(resumed.refusedTries ?? [])];
+      const progress = (): ReproduceProgress => ({ phase: 'reproducing', revision, baseline, refusedTries });
+      context.heartbeat(progress());
+
+      const sourceFiles = await readSources(deps.sandbox, sandboxId, input.triage.suspectedArea.files);
+      const alertText = `${input.alert.title}\n${input.alert.message}`;
+      for (let attempt = refusedTries.length + 1; attempt <= limits.maxTries; attempt += 1) {
+        const previousTries: PreviousTry[] = refusedTries.map((t) => ({ testPath: t.testPath, verdict: t.verdict, outputTail: t.evidence.outputTail }));
+        const { value: proposal } = await generateStructured({
+          model: deps.model,
+          incidentId: input.incidentId,
+          step: `reproduce.try-${attempt}`,
+          system: REPRODUCE_SYSTEM_PROMPT,
+          prompt: reproducePrompt({ alert: input.alert, triage: input.triage, reproductionDir: service.reproductionDir, singleTestCommand: service.singleTestCommand, sourceFiles, previousTries }),
+          schemaName: 'ReproductionTest',
+          schema: ReproductionTest,
+        });
+        await deps.sandbox.reset(sandboxId);
+        const pathProblem = checkTestPath(proposal.testPath, service.reproductionDir);
+        const existing = pathProblem ? null : await deps.sandbox.readFile(sandboxId, proposal.testPath).then(() => true, () => false);
+        if (pathProblem || existing) {
+          const verdict = pathProblem ?? `${proposal.testPath} already exists; a reproduction must be a new file`;
+          refusedTries.push({ testPath: proposal.testPath, verdict, evidence: { command: '', exitCode: null, timedOut: false, durationMs: 0, outputTail: '' } });
+          continue;
+        }
+        await deps.sandbox.writeFiles(sandboxId, [{ path: proposal.testPath, content: proposal.content }]);
+        const command = service.singleTestCommand.replace('{file}', proposal.testPath);
+        const run = await runInActivity(deps.sandbox, sandboxId, command, limits.commandTimeoutMs, progress());
+        const evidence = toEvidence(run);
+        const match = matchReproduction(alertText, run.outputTail);
+        if (run.exitCode !== 0 && !run.timedOut && match.matched) {
+          await deps.sandbox.reset(sandboxId);
+          return {
+            service: service.name,
+            revision,
+            sandboxId,
+            baseline,
+            reproduction: { testPath: proposal.testPath, testContent: proposal.content, explanation: proposal.explanation, command, before: evidence, match: match.explanation },
+            refusedTries,
+          };
+        }
+        const verdict = run.timedOut ? 'the test timed out' : run.exitCode === 0 ? 'the test passes at the deployed revision, so it reproduces nothing' : match.explanation;
+        refusedTries.push({ testPath: proposal.testPath, verdict, evidence });
+        context.heartbeat(progress());
+      }
+      await deps.sandbox.reset(sandboxId);
+      return { service: service.name, revision, sandboxId, baseline, reproduction: null, refusedTries };
+    },
+
+    /** The incident is over: its sandbox goes. */
+    async releaseSandbox(input: { incidentId: string }): Promise<void> {
+      await deps.sandbox.destroy(sandboxIdFor(input.incidentId));
+    },
+  };
+}

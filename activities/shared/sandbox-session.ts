@@ -1,0 +1,51 @@
+import { Context } from '@temporalio/activity';
+import { ERROR_TYPES } from '../../contracts';
+import { stewardFailure } from '../../contracts/errors';
+import type { ExecEvidence } from '../../domain/incident';
+import type { ServiceConfig, ServicesConfig } from '../../config/config';
+import type { ExecResult, SandboxPort } from '../../sandbox/sandbox.port';
+
+export function serviceConfigFor(services: ServicesConfig, service: string | null): ServiceConfig & { name: string } {
+  if (!service || !services[service]) {
+    throw stewardFailure(
+      ERROR_TYPES.serviceNotConfigured,
+      `No repository is configured for service "${service ?? '(the alert has no service tag)'}"; configured: ${Object.keys(services).join(', ') || 'none'}`,
+    );
+  }
+  return { name: service, ...services[service]! };
+}
+
+/** One sandbox per incident, named after it, so a retried or resumed activity opens the same one. */
+export function sandboxIdFor(incidentId: string): string {
+  return incidentId.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export function toEvidence(result: ExecResult): ExecEvidence {
+  return {
+    command: result.command,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+    outputTail: result.outputTail,
+  };
+}
+
+/**
+ * Runs a sandbox command from inside an activity: heartbeats with the given progress while output
+ * flows (so a dead worker is noticed within the heartbeat timeout), and kills the command when the
+ * activity is cancelled.
+ */
+export async function runInActivity(sandbox: SandboxPort, sandboxId: string, command: string, timeoutMs: number, progress: unknown): Promise<ExecResult> {
+  const context = Context.current();
+  context.heartbeat(progress);
+  const ticker = setInterval(() => context.heartbeat(progress), 5_000);
+  try {
+    return await sandbox.exec(sandboxId, command, {
+      timeoutMs,
+      signal: context.cancellationSignal,
+      onOutput: () => context.heartbeat(progress),
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+}

@@ -1,0 +1,28 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Notification, NotifierPort } from '../ports/notifier.port';
+
+/**
+ * The embedded notifier, used when Slack is not configured: prints each notification and appends
+ * it to a JSON-lines file, which is what a person (or a test) reads to see what was sent.
+ */
+export class ConsoleNotifier implements NotifierPort {
+  readonly name = 'console';
+
+  constructor(private readonly options: { deliveryLogPath: string; print?: (text: string) => void }) {
+    fs.mkdirSync(path.dirname(options.deliveryLogPath), { recursive: true });
+  }
+
+  async send(notification: Notification): Promise<{ ref: string }> {
+    const lines = [`[steward] ${notification.title}`, ...notification.text.split('\n').map((l) => `  ${l}`)];
+    for (const link of notification.links) lines.push(`  ${link.label}: ${link.url}`);
+    if (notification.approval) {
+      lines.push(`  approve: npx steward approve ${notification.approval.incidentId} --reason "..."`);
+      lines.push(`  reject:  npx steward reject ${notification.approval.incidentId} --reason "..."`);
+    }
+    (this.options.print ?? ((text: string) => process.stdout.write(`${text}\n`)))(lines.join('\n'));
+    const record = { at: new Date().toISOString(), ...notification };
+    fs.appendFileSync(this.options.deliveryLogPath, `${JSON.stringify(record)}\n`);
+    return { ref: `console:${notification.key}` };
+  }
+}

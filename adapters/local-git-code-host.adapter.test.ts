@@ -1,0 +1,212 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pool } from 'pg';
+import { ERROR_TYPES } from '../contracts';
+import type { PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import { createTestDatabase } from '../test/support/database';
+import { getLocalPullRequest, LocalGitCodeHost } from './local-git-code-host.adapter';
+
+const IDENTITY = { GIT_AUTHOR_NAME: 'User', GIT_AUTHOR_EMAIL: 'user@example.com', GIT_COMMITTER_NAME: 'User', GIT_COMMITTER_EMAIL: 'user@example.com' };
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...process.env, ...IDENTITY }, encoding: 'utf8' });
+}
+
+/** Everything about the user's checkout that the code host must leave alone. */
+function userState(repo: string): Record<string, string> {
+  return {
+    head: git(repo, 'symbolic-ref', 'HEAD'),
+    headCommit: git(repo, 'rev-parse', 'HEAD'),
+    status: git(repo, 'status', '--porcelain=v1', '--untracked-files=all'),
+    staged: git(repo, 'diff', '--cached'),
+    unstaged: git(repo, 'diff'),
+    worktrees: git(repo, 'worktree', 'list', '--porcelain'),
+    readme: fs.readFileSync(path.join(repo, 'README.md'), 'utf8'),
+  };
+}
+
+describe('LocalGitCodeHost', () => {
+  let database: { pool: Pool; drop(): Promise<void> };
+  let scratch: string;
+  let repo: string;
+  let repository: RepositoryRef;
+  let base: string;
+  let codeHost: LocalGitCodeHost;
+
+  /** A diff against `base` made the way the sandbox makes one. */
+  function diffFor(files: Record<string, string>): string {
+    const clone = fs.mkdtempSync(path.join(scratch, 'diff-'));
+    git(scratch, 'clone', '--quiet', repo, clone);
+    git(clone, 'checkout', '--quiet', '--detach', base);
+    for (const [file, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
+      fs.writeFileSync(path.join(clone, file), content);
+    }
+    git(clone, 'add', '-A');
+    return git(clone, 'diff', '--cached', '--binary', base);
+  }
+
+  function requestFor(branch: string, diff: string): PullRequestRequest {
+    return {
+      repository,
+      incidentId: `incident-${branch}`,
+      branch,
+      baseRevision: base,
+      title: `Fix ${branch}`,
+      body: `Body of ${branch}`,
+      diff,
+      draft: false,
+    };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    codeHost = new LocalGitCodeHost({ pool: database.pool });
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-code-host-test-'));
+    repo = path.join(scratch, 'service');
+    fs.mkdirSync(repo);
+    git(repo, 'init', '--quiet', '-b', 'main');
+    fs.writeFileSync(path.join(repo, 'README.md'), 'service\n');
+    fs.writeFileSync(path.join(repo, 'app.js'), 'module.exports = 1;\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'initial');
+    base = git(repo, 'rev-parse', 'HEAD').trim();
+    repository = { service: 'service', location: repo, defaultBranch: 'main' };
+    // The user is mid-work: a staged edit, an unstaged edit and an untracked file.
+    fs.writeFileSync(path.join(repo, 'app.js'), 'module.exports = "staged";\n');
+    git(repo, 'add', 'app.js');
+    fs.writeFileSync(path.join(repo, 'README.md'), 'service, being edited\n');
+    fs.writeFileSync(path.join(repo, 'scratch.txt'), 'notes\n');
+  });
+
+  afterAll(async () => {
+    await database.drop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('resolves refs to full shas, and unknown ones to RevisionNotFound', async () => {
+    expect(await codeHost.resolveRevision(repository, 'main')).toBe(base);
+    expect(await codeHost.resolveRevision(repository, base.slice(0, 10))).toBe(base);
+    await expect(codeHost.resolveRevision(repository, 'no-such-branch')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound, nonRetryable: true });
+    await expect(codeHost.resolveRevision(repository, '--all')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+  });
+
+  it('opens a pull request as a branch and a record, leaving the user checkout alone', async () => {
+    const before = userState(repo);
+    const diff = diffFor({ 'app.js': 'module.exports = 2;\n', 'lib/new.js': 'exports.fixed = true;\n' });
+    const request = requestFor('steward/fix-one', diff);
+
+    const pr = await codeHost.openPullRequest(request);
+
+    expect(pr).toMatchObject({ branch: 'steward/fix-one', title: 'Fix steward/fix-one', created: true });
+    expect(pr.url).toBe(`local-git://${repo}/pulls/${pr.number}`);
+    expect(git(repo, 'rev-parse', 'refs/heads/steward/fix-one').trim()).toBe(pr.headRevision);
+    expect(git(repo, 'rev-parse', `${pr.headRevision}^`).trim()).toBe(base);
+    expect(git(repo, 'show', `${pr.headRevision}:app.js`)).toBe('module.exports = 2;\n');
+    expect(git(repo, 'show', `${pr.headRevision}:lib/new.js`)).toBe('exports.fixed = true;\n');
+    expect(git(repo, 'show', '-s', '--format=%an <%ae>%n%B', pr.headRevision)).toBe(
+      'Steward <steward@localhost>\nFix steward/fix-one\n\nBody of steward/fix-one\n\nSteward-Incident: incident-steward/fix-one\n\n',
+    );
+    expect(userState(repo)).toEqual(before);
+
+    expect(await getLocalPullRequest(database.pool, pr.number)).toMatchObject({
+      number: pr.number,
+      url: pr.url,
+      repository: repo,
+      branch: 'steward/fix-one',
+      baseRevision: base,
+      headRevision: pr.headRevision,
+      title: request.title,
+      body: request.body,
+      diff,
+      draft: false,
+      incidentId: request.incidentId,
+      state: 'open',
+    });
+    expect(await codeHost.findPullRequest(repository, 'steward/fix-one')).toEqual({ ...pr, created: false });
+    expect(await codeHost.findPullRequest(repository, 'steward/none')).toBeNull();
+    expect(await getLocalPullRequest(database.pool, 999_999)).toBeNull();
+  });
+
+  it('returns the existing pull request on a second call', async () => {
+    const request = requestFor('steward/fix-twice', diffFor({ 'app.js': 'module.exports = 3;\n' }));
+    const first = await codeHost.openPullRequest(request);
+    const second = await codeHost.openPullRequest(request);
+    expect(second).toEqual({ ...first, created: false });
+  });
+
+  it('opens pull requests for ten branches of one repository at once', async () => {
+    const before = userState(repo);
+    const requests = Array.from({ length: 10 }, (_, i) => requestFor(`steward/parallel-${i}`, diffFor({ [`fixes/fix-${i}.js`]: `${i}\n` })));
+    const prs = await Promise.all(requests.map((request) => codeHost.openPullRequest(request)));
+    expect(new Set(prs.map((pr) => pr.number)).size).toBe(10);
+    for (const [i, pr] of prs.entries()) {
+      expect(pr.created).toBe(true);
+      expect(git(repo, 'show', `refs/heads/steward/parallel-${i}:fixes/fix-${i}.js`)).toBe(`${i}\n`);
+    }
+    expect(userState(repo)).toEqual(before);
+  });
+
+  it('records one pull request when the same branch is opened concurrently', async () => {
+    const request = requestFor('steward/racing', diffFor({ 'app.js': 'module.exports = "race";\n' }));
+    const prs = await Promise.all(Array.from({ length: 5 }, () => codeHost.openPullRequest(request)));
+    expect(new Set(prs.map((pr) => pr.number)).size).toBe(1);
+    expect(prs.filter((pr) => pr.created)).toHaveLength(1);
+    const { rows } = await database.pool.query("SELECT count(*)::int AS count FROM local_pull_requests WHERE branch = 'steward/racing'");
+    expect(rows[0].count).toBe(1);
+  });
+
+  it('reuses the branch left by an attempt that crashed before recording the pull request', async () => {
+    const request = requestFor('steward/crashed', diffFor({ 'app.js': 'module.exports = "crash";\n' }));
+    const first = await codeHost.openPullRequest(request);
+    await database.pool.query('DELETE FROM local_pull_requests WHERE number = $1', [first.number]);
+
+    const retried = await codeHost.openPullRequest(request);
+    expect(retried.created).toBe(true);
+    expect(retried.headRevision).toBe(first.headRevision);
+
+    await database.pool.query('DELETE FROM local_pull_requests WHERE number = $1', [retried.number]);
+    const changed = await codeHost.openPullRequest({ ...request, diff: diffFor({ 'app.js': 'module.exports = "crash, fixed better";\n' }) });
+    expect(changed.headRevision).not.toBe(first.headRevision);
+    expect(git(repo, 'rev-parse', 'refs/heads/steward/crashed').trim()).toBe(changed.headRevision);
+    expect(git(repo, 'show', `${changed.headRevision}:app.js`)).toBe('module.exports = "crash, fixed better";\n');
+  });
+
+  it("refuses to move a branch that is not Steward's", async () => {
+    git(repo, 'branch', 'steward/taken', base);
+    const userHead = git(repo, 'rev-parse', 'steward/taken').trim();
+    await expect(codeHost.openPullRequest(requestFor('steward/taken', diffFor({ 'app.js': 'x\n' })))).rejects.toMatchObject({
+      type: ERROR_TYPES.codeHostConflict,
+    });
+    expect(git(repo, 'rev-parse', 'steward/taken').trim()).toBe(userHead);
+  });
+
+  it('waits out a ref lock held by another process', async () => {
+    const request = requestFor('steward/locked', diffFor({ 'app.js': 'locked\n' }));
+    const lockFile = path.join(repo, '.git', 'refs', 'heads', 'steward', 'locked.lock');
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    fs.writeFileSync(lockFile, '');
+    setTimeout(() => fs.rmSync(lockFile), 400);
+    const pr = await codeHost.openPullRequest(request);
+    expect(pr.created).toBe(true);
+    expect(git(repo, 'rev-parse', 'refs/heads/steward/locked').trim()).toBe(pr.headRevision);
+  });
+
+  it('fails with PatchDoesNotApply for a diff that does not apply, and creates nothing', async () => {
+    const diff = diffFor({ 'app.js': 'module.exports = 4;\n' }).replace('-module.exports = 1;', '-module.exports = 42;');
+    await expect(codeHost.openPullRequest(requestFor('steward/bad-diff', diff))).rejects.toMatchObject({
+      type: ERROR_TYPES.patchDoesNotApply,
+      nonRetryable: true,
+    });
+    await expect(codeHost.openPullRequest(requestFor('steward/empty-diff', ''))).rejects.toMatchObject({ type: ERROR_TYPES.patchDoesNotApply });
+    expect(git(repo, 'branch', '--list', 'steward/bad-diff', 'steward/empty-diff')).toBe('');
+    expect(await codeHost.findPullRequest(repository, 'steward/bad-diff')).toBeNull();
+  });
+
+  it('fails with RevisionNotFound for an unknown base', async () => {
+    const request = { ...requestFor('steward/no-base', diffFor({ 'app.js': 'y\n' })), baseRevision: 'e'.repeat(40) };
+    await expect(codeHost.openPullRequest(request)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+  });
+});

@@ -1,0 +1,315 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Pool } from 'pg';
+import { ERROR_TYPES } from '../contracts';
+import { stewardFailure } from '../contracts/errors';
+import type { CodeHostPort, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+
+/**
+ * The embedded code host: the repository is a local git repository, RepositoryRef.location being its
+ * path, and a pull request is a branch in it plus a row in local_pull_requests holding the title, body
+ * and diff. Users may have the repository checked out, so its work tree, index and checked-out branch
+ * are never touched: commits are built with a scratch index file and git plumbing.
+ */
+
+export interface LocalGitCodeHostOptions {
+  pool: Pool;
+}
+
+/** A full local_pull_requests row. */
+export interface LocalPullRequestRecord {
+  number: number;
+  url: string;
+  repository: string;
+  branch: string;
+  baseRevision: string;
+  headRevision: string;
+  title: string;
+  body: string;
+  diff: string;
+  draft: boolean;
+  incidentId: string;
+  state: string;
+  createdAt: Date;
+}
+
+interface LocalPullRequestRow {
+  number: number;
+  repository: string;
+  branch: string;
+  base_revision: string;
+  head_revision: string;
+  title: string;
+  body: string;
+  diff: string;
+  draft: boolean;
+  incident_id: string;
+  state: string;
+  created_at: Date;
+}
+
+const STEWARD_NAME = 'Steward';
+const STEWARD_EMAIL = 'steward@localhost';
+const STEWARD_IDENTITY = {
+  GIT_AUTHOR_NAME: STEWARD_NAME,
+  GIT_AUTHOR_EMAIL: STEWARD_EMAIL,
+  GIT_COMMITTER_NAME: STEWARD_NAME,
+  GIT_COMMITTER_EMAIL: STEWARD_EMAIL,
+};
+const LOCK_RETRY_ATTEMPTS = 8;
+const LOCK_RETRY_BASE_DELAY_MS = 50;
+/** What git prints when another process holds a lock file, or moved a ref between our read and our write. */
+const LOCK_CONTENTION = /Unable to create '.*\.lock'|\.lock': File exists|cannot lock ref/;
+
+/** Per repository path, the tail of the chain of branch writes in this process. Shared by all instances. */
+const branchWritesByRepository = new Map<string, Promise<unknown>>();
+
+/**
+ * Not a hosted PR: the URL names the local record, as `local-git://<absolute repository path>/pulls/<number>`,
+ * which getLocalPullRequest reads back.
+ */
+export function localPullRequestUrl(repositoryPath: string, number: number): string {
+  return `local-git://${repositoryPath}/pulls/${number}`;
+}
+
+export class LocalGitCodeHost implements CodeHostPort {
+  private readonly pool: Pool;
+
+  constructor(options: LocalGitCodeHostOptions) {
+    this.pool = options.pool;
+  }
+
+  async resolveRevision(repository: RepositoryRef, ref: string): Promise<string> {
+    return resolveCommitOrFail(repositoryPath(repository), ref);
+  }
+
+  async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {
+    const repository = repositoryPath(request.repository);
+    // Serialized per repository: concurrent incidents then never race each other for git's lock files.
+    return serializePerRepository(repository, async () => {
+      const existing = await selectPullRequest(this.pool, repository, request.branch);
+      if (existing) return toPullRequest(existing, false);
+
+      const headRevision = await retryOnLockContention(() => writeBranch(repository, request));
+      const inserted = await this.pool.query<LocalPullRequestRow>(
+        `INSERT INTO local_pull_requests
+           (repository, branch, base_revision, head_revision, title, body, diff, draft, incident_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (repository, branch) DO NOTHING
+         RETURNING *`,
+        [repository, request.branch, request.baseRevision, headRevision, request.title, request.body, request.diff, request.draft, request.incidentId],
+      );
+      if (inserted.rows[0]) return toPullRequest(inserted.rows[0], true);
+      // Another process recorded this branch's PR between our check and our insert.
+      const recorded = await selectPullRequest(this.pool, repository, request.branch);
+      if (!recorded) throw new Error(`pull request for ${request.branch} in ${repository} conflicted on insert but cannot be read back`);
+      return toPullRequest(recorded, false);
+    });
+  }
+
+  async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
+    const row = await selectPullRequest(this.pool, repositoryPath(repository), branch);
+    return row ? toPullRequest(row, false) : null;
+  }
+}
+
+/** The full record of a local pull request, body and diff included, or null when there is none with that number. */
+export async function getLocalPullRequest(pool: Pool, number: number): Promise<LocalPullRequestRecord | null> {
+  const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE number = $1', [number]);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    number: row.number,
+    url: localPullRequestUrl(row.repository, row.number),
+    repository: row.repository,
+    branch: row.branch,
+    baseRevision: row.base_revision,
+    headRevision: row.head_revision,
+    title: row.title,
+    body: row.body,
+    diff: row.diff,
+    draft: row.draft,
+    incidentId: row.incident_id,
+    state: row.state,
+    createdAt: row.created_at,
+  };
+}
+
+function repositoryPath(repository: RepositoryRef): string {
+  return path.resolve(repository.location);
+}
+
+async function selectPullRequest(pool: Pool, repository: string, branch: string): Promise<LocalPullRequestRow | null> {
+  const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE repository = $1 AND branch = $2', [
+    repository,
+    branch,
+  ]);
+  return rows[0] ?? null;
+}
+
+function toPullRequest(row: LocalPullRequestRow, created: boolean): PullRequest {
+  return {
+    number: row.number,
+    url: localPullRequestUrl(row.repository, row.number),
+    branch: row.branch,
+    title: row.title,
+    headRevision: row.head_revision,
+    created,
+  };
+}
+
+/**
+ * Points refs/heads/<branch> at a commit holding the diff on top of the base, and returns that commit.
+ * A branch left by a crashed earlier attempt is reused when it already holds the same tree on the
+ * same base, and moved to the new commit when it is an older Steward commit on that base. Any other
+ * existing branch belongs to someone else and is left alone.
+ */
+async function writeBranch(repository: string, request: PullRequestRequest): Promise<string> {
+  const ref = `refs/heads/${request.branch}`;
+  const format = await runGit(repository, ['check-ref-format', ref]);
+  if (format.code !== 0) throw new Error(`invalid branch name ${JSON.stringify(request.branch)}`);
+  const base = await resolveCommitOrFail(repository, request.baseRevision);
+  const tree = await treeWithDiffApplied(repository, base, request.diff);
+  const message = `${request.title}\n\n${request.body}\n\nSteward-Incident: ${request.incidentId}\n`;
+
+  const current = await resolveCommit(repository, ref);
+  if (current === null) {
+    const commit = await commitTree(repository, tree, base, message);
+    // The empty old value makes the update fail if the branch appeared meanwhile.
+    await git(repository, ['update-ref', '-m', 'steward: open pull request', ref, commit, '']);
+    return commit;
+  }
+
+  const head = await readCommitHeader(repository, current);
+  const onBase = head.parents.length === 1 && head.parents[0] === base;
+  if (onBase && head.tree === tree) return current;
+  if (onBase && head.authorEmail === STEWARD_EMAIL && !(await isCheckedOutAnywhere(repository, ref))) {
+    const commit = await commitTree(repository, tree, base, message);
+    // Compare-and-swap on the head we inspected.
+    await git(repository, ['update-ref', '-m', 'steward: update pull request', ref, commit, current]);
+    return commit;
+  }
+  throw stewardFailure(
+    ERROR_TYPES.codeHostConflict,
+    `branch ${request.branch} already exists in ${repository} and is not an earlier Steward commit on ${base} that can be replaced`,
+    { repository, branch: request.branch, head: current, base },
+  );
+}
+
+/** Applies the diff to the base's tree in a scratch index file, so the repository's own index and work tree stay as the user left them. */
+async function treeWithDiffApplied(repository: string, base: string, diff: string): Promise<string> {
+  const scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'steward-pr-'));
+  const env = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+  try {
+    await git(repository, ['read-tree', base], { env });
+    // --whitespace=nowarn: a repository's apply.whitespace=error must not reject a verified fix.
+    const applied = await runGit(repository, ['apply', '--cached', '--whitespace=nowarn', '-'], { env, input: diff });
+    if (applied.code !== 0) {
+      throw stewardFailure(ERROR_TYPES.patchDoesNotApply, `the diff does not apply to ${base} in ${repository}: ${applied.stderr.trim()}`, {
+        repository,
+        base,
+        stderr: applied.stderr,
+      });
+    }
+    return (await git(repository, ['write-tree'], { env })).trim();
+  } finally {
+    await fs.promises.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function commitTree(repository: string, tree: string, parent: string, message: string): Promise<string> {
+  return (await git(repository, ['commit-tree', tree, '-p', parent, '-F', '-'], { env: STEWARD_IDENTITY, input: message })).trim();
+}
+
+/** Read from the raw object rather than `git log`, whose output user config (log.showSignature) can change. */
+async function readCommitHeader(repository: string, commit: string): Promise<{ tree: string; parents: string[]; authorEmail: string | null }> {
+  const raw = await git(repository, ['cat-file', 'commit', commit]);
+  const headerLines = raw.slice(0, raw.indexOf('\n\n')).split('\n');
+  const valuesOf = (field: string): string[] => headerLines.filter((line) => line.startsWith(`${field} `)).map((line) => line.slice(field.length + 1));
+  const author = valuesOf('author')[0] ?? '';
+  return { tree: valuesOf('tree')[0], parents: valuesOf('parent'), authorEmail: /<([^>]*)>/.exec(author)?.[1] ?? null };
+}
+
+async function isCheckedOutAnywhere(repository: string, ref: string): Promise<boolean> {
+  const worktrees = await git(repository, ['worktree', 'list', '--porcelain']);
+  return worktrees.split('\n').some((line) => line === `branch ${ref}`);
+}
+
+async function resolveCommit(repository: string, ref: string): Promise<string | null> {
+  // A leading dash would be read as an option; no branch, tag or sha starts with one.
+  if (ref.startsWith('-')) return null;
+  const result = await runGit(repository, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+  if (result.code === 1) return null;
+  if (result.code !== 0) throw gitError(repository, ['rev-parse', '--verify', ref], result);
+  return result.stdout.trim();
+}
+
+async function resolveCommitOrFail(repository: string, ref: string): Promise<string> {
+  const commit = await resolveCommit(repository, ref);
+  if (commit === null) {
+    throw stewardFailure(ERROR_TYPES.revisionNotFound, `revision ${ref} not found in ${repository}`, { repository, ref });
+  }
+  return commit;
+}
+
+function serializePerRepository<T>(repository: string, task: () => Promise<T>): Promise<T> {
+  const previous = branchWritesByRepository.get(repository) ?? Promise.resolve();
+  const result = previous.then(task);
+  // The chain only orders tasks; each caller gets its own task's outcome through `result`.
+  const settled = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  branchWritesByRepository.set(repository, settled);
+  void settled.then(() => {
+    if (branchWritesByRepository.get(repository) === settled) branchWritesByRepository.delete(repository);
+  });
+  return result;
+}
+
+/** Other processes (another worker, the user's own git) can hold the repository's locks briefly; each retry re-reads the branch. */
+async function retryOnLockContention<T>(task: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (attempt >= LOCK_RETRY_ATTEMPTS || !(error instanceof Error) || !LOCK_CONTENTION.test(error.message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BASE_DELAY_MS * attempt));
+    }
+  }
+}
+
+interface GitOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runGit(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      // EPIPE: git exited before reading all its input; its exit code and stderr say why.
+      if (error.code !== 'EPIPE') reject(error);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+async function git(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+  const outcome = await runGit(cwd, args, options);
+  if (outcome.code !== 0) throw gitError(cwd, args, outcome);
+  return outcome.stdout;
+}
+
+function gitError(cwd: string, args: string[], outcome: GitOutcome): Error {
+  return new Error(`git ${args.join(' ')} failed in ${cwd} (exit ${outcome.code}): ${outcome.stderr.trim()}`);
+}

@@ -1,0 +1,59 @@
+import { WebClient } from '@slack/web-api';
+import type { Notification, NotifierPort } from '../ports/notifier.port';
+
+export const SLACK_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
+
+type Block = Record<string, unknown>;
+
+/** Block Kit message for a notification; approval requests get Approve / Reject buttons. */
+export function slackBlocks(notification: Notification): Block[] {
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: notification.title.slice(0, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: notification.text.slice(0, 2_900) } },
+  ];
+  if (notification.approval) {
+    const { severity, diffStat, reproduction } = notification.approval;
+    blocks.push({
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Severity*\n${severity}` },
+        { type: 'mrkdwn', text: `*Change*\n${diffStat}` },
+      ],
+    });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reproduction*\n\`\`\`${reproduction.slice(0, 2_500)}\`\`\`` } });
+  }
+  if (notification.links.length > 0) {
+    blocks.push({ type: 'context', elements: notification.links.map((l) => ({ type: 'mrkdwn', text: `<${l.url}|${l.label}>` })) });
+  }
+  if (notification.approval) {
+    blocks.push({
+      type: 'actions',
+      block_id: `steward_decision_${notification.approval.incidentId}`.slice(0, 255),
+      elements: [
+        { type: 'button', style: 'primary', text: { type: 'plain_text', text: 'Approve' }, action_id: SLACK_ACTION_IDS.approve, value: notification.approval.incidentId },
+        { type: 'button', style: 'danger', text: { type: 'plain_text', text: 'Reject' }, action_id: SLACK_ACTION_IDS.reject, value: notification.approval.incidentId },
+      ],
+    });
+  }
+  return blocks;
+}
+
+export class SlackNotifier implements NotifierPort {
+  readonly name = 'slack';
+  private readonly client: WebClient;
+
+  constructor(private readonly options: { botToken: string; channel: string; apiUrl: string | null }) {
+    // Slack's client retries 429 and 5xx itself; Temporal retries the activity past that.
+    this.client = new WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
+  }
+
+  async send(notification: Notification): Promise<{ ref: string }> {
+    const result = await this.client.chat.postMessage({
+      channel: this.options.channel,
+      text: notification.title,
+      blocks: slackBlocks(notification) as never,
+      unfurl_links: false,
+    });
+    return { ref: `slack:${result.channel}:${result.ts}` };
+  }
+}

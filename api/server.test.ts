@@ -1,0 +1,510 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  Client,
+  Connection,
+  defaultPayloadConverter,
+  isGrpcCancelledError,
+  WorkflowClient,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { Pool } from 'pg';
+import { loadConfig } from '../config/config';
+import { incidentPolicyFromConfig } from '../config/policy';
+import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES } from '../contracts';
+import { normalizeDatadogPayload } from '../domain/alert';
+import { freePort } from '../test/support/ports';
+import { createApiServer, type ApiServerDeps } from './server';
+
+const NAMESPACE = 'default';
+const WEBHOOK_TOKEN = 'test-webhook-token-0123456789';
+const SLACK_SECRET = 'test-slack-signing-secret';
+const policy = incidentPolicyFromConfig(loadConfig({}));
+
+let connection: Connection;
+let client: Client;
+let pool: Pool;
+const servers: http.Server[] = [];
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  client = new Client({ connection, namespace: NAMESPACE });
+  pool = new Pool({ connectionString: process.env.DATABASE_URL });
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await pool.end();
+  await connection.close();
+});
+
+function uniqueTaskQueue(purpose: string): string {
+  return `api-test-${purpose}-${randomBytes(4).toString('hex')}`;
+}
+
+let monitorCounter = 0;
+function uniqueMonitorId(): string {
+  return `${Date.now()}${monitorCounter++}`;
+}
+
+async function startServer(overrides: Partial<ApiServerDeps> = {}): Promise<{ url: string; taskQueue: string }> {
+  const deps: ApiServerDeps = {
+    client: client.workflow,
+    taskQueue: uniqueTaskQueue('incidents'),
+    policy,
+    webhookToken: WEBHOOK_TOKEN,
+    maxBodyBytes: 64 * 1024,
+    slackSigningSecret: SLACK_SECRET,
+    health: {
+      postgres: async () => {
+        await pool.query('SELECT 1');
+      },
+    },
+    logger: () => undefined,
+    ...overrides,
+  };
+  const server = createApiServer(deps);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, taskQueue: deps.taskQueue };
+}
+
+function alertPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const monitorId = uniqueMonitorId();
+  return {
+    monitor_id: monitorId,
+    alert_cycle_key: `cycle-${monitorId}`,
+    transition: 'Triggered',
+    priority: 'P1',
+    title: '[Triggered] checkout-service error rate is high',
+    message: 'TypeError: Cannot read properties of undefined',
+    tags: 'service:checkout-service,env:prod',
+    date: String(Date.now()),
+    link: `https://app.datadoghq.com/monitors/${monitorId}`,
+    ...overrides,
+  };
+}
+
+function idOf(payload: Record<string, unknown>): string {
+  const alert = normalizeDatadogPayload(payload);
+  return incidentWorkflowId(alert.monitorId, alert.alertCycleKey);
+}
+
+function postWebhook(url: string, body: unknown, token: string | null = WEBHOOK_TOKEN): Promise<Response> {
+  return fetch(`${url}/webhooks/datadog`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function expectNotStarted(workflowId: string): Promise<void> {
+  await expect(client.workflow.getHandle(workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+}
+
+async function signalsOf(workflowId: string): Promise<{ name: string; args: unknown[] }[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const signaled = event.workflowExecutionSignaledEventAttributes;
+    if (!signaled) return [];
+    const args = (signaled.input?.payloads ?? []).map((payload) => defaultPayloadConverter.fromPayload(payload));
+    return [{ name: signaled.signalName ?? '', args }];
+  });
+}
+
+/** Temporal refuses long polls without a deadline. */
+function pollWorkflowTask(taskQueue: string) {
+  return connection.withDeadline(Date.now() + 30_000, () =>
+    connection.workflowService.pollWorkflowTaskQueue({
+      namespace: NAMESPACE,
+      taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ },
+      identity: 'api-test',
+    }),
+  );
+}
+
+/** Plays the worker for one workflow task and completes the run, so a test can have a completed incident without a worker. */
+async function completeNextWorkflowTask(taskQueue: string): Promise<void> {
+  const task = await pollWorkflowTask(taskQueue);
+  await connection.workflowService.respondWorkflowTaskCompleted({
+    namespace: NAMESPACE,
+    taskToken: task.taskToken,
+    identity: 'api-test',
+    commands: [{ commandType: 4 /* COMPLETE_WORKFLOW_EXECUTION */, completeWorkflowExecutionCommandAttributes: {} }],
+  });
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('POST /webhooks/datadog', () => {
+  let api: { url: string; taskQueue: string };
+  beforeAll(async () => {
+    api = await startServer();
+  });
+
+  it('starts the incident workflow with search attributes, summary and the delivery as a signal', async () => {
+    const payload = alertPayload();
+    const response = await postWebhook(api.url, payload);
+
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { incidentId: string; runId: string; joined: boolean };
+    expect(body).toEqual({ incidentId: idOf(payload), runId: expect.any(String), joined: false });
+
+    const description = await client.workflow.getHandle(body.incidentId).describe();
+    expect(description.type).toBe(INCIDENT_WORKFLOW_TYPE);
+    expect(description.taskQueue).toBe(api.taskQueue);
+    expect(description.runId).toBe(body.runId);
+    expect(description.status.name).toBe('RUNNING');
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.monitorId)).toBe(payload.monitor_id);
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.service)).toBe('checkout-service');
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('received');
+    expect(await description.staticSummary()).toBe(`Incident on monitor ${payload.monitor_id}: ${payload.title}`);
+    const details = await description.staticDetails();
+    expect(details).toContain(String(payload.link));
+    expect(details).toContain('triggered');
+    expect(details).toContain('P1');
+    expect(details).toContain('`env:prod`');
+
+    const signals = await signalsOf(body.incidentId);
+    expect(signals).toEqual([{ name: 'alertDelivered', args: [expect.objectContaining({ monitorId: payload.monitor_id, transition: 'triggered' })] }]);
+  });
+
+  it('joins five concurrent deliveries of one alert cycle into one workflow that receives all five', async () => {
+    const payload = alertPayload();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => postWebhook(api.url, payload)));
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { incidentId: string; runId: string; joined: boolean }[];
+
+    expect(responses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(bodies.map((b) => b.incidentId))).toEqual(new Set([idOf(payload)]));
+    expect(new Set(bodies.map((b) => b.runId)).size).toBe(1);
+    expect(bodies.filter((b) => !b.joined)).toHaveLength(1);
+    expect((await signalsOf(idOf(payload))).filter((s) => s.name === 'alertDelivered')).toHaveLength(5);
+
+    const query = `${SEARCH_ATTRIBUTES.monitorId.name} = '${payload.monitor_id}'`;
+    const listed = await eventually(
+      async () => {
+        const runs: string[] = [];
+        for await (const execution of client.workflow.list({ query })) runs.push(execution.runId);
+        return runs;
+      },
+      (runs) => runs.length > 0,
+    );
+    expect(listed).toEqual([bodies[0].runId]);
+  });
+
+  it('does not re-open a completed incident but acknowledges the late delivery', async () => {
+    const completing = await startServer({ taskQueue: uniqueTaskQueue('completing') });
+    const payload = alertPayload();
+    const first = await postWebhook(completing.url, payload);
+    expect(first.status).toBe(202);
+    await completeNextWorkflowTask(completing.taskQueue);
+
+    const late = await postWebhook(completing.url, { ...payload, transition: 'Re-Triggered' });
+
+    expect(late.status).toBe(202);
+    expect(await late.json()).toEqual({ incidentId: idOf(payload), closed: true });
+    const description = await client.workflow.getHandle(idOf(payload)).describe();
+    expect(description.status.name).toBe('COMPLETED');
+  });
+
+  it('runs a terminated incident again on the next delivery', async () => {
+    const payload = alertPayload();
+    const first = (await (await postWebhook(api.url, payload)).json()) as { runId: string };
+    await client.workflow.getHandle(idOf(payload)).terminate('test: simulate a failed incident');
+
+    const again = await postWebhook(api.url, payload);
+
+    expect(again.status).toBe(202);
+    const body = (await again.json()) as { runId: string; joined: boolean };
+    expect(body.joined).toBe(false);
+    expect(body.runId).not.toBe(first.runId);
+  });
+
+  it.each([
+    ['a missing', null],
+    ['a wrong', 'not-the-webhook-token-at-all'],
+  ])('answers 401 to %s bearer token and starts nothing', async (_, token) => {
+    const payload = alertPayload();
+    const response = await postWebhook(api.url, payload, token);
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    await expectNotStarted(idOf(payload));
+  });
+
+  it('answers 400 with the parser reason to a body that is not JSON', async () => {
+    const response = await postWebhook(api.url, '{"monitor_id": 12,');
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^request body is not valid JSON: /);
+  });
+
+  it('answers 400 naming the field to a payload that fails the schema, and starts nothing', async () => {
+    const payload = alertPayload();
+    const withoutTitle = { ...payload };
+    delete withoutTitle.title;
+    const response = await postWebhook(api.url, withoutTitle);
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; issues: { path: string; message: string }[] };
+    expect(body.error).toContain('title');
+    expect(body.issues).toEqual([{ path: 'title', message: expect.any(String) }]);
+    await expectNotStarted(idOf(payload));
+  });
+
+  it('answers 400 to a date that is neither epoch milliseconds nor ISO', async () => {
+    const response = await postWebhook(api.url, alertPayload({ date: 'yesterday' }));
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toContain('date');
+  });
+
+  it('answers 413 to a body over the limit, declared or streamed, and starts nothing', async () => {
+    const small = await startServer({ maxBodyBytes: 1_024 });
+    const payload = alertPayload({ message: 'x'.repeat(4_096) });
+
+    const declared = await postWebhook(small.url, payload);
+    expect(declared.status).toBe(413);
+
+    const streamed = await new Promise<number>((resolve, fail) => {
+      const request = http.request(`${small.url}/webhooks/datadog`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'transfer-encoding': 'chunked' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', fail);
+      request.write(JSON.stringify(payload).slice(0, 800));
+      request.write(JSON.stringify(payload).slice(800));
+      request.end();
+    });
+    expect(streamed).toBe(413);
+    await expectNotStarted(idOf(payload));
+  });
+
+  it('answers 405 to other methods', async () => {
+    const response = await fetch(`${api.url}/webhooks/datadog`, { headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } });
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers 503 with Retry-After when Temporal cannot be reached, without losing the alert to a 4xx', async () => {
+    const deadConnection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    try {
+      const unreachable = await startServer({ client: new WorkflowClient({ connection: deadConnection, namespace: NAMESPACE }), temporalTimeoutMs: 1_000 });
+      const payload = alertPayload();
+      const startedAt = Date.now();
+
+      const response = await postWebhook(unreachable.url, payload);
+
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+      await expectNotStarted(idOf(payload));
+    } finally {
+      await deadConnection.close();
+    }
+  });
+});
+
+describe('routing', () => {
+  it('answers 404 to unknown paths', async () => {
+    const { url } = await startServer();
+    expect((await fetch(`${url}/nope`)).status).toBe(404);
+  });
+
+  it('has no Slack endpoint when Slack is not configured', async () => {
+    const { url } = await startServer({ slackSigningSecret: null });
+    expect((await fetch(`${url}/slack/interactions`, { method: 'POST', body: 'payload=%7B%7D' })).status).toBe(404);
+  });
+});
+
+describe('GET /healthz', () => {
+  interface Health {
+    status: string;
+    temporal: { ok: boolean };
+    postgres: { ok: boolean };
+    worker: { ok: boolean; pollers: number; error?: string };
+  }
+
+  it('is degraded (503) when no worker polls the task queue', async () => {
+    const { url } = await startServer();
+
+    const response = await fetch(`${url}/healthz`);
+
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as Health;
+    expect(body).toEqual({
+      status: 'degraded',
+      temporal: { ok: true },
+      postgres: { ok: true },
+      worker: { ok: false, pollers: 0, error: expect.stringContaining('no worker') },
+    });
+  });
+
+  it('is ok (200) while something polls the task queue', async () => {
+    const { url, taskQueue } = await startServer();
+    const stopPolling = new AbortController();
+    const poll = connection.withAbortSignal(stopPolling.signal, () => pollWorkflowTask(taskQueue));
+    try {
+      const response = await eventually(() => fetch(`${url}/healthz`), (r) => r.status === 200);
+      expect(await response.json()).toEqual({ status: 'ok', temporal: { ok: true }, postgres: { ok: true }, worker: { ok: true, pollers: 1 } });
+    } finally {
+      stopPolling.abort();
+      const pollOutcome = await poll.then(() => 'a task arrived', (error: unknown) => error);
+      expect(isGrpcCancelledError(pollOutcome)).toBe(true);
+    }
+  });
+
+  it('reports a failing Postgres check with its error', async () => {
+    const { url } = await startServer({
+      health: {
+        postgres: () => Promise.reject(new Error('connection refused')),
+      },
+    });
+
+    const body = (await (await fetch(`${url}/healthz`)).json()) as Health;
+
+    expect(body.postgres).toEqual({ ok: false, error: 'connection refused' });
+    expect(body.status).toBe('degraded');
+  });
+});
+
+describe('POST /slack/interactions', () => {
+  let api: { url: string; taskQueue: string };
+  beforeAll(async () => {
+    api = await startServer();
+  });
+
+  async function startIncident(): Promise<string> {
+    const payload = alertPayload();
+    const response = await postWebhook(api.url, payload);
+    expect(response.status).toBe(202);
+    return idOf(payload);
+  }
+
+  function clickPayload(incidentId: string, actionId = 'steward_approve'): Record<string, unknown> {
+    return {
+      type: 'block_actions',
+      user: { id: 'U123', username: 'alice', name: 'alice', team_id: 'T1' },
+      actions: [{ action_id: actionId, block_id: 'decision', value: incidentId, type: 'button' }],
+      response_url: 'https://hooks.slack.com/actions/T1/1/abc',
+    };
+  }
+
+  function formBody(payload: unknown): string {
+    return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  }
+
+  function sign(body: string, timestamp: number, secret = SLACK_SECRET): string {
+    return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  }
+
+  function postInteraction(body: string, signature: { timestamp: number; value: string }): Promise<Response> {
+    return fetch(`${api.url}/slack/interactions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(signature.timestamp),
+        'x-slack-signature': signature.value,
+      },
+      body,
+    });
+  }
+
+  function postSigned(body: string, timestamp = Math.floor(Date.now() / 1000)): Promise<Response> {
+    return postInteraction(body, { timestamp, value: sign(body, timestamp) });
+  }
+
+  const decisionSignals = async (incidentId: string) =>
+    (await signalsOf(incidentId)).filter((signal) => signal.name === 'approve' || signal.name === 'reject');
+
+  it('turns a signed approve click into an approve signal by the Slack user', async () => {
+    const incidentId = await startIncident();
+
+    const response = await postSigned(formBody(clickPayload(incidentId)));
+
+    expect(response.status).toBe(200);
+    expect(await decisionSignals(incidentId)).toEqual([{ name: 'approve', args: [{ by: 'slack:alice', reason: 'approved in Slack' }] }]);
+  });
+
+  it('turns a reject click into a reject signal, naming the user by id when Slack sends no username', async () => {
+    const incidentId = await startIncident();
+    const payload = { ...clickPayload(incidentId, 'steward_reject'), user: { id: 'U999' } };
+
+    const response = await postSigned(formBody(payload));
+
+    expect(response.status).toBe(200);
+    expect(await decisionSignals(incidentId)).toEqual([{ name: 'reject', args: [{ by: 'slack:U999', reason: 'rejected in Slack' }] }]);
+  });
+
+  it('answers 401 to a forged signature and signals nothing', async () => {
+    const incidentId = await startIncident();
+    const body = formBody(clickPayload(incidentId));
+    const timestamp = Math.floor(Date.now() / 1000);
+
+    const response = await postInteraction(body, { timestamp, value: sign(body, timestamp, 'not-the-signing-secret') });
+
+    expect(response.status).toBe(401);
+    expect(await decisionSignals(incidentId)).toEqual([]);
+  });
+
+  it('answers 401 to a correctly signed request older than 5 minutes', async () => {
+    const incidentId = await startIncident();
+
+    const response = await postSigned(formBody(clickPayload(incidentId)), Math.floor(Date.now() / 1000) - 6 * 60);
+
+    expect(response.status).toBe(401);
+    expect(await decisionSignals(incidentId)).toEqual([]);
+  });
+
+  it('answers 401 to a body changed after signing', async () => {
+    const incidentId = await startIncident();
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signed = formBody(clickPayload(incidentId));
+    const tampered = formBody(clickPayload(incidentId, 'steward_reject'));
+
+    const response = await postInteraction(tampered, { timestamp, value: sign(signed, timestamp) });
+
+    expect(response.status).toBe(401);
+    expect(await decisionSignals(incidentId)).toEqual([]);
+  });
+
+  it('answers 401 when the signature headers are missing', async () => {
+    const response = await fetch(`${api.url}/slack/interactions`, { method: 'POST', body: formBody(clickPayload('incident-1-x')) });
+    expect(response.status).toBe(401);
+  });
+
+  it('acknowledges other interaction kinds without signalling', async () => {
+    const response = await postSigned(formBody({ type: 'view_submission', user: { id: 'U1' } }));
+
+    expect(response.status).toBe(200);
+  });
+
+  it('answers 400 to a block_actions payload that is not a Steward button', async () => {
+    const incidentId = await startIncident();
+
+    const response = await postSigned(formBody(clickPayload(incidentId, 'somebody_elses_button')));
+
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toContain('actions.0.action_id');
+    expect(await decisionSignals(incidentId)).toEqual([]);
+  });
+
+  it('answers 404 to a click for an incident that does not exist', async () => {
+    const response = await postSigned(formBody(clickPayload('incident-0-no-such-cycle')));
+
+    expect(response.status).toBe(404);
+  });
+});

@@ -1,0 +1,39 @@
+import { compareWithBaseline, readSuiteOutcome } from './test-results';
+
+const tap = (lines: string[]): string => ['TAP version 13', ...lines, '1..' + lines.length].join('\n');
+
+describe('readSuiteOutcome', () => {
+  it('names failing tests from TAP, nested ones included, and counts skips as passing', () => {
+    const outcome = readSuiteOutcome(1, false, tap(['ok 1 - a', 'not ok 2 - b rounds', '    not ok 1 - inner', 'ok 3 - c # SKIP later']));
+    expect(outcome.failingTests).toEqual(['b rounds', 'inner']);
+    expect(outcome.passedCount).toBe(2);
+  });
+
+  it('knows nothing of test names when the output has no TAP', () => {
+    expect(readSuiteOutcome(1, false, 'FAIL src/a.test.js').failingTests).toBeNull();
+  });
+});
+
+describe('compareWithBaseline', () => {
+  const baseline = readSuiteOutcome(1, false, tap(['ok 1 - a', 'not ok 2 - already broken']));
+
+  it('does not block on tests that were already failing', () => {
+    const after = readSuiteOutcome(1, false, tap(['ok 1 - a', 'not ok 2 - already broken', 'ok 3 - reproduction']));
+    expect(compareWithBaseline(baseline, after).regressed).toBe(false);
+  });
+
+  it('reports tests that fail only after the change', () => {
+    const after = readSuiteOutcome(1, false, tap(['not ok 1 - a', 'not ok 2 - already broken']));
+    expect(compareWithBaseline(baseline, after)).toMatchObject({ regressed: true, newFailures: ['a'] });
+  });
+
+  it('falls back to exit codes when no test names can be read', () => {
+    const green = readSuiteOutcome(0, false, 'all good');
+    expect(compareWithBaseline(green, readSuiteOutcome(2, false, 'boom')).regressed).toBe(true);
+    expect(compareWithBaseline(green, readSuiteOutcome(0, false, 'still good')).regressed).toBe(false);
+  });
+
+  it('treats a timed-out suite as a regression', () => {
+    expect(compareWithBaseline(baseline, readSuiteOutcome(null, true, '')).regressed).toBe(true);
+  });
+});

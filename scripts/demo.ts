@@ -1,0 +1,116 @@
+import { Client, Connection } from '@temporalio/client';
+import { incidentStateQuery } from '../contracts';
+import { ConfigError, loadConfig } from '../config/config';
+import type { IncidentState } from '../domain/incident';
+import { demoAlertPayload } from '../infra/demo-fixtures';
+import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
+import { startSteward } from '../workers/steward';
+import type { IncidentOutcome } from '../workflows/incident.workflow';
+
+/**
+ * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled
+ * alert to the webhook as Datadog would, and follows the incident to its PR.
+ */
+const once = process.argv.includes('--once') || process.env.CI === 'true';
+const DEADLINE_MS = 10 * 60_000;
+const say = (line: string): void => console.log(`demo  | ${line}`);
+
+function describeProgress(state: IncidentState, seen: Set<string>): string[] {
+  const lines: string[] = [];
+  const note = (key: string, line: string): void => {
+    if (!seen.has(key)) {
+      seen.add(key);
+      lines.push(line);
+    }
+  };
+  if (state.triage) {
+    const t = state.triage;
+    note('triage', `triage: ${t.verdict}, ${t.severity}, confidence ${t.confidence}. ${t.reasoning}`);
+  }
+  if (state.reproduction) note('repro', `reproduced with ${state.reproduction.testPath}: ${state.reproduction.match}`);
+  for (const a of state.attempts) {
+    note(`attempt:${a.attempt}`, `fix attempt ${a.attempt}: ${a.verified ? `verified (${a.diffStat})` : `rejected: ${a.failureReason}`}`);
+  }
+  if (state.pullRequest) note('pr', `pull request #${state.pullRequest.number}: ${state.pullRequest.url}`);
+  note(`status:${state.status}`, `step: ${state.status.replace(/_/g, ' ')}`);
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  say(`starting Steward on ${config.temporal.address ? 'the configured Temporal' : 'the embedded defaults'} (data in ${config.dataDir})`);
+  const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });
+  for (const line of steward.stack.started) say(`started ${line}`);
+  const stopAndExit = async (code: number): Promise<never> => {
+    await steward.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAndExit(0));
+  process.on('SIGTERM', () => void stopAndExit(143));
+
+  if (!steward.demoRevision) {
+    say('STEWARD_SERVICES_FILE is set, so the bundled demo service is not in use; nothing to demo.');
+    return stopAndExit(1);
+  }
+  const payload = demoAlertPayload({ alertCycleKey: `demo-${Date.now()}`, deployedRevision: steward.demoRevision });
+  say(`posting the demo alert for monitor ${payload.monitor_id} (cycle ${payload.alert_cycle_key}) to ${steward.api!.url}/webhooks/datadog`);
+  const response = await fetch(`${steward.api!.url}/webhooks/datadog`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${steward.webhookToken}` },
+    body: JSON.stringify(payload),
+  });
+  const answer = (await response.json()) as { incidentId?: string; error?: string };
+  say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
+  if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
+
+  const client = new Client({ connection: await Connection.connect({ address: steward.stack.temporalAddress }), namespace: config.temporal.namespace });
+  const handle = client.workflow.getHandle(answer.incidentId);
+  const seen = new Set<string>();
+  let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
+  const result = (handle.result() as Promise<IncidentOutcome>).then(
+    (outcome) => (settled = { outcome }),
+    (failure: Error) => (settled = { failure }),
+  );
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!settled && Date.now() < deadline) {
+    const state = await handle.query(incidentStateQuery).catch(() => null);
+    if (state) for (const line of describeProgress(state, seen)) say(line);
+    await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
+  }
+  const ending = settled as { outcome: IncidentOutcome } | { failure: Error } | null;
+  if (!ending || 'failure' in ending) {
+    const cause = ending && 'failure' in ending ? ending.failure.cause : undefined;
+    say(ending ? `the incident workflow failed: ${ending.failure.message}${cause instanceof Error ? `: ${cause.message}` : ''}` : 'the incident did not finish in time');
+    return stopAndExit(1);
+  }
+  const outcome = ending.outcome;
+  const finalState = await handle.query(incidentStateQuery);
+  for (const line of describeProgress(finalState, seen)) say(line);
+  const done = outcome;
+  const { runId } = await handle.describe();
+  say(`outcome: ${done.status}. ${done.outcome}`);
+  if (steward.stack.webUiUrl) say(`run in the Web UI: ${steward.stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(done.incidentId)}/${runId}/history`);
+
+  let prThere = false;
+  if (done.status === 'pr_opened' && finalState.pullRequest) {
+    const record = await getLocalPullRequest(steward.pool, finalState.pullRequest.number);
+    prThere = record !== null;
+    const repository = config.services['checkout-service']!.repository;
+    say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
+    say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
+    say(`  see the record: npx steward pr show ${finalState.pullRequest.number}`);
+  } else if (done.status === 'duplicate') {
+    const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
+    prThere = monitor.message.includes('steward:begin');
+    say(`stood down as a duplicate of ${finalState.duplicateOf}; the monitor's description already links its PR:`);
+    for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);
+  }
+  if (once) return stopAndExit(prThere ? 0 : 1);
+  say('the stack stays up so the run can be browsed in the Web UI; Ctrl-C stops it.');
+}
+
+main().catch((error) => {
+  console.error(error instanceof ConfigError ? `demo: ${error.message}` : error);
+  process.exit(1);
+});

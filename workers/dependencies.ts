@@ -1,0 +1,44 @@
+import * as path from 'node:path';
+import type { Pool } from 'pg';
+import type { IncidentPorts } from '../activities';
+import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
+import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
+import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
+import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
+import { ReplayModel } from '../adapters/replay-model.adapter';
+import { SlackNotifier } from '../adapters/slack-notifier.adapter';
+import type { StewardConfig } from '../config/config';
+import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
+
+export interface BuiltPorts {
+  ports: IncidentPorts;
+  /** One line per port saying which adapter serves it, and what it is: shown at start-up. */
+  labels: string[];
+}
+
+/** The composition root's one decision: which adapter serves each port, from configuration. */
+export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
+  const model = new ReplayModel(config.model.transcriptPath);
+  const notifier = config.slack
+    ? new SlackNotifier({ botToken: config.slack.botToken, channel: config.slack.channel, apiUrl: config.slack.apiUrl })
+    : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
+  return {
+    ports: {
+      model,
+      monitors: new PostgresMonitors(pool),
+      codeHost: new LocalGitCodeHost({ pool }),
+      sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
+      notifier,
+      ledger: new PostgresIncidentLedger(pool),
+      services: config.services,
+    },
+    labels: [
+      `model: replay of "${model.label}" (${config.model.transcriptPath}); recorded responses, not a live model`,
+      'monitors: kept in Postgres (embedded monitor store, not Datadog)',
+      'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)',
+      'sandbox: process-level, a git checkout per incident (no isolation yet)',
+      config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
+      'ledger: Postgres',
+    ],
+  };
+}

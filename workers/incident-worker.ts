@@ -1,0 +1,28 @@
+import * as path from 'node:path';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { IncidentActivities } from '../activities';
+
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+export interface IncidentWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: IncidentActivities;
+  /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  identity?: string;
+}
+
+export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: options.activities,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.identity ? { identity: options.identity } : {}),
+    // Sandbox runs are CPU-bound; on small machines more parallel runs only slow each other down.
+    maxConcurrentActivityTaskExecutions: 8,
+  });
+}

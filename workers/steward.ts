@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Pool } from 'pg';
+import { createIncidentActivities } from '../activities';
+import { startApi, type RunningApi } from '../api/main';
+import type { StewardConfig } from '../config/config';
+import { ensureDemoRepository, seedDemoMonitor } from '../infra/demo-fixtures';
+import { startLocalStack, type LocalStack } from '../infra/local-stack';
+import { ensureSearchAttributes } from '../infra/temporal-dev-server';
+import { migrate } from '../store/migrate';
+import { buildIncidentPorts } from './dependencies';
+import { withCrashAfter } from './fault-injection';
+import { createIncidentWorker } from './incident-worker';
+
+export interface RunningSteward {
+  config: StewardConfig;
+  stack: LocalStack;
+  pool: Pool;
+  api: RunningApi | null;
+  webhookToken: string;
+  /** Deployed revision of the bundled demo repository, when the demo service is in use. */
+  demoRevision: string | null;
+  /** Settles when the worker stops; rejects if it crashed. */
+  workerDone: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A token for the local stack's webhook when none is configured: made once, kept under the data folder. */
+function localWebhookToken(dataDir: string): string {
+  const file = path.join(dataDir, 'webhook-token');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Starts Steward in this process: the local stack where nothing is configured, migrations, the
+ * incident worker, and (optionally) the API. `npm start` and `npm run demo` both come here.
+ */
+export async function startSteward(
+  config: StewardConfig,
+  options: { withApi: boolean; log?: (line: string) => void; print?: (text: string) => void },
+): Promise<RunningSteward> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const stack = await startLocalStack(config, log);
+  const webhookToken = config.api.webhookToken ?? localWebhookToken(config.dataDir);
+  const resolved: StewardConfig = {
+    ...config,
+    databaseUrl: stack.databaseUrl,
+    temporal: { ...config.temporal, address: stack.temporalAddress, webUiUrl: stack.webUiUrl },
+    api: { ...config.api, webhookToken },
+  };
+
+  const pool = new Pool({ connectionString: stack.databaseUrl, max: 20 });
+  const applied = await migrate(pool);
+  if (applied.length > 0) log(`postgres: applied migrations ${applied.join(', ')}`);
+
+  let demoRevision: string | null = null;
+  if (config.servicesSource === 'demo') {
+    demoRevision = ensureDemoRepository(config.services['checkout-service']!.repository);
+    await seedDemoMonitor(pool);
+  }
+
+  const clientConnection = await Connection.connect({ address: stack.temporalAddress });
+  if (config.temporal.address) {
+    const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+    if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
+  }
+  const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+  const { ports, labels } = buildIncidentPorts(resolved, pool, { print: options.print });
+  for (const label of labels) log(`steward: ${label}`);
+  const activities = withCrashAfter(createIncidentActivities(ports), config.faults.crashAfter, config.faults.markerDir);
+  const worker: Worker = await createIncidentWorker({
+    connection: workerConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+  });
+  const workerDone = worker.run();
+
+  let api: RunningApi | null = null;
+  try {
+    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, webUiUrl: stack.webUiUrl, logger: log });
+  } catch (error) {
+    worker.shutdown();
+    await workerDone.catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    config: resolved,
+    stack,
+    pool,
+    api,
+    webhookToken,
+    demoRevision,
+    workerDone,
+    async stop() {
+      await api?.close();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone.catch(() => undefined);
+      await workerConnection.close();
+      await clientConnection.close();
+      await pool.end();
+      await stack.stop();
+    },
+  };
+}

@@ -1,0 +1,365 @@
+import {
+  condition,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { FixAttemptOutcome } from '../activities/fix/fix.activities';
+import type { IncidentActivities } from '../activities';
+import {
+  alertDeliveredSignal,
+  approveSignal,
+  incidentStateQuery,
+  NON_RETRYABLE_ERRORS,
+  rejectSignal,
+  SEARCH_ATTRIBUTES,
+  type DecisionInput,
+  type IncidentWorkflowInput,
+} from '../contracts';
+import type { ApprovalDecision, FixAttemptSummary, IncidentState, IncidentStatus } from '../domain/incident';
+import { isAtLeast } from '../domain/severity';
+import type { LedgerEvent } from '../ports/incident-ledger.port';
+import type { Notification } from '../ports/notifier.port';
+
+export interface IncidentOutcome {
+  incidentId: string;
+  status: IncidentStatus;
+  outcome: string;
+  prUrl: string | null;
+}
+
+/**
+ * One incident, from the first alert delivery to a verified PR (or a reasoned stop). Orchestration
+ * only: every read and write happens in an activity, so the workflow replays deterministically.
+ */
+export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput): Promise<IncidentOutcome> {
+  const { workflowId: incidentId, runId } = workflowInfo();
+  const runUrl = `${policy.webUiBaseUrl}/namespaces/${encodeURIComponent(policy.namespace)}/workflows/${encodeURIComponent(incidentId)}/${runId}/history`;
+
+  const state: IncidentState = {
+    incidentId,
+    monitorId: alert.monitorId,
+    service: alert.service,
+    title: alert.title,
+    signature: '',
+    status: 'received',
+    deliveries: 0,
+    transitions: [],
+    recovered: false,
+    triage: null,
+    severity: null,
+    duplicateOf: null,
+    monitorChange: null,
+    reproduction: null,
+    attempts: [],
+    approval: null,
+    escalations: 0,
+    pullRequest: null,
+    outcome: null,
+  };
+
+  // Ledger events get their sequence number here, so that a retried save rewrites the same rows.
+  const pendingEvents: LedgerEvent[] = [];
+  let nextSeq = 0;
+  const recordEvent = (kind: LedgerEvent['kind'], data: Record<string, unknown>): void => {
+    pendingEvents.push({ seq: nextSeq++, kind, at: new Date().toISOString(), data });
+  };
+
+  /** Activities of one kind, with timeouts and retries fitting it, and a summary the Web UI shows. */
+  const activities = (kind: 'quick' | 'model' | 'sandbox', summary: string) => {
+    const t = policy.activityTimeouts;
+    const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] };
+    if (kind === 'quick') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.quickStartToCloseMs, retry });
+    if (kind === 'model') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.modelStartToCloseMs, retry: { ...retry, maximumAttempts: 5 } });
+    return proxyActivities<IncidentActivities>({
+      summary,
+      startToCloseTimeout: t.sandboxStartToCloseMs,
+      heartbeatTimeout: t.sandboxHeartbeatMs,
+      retry: { ...retry, maximumAttempts: 5 },
+    });
+  };
+
+  const describe = (): string =>
+    [
+      `**${state.status.replace(/_/g, ' ')}** · ${state.deliveries} deliver${state.deliveries === 1 ? 'y' : 'ies'}${state.recovered ? ' · monitor recovered' : ''}`,
+      state.triage ? `Triage: ${state.triage.verdict}, ${state.triage.severity}, confidence ${state.triage.confidence}` : null,
+      state.attempts.length > 0 ? `Fix attempts: ${state.attempts.map((a) => `#${a.attempt} ${a.verified ? 'verified' : 'rejected'}`).join(', ')}` : null,
+      state.pullRequest ? `PR: ${state.pullRequest.url}` : null,
+      state.outcome,
+    ]
+      .filter(Boolean)
+      .join('\n\n');
+
+  const setStatus = (status: IncidentStatus): void => {
+    state.status = status;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: status }]);
+    setCurrentDetails(describe());
+  };
+
+  const checkpoint = async (): Promise<void> => {
+    const events = pendingEvents.splice(0);
+    setCurrentDetails(describe());
+    await activities('quick', `Save incident ${incidentId} to the ledger (${state.status.replace(/_/g, ' ')})`).recordProgress({ state, runId, events });
+  };
+
+  const notify = async (notification: Omit<Notification, 'incidentId' | 'links'> & { links?: Notification['links'] }): Promise<void> => {
+    await activities('quick', `Notify: ${notification.title}`).notify({
+      ...notification,
+      incidentId,
+      links: [...(notification.links ?? []), { label: 'Run in Temporal', url: runUrl }],
+    });
+  };
+
+  const close = async (status: IncidentStatus, outcome: string): Promise<IncidentOutcome> => {
+    state.outcome = outcome;
+    setStatus(status);
+    recordEvent('closed', { status, outcome });
+    // Deliveries that arrive while the last save runs must be saved too.
+    let saved: number;
+    do {
+      saved = state.deliveries;
+      await checkpoint();
+    } while (saved !== state.deliveries);
+    return { incidentId, status, outcome, prUrl: state.pullRequest?.url ?? null };
+  };
+
+  setHandler(incidentStateQuery, () => state);
+  setHandler(alertDeliveredSignal, (delivered) => {
+    state.deliveries += 1;
+    const last = state.transitions[state.transitions.length - 1];
+    if (last?.transition !== delivered.transition) {
+      state.transitions.push({ transition: delivered.transition, at: delivered.occurredAt });
+      recordEvent(state.deliveries === 1 ? 'alert_received' : 'transition', { transition: delivered.rawTransition, at: delivered.occurredAt });
+    }
+    // Recovery is recorded, never acted on: the defect behind the alert is still in the code.
+    if (delivered.transition === 'recovered') state.recovered = true;
+  });
+  const decide = (decision: ApprovalDecision['decision']) => (input: DecisionInput) => {
+    if (state.status !== 'awaiting_approval' || state.approval !== null) {
+      // A double click or a replayed Slack request: the first decision stands.
+      log.info('Ignored an approval decision', { incidentId, decision, by: input.by, status: state.status });
+      return;
+    }
+    state.approval = { decision, by: input.by, reason: input.reason, at: new Date().toISOString() };
+  };
+  setHandler(approveSignal, decide('approve'));
+  setHandler(rejectSignal, decide('reject'));
+
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.monitorId, value: alert.monitorId },
+    ...(alert.service ? [{ key: SEARCH_ATTRIBUTES.service, value: alert.service }] : []),
+  ]);
+  setStatus('checking_duplicates');
+  await checkpoint();
+
+  // Dedup by the monitor's description: a later run that finds Steward's PR link stands down.
+  const existing = await activities('quick', `Read monitor ${alert.monitorId} for a Steward fix already linked`).findExistingFix({ monitorId: alert.monitorId, alert });
+  state.signature = existing.signature;
+  if (existing.existingFix) {
+    state.duplicateOf = existing.existingFix.incidentId;
+    recordEvent('duplicate_detected', { by: 'monitor_description', ...existing.existingFix });
+    return close('duplicate', `Stood down: incident ${existing.existingFix.incidentId} already has a fix for this error, ${existing.existingFix.prUrl}`);
+  }
+
+  setStatus('triaging');
+  const triage = await activities('model', `Triage "${alert.title}" with the model`).triageAlert({ incidentId, alert, signature: state.signature });
+  state.triage = triage;
+  state.severity = triage.severity;
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.verdict, value: triage.verdict },
+    { key: SEARCH_ATTRIBUTES.severity, value: triage.severity },
+  ]);
+  recordEvent('verdict', { verdict: triage.verdict, severity: triage.severity, confidence: triage.confidence, reasoning: triage.reasoning });
+  await checkpoint();
+
+  if (triage.verdict === 'noise') {
+    setStatus('tuning_monitor');
+    const change = await activities('quick', `Quiet noisy monitor ${alert.monitorId}`).quietNoisyMonitor({ incidentId, monitorId: alert.monitorId, tuning: triage.monitorTuning });
+    state.monitorChange = change.description;
+    recordEvent('monitor_changed', change);
+    return close('noise', `Noise: ${change.description}`);
+  }
+  if (triage.verdict === 'duplicate') {
+    state.duplicateOf = triage.duplicateOf;
+    recordEvent('duplicate_detected', { by: 'triage', duplicateOf: triage.duplicateOf });
+    return close('duplicate', `Stood down: triage found this to duplicate ${triage.duplicateOf ?? 'an earlier incident'}. ${triage.reasoning}`);
+  }
+
+  setStatus('reproducing');
+  let verified: (FixAttemptOutcome & { reviewSummary: string }) | null = null;
+  let revision: string;
+  try {
+    const reproduction = await activities('sandbox', `Reproduce "${state.signature}" in a sandbox at the deployed revision`).reproduceIncident({ incidentId, alert, triage });
+    revision = reproduction.revision;
+    if (!reproduction.reproduction) {
+      const reasons = reproduction.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
+      recordEvent('not_reproduced', { revision, tries: reproduction.refusedTries });
+      await notify({
+        key: `${incidentId}:could_not_fix`,
+        kind: 'could_not_fix',
+        title: `Could not reproduce: ${alert.title}`,
+        text: `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+      });
+      return await close('not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
+    }
+    state.reproduction = reproduction.reproduction;
+    recordEvent('reproduced', { revision, testPath: reproduction.reproduction.testPath, match: reproduction.reproduction.match });
+
+    setStatus('fixing');
+    const previousAttempts: { attempt: number; failureReason: string }[] = [];
+    for (let attempt = 1; attempt <= policy.maxFixAttempts && !verified; attempt += 1) {
+      let outcome = await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix({
+        incidentId,
+        attempt,
+        alert,
+        triage,
+        revision,
+        reproduction: reproduction.reproduction,
+        baseline: reproduction.baseline,
+        previousAttempts,
+      });
+      let reviewSummary = '';
+      if (outcome.verified) {
+        const review = await activities('model', `Self-review fix attempt ${attempt}`).reviewFix({
+          incidentId,
+          attempt,
+          signature: state.signature,
+          diff: outcome.diff,
+          reproductionMatch: reproduction.reproduction.match,
+          suiteExplanation: outcome.suiteExplanation ?? '',
+        });
+        reviewSummary = review.summary;
+        if (!review.approve) outcome = { ...outcome, verified: false, failureReason: `self-review refused it: ${review.concerns.join('; ') || review.summary}` };
+      }
+      const summary: FixAttemptSummary = {
+        attempt,
+        verified: outcome.verified,
+        failureReason: outcome.failureReason,
+        diffStat: outcome.diffStat,
+        reproAfter: outcome.reproAfter,
+        suiteAfter: outcome.suiteAfter,
+      };
+      state.attempts.push(summary);
+      recordEvent('fix_attempt', { attempt, verified: outcome.verified, failureReason: outcome.failureReason, diffStat: outcome.diffStat });
+      await activities('quick', `Record fix attempt ${attempt}`).recordFixAttempt({
+        incidentId,
+        attempt,
+        verified: outcome.verified,
+        failureReason: outcome.failureReason,
+        diff: outcome.diff,
+        evidence: { summary: outcome.summary, reproAfter: outcome.reproAfter, suiteAfter: outcome.suiteAfter, suiteExplanation: outcome.suiteExplanation },
+      });
+      if (outcome.verified) verified = { ...outcome, reviewSummary };
+      else previousAttempts.push({ attempt, failureReason: outcome.failureReason ?? 'unknown' });
+      await checkpoint();
+    }
+  } finally {
+    // The sandbox is not needed past verification, and an approval can take hours.
+    await activities('quick', `Remove the sandbox of ${incidentId}`).releaseSandbox({ incidentId });
+  }
+
+  if (!verified) {
+    const evidence = state.attempts.map((a) => `Attempt ${a.attempt}: ${a.failureReason}`).join('\n');
+    await notify({
+      key: `${incidentId}:could_not_fix`,
+      kind: 'could_not_fix',
+      title: `Could not fix: ${alert.title}`,
+      text: `The reproduction fails at the deployed revision, and no attempt out of ${policy.maxFixAttempts} passed verification.\n${evidence}`,
+    });
+    return close('could_not_fix', `Could not fix in ${policy.maxFixAttempts} attempts:\n${evidence}`);
+  }
+
+  if (isAtLeast(triage.severity, policy.approvalMinSeverity)) {
+    setStatus('awaiting_approval');
+    recordEvent('approval_requested', { severity: triage.severity, diffStat: verified.diffStat });
+    await checkpoint();
+    await notify({
+      key: `${incidentId}:approval_requested`,
+      kind: 'approval_requested',
+      title: `Approval needed (${triage.severity}): ${alert.title}`,
+      text: `${verified.summary}\n${verified.diffStat}. Reproduction: ${state.reproduction!.match}`,
+      approval: { incidentId, severity: triage.severity, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
+    });
+    while (!(await condition(() => state.approval !== null, policy.approvalTimeoutMs))) {
+      if (policy.approvalTimeoutPolicy === 'close') {
+        await activities('quick', 'Record the approval timeout').recordDecision({
+          incidentId,
+          decision: 'timed_out',
+          by: 'steward',
+          reason: `no decision within ${policy.approvalTimeoutMs} ms`,
+          proposedDiff: verified.diff,
+          at: new Date().toISOString(),
+        });
+        await notify({ key: `${incidentId}:approval_timed_out`, kind: 'approval_timed_out', title: `Approval timed out: ${alert.title}`, text: 'Closed without a PR.' });
+        return close('approval_timed_out', 'Closed: nobody approved the fix before the deadline.');
+      }
+      if (state.escalations < policy.maxEscalations) {
+        state.escalations += 1;
+        recordEvent('approval_escalated', { escalation: state.escalations });
+        await notify({
+          key: `${incidentId}:approval_escalated:${state.escalations}`,
+          kind: 'approval_escalated',
+          title: `Still waiting for approval (${triage.severity}, reminder ${state.escalations}): ${alert.title}`,
+          text: verified.summary,
+          approval: { incidentId, severity: triage.severity, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
+        });
+        await checkpoint();
+      }
+    }
+    const decision = state.approval!;
+    recordEvent('approval_decided', { ...decision });
+    await activities('quick', `Record the ${decision.decision} by ${decision.by}`).recordDecision({
+      incidentId,
+      decision: decision.decision,
+      by: decision.by,
+      reason: decision.reason,
+      proposedDiff: verified.diff,
+      at: decision.at,
+    });
+    if (decision.decision === 'reject') return close('rejected', `Rejected by ${decision.by}: ${decision.reason}`);
+  }
+
+  setStatus('opening_pr');
+  const pr = await activities('quick', `Open the pull request for ${incidentId}`).openPullRequest({
+    service: alert.service!,
+    revision: revision!,
+    draft: triage.confidence < policy.draftPrBelowConfidence,
+    content: {
+      incidentId,
+      alertTitle: alert.title,
+      alertLink: alert.link,
+      monitorId: alert.monitorId,
+      triage,
+      reproduction: state.reproduction!,
+      reproAfter: verified.reproAfter!,
+      suiteExplanation: verified.suiteExplanation ?? '',
+      fixSummary: verified.summary,
+      reviewSummary: verified.reviewSummary,
+      attempts: state.attempts,
+      diff: verified.diff,
+      runUrl,
+    },
+  });
+  state.pullRequest = { number: pr.number, url: pr.url, branch: pr.branch };
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.prUrl, value: pr.url }]);
+  recordEvent('pr_opened', { ...state.pullRequest, created: pr.created });
+  await checkpoint();
+
+  await activities('quick', `Link the PR on monitor ${alert.monitorId}'s description`).annotateMonitorWithPr({
+    monitorId: alert.monitorId,
+    link: { incidentId, prUrl: pr.url, signature: state.signature },
+  });
+  recordEvent('monitor_annotated', { prUrl: pr.url });
+  await notify({
+    key: `${incidentId}:pr_opened`,
+    kind: 'pr_opened',
+    title: `Fix ready for review: ${alert.title}`,
+    text: `${verified.summary}\n${verified.diffStat}; verified in ${state.attempts.length} attempt${state.attempts.length === 1 ? '' : 's'}.`,
+    links: [{ label: `PR #${pr.number}`, url: pr.url }],
+  });
+  return close('pr_opened', `PR #${pr.number} opened: ${pr.url}`);
+}
