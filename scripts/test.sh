@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, then type-checks, lints and runs every jest test. The jest
+# global setup starts its own Postgres and Temporal dev server on free ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-tools.sh
+echo "test: type-check" >&2
+npx tsc -p .
+echo "test: lint" >&2
+npx eslint --max-warnings=0 .
+echo "test: jest" >&2
+npx jest --ci "$@"

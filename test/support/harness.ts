@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createIncidentActivities, type IncidentPorts } from '../../activities';
+import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
+import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
+import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
+import { PostgresMonitors } from '../../adapters/postgres-monitors.adapter';
+import { ReplayModel } from '../../adapters/replay-model.adapter';
+import { demoServicesConfig, DEMO_TRANSCRIPT_PATH } from '../../config/config';
+import type { IncidentPolicy } from '../../contracts';
+import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
+import { demoAlertPayload, ensureDemoRepository, seedDemoMonitor } from '../../infra/demo-fixtures';
+import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
+import { createIncidentWorker, WORKFLOWS_PATH } from '../../workers/incident-worker';
+import { createTestDatabase } from './database';
+
+/**
+ * A real Steward for tests: the incident worker on its own task queue of the run's Temporal dev
+ * server, over a fresh database, a copy of the demo repository, a process sandbox and the replay
+ * model. Only what a test needs to observe is swapped (the transcript, a port).
+ */
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+/** Bundling takes seconds; one bundle serves every worker of a test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundle;
+}
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  // Workflow task failures we provoke on purpose would otherwise flood the test output.
+  Runtime.install({ logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never, shutdownSignals: [] });
+}
+
+export function testPolicy(overrides: Partial<IncidentPolicy> = {}): IncidentPolicy {
+  return {
+    approvalMinSeverity: 'P1',
+    approvalTimeoutMs: 60 * 60_000,
+    approvalTimeoutPolicy: 'escalate',
+    maxEscalations: 2,
+    maxFixAttempts: 3,
+    draftPrBelowConfidence: 0.5,
+    webUiBaseUrl: 'http://127.0.0.1:8233',
+    namespace: 'default',
+    activityTimeouts: { quickStartToCloseMs: 15_000, sandboxStartToCloseMs: 120_000, sandboxHeartbeatMs: 15_000, modelStartToCloseMs: 15_000 },
+    ...overrides,
+  };
+}
+
+/** A transcript like the demo's, with steps replaced (a value) or removed (null). */
+export function transcriptWith(dir: string, changes: Record<string, unknown | null>): string {
+  const transcript = JSON.parse(fs.readFileSync(DEMO_TRANSCRIPT_PATH, 'utf8')) as { steps: Record<string, unknown> };
+  for (const [step, response] of Object.entries(changes)) {
+    if (response === null) delete transcript.steps[step];
+    else transcript.steps[step] = { response };
+  }
+  const file = path.join(dir, `transcript-${randomBytes(4).toString('hex')}.json`);
+  fs.writeFileSync(file, JSON.stringify({ ...transcript, label: 'test transcript derived from the demo' }));
+  return file;
+}
+
+export function demoTriage(): Record<string, unknown> {
+  const transcript = JSON.parse(fs.readFileSync(DEMO_TRANSCRIPT_PATH, 'utf8')) as { steps: { triage: { response: Record<string, unknown> } } };
+  return transcript.steps.triage.response;
+}
+
+export interface Harness {
+  client: Client;
+  connection: Connection;
+  taskQueue: string;
+  pool: Pool;
+  databaseUrl: string;
+  dataDir: string;
+  repositoryPath: string;
+  revision: string;
+  ledger: PostgresIncidentLedger;
+  monitors: PostgresMonitors;
+  notificationsLog: string;
+  /** Starts a worker with the demo's ports, or with some of them replaced. */
+  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts> }): Promise<Worker>;
+  alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
+  /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
+  seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
+  deliveredNotifications(incidentId: string): { kind: string; key: string }[];
+  close(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  quietRuntime();
+  const root = process.env.STEWARD_TEST_ROOT ?? os.tmpdir();
+  const dataDir = fs.mkdtempSync(path.join(root, 'harness-'));
+  const database = await createTestDatabase();
+  const services = demoServicesConfig(dataDir);
+  const repositoryPath = services['checkout-service']!.repository;
+  const revision = ensureDemoRepository(repositoryPath);
+  await seedDemoMonitor(database.pool);
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const client = new Client({ connection, namespace: 'default' });
+  const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const ledger = new PostgresIncidentLedger(database.pool);
+  const monitors = new PostgresMonitors(database.pool);
+  const notificationsLog = path.join(dataDir, 'notifications.jsonl');
+  const running: { worker: Worker; done: Promise<void>; connection: NativeConnection }[] = [];
+
+  return {
+    client,
+    connection,
+    taskQueue,
+    pool: database.pool,
+    databaseUrl: database.url,
+    dataDir,
+    repositoryPath,
+    revision,
+    ledger,
+    monitors,
+    notificationsLog,
+    async startWorker(options = {}) {
+      const ports: IncidentPorts = {
+        model: new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH),
+        monitors,
+        codeHost: new LocalGitCodeHost({ pool: database.pool }),
+        sandbox: new ProcessSandbox({ root: path.join(dataDir, 'sandboxes') }),
+        notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
+        ledger,
+        services,
+        ...options.ports,
+      };
+      const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+      const worker = await createIncidentWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        activities: createIncidentActivities(ports),
+        workflowBundle: await workflowBundle(),
+      });
+      running.push({ worker, done: worker.run(), connection: nativeConnection });
+      return worker;
+    },
+    alert(options = {}) {
+      const payload = demoAlertPayload({ alertCycleKey: options.cycle ?? `cycle-${randomBytes(4).toString('hex')}`, deployedRevision: revision, monitorId: options.monitorId });
+      return normalizeDatadogPayload(options.transition ? { ...payload, transition: options.transition } : payload);
+    },
+    async seedMonitor(monitorId, overrides = {}) {
+      await seedDemoMonitor(database.pool, { id: monitorId, ...(overrides.message !== undefined ? { message: overrides.message } : {}) });
+      if (overrides.createdBySteward) await database.pool.query('UPDATE monitors SET created_by_steward = true WHERE id = $1', [monitorId]);
+    },
+    deliveredNotifications(incidentId) {
+      if (!fs.existsSync(notificationsLog)) return [];
+      return fs
+        .readFileSync(notificationsLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { kind: string; key: string; incidentId: string })
+        .filter((n) => n.incidentId === incidentId);
+    },
+    async close() {
+      for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.all(running.map(({ done }) => done.catch(() => undefined)));
+      await Promise.all(running.map(({ connection: c }) => c.close()));
+      await connection.close();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
