@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import {
   alertDeliveredSignal,
   approveSignal,
@@ -15,7 +16,6 @@ import {
 } from '../contracts';
 import type { NormalizedAlert } from '../domain/alert';
 import { findStewardLinks } from '../domain/monitor-annotation';
-import { upsertMonitor } from '../adapters/postgres-monitors.adapter';
 import { createHarness, demoTriage, testPolicy, transcriptWith, type Harness } from '../test/support/harness';
 import type { IncidentOutcome } from './incident.workflow';
 
@@ -34,13 +34,14 @@ describe('incident workflow', () => {
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
     const dir = path.join(__dirname, '..', 'test', 'histories');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(history, null, 1));
+    // The same JSON form as `temporal workflow show --output json` and the Web UI's download.
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
   };
 
-  const start = (alert: NormalizedAlert, policy: IncidentPolicy = testPolicy()) =>
+  const start = (alert: NormalizedAlert, policy: IncidentPolicy = testPolicy(), taskQueue = h.taskQueue) =>
     h.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
       workflowId: incidentWorkflowId(alert.monitorId, alert.alertCycleKey),
-      taskQueue: h.taskQueue,
+      taskQueue,
       args: [{ alert, policy } satisfies IncidentWorkflowInput],
       signal: alertDeliveredSignal,
       signalArgs: [alert],
@@ -109,4 +110,178 @@ describe('incident workflow', () => {
       await recordHistory('duplicate-by-monitor-description', second.workflowId);
     });
   });
+
+  /** A worker on its own task queue serving a transcript that differs from the demo's. */
+  const scenario = async (changes: Record<string, unknown | null>): Promise<string> => {
+    const taskQueue = `${h.taskQueue}-${Object.keys(changes).join('-').replace(/[^a-z0-9-]/gi, '')}-${Math.random().toString(36).slice(2, 8)}`;
+    await h.startWorker({ transcriptPath: transcriptWith(h.dataDir, changes), taskQueue });
+    return taskQueue;
+  };
+  const passingTest = (testPath: string) => ({
+    testPath,
+    content: "const { test } = require('node:test');\ntest('nothing wrong here', () => {});\n",
+    explanation: 'a test that does not fail',
+  });
+
+  describe('when triage says noise', () => {
+    const tuning = { criticalThreshold: 25, evaluationWindow: 'last_15m', reason: 'deploy-time spikes of 5 to 20 errors are expected' };
+
+    it('tunes a hand-written monitor, records why, and notifies nobody', async () => {
+      const queue = await scenario({ triage: { ...demoTriage(), verdict: 'noise', severity: 'P3', monitorTuning: tuning } });
+      await h.seedMonitor('5501001');
+      const handle = await start(h.alert({ monitorId: '5501001' }), testPolicy(), queue);
+      const outcome = (await handle.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('noise');
+      const monitor = await h.monitors.get('5501001');
+      expect(monitor).toMatchObject({ criticalThreshold: 25, evaluationWindow: 'last_15m' });
+      expect(await h.ledger.findMonitorChange(outcome.incidentId, '5501001')).toMatchObject({ action: 'tuned', reason: tuning.reason });
+      expect(h.deliveredNotifications(outcome.incidentId)).toEqual([]);
+      expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.verdict)).toBe('noise');
+      await recordHistory('noise-tunes-monitor', handle.workflowId);
+    });
+
+    it('deletes a monitor that Steward generated', async () => {
+      const queue = await scenario({ triage: { ...demoTriage(), verdict: 'noise', severity: 'P3', monitorTuning: null } });
+      await h.seedMonitor('5501002', { createdBySteward: true });
+      const outcome = (await (await start(h.alert({ monitorId: '5501002' }), testPolicy(), queue)).result()) as IncidentOutcome;
+      expect(outcome.status).toBe('noise');
+      await expect(h.monitors.get('5501002')).rejects.toMatchObject({ type: 'MonitorNotFound' });
+      expect(await h.ledger.findMonitorChange(outcome.incidentId, '5501002')).toMatchObject({ action: 'deleted' });
+    });
+  });
+
+  it('stands down on a duplicate verdict and links the incident it duplicates', async () => {
+    const queue = await scenario({ triage: { ...demoTriage(), verdict: 'duplicate', duplicateOf: 'incident-4401001-earlier' } });
+    await h.seedMonitor('5502001');
+    const handle = await start(h.alert({ monitorId: '5502001' }), testPolicy(), queue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('duplicate');
+    expect((await h.ledger.getIncident(outcome.incidentId))?.duplicateOf).toBe('incident-4401001-earlier');
+    expect(h.deliveredNotifications(outcome.incidentId)).toEqual([]);
+  });
+
+  it('attempts no fix when no test fails for the alert\'s reason', async () => {
+    const queue = await scenario({
+      'reproduce.try-1': passingTest('test/steward-reproduction.test.js'),
+      'reproduce.try-2': passingTest('test/steward-reproduction-2.test.js'),
+      'fix.attempt-1': null,
+    });
+    await h.seedMonitor('5503001');
+    const handle = await start(h.alert({ monitorId: '5503001' }), testPolicy(), queue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('not_reproduced');
+    expect(outcome.outcome).toContain('passes at the deployed revision');
+    expect((await handle.query(incidentStateQuery)).attempts).toEqual([]);
+    expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['could_not_fix']);
+    await recordHistory('not-reproduced', handle.workflowId);
+  });
+
+  it('reports "could not fix" with the evidence when all three attempts fail verification', async () => {
+    const broken = (demoTranscriptStep('fix.attempt-1') as { summary: string; edits: unknown[] });
+    const queue = await scenario({ 'fix.attempt-2': broken, 'fix.attempt-3': broken });
+    await h.seedMonitor('5504001');
+    const handle = await start(h.alert({ monitorId: '5504001' }), testPolicy(), queue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('could_not_fix');
+    const state = await handle.query(incidentStateQuery);
+    expect(state.attempts.map((a) => a.verified)).toEqual([false, false, false]);
+    expect(state.pullRequest).toBeNull();
+    expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['could_not_fix']);
+    expect(await h.ledger.listFixAttempts(outcome.incidentId)).toHaveLength(3);
+    const monitor = await h.monitors.get('5504001');
+    expect(findStewardLinks(monitor.message)).toEqual([]);
+    await recordHistory('could-not-fix', handle.workflowId);
+  });
+
+  it('fails with a typed, non-retryable error naming the step when the transcript lacks it', async () => {
+    const queue = await scenario({ triage: null });
+    await h.seedMonitor('5505001');
+    const handle = await start(h.alert({ monitorId: '5505001' }), testPolicy(), queue);
+    const failure = await handle.result().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause?.cause as { type?: string; message?: string; nonRetryable?: boolean };
+    expect(cause).toMatchObject({ type: 'ModelRecordingMissing', nonRetryable: true });
+    expect(cause.message).toContain('"triage"');
+  });
+
+  describe('at the approval gate (P1)', () => {
+    let queue: string;
+    beforeAll(async () => {
+      queue = await scenario({ triage: { ...demoTriage(), severity: 'P1' } });
+    });
+    let monitorSeq = 0;
+    const startP1 = async (policy: IncidentPolicy = testPolicy()) => {
+      const monitorId = `560${Date.now() % 100000}${monitorSeq++}`;
+      await h.seedMonitor(monitorId);
+      return start(h.alert({ monitorId }), policy, queue);
+    };
+    const waitForStatus = async (handle: Awaited<ReturnType<typeof start>>, status: string): Promise<void> => {
+      for (let i = 0; i < 300; i += 1) {
+        if ((await handle.query(incidentStateQuery)).status === status) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`incident never reached ${status}`);
+    };
+
+    it('waits for a human, and opens the PR once approved (a double click approves once)', async () => {
+      const handle = await startP1();
+      await waitForStatus(handle, 'awaiting_approval');
+      expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('awaiting_approval');
+      await handle.signal(approveSignal, { by: 'slack:alice', reason: 'looks right' });
+      await handle.signal(rejectSignal, { by: 'slack:bob', reason: 'too late, alice approved' });
+      const outcome = (await handle.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('pr_opened');
+      expect((await handle.query(incidentStateQuery)).approval).toMatchObject({ decision: 'approve', by: 'slack:alice' });
+      expect(await h.ledger.getDecision(outcome.incidentId)).toMatchObject({ decision: 'approve', by: 'slack:alice' });
+      expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['approval_requested', 'pr_opened']);
+      await recordHistory('approved-at-the-gate', handle.workflowId);
+    });
+
+    it('stores a rejection with the proposed diff and its reason, and opens no PR', async () => {
+      const handle = await startP1();
+      await waitForStatus(handle, 'awaiting_approval');
+      await handle.signal(rejectSignal, { by: 'cli:carol', reason: 'fix belongs in the coupon lookup' });
+      const outcome = (await handle.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('rejected');
+      const decision = await h.ledger.getDecision(outcome.incidentId);
+      expect(decision).toMatchObject({ decision: 'reject', by: 'cli:carol', reason: 'fix belongs in the coupon lookup' });
+      expect(decision!.proposedDiff).toContain('src/pricing.js');
+      const { rows } = await h.pool.query('SELECT count(*)::int AS n FROM local_pull_requests WHERE incident_id = $1', [outcome.incidentId]);
+      expect(rows[0].n).toBe(0);
+      await recordHistory('rejected-at-the-gate', handle.workflowId);
+    });
+
+    it('escalates at each deadline and keeps waiting, under the escalate policy', async () => {
+      const handle = await startP1(testPolicy({ approvalTimeoutMs: 1_500, approvalTimeoutPolicy: 'escalate', maxEscalations: 2 }));
+      await waitForStatus(handle, 'awaiting_approval');
+      for (let i = 0; i < 100 && (await handle.query(incidentStateQuery)).escalations < 2; i += 1) await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 2_000)); // past a third deadline: no third reminder
+      expect((await handle.query(incidentStateQuery)).escalations).toBe(2);
+      await handle.signal(approveSignal, { by: 'slack:dave', reason: 'ok' });
+      const outcome = (await handle.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('pr_opened');
+      expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual([
+        'approval_requested',
+        'approval_escalated',
+        'approval_escalated',
+        'pr_opened',
+      ]);
+    });
+
+    it('closes as timed out under the close policy', async () => {
+      const handle = await startP1(testPolicy({ approvalTimeoutMs: 1_000, approvalTimeoutPolicy: 'close' }));
+      const outcome = (await handle.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('approval_timed_out');
+      expect(await h.ledger.getDecision(outcome.incidentId)).toMatchObject({ decision: 'timed_out' });
+      expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['approval_requested', 'approval_timed_out']);
+    });
+  });
 });
+
+function demoTranscriptStep(step: string): unknown {
+  const transcript = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'demo', 'transcript.json'), 'utf8')) as { steps: Record<string, { response: unknown }> };
+  return transcript.steps[step]!.response;
+}

@@ -85,7 +85,7 @@ export interface Harness {
   monitors: PostgresMonitors;
   notificationsLog: string;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
-  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts> }): Promise<Worker>;
+  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string }): Promise<Worker>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
   /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
   seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
@@ -137,7 +137,7 @@ export async function createHarness(): Promise<Harness> {
       const worker = await createIncidentWorker({
         connection: nativeConnection,
         namespace: 'default',
-        taskQueue,
+        taskQueue: options.taskQueue ?? taskQueue,
         activities: createIncidentActivities(ports),
         workflowBundle: await workflowBundle(),
       });
