@@ -51,9 +51,13 @@ function closeServer(server: http.Server): Promise<void> {
 export async function startApi(config: StewardConfig, opts: StartApiOptions = {}): Promise<RunningApi> {
   const log = opts.logger ?? ((line: string) => console.log(line));
   const webhookToken = required(config.api.webhookToken, 'STEWARD_WEBHOOK_TOKEN', 'Datadog webhooks are authenticated with it');
-  const pool =
-    opts.pool ??
-    new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the health check reports whether Postgres answers') });
+  const ownPool = (): Pool => {
+    const created = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the health check reports whether Postgres answers') });
+    // A dropped idle connection shows up in /healthz on the next check; unhandled, it would end the process.
+    created.on('error', (error) => log(`postgres: idle connection lost (${error.message})`));
+    return created;
+  };
+  const pool = opts.pool ?? ownPool();
   const connection = opts.connection ?? (await connectTemporal(config));
   const client = new WorkflowClient({ connection, namespace: config.temporal.namespace });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;

@@ -92,3 +92,28 @@ export interface IncidentState {
   pullRequest: PullRequestRef | null;
   outcome: string | null;
 }
+
+/** The state of an incident that has just received its first alert. */
+export function newIncidentState(incidentId: string, alert: Pick<NormalizedAlert, 'monitorId' | 'service' | 'title'>): IncidentState {
+  return {
+    incidentId,
+    monitorId: alert.monitorId,
+    service: alert.service,
+    title: alert.title,
+    signature: '',
+    status: 'received',
+    deliveries: 0,
+    transitions: [],
+    recovered: false,
+    triage: null,
+    severity: null,
+    duplicateOf: null,
+    monitorChange: null,
+    reproduction: null,
+    attempts: [],
+    approval: null,
+    escalations: 0,
+    pullRequest: null,
+    outcome: null,
+  };
+}

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     const repository = config.services['checkout-service']!.repository;
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
-    say(`  see the record: npx steward pr show ${finalState.pullRequest.number}`);
+    say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
   } else if (done.status === 'duplicate') {
     const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
     prThere = monitor.message.includes('steward:begin');

@@ -54,6 +54,8 @@ export async function startSteward(
   };
 
   const pool = new Pool({ connectionString: stack.databaseUrl, max: 20 });
+  // An idle connection dropped by a Postgres restart is replaced on next use; unhandled, it would end the process.
+  pool.on('error', (error) => log(`postgres: idle connection lost (${error.message}); it will be replaced`));
   const applied = await migrate(pool);
   if (applied.length > 0) log(`postgres: applied migrations ${applied.join(', ')}`);
 

@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'a lone worker joins an existing Temporal');
   const pool = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the ledger and monitor store live in Postgres'), max: 20 });
+  // An idle connection dropped by a Postgres restart is replaced on next use; unhandled, it would end the process.
+  pool.on('error', (error) => console.error(`steward-worker: idle Postgres connection lost (${error.message}); it will be replaced`));
   await migrate(pool);
   const connection = await NativeConnection.connect({ address });
   const { ports } = buildIncidentPorts(config, pool);
