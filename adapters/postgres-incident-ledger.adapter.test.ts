@@ -1,33 +1,12 @@
 import { Pool } from 'pg';
-import type { IncidentState } from '../domain/incident';
+import { newIncidentState, type IncidentState } from '../domain/incident';
 import type { LedgerEvent } from '../ports/incident-ledger.port';
 import { freePort } from '../test/support/ports';
 import { createTestDatabase } from '../test/support/database';
 import { PostgresIncidentLedger } from './postgres-incident-ledger.adapter';
 
 function incidentState(incidentId: string, overrides: Partial<IncidentState> = {}): IncidentState {
-  return {
-    incidentId,
-    monitorId: '1001',
-    service: 'checkout',
-    title: 'Error rate above 5% on checkout',
-    signature: 'TypeError: cannot read properties of undefined (reading "total")',
-    status: 'received',
-    deliveries: 1,
-    transitions: [{ transition: 'triggered', at: '2024-05-01T10:00:00.000Z' }],
-    recovered: false,
-    triage: null,
-    severity: null,
-    duplicateOf: null,
-    monitorChange: null,
-    reproduction: null,
-    attempts: [],
-    approval: null,
-    escalations: 0,
-    pullRequest: null,
-    outcome: null,
-    ...overrides,
-  };
+  return { ...newIncidentState(incidentId, { monitorId: '1001', service: 'checkout', title: 'Error rate above 5% on checkout' }), signature: 'TypeError: cannot read properties of undefined (reading "total")', deliveries: 1, transitions: [{ transition: 'triggered', at: '2024-05-01T10:00:00.000Z' }], ...overrides };
 }
 
 function event(seq: number, kind: LedgerEvent['kind'], data: Record<string, unknown> = {}): LedgerEvent {

@@ -20,7 +20,7 @@ import {
   type DecisionInput,
   type IncidentWorkflowInput,
 } from '../contracts';
-import type { ApprovalDecision, FixAttemptSummary, IncidentState, IncidentStatus } from '../domain/incident';
+import { newIncidentState, type ApprovalDecision, type FixAttemptSummary, type IncidentState, type IncidentStatus } from '../domain/incident';
 import { isAtLeast } from '../domain/severity';
 import type { LedgerEvent } from '../ports/incident-ledger.port';
 import type { Notification } from '../ports/notifier.port';
@@ -40,27 +40,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   const { workflowId: incidentId, runId } = workflowInfo();
   const runUrl = `${policy.webUiBaseUrl}/namespaces/${encodeURIComponent(policy.namespace)}/workflows/${encodeURIComponent(incidentId)}/${runId}/history`;
 
-  const state: IncidentState = {
-    incidentId,
-    monitorId: alert.monitorId,
-    service: alert.service,
-    title: alert.title,
-    signature: '',
-    status: 'received',
-    deliveries: 0,
-    transitions: [],
-    recovered: false,
-    triage: null,
-    severity: null,
-    duplicateOf: null,
-    monitorChange: null,
-    reproduction: null,
-    attempts: [],
-    approval: null,
-    escalations: 0,
-    pullRequest: null,
-    outcome: null,
-  };
+  const state: IncidentState = newIncidentState(incidentId, alert);
 
   // Ledger events get their sequence number here, so that a retried save rewrites the same rows.
   const pendingEvents: LedgerEvent[] = [];

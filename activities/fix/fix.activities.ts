@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ServicesConfig } from '../../config/config';
@@ -100,7 +101,9 @@ export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPo
         ...evidence,
       });
 
-      const touchesTest = proposal.edits.find((e) => e.path === input.reproduction.testPath);
+      // Compared normalized: `./test//x.test.js` is the same file, and would overwrite the reproduction.
+      const normalized = (file: string): string => path.posix.normalize(file.replace(/\\/g, '/'));
+      const touchesTest = proposal.edits.find((e) => normalized(e.path) === normalized(input.reproduction.testPath));
       if (touchesTest) return failed(`the change edits the reproduction test ${touchesTest.path}`);
 
       await deps.sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }, ...proposal.edits]);

@@ -27,6 +27,11 @@ export function createMonitorActivities(deps: { monitors: MonitorsPort; ledger: 
         return { action: 'deleted', description: `Deleted the Steward-generated monitor ${input.monitorId}: ${earlier.reason}` };
       }
       if (earlier?.action === 'tuned') {
+        // Recorded before it was made: set the recorded values (again, if they hold already), never tune the tuned monitor anew.
+        const target = earlier.after as Pick<Monitor, 'criticalThreshold' | 'evaluationWindow'> | null;
+        if (target) {
+          await deps.monitors.tune(input.monitorId, { criticalThreshold: target.criticalThreshold, evaluationWindow: target.evaluationWindow, reason: earlier.reason });
+        }
         return { action: 'tuned', description: `Tuned monitor ${input.monitorId}: ${earlier.reason}` };
       }
       const before = await deps.monitors.get(input.monitorId);
@@ -37,8 +42,14 @@ export function createMonitorActivities(deps: { monitors: MonitorsPort; ledger: 
         return { action: 'deleted', description: `Deleted the Steward-generated monitor ${before.name}: ${reason}` };
       }
       const tuning = input.tuning ?? defaultTuning(before);
+      const intended: Monitor = {
+        ...before,
+        criticalThreshold: tuning.criticalThreshold ?? before.criticalThreshold,
+        evaluationWindow: tuning.evaluationWindow ?? before.evaluationWindow,
+      };
+      // Recorded first, as a delete is: tuned first, a retry after a failed write would widen the widened window again.
+      await deps.ledger.recordMonitorChange({ incidentId: input.incidentId, monitorId: input.monitorId, action: 'tuned', before, after: intended, reason: tuning.reason });
       const after = await deps.monitors.tune(input.monitorId, tuning);
-      await deps.ledger.recordMonitorChange({ incidentId: input.incidentId, monitorId: input.monitorId, action: 'tuned', before, after, reason: tuning.reason });
       const changes = [
         tuning.criticalThreshold !== null ? `threshold ${before.criticalThreshold} → ${after.criticalThreshold}` : null,
         tuning.evaluationWindow !== null ? `window ${before.evaluationWindow} → ${after.evaluationWindow}` : null,

@@ -40,11 +40,14 @@ export async function runInActivity(sandbox: SandboxPort, sandboxId: string, com
   context.heartbeat(progress);
   const ticker = setInterval(() => context.heartbeat(progress), 5_000);
   try {
-    return await sandbox.exec(sandboxId, command, {
+    const result = await sandbox.exec(sandboxId, command, {
       timeoutMs,
       signal: context.cancellationSignal,
       onOutput: () => context.heartbeat(progress),
     });
+    // The sandbox reports a killed command as a result; read as one, it would pass for a failing test.
+    context.cancellationSignal.throwIfAborted();
+    return result;
   } finally {
     clearInterval(ticker);
   }

@@ -49,6 +49,11 @@ function extractJson(text: string): string {
  * and labelled, with the fence made unforgeable by stripping it from the data.
  */
 export function fenceUntrusted(label: string, text: string): string {
-  const cleaned = text.replace(/<\/?untrusted[^>]*>/gi, '');
+  // Until nothing changes: one pass would turn `</unt</untrusted>rusted>` into a working closing tag.
+  let cleaned = text;
+  for (let previous = ''; previous !== cleaned; ) {
+    previous = cleaned;
+    cleaned = cleaned.replace(/<\/?untrusted[^>]*>/gi, '');
+  }
   return `<untrusted source="${label}">\n${cleaned}\n</untrusted>`;
 }

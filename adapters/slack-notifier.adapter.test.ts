@@ -1,0 +1,132 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as querystring from 'node:querystring';
+import type { Notification } from '../ports/notifier.port';
+import { SLACK_ACTION_IDS, SlackNotifier } from './slack-notifier.adapter';
+
+interface ReceivedCall {
+  method: string | undefined;
+  url: string | undefined;
+  authorization: string | undefined;
+  /** The arguments as Slack reads them: form fields holding objects carry them as JSON text. */
+  args: Record<string, unknown>;
+}
+
+/** Parses a Web API call body the way Slack does: JSON, or form fields whose object values are JSON text. */
+function readArguments(contentType: string, body: string): Record<string, unknown> {
+  if (contentType.startsWith('application/json')) return JSON.parse(body) as Record<string, unknown>;
+  if (!contentType.startsWith('application/x-www-form-urlencoded')) throw new Error(`unexpected content type ${contentType}`);
+  const fields = querystring.parse(body) as Record<string, string>;
+  const args: Record<string, unknown> = { ...fields };
+  for (const name of ['blocks', 'attachments', 'metadata']) if (fields[name] !== undefined) args[name] = JSON.parse(fields[name]);
+  return args;
+}
+
+/** A loopback stand-in for slack.com/api: records each call and answers with the next scripted body. */
+async function startFakeSlack(): Promise<{ apiUrl: string; calls: ReceivedCall[]; answerNext(body: Record<string, unknown>): void; close(): Promise<void> }> {
+  const calls: ReceivedCall[] = [];
+  const answers: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      calls.push({ method: req.method, url: req.url, authorization: req.headers.authorization, args: readArguments(req.headers['content-type'] ?? '', body) });
+      const answer = answers.shift() ?? { ok: true, channel: 'C1', ts: '1700000000.000100' };
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    apiUrl: `http://127.0.0.1:${port}/api/`,
+    calls,
+    answerNext: (body) => answers.push(body),
+    close: () => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+const prOpened: Notification = {
+  key: 'incident-1:pr_opened',
+  kind: 'pr_opened',
+  incidentId: 'incident-1',
+  title: 'Fix ready: checkout-service unhandled errors',
+  text: 'A verified fix is open.',
+  links: [
+    { label: 'Pull request', url: 'https://code.example.test/acme/repo/pull/1' },
+    { label: 'Run in Temporal', url: 'http://127.0.0.1:8233/namespaces/default/workflows/incident-1' },
+  ],
+};
+
+const approvalRequested: Notification = {
+  ...prOpened,
+  key: 'incident-4401001-demo:approval_requested',
+  kind: 'approval_requested',
+  incidentId: 'incident-4401001-demo',
+  title: 'Approval needed: checkout-service unhandled errors',
+  links: [],
+  approval: { incidentId: 'incident-4401001-demo', severity: 'P1', diffStat: '2 files changed, +13 -1', reproduction: "TypeError: Cannot read properties of undefined (reading 'percent')" },
+};
+
+describe('SlackNotifier against a loopback Slack Web API', () => {
+  let slack: Awaited<ReturnType<typeof startFakeSlack>>;
+  let notifier: SlackNotifier;
+
+  beforeEach(async () => {
+    slack = await startFakeSlack();
+    notifier = new SlackNotifier({ botToken: 'xoxb-test-token', channel: 'C-STEWARD', apiUrl: slack.apiUrl });
+  });
+
+  afterEach(async () => {
+    await slack.close();
+  });
+
+  it('posts the notification to the channel as text and Block Kit, and returns the message reference', async () => {
+    const { ref } = await notifier.send(prOpened);
+
+    expect(ref).toBe('slack:C1:1700000000.000100');
+    expect(slack.calls).toHaveLength(1);
+    const [call] = slack.calls;
+    expect(call).toMatchObject({ method: 'POST', url: '/api/chat.postMessage', authorization: 'Bearer xoxb-test-token' });
+    expect(call!.args).toMatchObject({ channel: 'C-STEWARD', text: prOpened.title });
+    expect(call!.args.blocks).toEqual([
+      { type: 'header', text: { type: 'plain_text', text: prOpened.title } },
+      { type: 'section', text: { type: 'mrkdwn', text: prOpened.text } },
+      {
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: '<https://code.example.test/acme/repo/pull/1|Pull request>' },
+          { type: 'mrkdwn', text: '<http://127.0.0.1:8233/namespaces/default/workflows/incident-1|Run in Temporal>' },
+        ],
+      },
+    ]);
+  });
+
+  it('offers Approve and Reject buttons on an approval request, carrying the incident id', async () => {
+    await notifier.send(approvalRequested);
+
+    const blocks = slack.calls[0]!.args.blocks as Record<string, unknown>[];
+    const actions = blocks.find((block) => block.type === 'actions');
+    expect(actions).toEqual({
+      type: 'actions',
+      block_id: 'steward_decision_incident-4401001-demo',
+      elements: [
+        expect.objectContaining({ type: 'button', action_id: SLACK_ACTION_IDS.approve, value: 'incident-4401001-demo', text: { type: 'plain_text', text: 'Approve' } }),
+        expect.objectContaining({ type: 'button', action_id: SLACK_ACTION_IDS.reject, value: 'incident-4401001-demo', text: { type: 'plain_text', text: 'Reject' } }),
+      ],
+    });
+    expect(SLACK_ACTION_IDS).toEqual({ approve: 'steward_approve', reject: 'steward_reject' });
+    expect(JSON.stringify(blocks)).toContain('2 files changed, +13 -1');
+    expect(JSON.stringify(blocks)).toContain("reading 'percent'");
+  });
+
+  it('rejects when Slack answers ok: false', async () => {
+    slack.answerNext({ ok: false, error: 'channel_not_found' });
+
+    await expect(notifier.send(prOpened)).rejects.toMatchObject({
+      message: expect.stringContaining('channel_not_found'),
+      data: expect.objectContaining({ ok: false, error: 'channel_not_found' }),
+    });
+    await expect(notifier.send(prOpened)).resolves.toEqual({ ref: 'slack:C1:1700000000.000100' });
+  });
+});
