@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Connection, defaultPayloadConverter } from '@temporalio/client';
-import { INCIDENT_WORKFLOW_TYPE } from '../contracts';
+import { Client, Connection, defaultPayloadConverter, WorkflowFailedError } from '@temporalio/client';
+import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE } from '../contracts';
+import type { IncidentState } from '../domain/incident';
+import { createHarness, testPolicy, type Harness } from '../test/support/harness';
 import { parseCliArgs, runCli, USAGE, type CliIo } from './cli';
 
 const env = { USER: 'dana' };
@@ -31,13 +33,17 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['status', 'incident-42-c1'], env)).toEqual({ ok: true, value: { command: 'status', incidentId: 'incident-42-c1' } });
   });
 
+  it('reads pr show with its number', () => {
+    expect(parseCliArgs(['pr', 'show', '7'], env)).toEqual({ ok: true, value: { command: 'pr show', pullRequestNumber: 7 } });
+  });
+
   it('reads --help', () => {
     expect(parseCliArgs(['--help'], env)).toEqual({ ok: true, value: { command: 'help' } });
   });
 
   it.each([
-    [[], /command must be approve, reject or status/],
-    [['merge', 'incident-1-c'], /command must be approve, reject or status/],
+    [[], /command must be approve, reject, status or pr/],
+    [['merge', 'incident-1-c'], /command must be approve, reject, status or pr/],
     [['approve'], /incident id is required/],
     [['reject', 'incident-1-c'], /reject requires --reason/],
     [['reject', 'incident-1-c', '--reason', '   '], /--reason must not be empty/],
@@ -47,6 +53,13 @@ describe('parseCliArgs', () => {
     [['approve', 'incident-1-c', '--reason'], /argument missing/],
     [['status', 'incident-1-c', '--reason', 'why'], /status takes no --reason/],
     [['status', 'incident-1-c', '--by', 'me'], /status takes no --by/],
+    [['pr'], /pr takes one subcommand: pr show <number>/],
+    [['pr', 'list', '7'], /pr takes one subcommand/],
+    [['pr', 'show'], /pull request number is required/],
+    [['pr', 'show', '0'], /positive integer/],
+    [['pr', 'show', '7x'], /positive integer/],
+    [['pr', 'show', '7', '8'], /too many arguments/],
+    [['pr', 'show', '7', '--by', 'me'], /pr show takes no --by/],
   ])('refuses %j', (argv, message) => {
     const parsed = parseCliArgs(argv, env);
     expect(parsed.ok).toBe(false);
@@ -54,17 +67,17 @@ describe('parseCliArgs', () => {
   });
 });
 
-describe('runCli', () => {
-  function capture(): CliIo & { lines: { out: string[]; err: string[] } } {
-    const lines = { out: [] as string[], err: [] as string[] };
-    return {
-      lines,
-      out: (text) => lines.out.push(text),
-      err: (text) => lines.err.push(text),
-      env: { USER: 'dana', TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: 'default' },
-    };
-  }
+function capture(extraEnv: NodeJS.ProcessEnv = {}): CliIo & { lines: { out: string[]; err: string[] } } {
+  const lines = { out: [] as string[], err: [] as string[] };
+  return {
+    lines,
+    out: (text) => lines.out.push(text),
+    err: (text) => lines.err.push(text),
+    env: { USER: 'dana', TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: 'default', ...extraEnv },
+  };
+}
 
+describe('runCli', () => {
   it('prints the usage and exits 2 on bad input', async () => {
     const io = capture();
     expect(await runCli(['reject', 'incident-1-c'], io)).toBe(2);
@@ -99,5 +112,70 @@ describe('runCli', () => {
     } finally {
       await connection.close();
     }
+  });
+});
+
+describe('runCli with a Steward worker and database', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('status prints the incident state the workflow answers with', async () => {
+    // A monitor that was never seeded: the run stops at its first read, so no sandbox work is started.
+    const alert = h.alert({ monitorId: '990001' });
+    const workflowId = incidentWorkflowId(alert.monitorId, alert.alertCycleKey);
+    const handle = await h.client.workflow.start(INCIDENT_WORKFLOW_TYPE, { workflowId, taskQueue: h.taskQueue, args: [{ alert, policy: testPolicy() }] });
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const io = capture();
+
+    expect(await runCli(['status', workflowId], io)).toBe(0);
+
+    expect(io.lines.err).toEqual([]);
+    const state = JSON.parse(io.lines.out.join('\n')) as IncidentState;
+    expect(state).toMatchObject({ incidentId: workflowId, monitorId: '990001', status: 'checking_duplicates', title: alert.title });
+  });
+
+  it('pr show prints the local code host record: title, branch, base, head, created, body and diff', async () => {
+    const diff = 'diff --git a/src/pricing.js b/src/pricing.js\n--- a/src/pricing.js\n+++ b/src/pricing.js\n@@ -1 +1 @@\n-old\n+new\n';
+    const { rows } = await h.pool.query<{ number: number; created_at: Date }>(
+      `INSERT INTO local_pull_requests (repository, branch, base_revision, head_revision, title, body, diff, draft, incident_id)
+       VALUES ($1, 'steward/incident-cli', $2, 'b'||repeat('0', 39), 'Fix: guard the missing coupon', 'Why: the coupon may be absent.', $3, true, 'incident-cli')
+       RETURNING number, created_at`,
+      [h.repositoryPath, h.revision, diff],
+    );
+    const { number, created_at: createdAt } = rows[0]!;
+    const io = capture({ DATABASE_URL: h.databaseUrl });
+
+    expect(await runCli(['pr', 'show', String(number)], io)).toBe(0);
+
+    expect(io.lines.err).toEqual([]);
+    const printed = io.lines.out.join('\n');
+    expect(printed).toContain(`#${number} Fix: guard the missing coupon (draft)`);
+    expect(printed).toContain('branch:    steward/incident-cli');
+    expect(printed).toContain(`base:      ${h.revision}`);
+    expect(printed).toContain(`head:      b${'0'.repeat(39)}`);
+    expect(printed).toContain(`created:   ${createdAt.toISOString()}`);
+    expect(printed).toContain('incident:  incident-cli');
+    expect(printed).toContain(`local-git://${h.repositoryPath}/pulls/${number}`);
+    expect(printed).toContain('--- body ---\nWhy: the coupon may be absent.');
+    expect(printed).toContain(`--- diff ---\n${diff.trimEnd()}`);
+  });
+
+  it('pr show exits 1 naming the number when there is no such pull request', async () => {
+    const io = capture({ DATABASE_URL: h.databaseUrl });
+    expect(await runCli(['pr', 'show', '987654'], io)).toBe(1);
+    expect(io.lines.err.join('\n')).toMatch(/the local code host has no pull request #987654/);
+  });
+
+  it('pr show without DATABASE_URL exits 2 naming the variable and the local stack default', async () => {
+    const io = capture();
+    expect(await runCli(['pr', 'show', '1'], io)).toBe(2);
+    expect(io.lines.err.join('\n')).toMatch(/DATABASE_URL is not set: .*DATABASE_URL=postgres:\/\/steward@127\.0\.0\.1:54329\/steward/);
   });
 });

@@ -1,29 +1,41 @@
 import { parseArgs } from 'node:util';
 import { Connection, WorkflowClient, WorkflowNotFoundError, isGrpcDeadlineError } from '@temporalio/client';
+import { Pool } from 'pg';
 import { z } from 'zod';
+import { getLocalPullRequest, type LocalPullRequestRecord } from '../adapters/local-git-code-host.adapter';
+import { ConfigError, loadConfig, required } from '../config/config';
 import { approveSignal, incidentStateQuery, rejectSignal, type DecisionInput } from '../contracts';
+import { LOCAL_PORTS } from '../infra/local-stack';
 
 /**
  * `steward`: decide on or inspect an incident from a terminal, by signalling or querying its
  * workflow. The same decisions can be made in Slack; the workflow treats both alike.
+ * `steward pr show` is the one exception: a convenience that reads the local code host's record.
  */
+
+/** Where `npm start` and `npm run demo` run their embedded Postgres when DATABASE_URL is not set. */
+const LOCAL_STACK_DATABASE_URL = `postgres://steward@127.0.0.1:${LOCAL_PORTS.postgres}/steward`;
 
 export const USAGE = `Usage:
   steward approve <incidentId> [--by NAME] [--reason TEXT]
   steward reject <incidentId> --reason TEXT [--by NAME]
   steward status <incidentId>
+  steward pr show <number>
 
 --by defaults to cli:$USER.
-Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").`;
+Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").
+pr show reads the local code host's pull request from Postgres, so it needs DATABASE_URL; for the
+local stack of npm start / npm run demo that is DATABASE_URL=${LOCAL_STACK_DATABASE_URL}`;
 
 export type CliCommand =
   | { command: 'approve' | 'reject'; incidentId: string; decision: DecisionInput }
   | { command: 'status'; incidentId: string }
+  | { command: 'pr show'; pullRequestNumber: number }
   | { command: 'help' };
 
 export type ParsedCli = { ok: true; value: CliCommand } | { ok: false; error: string };
 
-const CommandName = z.enum(['approve', 'reject', 'status'], { error: 'the command must be approve, reject or status' });
+const CommandName = z.enum(['approve', 'reject', 'status', 'pr'], { error: 'the command must be approve, reject, status or pr' });
 const IncidentId = z
   .string({ error: 'an incident id is required (the workflow id, e.g. incident-123-...)' })
   .regex(/^\S+$/, 'the incident id must not contain spaces');
@@ -44,6 +56,18 @@ const ArgsByCommand = {
     extra: NoExtraArguments,
     by: z.undefined({ error: 'status takes no --by' }),
     reason: z.undefined({ error: 'status takes no --reason' }),
+  }),
+  prShow: z.object({
+    subcommand: z.literal('show', { error: 'pr takes one subcommand: pr show <number>' }),
+    pullRequestNumber: z
+      .string({ error: 'a pull request number is required: pr show <number>' })
+      .regex(/^[1-9]\d{0,9}$/, 'the pull request number must be a positive integer')
+      .transform(Number)
+      // local_pull_requests.number is a Postgres serial (int4).
+      .refine((number) => number <= 2_147_483_647, 'the pull request number is too large'),
+    extra: NoExtraArguments,
+    by: z.undefined({ error: 'pr show takes no --by' }),
+    reason: z.undefined({ error: 'pr show takes no --reason' }),
   }),
 };
 
@@ -74,6 +98,14 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const command = CommandName.safeParse(commandName);
   if (!command.success) return { ok: false, error: describeIssues(command.error) };
 
+  if (command.data === 'pr') {
+    const [subcommand, pullRequestNumber, ...prExtra] = positionals.slice(1);
+    const args = ArgsByCommand.prShow.safeParse({ subcommand, pullRequestNumber, extra: prExtra, by: values.by, reason: values.reason });
+    return args.success
+      ? { ok: true, value: { command: 'pr show', pullRequestNumber: args.data.pullRequestNumber } }
+      : { ok: false, error: describeIssues(args.error) };
+  }
+
   if (command.data === 'status') {
     const args = ArgsByCommand.status.safeParse({ incidentId, extra, by: values.by, reason: values.reason });
     return args.success ? { ok: true, value: { command: 'status', incidentId: args.data.incidentId } } : { ok: false, error: describeIssues(args.error) };
@@ -97,7 +129,9 @@ export interface CliIo {
 const defaultIo: CliIo = { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env };
 const TEMPORAL_CALL_TIMEOUT_MS = 10_000;
 
-async function execute(client: WorkflowClient, command: Exclude<CliCommand, { command: 'help' }>, io: CliIo): Promise<void> {
+type WorkflowCommand = Exclude<CliCommand, { command: 'help' | 'pr show' }>;
+
+async function execute(client: WorkflowClient, command: WorkflowCommand, io: CliIo): Promise<void> {
   const handle = client.getHandle(command.incidentId);
   const deadline = Date.now() + TEMPORAL_CALL_TIMEOUT_MS;
   if (command.command === 'status') {
@@ -121,6 +155,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     io.out(USAGE);
     return 0;
   }
+  if (command.command === 'pr show') return showLocalPullRequest(command.pullRequestNumber, io);
   const env = CliEnv.safeParse(io.env);
   if (!env.success) {
     io.err(`steward: invalid environment: ${describeIssues(env.error)}`);
@@ -150,5 +185,73 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 1;
   } finally {
     await connection.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `steward pr show`: not a workflow operation. The local code host keeps its PRs in Postgres, and
+// there is no web page to open them in, so the CLI reads the record directly.
+
+const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
+
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function formatLocalPullRequest(record: LocalPullRequestRecord): string {
+  const field = (label: string, value: string): string => `${`${label}:`.padEnd(11)}${value}`;
+  return [
+    `#${record.number} ${record.title}${record.draft ? ' (draft)' : ''}`,
+    field('state', record.state),
+    field('url', record.url),
+    field('repository', record.repository),
+    field('branch', record.branch),
+    field('base', record.baseRevision),
+    field('head', record.headRevision),
+    field('incident', record.incidentId),
+    field('created', record.createdAt.toISOString()),
+    '',
+    '--- body ---',
+    record.body.trimEnd(),
+    '',
+    '--- diff ---',
+    record.diff.trimEnd(),
+  ].join('\n');
+}
+
+async function showLocalPullRequest(pullRequestNumber: number, io: CliIo): Promise<number> {
+  let databaseUrl: string;
+  try {
+    databaseUrl = required(
+      loadConfig(io.env).databaseUrl,
+      'DATABASE_URL',
+      `pr show reads the local code host's pull requests from Postgres; for the local stack of npm start / npm run demo, set DATABASE_URL=${LOCAL_STACK_DATABASE_URL}`,
+    );
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(`steward: ${error.message}`);
+    return 2;
+  }
+  const pool = new Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  try {
+    const record = await getLocalPullRequest(pool, pullRequestNumber);
+    if (!record) {
+      io.err(`steward: the local code host has no pull request #${pullRequestNumber} (DATABASE_URL ${redactedUrl(databaseUrl)})`);
+      return 1;
+    }
+    io.out(formatLocalPullRequest(record));
+    return 0;
+  } catch (error) {
+    io.err(`steward: cannot read pull request #${pullRequestNumber} from Postgres at ${redactedUrl(databaseUrl)} (DATABASE_URL): ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await pool.end();
   }
 }
