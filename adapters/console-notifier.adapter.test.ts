@@ -32,6 +32,16 @@ describe('ConsoleNotifier', () => {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
+  it('finds a notification it already delivered by its key, and only that one', async () => {
+    const notifier = new ConsoleNotifier({ deliveryLogPath: path.join(scratch, 'notifications.jsonl'), print: () => undefined });
+    await expect(notifier.findDelivered(prOpened)).resolves.toBeNull();
+
+    await notifier.send(prOpened);
+
+    await expect(notifier.findDelivered(prOpened)).resolves.toEqual({ ref: 'console:incident-1:pr_opened' });
+    await expect(notifier.findDelivered(approvalRequested)).resolves.toBeNull();
+  });
+
   it('prints each notification and appends it to the log as one JSON line', async () => {
     const printed: string[] = [];
     const deliveryLogPath = path.join(scratch, 'not-yet-created', 'notifications.jsonl');

@@ -25,4 +25,13 @@ export class ConsoleNotifier implements NotifierPort {
     fs.appendFileSync(this.options.deliveryLogPath, `${JSON.stringify(record)}\n`);
     return { ref: `console:${notification.key}` };
   }
+
+  async findDelivered(notification: Notification): Promise<{ ref: string } | null> {
+    if (!fs.existsSync(this.options.deliveryLogPath)) return null;
+    const delivered = fs
+      .readFileSync(this.options.deliveryLogPath, 'utf8')
+      .split('\n')
+      .some((line) => line.trim() !== '' && (JSON.parse(line) as { key?: string }).key === notification.key);
+    return delivered ? { ref: `console:${notification.key}` } : null;
+  }
 }

@@ -6,8 +6,7 @@ import type {
   IncidentLedgerPort,
   LedgerEvent,
   MonitorChangeRecord,
-  RecentIncident,
-} from '../ports/incident-ledger.port';
+  RecentIncident, NotificationClaim } from '../ports/incident-ledger.port';
 
 /** An incident as the ledger stores it: the columns reports filter on, plus the whole state. */
 export interface IncidentRow {
@@ -159,16 +158,17 @@ export class PostgresIncidentLedger implements IncidentLedgerPort {
     return { incidentId, monitorId, action: row.action, before: row.before, after: row.after, reason: row.reason };
   }
 
-  async claimNotification(key: string, incidentId: string, kind: string): Promise<boolean> {
-    // A row still 'claimed' means a sender crashed between claiming and sending, so it is claimed
-    // again (true); only a delivered row blocks the send. The WHERE makes that a single statement.
-    const result = await this.pool.query(
+  async claimNotification(key: string, incidentId: string, kind: string): Promise<NotificationClaim> {
+    // A row still 'claimed' means an earlier sender died somewhere around its send; it is claimed
+    // again. Only a delivered row blocks. `xmax = 0` tells a fresh insert from that update.
+    const result = await this.pool.query<{ inserted: boolean }>(
       `INSERT INTO notification_outbox (key, incident_id, kind, status) VALUES ($1, $2, $3, 'claimed')
        ON CONFLICT (key) DO UPDATE SET claimed_at = now() WHERE notification_outbox.status = 'claimed'
-       RETURNING key`,
+       RETURNING (xmax = 0) AS inserted`,
       [key, incidentId, kind],
     );
-    return result.rowCount === 1;
+    if (result.rowCount === 0) return 'delivered';
+    return result.rows[0]!.inserted ? 'claimed' : 'reclaimed';
   }
 
   async markNotificationDelivered(key: string, ref: string): Promise<void> {

@@ -120,6 +120,27 @@ describe('SlackNotifier against a loopback Slack Web API', () => {
     expect(JSON.stringify(blocks)).toContain("reading 'percent'");
   });
 
+  it("marks each message with its outbox key, and finds it in the channel's history on a retry", async () => {
+    await notifier.send(prOpened);
+    const metadata = slack.calls[0]!.args.metadata;
+    // Form-encoded calls carry nested values as JSON text; JSON calls carry them as objects.
+    expect(typeof metadata === 'string' ? JSON.parse(metadata) : metadata).toEqual({
+      event_type: 'steward_notification',
+      event_payload: { key: prOpened.key, incident_id: prOpened.incidentId },
+    });
+
+    const history = (messages: Record<string, unknown>[]) => ({ ok: true, messages, has_more: false });
+    const ours = { type: 'message', ts: '1700000000.000100', metadata: { event_type: 'steward_notification', event_payload: { key: prOpened.key } } };
+    const another = { type: 'message', ts: '1700000000.000200', metadata: { event_type: 'steward_notification', event_payload: { key: 'incident-9:pr_opened' } } };
+    slack.answerNext(history([another, ours, { type: 'message', ts: '1700000000.000300', text: 'a person talking' }]));
+    await expect(notifier.findDelivered(prOpened)).resolves.toEqual({ ref: 'slack:C-STEWARD:1700000000.000100' });
+    expect(slack.calls[1]).toMatchObject({ url: '/api/conversations.history' });
+    expect(slack.calls[1]!.args).toMatchObject({ channel: 'C-STEWARD', include_all_metadata: expect.anything() });
+
+    slack.answerNext(history([another]));
+    await expect(notifier.findDelivered(prOpened)).resolves.toBeNull();
+  });
+
   it('rejects when Slack answers ok: false', async () => {
     slack.answerNext({ ok: false, error: 'channel_not_found' });
 

@@ -2,6 +2,10 @@ import { WebClient } from '@slack/web-api';
 import type { Notification, NotifierPort } from '../ports/notifier.port';
 
 export const SLACK_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
+/** Message metadata that marks Steward's messages with their outbox key, so a retry can find one already sent. */
+export const SLACK_METADATA_EVENT = 'steward_notification';
+/** How far back in the channel a retry looks for its message; retries follow the send within minutes. */
+const FIND_DELIVERED_LOOKBACK = 200;
 
 type Block = Record<string, unknown>;
 
@@ -53,7 +57,19 @@ export class SlackNotifier implements NotifierPort {
       text: notification.title,
       blocks: slackBlocks(notification) as never,
       unfurl_links: false,
+      metadata: { event_type: SLACK_METADATA_EVENT, event_payload: { key: notification.key, incident_id: notification.incidentId } },
     });
     return { ref: `slack:${result.channel}:${result.ts}` };
+  }
+
+  async findDelivered(notification: Notification): Promise<{ ref: string } | null> {
+    const history = await this.client.conversations.history({ channel: this.options.channel, limit: FIND_DELIVERED_LOOKBACK, include_all_metadata: true });
+    const found = (history.messages ?? []).find(
+      (message) =>
+        message.metadata?.event_type === SLACK_METADATA_EVENT &&
+        // Slack types event_payload as an empty object; it holds what send() put there.
+        (message.metadata.event_payload as { key?: string } | undefined)?.key === notification.key,
+    );
+    return found?.ts ? { ref: `slack:${this.options.channel}:${found.ts}` } : null;
   }
 }

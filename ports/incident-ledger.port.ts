@@ -50,6 +50,8 @@ export interface MonitorChangeRecord {
   reason: string;
 }
 
+export type NotificationClaim = 'claimed' | 'reclaimed' | 'delivered';
+
 export interface RecentIncident {
   incidentId: string;
   title: string;
@@ -70,9 +72,10 @@ export interface IncidentLedgerPort {
   /** The change this incident already made to the monitor, so that a retried activity does not make it twice. */
   findMonitorChange(incidentId: string, monitorId: string): Promise<MonitorChangeRecord | null>;
   /**
-   * Notification outbox: `claim` returns false when the key was already delivered, so a retried
-   * notify activity sends nothing twice.
+   * Notification outbox. `claimed`: the key is new, send it. `reclaimed`: an earlier attempt claimed
+   * it and never recorded a delivery, so it may or may not have gone out: ask the notifier first.
+   * `delivered`: sent already, send nothing.
    */
-  claimNotification(key: string, incidentId: string, kind: string): Promise<boolean>;
+  claimNotification(key: string, incidentId: string, kind: string): Promise<NotificationClaim>;
   markNotificationDelivered(key: string, ref: string): Promise<void>;
 }

@@ -16,4 +16,9 @@ export interface NotifierPort {
   readonly name: string;
   /** Returns a reference to the delivered message (Slack ts, log line). */
   send(notification: Notification): Promise<{ ref: string }>;
+  /**
+   * The message already delivered under this key, if any. Asked only when an earlier attempt died
+   * between sending and recording the delivery, so that the retry does not send it twice.
+   */
+  findDelivered(notification: Notification): Promise<{ ref: string } | null>;
 }

@@ -24,5 +24,8 @@ export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Wo
     ...(options.identity ? { identity: options.identity } : {}),
     // Sandbox runs are CPU-bound; on small machines more parallel runs only slow each other down.
     maxConcurrentActivityTaskExecutions: 8,
+    // After a worker dies, its sticky queue holds the next workflow task until this timeout; the
+    // default 10 s adds that much to every recovery.
+    stickyQueueScheduleToStartTimeout: '3s',
   });
 }

@@ -12,7 +12,7 @@ import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
 import { buildIncidentPorts } from './dependencies';
-import { withCrashAfter } from './fault-injection';
+import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 import { createIncidentWorker } from './incident-worker';
 
 export interface RunningSteward {
@@ -73,7 +73,9 @@ export async function startSteward(
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const { ports, labels } = buildIncidentPorts(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);
-  const activities = withCrashAfter(createIncidentActivities(ports), config.faults.crashAfter, config.faults.markerDir);
+  const { crashAfter, markerDir } = config.faults;
+  const notifier = notifierWithCrashAfterSend(ports.notifier, crashAfter, markerDir);
+  const activities = withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir);
   const worker: Worker = await createIncidentWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,

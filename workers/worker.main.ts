@@ -4,7 +4,7 @@ import { createIncidentActivities } from '../activities';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { migrate } from '../store/migrate';
 import { buildIncidentPorts } from './dependencies';
-import { withCrashAfter } from './fault-injection';
+import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 import { createIncidentWorker } from './incident-worker';
 
 /**
@@ -24,7 +24,11 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: withCrashAfter(createIncidentActivities(ports), config.faults.crashAfter, config.faults.markerDir),
+    activities: withCrashAfter(
+      createIncidentActivities({ ...ports, notifier: notifierWithCrashAfterSend(ports.notifier, config.faults.crashAfter, config.faults.markerDir) }),
+      config.faults.crashAfter,
+      config.faults.markerDir,
+    ),
     identity: `steward-worker-${process.pid}`,
   });
   console.log(`steward-worker ${process.pid}: polling ${config.temporal.taskQueue} on ${address}`);

@@ -58,6 +58,18 @@ describe('notify activity', () => {
     expect(notifier.delivered).toHaveLength(1);
   });
 
+  it('does not send again when the earlier attempt sent but died before recording it', async () => {
+    const { activities, notifier, ledger } = setUp();
+    ledger.failNextCalls('markNotificationDelivered');
+
+    await expect(activities.notify(notification('incident-1:pr_opened'))).rejects.toMatchObject({ type: ERROR_TYPES.storeUnavailable });
+    expect(notifier.delivered).toHaveLength(1);
+
+    await expect(activities.notify(notification('incident-1:pr_opened'))).resolves.toEqual({ sent: false, ref: 'recording:1' });
+    expect(notifier.sendCalls).toBe(1);
+    expect(ledger.outboxEntry('incident-1:pr_opened')).toMatchObject({ status: 'delivered', ref: 'recording:1' });
+  });
+
   it('sends nothing when the outbox cannot be reached, and sends on the retry', async () => {
     const { activities, notifier, ledger } = setUp();
     ledger.failNextCalls('claimNotification');

@@ -4,12 +4,19 @@ import type { Notification, NotifierPort } from '../../ports/notifier.port';
 export function createNotifyActivities(deps: { notifier: NotifierPort; ledger: Pick<IncidentLedgerPort, 'claimNotification' | 'markNotificationDelivered'> }) {
   return {
     /**
-     * Sends through the outbox: a key already delivered is not sent again, so a retry after a
-     * crash sends at most the one message that was in flight.
+     * Sends through the outbox: a key already delivered is not sent again, and a retry after a
+     * crash around the send first asks the notifier whether the message went out.
      */
     async notify(notification: Notification): Promise<{ sent: boolean; ref: string | null }> {
-      const claimed = await deps.ledger.claimNotification(notification.key, notification.incidentId, notification.kind);
-      if (!claimed) return { sent: false, ref: null };
+      const claim = await deps.ledger.claimNotification(notification.key, notification.incidentId, notification.kind);
+      if (claim === 'delivered') return { sent: false, ref: null };
+      if (claim === 'reclaimed') {
+        const earlier = await deps.notifier.findDelivered(notification);
+        if (earlier) {
+          await deps.ledger.markNotificationDelivered(notification.key, earlier.ref);
+          return { sent: false, ref: earlier.ref };
+        }
+      }
       const { ref } = await deps.notifier.send(notification);
       await deps.ledger.markNotificationDelivered(notification.key, ref);
       return { sent: true, ref };

@@ -211,7 +211,8 @@ describe('a worker killed with SIGKILL mid-incident', () => {
   };
 
   it('right after the side effects of each step, resumes on restart and still opens one PR, one annotation and one message', async () => {
-    const crashAfter = ['reproduceIncident', 'attemptFix', 'openPullRequest', 'annotateMonitorWithPr', 'notify'];
+    // notifier.send: the message is out, the outbox does not know yet; the retry must find it, not resend it.
+    const crashAfter = ['reproduceIncident', 'attemptFix', 'openPullRequest', 'annotateMonitorWithPr', 'notifier.send', 'notify'];
     const branchesBefore = stewardBranches();
     const { supervisor: workers, markerDir } = startSupervised('crash-after-side-effects', crashAfter);
 

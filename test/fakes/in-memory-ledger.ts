@@ -7,8 +7,7 @@ import type {
   IncidentLedgerPort,
   LedgerEvent,
   MonitorChangeRecord,
-  RecentIncident,
-} from '../../ports/incident-ledger.port';
+  RecentIncident, NotificationClaim } from '../../ports/incident-ledger.port';
 
 interface StoredIncident {
   state: IncidentState;
@@ -126,17 +125,17 @@ export class InMemoryIncidentLedger implements IncidentLedgerPort {
     return latest ? withoutInsertionOrder(latest) : null;
   }
 
-  async claimNotification(key: string, incidentId: string, kind: string): Promise<boolean> {
+  async claimNotification(key: string, incidentId: string, kind: string): Promise<NotificationClaim> {
     this.failIfTold('claimNotification');
     const entry = this.outbox.get(key);
     if (!entry) {
       this.outbox.set(key, { key, incidentId, kind, status: 'claimed', claims: 1, ref: null });
-      return true;
+      return 'claimed';
     }
-    if (entry.status === 'delivered') return false;
-    // Claimed but never delivered: the sender died or failed in between, so this one may send.
+    if (entry.status === 'delivered') return 'delivered';
+    // Claimed but never delivered: the sender died or failed somewhere around its send.
     entry.claims += 1;
-    return true;
+    return 'reclaimed';
   }
 
   async markNotificationDelivered(key: string, ref: string): Promise<void> {

@@ -26,4 +26,9 @@ export class RecordingNotifier implements NotifierPort {
     this.delivered.push(structuredClone(notification));
     return { ref: `recording:${this.delivered.length}` };
   }
+
+  async findDelivered(notification: Notification): Promise<{ ref: string } | null> {
+    const index = this.delivered.findIndex((n) => n.key === notification.key);
+    return index < 0 ? null : { ref: `recording:${index + 1}` };
+  }
 }
