@@ -9,8 +9,10 @@ TEMPORAL_CLI_VERSION=v1.5.1 # newest tag whose go.mod has no replace directive, 
 say() { printf 'ensure-tools: %s\n' "$*" >&2; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  say "installing npm dependencies (the versions locked in package-lock.json)"
+  # Not `npm ci`: npm 11 writes no lock entries for other platforms' optional binaries (@swc/core's),
+  # and then `npm ci` refuses its own lock. `npm install` installs the locked versions all the same.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 if [ ! -x .tools/bin/temporal ] || [ "$(cat .tools/temporal.version 2>/dev/null)" != "$TEMPORAL_CLI_VERSION" ]; then

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { startApi, type RunningApi } from '../../api/main';
-import { loadConfig } from '../../config/config';
+import type { RunningApi } from '../../api/main';
 import { incidentWorkflowId } from '../../contracts';
 import { demoAlertPayload } from '../../infra/demo-fixtures';
 import type { IncidentOutcome } from '../../workflows/incident.workflow';
@@ -65,19 +64,11 @@ describe('an alert storm', () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    const config = loadConfig({
-      STEWARD_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      DATABASE_URL: h.databaseUrl,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      STEWARD_TASK_QUEUE: h.taskQueue,
-      STEWARD_DATA_DIR: h.dataDir,
-    });
-    api = await startApi(config, { connection: h.connection, pool: h.pool, port: 0, webUiUrl: null, logger: () => undefined });
+    api = await h.startApi({ webhookToken: WEBHOOK_TOKEN, webUiUrl: null });
     await h.startWorker();
   });
 
   afterAll(async () => {
-    await api?.close();
     await h?.close();
   });
 

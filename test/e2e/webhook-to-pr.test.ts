@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getLocalPullRequest } from '../../adapters/local-git-code-host.adapter';
-import { startApi, type RunningApi } from '../../api/main';
-import { loadConfig } from '../../config/config';
+import type { RunningApi } from '../../api/main';
 import { incidentStateQuery, incidentWorkflowId } from '../../contracts';
 import { findStewardLinks } from '../../domain/monitor-annotation';
 import { demoAlertPayload } from '../../infra/demo-fixtures';
@@ -24,19 +23,11 @@ describe('a Datadog webhook, end to end', () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    const config = loadConfig({
-      STEWARD_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      DATABASE_URL: h.databaseUrl,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      STEWARD_TASK_QUEUE: h.taskQueue,
-      STEWARD_DATA_DIR: h.dataDir,
-    });
-    api = await startApi(config, { connection: h.connection, pool: h.pool, port: 0, webUiUrl: WEB_UI_URL, logger: () => undefined });
+    api = await h.startApi({ webhookToken: WEBHOOK_TOKEN, webUiUrl: WEB_UI_URL });
     await h.startWorker();
   });
 
   afterAll(async () => {
-    await api?.close();
     await h?.close();
   });
 

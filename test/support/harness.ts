@@ -6,6 +6,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createIncidentActivities, type IncidentPorts } from '../../activities';
+import { startApi, type RunningApi } from '../../api/main';
+import { loadConfig } from '../../config/config';
 import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
@@ -84,6 +86,8 @@ export interface Harness {
   ledger: PostgresIncidentLedger;
   monitors: PostgresMonitors;
   notificationsLog: string;
+  /** The real API, on a free port, starting incidents on this harness's task queue; closed with the harness. */
+  startApi(options: { webhookToken: string; webUiUrl: string | null }): Promise<RunningApi>;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
   startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string }): Promise<Worker>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
@@ -109,6 +113,7 @@ export async function createHarness(): Promise<Harness> {
   const monitors = new PostgresMonitors(database.pool);
   const notificationsLog = path.join(dataDir, 'notifications.jsonl');
   const running: { worker: Worker; done: Promise<void>; connection: NativeConnection }[] = [];
+  const apis: RunningApi[] = [];
 
   return {
     client,
@@ -122,6 +127,18 @@ export async function createHarness(): Promise<Harness> {
     ledger,
     monitors,
     notificationsLog,
+    async startApi({ webhookToken, webUiUrl }) {
+      const config = loadConfig({
+        STEWARD_WEBHOOK_TOKEN: webhookToken,
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+        STEWARD_TASK_QUEUE: taskQueue,
+        STEWARD_DATA_DIR: dataDir,
+      });
+      const api = await startApi(config, { connection, pool: database.pool, port: 0, webUiUrl, logger: () => undefined });
+      apis.push(api);
+      return api;
+    },
     async startWorker(options = {}) {
       const ports: IncidentPorts = {
         model: new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH),
@@ -162,6 +179,7 @@ export async function createHarness(): Promise<Harness> {
         .filter((n) => n.incidentId === incidentId);
     },
     async close() {
+      await Promise.all(apis.map((api) => api.close()));
       for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.all(running.map(({ done }) => done.catch(() => undefined)));
       await Promise.all(running.map(({ connection: c }) => c.close()));
