@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Pool } from 'pg';
-import type { IncidentPorts } from '../activities';
+import { createIncidentActivities, type IncidentActivities, type IncidentPorts } from '../activities';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
@@ -9,6 +9,7 @@ import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import type { StewardConfig } from '../config/config';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
+import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 
 export interface BuiltPorts {
   ports: IncidentPorts;
@@ -41,4 +42,12 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       'ledger: Postgres',
     ],
   };
+}
+
+/** The worker's activities over the configured ports, with the crash tests' fault points when configured. */
+export function buildIncidentActivities(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): { activities: IncidentActivities; labels: string[] } {
+  const { ports, labels } = buildIncidentPorts(config, pool, options);
+  const { crashAfter, markerDir } = config.faults;
+  const notifier = notifierWithCrashAfterSend(ports.notifier, crashAfter, markerDir);
+  return { activities: withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir), labels };
 }

@@ -4,15 +4,13 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createIncidentActivities } from '../activities';
 import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
 import { ensureDemoRepository, seedDemoMonitor } from '../infra/demo-fixtures';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
-import { buildIncidentPorts } from './dependencies';
-import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
+import { buildIncidentActivities } from './dependencies';
 import { createIncidentWorker } from './incident-worker';
 
 export interface RunningSteward {
@@ -71,11 +69,8 @@ export async function startSteward(
     if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
   }
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const { ports, labels } = buildIncidentPorts(resolved, pool, { print: options.print });
+  const { activities, labels } = buildIncidentActivities(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);
-  const { crashAfter, markerDir } = config.faults;
-  const notifier = notifierWithCrashAfterSend(ports.notifier, crashAfter, markerDir);
-  const activities = withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir);
   const worker: Worker = await createIncidentWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,

@@ -1,10 +1,8 @@
 import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createIncidentActivities } from '../activities';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { migrate } from '../store/migrate';
-import { buildIncidentPorts } from './dependencies';
-import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
+import { buildIncidentActivities } from './dependencies';
 import { createIncidentWorker } from './incident-worker';
 
 /**
@@ -19,16 +17,12 @@ async function main(): Promise<void> {
   pool.on('error', (error) => console.error(`steward-worker: idle Postgres connection lost (${error.message}); it will be replaced`));
   await migrate(pool);
   const connection = await NativeConnection.connect({ address });
-  const { ports } = buildIncidentPorts(config, pool);
+  const { activities } = buildIncidentActivities(config, pool);
   const worker = await createIncidentWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: withCrashAfter(
-      createIncidentActivities({ ...ports, notifier: notifierWithCrashAfterSend(ports.notifier, config.faults.crashAfter, config.faults.markerDir) }),
-      config.faults.crashAfter,
-      config.faults.markerDir,
-    ),
+    activities,
     identity: `steward-worker-${process.pid}`,
   });
   console.log(`steward-worker ${process.pid}: polling ${config.temporal.taskQueue} on ${address}`);
