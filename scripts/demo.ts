@@ -100,6 +100,9 @@ async function main(): Promise<void> {
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
     say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
+    const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
+    say(`monitor ${monitor.id}'s description now links the fix:`);
+    for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);
   } else if (done.status === 'duplicate') {
     const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
     prThere = monitor.message.includes('steward:begin');
