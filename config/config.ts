@@ -51,7 +51,25 @@ const EnvSchema = z.object({
   STEWARD_APPROVAL_MAX_ESCALATIONS: z.coerce.number().int().min(0).default(3),
   STEWARD_MAX_FIX_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(3),
   STEWARD_DRAFT_PR_BELOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
-  STEWARD_MODEL_PROVIDER: z.enum(['replay']).default('replay'),
+  STEWARD_MODEL_PROVIDER: z.enum(['replay', 'anthropic', 'openai', 'openai-compatible']).default('replay'),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  STEWARD_MODEL_BASE_URL: z.string().url().optional(),
+  STEWARD_MODEL: z.string().optional(),
+  STEWARD_MODEL_TRIAGE: z.string().optional(),
+  STEWARD_MODEL_REPRODUCE: z.string().optional(),
+  STEWARD_MODEL_FIX: z.string().optional(),
+  STEWARD_MODEL_REVIEW: z.string().optional(),
+  DATADOG_API_KEY: z.string().optional(),
+  DATADOG_APP_KEY: z.string().optional(),
+  DATADOG_SITE: z.string().default('datadoghq.com'),
+  DATADOG_API_URL: z.string().url().optional(),
+  GITHUB_APP_ID: z.string().regex(/^\d+$/, 'GITHUB_APP_ID is the numeric App id').optional(),
+  GITHUB_APP_PRIVATE_KEY: z.string().optional(),
+  GITHUB_APP_PRIVATE_KEY_FILE: z.string().optional(),
+  GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
+  GITHUB_API_URL: z.string().url().optional(),
+  GITHUB_WEBHOOK_SECRET: z.string().optional(),
   STEWARD_MODEL_TRANSCRIPT: z.string().optional(),
   STEWARD_SERVICES_FILE: z.string().optional(),
   STEWARD_FAULT_CRASH_AFTER: z.string().default(''),
@@ -70,7 +88,11 @@ export interface StewardConfig {
   approval: { minSeverity: Severity; timeoutMs: number; timeoutPolicy: 'escalate' | 'close'; maxEscalations: number };
   maxFixAttempts: number;
   draftPrBelowConfidence: number;
-  model: { provider: 'replay'; transcriptPath: string };
+  model: ModelConfig;
+  monitors: { provider: 'postgres' } | { provider: 'datadog'; apiKey: string; appKey: string; site: string; baseUrl: string | null };
+  codeHost:
+    | { provider: 'local-git' }
+    | { provider: 'github-app'; appId: number; privateKey: string; installationId: number | null; baseUrl: string | null; webhookSecret: string | null };
   services: ServicesConfig;
   /** 'demo' when no services file is configured and the bundled demo service stands in. */
   servicesSource: 'demo' | 'file';
@@ -78,6 +100,21 @@ export interface StewardConfig {
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
 }
+
+export type ModelStage = 'triage' | 'reproduce' | 'fix' | 'review';
+
+export type ModelConfig =
+  | { provider: 'replay'; transcriptPath: string }
+  | { provider: 'anthropic' | 'openai' | 'openai-compatible'; apiKey: string | null; baseUrl: string | null; models: Record<ModelStage, string> };
+
+/**
+ * Triage is a classification: a fast, accurate model does it well. Reproducing, fixing and
+ * reviewing read and change code: they get the thorough one.
+ */
+const DEFAULT_MODELS: Record<'anthropic' | 'openai', Record<ModelStage, string>> = {
+  anthropic: { triage: 'claude-haiku-4-5', reproduce: 'claude-sonnet-4-5', fix: 'claude-sonnet-4-5', review: 'claude-sonnet-4-5' },
+  openai: { triage: 'gpt-4.1-mini', reproduce: 'gpt-4.1', fix: 'gpt-4.1', review: 'gpt-4.1' },
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -118,6 +155,71 @@ function loadServices(file: string | undefined, dataDir: string): ServicesConfig
   return parsed.data;
 }
 
+type Env = z.infer<typeof EnvSchema>;
+
+function modelConfig(e: Env): ModelConfig {
+  const provider = e.STEWARD_MODEL_PROVIDER;
+  if (provider === 'replay') return { provider, transcriptPath: path.resolve(e.STEWARD_MODEL_TRANSCRIPT ?? DEMO_TRANSCRIPT_PATH) };
+  const apiKey = provider === 'anthropic' ? e.ANTHROPIC_API_KEY : e.OPENAI_API_KEY;
+  if (provider !== 'openai-compatible' && !apiKey) {
+    throw new ConfigError(`${provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY'} is not set: STEWARD_MODEL_PROVIDER is ${provider}`);
+  }
+  if (provider === 'openai-compatible' && !e.STEWARD_MODEL_BASE_URL) {
+    throw new ConfigError('STEWARD_MODEL_BASE_URL is not set: an openai-compatible provider (vLLM, Ollama, LM Studio) is reached by its URL');
+  }
+  const defaults = provider === 'openai-compatible' ? null : DEFAULT_MODELS[provider];
+  const pick = (stage: ModelStage, specific: string | undefined): string => {
+    const model = specific ?? e.STEWARD_MODEL ?? defaults?.[stage];
+    if (!model) throw new ConfigError(`STEWARD_MODEL is not set: an openai-compatible provider has no default model (or set STEWARD_MODEL_${stage.toUpperCase()})`);
+    return model;
+  };
+  return {
+    provider,
+    apiKey: apiKey ?? null,
+    baseUrl: e.STEWARD_MODEL_BASE_URL ?? null,
+    models: {
+      triage: pick('triage', e.STEWARD_MODEL_TRIAGE),
+      reproduce: pick('reproduce', e.STEWARD_MODEL_REPRODUCE),
+      fix: pick('fix', e.STEWARD_MODEL_FIX),
+      review: pick('review', e.STEWARD_MODEL_REVIEW),
+    },
+  };
+}
+
+function bothOrNeither(e: Env, names: (keyof Env)[], what: string): boolean {
+  const set = names.filter((name) => Boolean(e[name]));
+  if (set.length > 0 && set.length < names.length) {
+    throw new ConfigError(`${what} is partly configured: set ${names.filter((n) => !e[n]).join(', ')} as well, or unset ${set.join(', ')}`);
+  }
+  return set.length === names.length;
+}
+
+function codeHostConfig(e: Env): StewardConfig['codeHost'] {
+  if (!e.GITHUB_APP_ID) {
+    const stray = (['GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE', 'GITHUB_APP_INSTALLATION_ID'] as const).find((name) => e[name] !== undefined);
+    if (stray) throw new ConfigError(`GITHUB_APP_ID is not set, but ${stray} is: the GitHub App needs its id`);
+    return { provider: 'local-git' };
+  }
+  let privateKey = e.GITHUB_APP_PRIVATE_KEY;
+  if (!privateKey && e.GITHUB_APP_PRIVATE_KEY_FILE) {
+    try {
+      privateKey = fs.readFileSync(e.GITHUB_APP_PRIVATE_KEY_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`GITHUB_APP_PRIVATE_KEY_FILE (${e.GITHUB_APP_PRIVATE_KEY_FILE}) could not be read: ${(error as Error).message}`);
+    }
+  }
+  if (!privateKey) throw new ConfigError('GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_FILE) is not set: GITHUB_APP_ID is');
+  if (!privateKey.includes('PRIVATE KEY')) throw new ConfigError('GITHUB_APP_PRIVATE_KEY is not a PEM private key');
+  return {
+    provider: 'github-app',
+    appId: Number(e.GITHUB_APP_ID),
+    privateKey: privateKey.replace(/\\n/g, '\n'),
+    installationId: e.GITHUB_APP_INSTALLATION_ID ?? null,
+    baseUrl: e.GITHUB_API_URL ?? null,
+    webhookSecret: e.GITHUB_WEBHOOK_SECRET ?? null,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -148,7 +250,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     },
     maxFixAttempts: e.STEWARD_MAX_FIX_ATTEMPTS,
     draftPrBelowConfidence: e.STEWARD_DRAFT_PR_BELOW_CONFIDENCE,
-    model: { provider: e.STEWARD_MODEL_PROVIDER, transcriptPath: path.resolve(e.STEWARD_MODEL_TRANSCRIPT ?? DEMO_TRANSCRIPT_PATH) },
+    model: modelConfig(e),
+    monitors: bothOrNeither(e, ['DATADOG_API_KEY', 'DATADOG_APP_KEY'], 'Datadog')
+      ? { provider: 'datadog', apiKey: e.DATADOG_API_KEY!, appKey: e.DATADOG_APP_KEY!, site: e.DATADOG_SITE, baseUrl: e.DATADOG_API_URL ?? null }
+      : { provider: 'postgres' },
+    codeHost: codeHostConfig(e),
     services: loadServices(e.STEWARD_SERVICES_FILE, dataDir),
     servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',
     slack:

@@ -7,7 +7,8 @@ import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.ada
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
-import type { StewardConfig } from '../config/config';
+import { ConfigError, type StewardConfig } from '../config/config';
+import type { ModelPort } from '../ports/model.port';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
 import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 
@@ -17,9 +18,17 @@ export interface BuiltPorts {
   labels: string[];
 }
 
+function buildModel(config: StewardConfig): { model: ModelPort; label: string } {
+  if (config.model.provider !== 'replay') {
+    throw new ConfigError(`STEWARD_MODEL_PROVIDER=${config.model.provider} is not wired into the worker yet; use replay`);
+  }
+  const model = new ReplayModel(config.model.transcriptPath);
+  return { model, label: `model: replay of "${model.label}" (${config.model.transcriptPath}); recorded responses, not a live model` };
+}
+
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
-  const model = new ReplayModel(config.model.transcriptPath);
+  const { model, label: modelLabel } = buildModel(config);
   const notifier = config.slack
     ? new SlackNotifier({ botToken: config.slack.botToken, channel: config.slack.channel, apiUrl: config.slack.apiUrl })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
@@ -34,7 +43,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       services: config.services,
     },
     labels: [
-      `model: replay of "${model.label}" (${config.model.transcriptPath}); recorded responses, not a live model`,
+      modelLabel,
       'monitors: kept in Postgres (embedded monitor store, not Datadog)',
       'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)',
       'sandbox: process-level, a git checkout per incident (no isolation yet)',

@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { ConfigError, loadConfig } from './config';
+
+const failure = (env: NodeJS.ProcessEnv): string => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('loadConfig accepted the environment');
+};
+
+describe('loadConfig', () => {
+  it('runs on the embedded defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      temporal: { address: null, namespace: 'default', taskQueue: 'steward-incidents' },
+      databaseUrl: null,
+      api: { port: 8787, webhookToken: null },
+      approval: { minSeverity: 'P1', timeoutMs: 4 * 3_600_000, timeoutPolicy: 'escalate' },
+      model: { provider: 'replay' },
+      monitors: { provider: 'postgres' },
+      codeHost: { provider: 'local-git' },
+      servicesSource: 'demo',
+      slack: null,
+    });
+    expect(Object.keys(config.services)).toEqual(['checkout-service']);
+  });
+
+  it.each([
+    [{ STEWARD_API_PORT: 'eighty' }, 'STEWARD_API_PORT'],
+    [{ STEWARD_APPROVAL_TIMEOUT: 'soon' }, 'STEWARD_APPROVAL_TIMEOUT'],
+    [{ STEWARD_APPROVAL_MIN_SEVERITY: 'P9' }, 'STEWARD_APPROVAL_MIN_SEVERITY'],
+    [{ STEWARD_WEBHOOK_TOKEN: 'short' }, 'STEWARD_WEBHOOK_TOKEN'],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'SLACK_SIGNING_SECRET, SLACK_CHANNEL'],
+    [{ STEWARD_MODEL_PROVIDER: 'anthropic' }, 'ANTHROPIC_API_KEY'],
+    [{ STEWARD_MODEL_PROVIDER: 'openai' }, 'OPENAI_API_KEY'],
+    [{ STEWARD_MODEL_PROVIDER: 'openai-compatible' }, 'STEWARD_MODEL_BASE_URL'],
+    [{ STEWARD_MODEL_PROVIDER: 'openai-compatible', STEWARD_MODEL_BASE_URL: 'http://127.0.0.1:11434/v1' }, 'STEWARD_MODEL'],
+    [{ DATADOG_API_KEY: 'k' }, 'DATADOG_APP_KEY'],
+    [{ GITHUB_APP_ID: '12345' }, 'GITHUB_APP_PRIVATE_KEY'],
+    [{ GITHUB_APP_PRIVATE_KEY: 'x' }, 'GITHUB_APP_ID'],
+    [{ GITHUB_APP_ID: 'my-app' }, 'GITHUB_APP_ID'],
+    [{ STEWARD_SERVICES_FILE: '/nonexistent/services.json' }, 'STEWARD_SERVICES_FILE'],
+  ])('fails fast on %j, naming %s', (env, variable) => {
+    expect(failure(env)).toContain(variable);
+  });
+
+  it('gives each model stage its own model, with per-stage overrides', () => {
+    const config = loadConfig({ STEWARD_MODEL_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'sk-ant', STEWARD_MODEL_FIX: 'claude-opus-4-1' });
+    expect(config.model).toMatchObject({ provider: 'anthropic', apiKey: 'sk-ant', models: { triage: 'claude-haiku-4-5', fix: 'claude-opus-4-1' } });
+  });
+
+  it('reads a GitHub App key from a file and Datadog keys with their site', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-config-'));
+    const keyFile = path.join(dir, 'app.pem');
+    fs.writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    const config = loadConfig({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY_FILE: keyFile, DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', DATADOG_SITE: 'datadoghq.eu' });
+    expect(config.codeHost).toMatchObject({ provider: 'github-app', appId: 42, installationId: null });
+    expect(config.monitors).toEqual({ provider: 'datadog', apiKey: 'a', appKey: 'b', site: 'datadoghq.eu', baseUrl: null });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('validates a services file and names the bad field', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-config-'));
+    const file = path.join(dir, 'services.json');
+    fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest' } }));
+    expect(failure({ STEWARD_SERVICES_FILE: file })).toContain('singleTestCommand must contain {file}');
+    fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
+    expect(loadConfig({ STEWARD_SERVICES_FILE: file })).toMatchObject({ servicesSource: 'file', services: { checkout: { defaultBranch: 'main', reproductionDir: 'test' } } });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
