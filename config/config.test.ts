@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from './config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, PROJECT_ROOT } from './config';
 
 const failure = (env: NodeJS.ProcessEnv): string => {
   try {
@@ -73,5 +73,14 @@ describe('loadConfig', () => {
     fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
     expect(loadConfig({ STEWARD_SERVICES_FILE: file })).toMatchObject({ servicesSource: 'file', services: { checkout: { defaultBranch: 'main', reproductionDir: 'test' } } });
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is documented variable by variable in .env.example', () => {
+    const documented = fs
+      .readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.split('=')[0]);
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 });

@@ -80,6 +80,9 @@ const EnvSchema = z.object({
   SLACK_API_URL: z.string().url().optional(),
 });
 
+/** Every variable Steward reads; .env.example documents each (a test holds them together). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
 export interface StewardConfig {
   dataDir: string;
   temporal: { address: string | null; namespace: string; taskQueue: string; webUiUrl: string | null };
