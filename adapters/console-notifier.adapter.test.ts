@@ -18,7 +18,7 @@ const approvalRequested: Notification = {
   key: 'incident-1:approval_requested',
   kind: 'approval_requested',
   title: 'Approval needed: checkout-service unhandled errors',
-  approval: { incidentId: 'incident-1', severity: 'P1', diffStat: '2 files changed, +13 -1', reproduction: 'not ok 1' },
+  approval: { incidentId: 'incident-1', severity: 'P1', verdict: 'real', diffStat: '2 files changed, +13 -1', reproduction: 'not ok 1' },
 };
 
 describe('ConsoleNotifier', () => {

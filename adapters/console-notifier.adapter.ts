@@ -14,7 +14,10 @@ export class ConsoleNotifier implements NotifierPort {
   }
 
   async send(notification: Notification): Promise<{ ref: string }> {
-    const lines = [`[steward] ${notification.title}`, ...notification.text.split('\n').map((l) => `  ${l}`)];
+    const lines = [
+      `[steward] ${notification.replaces ? `(update of ${notification.replaces}) ` : ''}${notification.title}`,
+      ...notification.text.split('\n').map((l) => `  ${l}`),
+    ];
     for (const link of notification.links) lines.push(`  ${link.label}: ${link.url}`);
     if (notification.approval) {
       lines.push(`  approve: npx steward approve ${notification.approval.incidentId} --reason "..."`);
@@ -24,6 +27,11 @@ export class ConsoleNotifier implements NotifierPort {
     const record = { at: new Date().toISOString(), ...notification };
     fs.appendFileSync(this.options.deliveryLogPath, `${JSON.stringify(record)}\n`);
     return { ref: `console:${notification.key}` };
+  }
+
+  /** A console cannot rewrite what it printed: the update is printed, and logged with what it replaces. */
+  async update(ref: string, notification: Notification): Promise<{ ref: string }> {
+    return this.send({ ...notification, replaces: ref });
   }
 
   async findDelivered(notification: Notification): Promise<{ ref: string } | null> {

@@ -1,50 +1,6 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as querystring from 'node:querystring';
 import type { Notification } from '../ports/notifier.port';
+import { startFakeSlack } from '../test/support/fake-slack-server';
 import { SLACK_ACTION_IDS, SlackNotifier } from './slack-notifier.adapter';
-
-interface ReceivedCall {
-  method: string | undefined;
-  url: string | undefined;
-  authorization: string | undefined;
-  /** The arguments as Slack reads them: form fields holding objects carry them as JSON text. */
-  args: Record<string, unknown>;
-}
-
-/** Parses a Web API call body the way Slack does: JSON, or form fields whose object values are JSON text. */
-function readArguments(contentType: string, body: string): Record<string, unknown> {
-  if (contentType.startsWith('application/json')) return JSON.parse(body) as Record<string, unknown>;
-  if (!contentType.startsWith('application/x-www-form-urlencoded')) throw new Error(`unexpected content type ${contentType}`);
-  const fields = querystring.parse(body) as Record<string, string>;
-  const args: Record<string, unknown> = { ...fields };
-  for (const name of ['blocks', 'attachments', 'metadata']) if (fields[name] !== undefined) args[name] = JSON.parse(fields[name]);
-  return args;
-}
-
-/** A loopback stand-in for slack.com/api: records each call and answers with the next scripted body. */
-async function startFakeSlack(): Promise<{ apiUrl: string; calls: ReceivedCall[]; answerNext(body: Record<string, unknown>): void; close(): Promise<void> }> {
-  const calls: ReceivedCall[] = [];
-  const answers: Record<string, unknown>[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => {
-      calls.push({ method: req.method, url: req.url, authorization: req.headers.authorization, args: readArguments(req.headers['content-type'] ?? '', body) });
-      const answer = answers.shift() ?? { ok: true, channel: 'C1', ts: '1700000000.000100' };
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    apiUrl: `http://127.0.0.1:${port}/api/`,
-    calls,
-    answerNext: (body) => answers.push(body),
-    close: () => new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
-  };
-}
 
 const prOpened: Notification = {
   key: 'incident-1:pr_opened',
@@ -65,7 +21,7 @@ const approvalRequested: Notification = {
   incidentId: 'incident-4401001-demo',
   title: 'Approval needed: checkout-service unhandled errors',
   links: [],
-  approval: { incidentId: 'incident-4401001-demo', severity: 'P1', diffStat: '2 files changed, +13 -1', reproduction: "TypeError: Cannot read properties of undefined (reading 'percent')" },
+  approval: { incidentId: 'incident-4401001-demo', severity: 'P1', verdict: 'real', diffStat: '2 files changed, +13 -1', reproduction: "TypeError: Cannot read properties of undefined (reading 'percent')" },
 };
 
 describe('SlackNotifier against a loopback Slack Web API', () => {
@@ -139,6 +95,15 @@ describe('SlackNotifier against a loopback Slack Web API', () => {
 
     slack.answerNext(history([another]));
     await expect(notifier.findDelivered(prOpened)).resolves.toBeNull();
+  });
+
+  it('rewrites a delivered message in place, with no buttons left on it', async () => {
+    await notifier.update('slack:C-STEWARD:1700000000.000100', { ...approvalRequested, kind: 'approval_decided', approval: undefined, title: 'Approved by slack:alice' });
+
+    expect(slack.calls[0]).toMatchObject({ url: '/api/chat.update' });
+    expect(slack.calls[0]!.args).toMatchObject({ channel: 'C-STEWARD', ts: '1700000000.000100', text: 'Approved by slack:alice' });
+    expect(JSON.stringify(slack.calls[0]!.args.blocks)).not.toContain('steward_approve');
+    await expect(notifier.update('console:incident-1:approval_requested', prOpened)).rejects.toThrow('not a Slack message reference');
   });
 
   it('rejects when Slack answers ok: false', async () => {

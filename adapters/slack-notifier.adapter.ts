@@ -16,11 +16,12 @@ export function slackBlocks(notification: Notification): Block[] {
     { type: 'section', text: { type: 'mrkdwn', text: notification.text.slice(0, 2_900) } },
   ];
   if (notification.approval) {
-    const { severity, diffStat, reproduction } = notification.approval;
+    const { severity, verdict, diffStat, reproduction } = notification.approval;
     blocks.push({
       type: 'section',
       fields: [
         { type: 'mrkdwn', text: `*Severity*\n${severity}` },
+        { type: 'mrkdwn', text: `*Verdict*\n${verdict}` },
         { type: 'mrkdwn', text: `*Change*\n${diffStat}` },
       ],
     });
@@ -60,6 +61,15 @@ export class SlackNotifier implements NotifierPort {
       metadata: { event_type: SLACK_METADATA_EVENT, event_payload: { key: notification.key, incident_id: notification.incidentId } },
     });
     return { ref: `slack:${result.channel}:${result.ts}` };
+  }
+
+  /** Refs are `slack:<channel>:<ts>`, as send() returns them. */
+  async update(ref: string, notification: Notification): Promise<{ ref: string }> {
+    const match = /^slack:([^:]+):(.+)$/.exec(ref);
+    if (!match) throw new Error(`${ref} is not a Slack message reference`);
+    const [, channel, ts] = match;
+    await this.client.chat.update({ channel: channel!, ts: ts!, text: notification.title, blocks: slackBlocks(notification) as never });
+    return { ref };
   }
 
   async findDelivered(notification: Notification): Promise<{ ref: string } | null> {

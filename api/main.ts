@@ -5,6 +5,7 @@ import { Pool } from 'pg';
 import { loadConfig, required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
 import { createApiServer } from './server';
+import { slackRejectReasonModal } from './slack-reject-modal';
 
 export interface StartApiOptions {
   /** A connection the caller already holds (the composition root, the demo); otherwise one is opened and owned. */
@@ -69,6 +70,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
     webhookToken,
     maxBodyBytes: config.api.maxBodyBytes,
     slackSigningSecret: config.slack?.signingSecret ?? null,
+    rejectReasonModal: config.slack ? slackRejectReasonModal({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }) : null,
     health: {
       postgres: async () => {
         await pool.query('SELECT 1');

@@ -449,6 +449,67 @@ describe('POST /slack/interactions', () => {
     expect(await decisionSignals(incidentId)).toEqual([{ name: 'reject', args: [{ by: 'slack:U999', reason: 'rejected in Slack' }] }]);
   });
 
+  it("verifies Slack's published signing example (secret, timestamp and body from Slack's documentation)", async () => {
+    // https://api.slack.com/authentication/verifying-requests-from-slack: a slash command, so past the signature it is refused as no interaction.
+    const body =
+      'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA' +
+      '&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN' +
+      '&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+    const published = { timestamp: 1531420618, value: 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503' };
+    const slackExample = await startServer({ slackSigningSecret: '8f742231b10e8888abcd99yyyzzz85a5', now: () => (published.timestamp + 30) * 1000 });
+    const post = (payload: string) =>
+      fetch(`${slackExample.url}/slack/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(published.timestamp), 'x-slack-signature': published.value },
+        body: payload,
+      });
+
+    const accepted = await post(body);
+    expect(accepted.status).toBe(400);
+    expect(((await accepted.json()) as { error: string }).error).toBe('form field "payload" is missing');
+    expect((await post(body.replace('roadrunner', 'coyote'))).status).toBe(401);
+  });
+
+  describe('with the reject-reason modal', () => {
+    const opened: { triggerId: string; incidentId: string }[] = [];
+    let withModal: { url: string; taskQueue: string };
+    beforeAll(async () => {
+      withModal = await startServer({ rejectReasonModal: { open: async (triggerId, incidentId) => void opened.push({ triggerId, incidentId }) } });
+    });
+    const postTo = (body: string) => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      return fetch(`${withModal.url}/slack/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign(body, timestamp) },
+        body,
+      });
+    };
+    const submission = (incidentId: string, reason: string) => ({
+      type: 'view_submission',
+      user: { id: 'U7', username: 'carol' },
+      view: { callback_id: 'steward_reject_reason', private_metadata: incidentId, state: { values: { reason: { reason_input: { type: 'plain_text_input', value: reason } } } } },
+    });
+
+    it('opens the modal on a Reject click, and rejects with the reason typed into it', async () => {
+      const incidentId = await startIncident();
+      const click = await postTo(formBody({ ...clickPayload(incidentId, 'steward_reject'), trigger_id: '12345.98765.abcd' }));
+      expect(click.status).toBe(200);
+      expect(opened).toContainEqual({ triggerId: '12345.98765.abcd', incidentId });
+      expect(await decisionSignals(incidentId)).toEqual([]);
+
+      const submitted = await postTo(formBody(submission(incidentId, 'the fix belongs in the coupon lookup')));
+      expect(submitted.status).toBe(200);
+      expect(await decisionSignals(incidentId)).toEqual([{ name: 'reject', args: [{ by: 'slack:carol', reason: 'the fix belongs in the coupon lookup' }] }]);
+    });
+
+    it('refuses a submitted modal with an empty reason, and signals nothing', async () => {
+      const incidentId = await startIncident();
+      const response = await postTo(formBody(submission(incidentId, '   ')));
+      expect(response.status).toBe(400);
+      expect(await decisionSignals(incidentId)).toEqual([]);
+    });
+  });
+
   it('answers 401 to a forged signature and signals nothing', async () => {
     const incidentId = await startIncident();
     const body = formBody(clickPayload(incidentId));

@@ -22,7 +22,14 @@ import {
 } from '../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../domain/alert';
 import type { IncidentStatus } from '../domain/incident';
-import { SlackBlockActionsPayload, SlackInteractionEnvelope, STEWARD_ACTION_IDS } from './slack-interaction.schema';
+import {
+  REJECT_REASON_MODAL,
+  SlackBlockActionsPayload,
+  SlackInteractionEnvelope,
+  SlackRejectReasonSubmission,
+  STEWARD_ACTION_IDS,
+} from './slack-interaction.schema';
+import type { RejectReasonModal } from './slack-reject-modal';
 
 /**
  * The HTTP edge of Steward. It authenticates and validates what arrives, then hands it to Temporal
@@ -37,10 +44,14 @@ export interface ApiServerDeps {
   maxBodyBytes: number;
   /** Null when Slack is not configured: the interaction endpoint then does not exist. */
   slackSigningSecret: string | null;
+  /** Asks for a reason on Reject; without it (no bot token), a click rejects with a stock reason. */
+  rejectReasonModal?: RejectReasonModal | null;
   health: { postgres: () => Promise<void> };
   logger?: (line: string) => void;
   /** Longest a webhook waits on Temporal before telling Datadog to retry. */
   temporalTimeoutMs?: number;
+  /** The clock Slack's 5-minute window is judged by; tests set it to check Slack's published signing example. */
+  now?: () => number;
 }
 
 /** Typed stand-in for the workflow, which is addressed by its type name so the API does not load its code. */
@@ -258,7 +269,8 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
     }
     const timestamp = Number(timestampHeader);
     // verifySlackRequest refuses old timestamps only; one from the future is refused here as well.
-    if (!Number.isInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SLACK_TIMESTAMP_WINDOW_SECONDS) {
+    const nowMilliseconds = (deps.now ?? Date.now)();
+    if (!Number.isInteger(timestamp) || Math.abs(nowMilliseconds / 1000 - timestamp) > SLACK_TIMESTAMP_WINDOW_SECONDS) {
       throw reject(401, 'x-slack-request-timestamp is not within 5 minutes of now');
     }
     try {
@@ -266,6 +278,7 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
         signingSecret,
         body: rawBody,
         headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
+        nowMilliseconds,
       });
     } catch (error) {
       throw reject(401, (error as Error).message);
@@ -280,18 +293,33 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
     const payload = parseJson(payloadText, 'payload');
     const envelope = SlackInteractionEnvelope.safeParse(payload);
     if (!envelope.success) throw reject(400, 'payload has no interaction type', { issues: describeZodIssues(envelope.error) });
-    // Slack posts every interaction kind here; only button clicks concern Steward.
+    // Slack posts every interaction kind here; only button clicks and the reject modal concern Steward.
+    if (envelope.data.type === 'view_submission' && envelope.data.view?.callback_id === REJECT_REASON_MODAL.callbackId) {
+      const submission = SlackRejectReasonSubmission.safeParse(payload);
+      if (!submission.success) throw reject(400, 'not a Steward reject reason', { issues: describeZodIssues(submission.error) });
+      const { user, view } = submission.data;
+      const reason = view.state.values[REJECT_REASON_MODAL.blockId]![REJECT_REASON_MODAL.actionId]!.value;
+      return signalDecision(view.private_metadata, false, { by: slackUser(user), reason });
+    }
     if (envelope.data.type !== 'block_actions') return { status: 200 };
     const parsed = SlackBlockActionsPayload.safeParse(payload);
     if (!parsed.success) throw reject(400, 'not a Steward approval click', { issues: describeZodIssues(parsed.error) });
 
-    const { user, actions: [action] } = parsed.data;
+    const { user, actions: [action], trigger_id: triggerId } = parsed.data;
     const approves = action.action_id === STEWARD_ACTION_IDS.approve;
-    const decision: DecisionInput = {
-      by: `slack:${user.username ?? user.name ?? user.id}`,
-      reason: approves ? 'approved in Slack' : 'rejected in Slack',
-    };
-    const incidentId = action.value;
+    if (!approves && deps.rejectReasonModal && triggerId) {
+      // The rejection is signalled when the modal is submitted with its reason.
+      await deps.rejectReasonModal.open(triggerId, action.value);
+      return { status: 200 };
+    }
+    return signalDecision(action.value, approves, { by: slackUser(user), reason: approves ? 'approved in Slack' : 'rejected in Slack' });
+  }
+
+  function slackUser(user: { id: string; username?: string; name?: string }): string {
+    return `slack:${user.username ?? user.name ?? user.id}`;
+  }
+
+  async function signalDecision(incidentId: string, approves: boolean, decision: DecisionInput): Promise<Reply> {
     try {
       // Signalled before answering, so a decision that did not reach the incident shows as failed in Slack.
       await withinDeadline(SLACK_SIGNAL_TIMEOUT_MS, () =>

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * only `block_actions` is held to the strict schema.
  */
 
-export const SlackInteractionEnvelope = z.object({ type: z.string() });
+export const SlackInteractionEnvelope = z.object({ type: z.string(), view: z.object({ callback_id: z.string().optional() }).optional() });
 
 export const STEWARD_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
 
@@ -26,5 +26,27 @@ export const SlackBlockActionsPayload = z.object({
   }),
   // One click is one action; Slack never batches clicks into one request.
   actions: z.tuple([StewardButtonAction]),
+  /** Lets the API open a modal in answer to this click, within 3 seconds of it. */
+  trigger_id: z.string().min(1).optional(),
 });
 export type SlackBlockActionsPayload = z.infer<typeof SlackBlockActionsPayload>;
+
+export const REJECT_REASON_MODAL = { callbackId: 'steward_reject_reason', blockId: 'reason', actionId: 'reason_input' } as const;
+
+/** The submitted reject-reason modal; `private_metadata` carries the incident id it was opened for. */
+export const SlackRejectReasonSubmission = z.object({
+  type: z.literal('view_submission'),
+  user: SlackBlockActionsPayload.shape.user,
+  view: z.object({
+    callback_id: z.literal(REJECT_REASON_MODAL.callbackId),
+    private_metadata: z.string().min(1, 'the modal must carry the incident id'),
+    state: z.object({
+      values: z.object({
+        [REJECT_REASON_MODAL.blockId]: z.object({
+          [REJECT_REASON_MODAL.actionId]: z.object({ value: z.string().trim().min(1, 'a rejection needs a reason') }),
+        }),
+      }),
+    }),
+  }),
+});
+export type SlackRejectReasonSubmission = z.infer<typeof SlackRejectReasonSubmission>;

@@ -1,4 +1,4 @@
-export type NotificationKind = 'pr_opened' | 'could_not_fix' | 'approval_requested' | 'approval_escalated' | 'approval_timed_out';
+export type NotificationKind = 'pr_opened' | 'could_not_fix' | 'approval_requested' | 'approval_escalated' | 'approval_timed_out' | 'approval_decided';
 
 export interface Notification {
   /** Idempotency key: the same key is delivered once, however often the activity is retried. */
@@ -9,7 +9,9 @@ export interface Notification {
   text: string;
   links: { label: string; url: string }[];
   /** Present on approval requests: the notifier offers Approve / Reject for this incident. */
-  approval?: { incidentId: string; severity: string; diffStat: string; reproduction: string };
+  approval?: { incidentId: string; severity: string; verdict: string; diffStat: string; reproduction: string };
+  /** A message delivered earlier (its ref) that this one replaces in place, e.g. to show a decision. */
+  replaces?: string;
 }
 
 export interface NotifierPort {
@@ -21,4 +23,6 @@ export interface NotifierPort {
    * between sending and recording the delivery, so that the retry does not send it twice.
    */
   findDelivered(notification: Notification): Promise<{ ref: string } | null>;
+  /** Rewrites a delivered message (the ref send() returned) with this notification's content. */
+  update(ref: string, notification: Notification): Promise<{ ref: string }>;
 }

@@ -44,6 +44,7 @@ export function notifierWithCrashAfterSend(notifier: NotifierPort, crashAfter: s
   return {
     name: notifier.name,
     findDelivered: (notification) => notifier.findDelivered(notification),
+    update: (ref, notification) => notifier.update(ref, notification),
     async send(notification) {
       const delivered = await notifier.send(notification);
       crashOnceAfter(NOTIFIER_SEND_STEP, markerDir);

@@ -236,7 +236,10 @@ describe('incident workflow', () => {
       expect(outcome.status).toBe('pr_opened');
       expect((await handle.query(incidentStateQuery)).approval).toMatchObject({ decision: 'approve', by: 'slack:alice' });
       expect(await h.ledger.getDecision(outcome.incidentId)).toMatchObject({ decision: 'approve', by: 'slack:alice' });
-      expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['approval_requested', 'pr_opened']);
+      const sent = h.deliveredNotifications(outcome.incidentId);
+      expect(sent.map((n) => n.kind)).toEqual(['approval_requested', 'approval_decided', 'pr_opened']);
+      // The decision rewrites the approval message in place, showing who decided.
+      expect(sent[1]).toMatchObject({ replaces: `console:${outcome.incidentId}:approval_requested`, title: expect.stringContaining('Approved by slack:alice') });
       await recordHistory('approved-at-the-gate', handle.workflowId);
     });
 
@@ -249,6 +252,7 @@ describe('incident workflow', () => {
       const decision = await h.ledger.getDecision(outcome.incidentId);
       expect(decision).toMatchObject({ decision: 'reject', by: 'cli:carol', reason: 'fix belongs in the coupon lookup' });
       expect(decision!.proposedDiff).toContain('src/pricing.js');
+      expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(['approval_requested', 'approval_decided']);
       const { rows } = await h.pool.query('SELECT count(*)::int AS n FROM local_pull_requests WHERE incident_id = $1', [outcome.incidentId]);
       expect(rows[0].n).toBe(0);
       await recordHistory('rejected-at-the-gate', handle.workflowId);
@@ -267,6 +271,7 @@ describe('incident workflow', () => {
         'approval_requested',
         'approval_escalated',
         'approval_escalated',
+        'approval_decided',
         'pr_opened',
       ]);
     });

@@ -6,6 +6,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   log,
+  patched,
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { FixAttemptOutcome } from '../activities/fix/fix.activities';
@@ -86,12 +87,13 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     await activities('quick', `Save incident ${incidentId} to the ledger (${state.status.replace(/_/g, ' ')})`).recordProgress({ state, runId, events });
   };
 
-  const notify = async (notification: Omit<Notification, 'incidentId' | 'links'> & { links?: Notification['links'] }): Promise<void> => {
-    await activities('quick', `Notify: ${notification.title}`).notify({
+  const notify = async (notification: Omit<Notification, 'incidentId' | 'links'> & { links?: Notification['links'] }): Promise<string | null> => {
+    const { ref } = await activities('quick', `Notify: ${notification.title}`).notify({
       ...notification,
       incidentId,
       links: [...(notification.links ?? []), { label: 'Run in Temporal', url: runUrl }],
     });
+    return ref;
   };
 
   const close = async (status: IncidentStatus, outcome: string): Promise<IncidentOutcome> => {
@@ -257,12 +259,12 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     setStatus('awaiting_approval');
     recordEvent('approval_requested', { severity: triage.severity, diffStat: verified.diffStat });
     await checkpoint();
-    await notify({
+    const approvalMessage = await notify({
       key: `${incidentId}:approval_requested`,
       kind: 'approval_requested',
       title: `Approval needed (${triage.severity}): ${alert.title}`,
       text: `${verified.summary}\n${verified.diffStat}. Reproduction: ${state.reproduction!.match}`,
-      approval: { incidentId, severity: triage.severity, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
+      approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
     });
     while (!(await condition(() => state.approval !== null, policy.approvalTimeoutMs))) {
       if (policy.approvalTimeoutPolicy === 'close') {
@@ -285,7 +287,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
           kind: 'approval_escalated',
           title: `Still waiting for approval (${triage.severity}, reminder ${state.escalations}): ${alert.title}`,
           text: verified.summary,
-          approval: { incidentId, severity: triage.severity, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
+          approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
         });
         await checkpoint();
       }
@@ -300,6 +302,17 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
       proposedDiff: verified.diff,
       at: decision.at,
     });
+    // Runs started before this step existed replay without it.
+    if (patched('approval-message-shows-decision') && approvalMessage) {
+      const verb = decision.decision === 'approve' ? 'Approved' : 'Rejected';
+      await notify({
+        key: `${incidentId}:approval_decided`,
+        kind: 'approval_decided',
+        replaces: approvalMessage,
+        title: `${verb} by ${decision.by} (${triage.severity}): ${alert.title}`,
+        text: `${verb} at ${decision.at}: ${decision.reason}\n${verified.summary}\n${verified.diffStat}`,
+      });
+    }
     if (decision.decision === 'reject') return close('rejected', `Rejected by ${decision.by}: ${decision.reason}`);
   }
 

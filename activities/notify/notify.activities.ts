@@ -17,7 +17,7 @@ export function createNotifyActivities(deps: { notifier: NotifierPort; ledger: P
           return { sent: false, ref: earlier.ref };
         }
       }
-      const { ref } = await deps.notifier.send(notification);
+      const { ref } = notification.replaces ? await deps.notifier.update(notification.replaces, notification) : await deps.notifier.send(notification);
       await deps.ledger.markNotificationDelivered(notification.key, ref);
       return { sent: true, ref };
     },

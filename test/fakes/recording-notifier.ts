@@ -27,6 +27,13 @@ export class RecordingNotifier implements NotifierPort {
     return { ref: `recording:${this.delivered.length}` };
   }
 
+  readonly updates: { ref: string; notification: Notification }[] = [];
+
+  async update(ref: string, notification: Notification): Promise<{ ref: string }> {
+    this.updates.push({ ref, notification: structuredClone(notification) });
+    return { ref };
+  }
+
   async findDelivered(notification: Notification): Promise<{ ref: string } | null> {
     const index = this.delivered.findIndex((n) => n.key === notification.key);
     return index < 0 ? null : { ref: `recording:${index + 1}` };

@@ -93,7 +93,7 @@ export interface Harness {
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
   /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
   seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
-  deliveredNotifications(incidentId: string): { kind: string; key: string }[];
+  deliveredNotifications(incidentId: string): { kind: string; key: string; title: string; replaces?: string }[];
   close(): Promise<void>;
 }
 
@@ -175,7 +175,7 @@ export async function createHarness(): Promise<Harness> {
         .readFileSync(notificationsLog, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { kind: string; key: string; incidentId: string })
+        .map((line) => JSON.parse(line) as { kind: string; key: string; incidentId: string; title: string; replaces?: string })
         .filter((n) => n.incidentId === incidentId);
     },
     async close() {
