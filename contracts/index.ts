@@ -89,6 +89,7 @@ export const ERROR_TYPES = {
   codeHostConflict: 'CodeHostConflict',
   notifierFailed: 'NotifierFailed',
   storeUnavailable: 'StoreUnavailable',
+  modelRequestRejected: 'ModelRequestRejected',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -100,4 +101,5 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.serviceNotConfigured,
   ERROR_TYPES.revisionNotFound,
   ERROR_TYPES.patchDoesNotApply,
+  ERROR_TYPES.modelRequestRejected,
 ];
