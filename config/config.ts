@@ -115,7 +115,7 @@ export type ModelConfig =
  * reviewing read and change code: they get the thorough one.
  */
 const DEFAULT_MODELS: Record<'anthropic' | 'openai', Record<ModelStage, string>> = {
-  anthropic: { triage: 'claude-haiku-4-5', reproduce: 'claude-sonnet-4-5', fix: 'claude-sonnet-4-5', review: 'claude-sonnet-4-5' },
+  anthropic: { triage: 'claude-haiku-4-5', reproduce: 'claude-sonnet-4-6', fix: 'claude-sonnet-4-6', review: 'claude-sonnet-4-6' },
   openai: { triage: 'gpt-4.1-mini', reproduce: 'gpt-4.1', fix: 'gpt-4.1', review: 'gpt-4.1' },
 };
 

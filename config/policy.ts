@@ -16,7 +16,8 @@ export function incidentPolicyFromConfig(config: StewardConfig, uiUrl: string | 
       quickStartToCloseMs: 30_000,
       sandboxStartToCloseMs: 15 * 60_000,
       sandboxHeartbeatMs: 30_000,
-      modelStartToCloseMs: 5 * 60_000,
+      // A model step may re-ask twice when its answer fails validation: three calls must fit.
+      modelStartToCloseMs: 10 * 60_000,
     },
   };
 }

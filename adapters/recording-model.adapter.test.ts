@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ModelPort, ModelRequest } from '../ports/model.port';
+import { RecordingModel } from './recording-model.adapter';
+import { ReplayModel } from './replay-model.adapter';
+
+const request = (step: string): ModelRequest => ({ incidentId: 'incident-1', step, system: 's', prompt: 'p', responseFormat: { name: 'X', jsonSchema: {} } });
+
+describe('record mode', () => {
+  it('writes what the real model answered, step by step, into a transcript the replay model serves', async () => {
+    const dir = fs.mkdtempSync(path.join(process.env.STEWARD_TEST_ROOT ?? os.tmpdir(), 'record-'));
+    const transcriptPath = path.join(dir, 'nested', 'transcript.json');
+    const answers: Record<string, string> = { triage: '{"verdict":"real"}', 'fix.attempt-1': 'not json at all' };
+    const live: ModelPort = {
+      complete: async (r) => ({ text: answers[r.step]!, provider: 'anthropic', model: 'claude-test', usage: { inputTokens: 10, outputTokens: 5 } }),
+    };
+    const recorder = new RecordingModel(live, transcriptPath, 'incident-1 recorded');
+
+    expect((await recorder.complete(request('triage'))).text).toBe('{"verdict":"real"}');
+    await recorder.complete(request('fix.attempt-1'));
+
+    const transcript = JSON.parse(fs.readFileSync(transcriptPath, 'utf8'));
+    expect(transcript).toMatchObject({ kind: 'steward-model-transcript', label: 'incident-1 recorded', provenance: expect.stringContaining('anthropic model claude-test') });
+    expect(transcript.steps).toEqual({ triage: { response: { verdict: 'real' } }, 'fix.attempt-1': { response: 'not json at all' } });
+    const replay = new ReplayModel(transcriptPath);
+    expect(JSON.parse((await replay.complete(request('triage'))).text)).toEqual({ verdict: 'real' });
+    expect((await replay.complete(request('fix.attempt-1'))).text).toBe('not json at all');
+    expect(fs.readdirSync(path.dirname(transcriptPath))).toEqual(['transcript.json']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records nothing for a request the real model failed', async () => {
+    const dir = fs.mkdtempSync(path.join(process.env.STEWARD_TEST_ROOT ?? os.tmpdir(), 'record-'));
+    const transcriptPath = path.join(dir, 'transcript.json');
+    const failing: ModelPort = { complete: async () => Promise.reject(new Error('503 from the provider')) };
+    await expect(new RecordingModel(failing, transcriptPath, 'x').complete(request('triage'))).rejects.toThrow('503');
+    expect(fs.existsSync(transcriptPath)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
