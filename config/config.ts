@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   STEWARD_MODEL_REPRODUCE: z.string().optional(),
   STEWARD_MODEL_FIX: z.string().optional(),
   STEWARD_MODEL_REVIEW: z.string().optional(),
+  STEWARD_MODEL_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
+  STEWARD_MODEL_RECORD_TO: z.string().optional(),
   DATADOG_API_KEY: z.string().optional(),
   DATADOG_APP_KEY: z.string().optional(),
   DATADOG_SITE: z.string().default('datadoghq.com'),
@@ -108,7 +110,16 @@ export type ModelStage = 'triage' | 'reproduce' | 'fix' | 'review';
 
 export type ModelConfig =
   | { provider: 'replay'; transcriptPath: string }
-  | { provider: 'anthropic' | 'openai' | 'openai-compatible'; apiKey: string | null; baseUrl: string | null; models: Record<ModelStage, string> };
+  | {
+      provider: 'anthropic' | 'openai' | 'openai-compatible';
+      apiKey: string | null;
+      baseUrl: string | null;
+      models: Record<ModelStage, string>;
+      /** How OpenAI-style servers are asked for JSON; self-hosted ones may lack json_schema. */
+      structuredOutput: 'json_schema' | 'json_object' | 'prompt';
+      /** Record mode: the transcript file the live answers are written to, or null. */
+      recordTo: string | null;
+    };
 
 /**
  * Triage is a classification: a fast, accurate model does it well. Reproducing, fixing and
@@ -180,6 +191,8 @@ function modelConfig(e: Env): ModelConfig {
     provider,
     apiKey: apiKey ?? null,
     baseUrl: e.STEWARD_MODEL_BASE_URL ?? null,
+    structuredOutput: e.STEWARD_MODEL_STRUCTURED_OUTPUT,
+    recordTo: e.STEWARD_MODEL_RECORD_TO ? path.resolve(e.STEWARD_MODEL_RECORD_TO) : null,
     models: {
       triage: pick('triage', e.STEWARD_MODEL_TRIAGE),
       reproduce: pick('reproduce', e.STEWARD_MODEL_REPRODUCE),

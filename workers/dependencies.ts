@@ -7,7 +7,11 @@ import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.ada
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
-import { ConfigError, type StewardConfig } from '../config/config';
+import type { ModelStage, StewardConfig } from '../config/config';
+import { AnthropicModel } from '../adapters/anthropic-model.adapter';
+import { OpenAIModel } from '../adapters/openai-model.adapter';
+import { RecordingModel } from '../adapters/recording-model.adapter';
+import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
 import type { ModelPort } from '../ports/model.port';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
 import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
@@ -19,11 +23,31 @@ export interface BuiltPorts {
 }
 
 function buildModel(config: StewardConfig): { model: ModelPort; label: string } {
-  if (config.model.provider !== 'replay') {
-    throw new ConfigError(`STEWARD_MODEL_PROVIDER=${config.model.provider} is not wired into the worker yet; use replay`);
+  const settings = config.model;
+  if (settings.provider === 'replay') {
+    const model = new ReplayModel(settings.transcriptPath);
+    return { model, label: `model: replay of "${model.label}" (${settings.transcriptPath}); recorded responses, not a live model` };
   }
-  const model = new ReplayModel(config.model.transcriptPath);
-  return { model, label: `model: replay of "${model.label}" (${config.model.transcriptPath}); recorded responses, not a live model` };
+  const forStage = (stage: ModelStage): ModelPort => {
+    const model = settings.models[stage];
+    if (settings.provider === 'anthropic') return new AnthropicModel({ apiKey: settings.apiKey!, model, ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}) });
+    return new OpenAIModel({
+      // Self-hosted servers often take no key, but the SDK insists on one.
+      apiKey: settings.apiKey ?? 'not-needed',
+      model,
+      provider: settings.provider,
+      structuredOutput: settings.structuredOutput,
+      ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
+    });
+  };
+  const routed = new StageRoutingModel({ triage: forStage('triage'), reproduce: forStage('reproduce'), fix: forStage('fix'), review: forStage('review') });
+  const stages = (Object.entries(settings.models) as [ModelStage, string][]).map(([stage, model]) => `${stage} ${model}`).join(', ');
+  const label = `model: ${settings.provider}${settings.baseUrl ? ` at ${settings.baseUrl}` : ''} (${stages})`;
+  if (!settings.recordTo) return { model: routed, label };
+  return {
+    model: new RecordingModel(routed, settings.recordTo, `recorded ${settings.provider} run`),
+    label: `${label}; record mode: answers written to ${settings.recordTo}`,
+  };
 }
 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
