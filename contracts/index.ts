@@ -90,6 +90,10 @@ export const ERROR_TYPES = {
   notifierFailed: 'NotifierFailed',
   storeUnavailable: 'StoreUnavailable',
   modelRequestRejected: 'ModelRequestRejected',
+  /** 429 past the bounded wait, or a 5xx: worth retrying. */
+  datadogUnavailable: 'DatadogUnavailable',
+  /** Any other 4xx, or a change the monitor's query cannot take: the same request gets the same answer. */
+  datadogRequestRejected: 'DatadogRequestRejected',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -102,4 +106,5 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.revisionNotFound,
   ERROR_TYPES.patchDoesNotApply,
   ERROR_TYPES.modelRequestRejected,
+  ERROR_TYPES.datadogRequestRejected,
 ];

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
@@ -34,6 +35,12 @@ describe('buildIncidentPorts', () => {
     expect(recorded.ports.model).toBeInstanceOf(RecordingModel);
     expect(recorded.labels[0]).toContain('openai-compatible at http://127.0.0.1:11434/v1');
     expect(recorded.labels[0]).toContain('record mode: answers written to /tmp/steward-recorded.json');
+  });
+
+  it('keeps monitors in Datadog when its keys are set', () => {
+    const { ports, labels } = buildIncidentPorts(loadConfig({ DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', DATADOG_SITE: 'datadoghq.eu' }), pool);
+    expect(ports.monitors).toBeInstanceOf(DatadogMonitors);
+    expect(labels).toContain('monitors: Datadog at datadoghq.eu');
   });
 
   it('notifies through Slack when Slack is configured', () => {

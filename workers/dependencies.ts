@@ -9,6 +9,7 @@ import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import type { ModelStage, StewardConfig } from '../config/config';
 import { AnthropicModel } from '../adapters/anthropic-model.adapter';
+import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
@@ -53,13 +54,17 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
   const { model, label: modelLabel } = buildModel(config);
+  const monitors =
+    config.monitors.provider === 'datadog'
+      ? { port: new DatadogMonitors(config.monitors), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
+      : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' };
   const notifier = config.slack
     ? new SlackNotifier({ botToken: config.slack.botToken, channel: config.slack.channel, apiUrl: config.slack.apiUrl })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
   return {
     ports: {
       model,
-      monitors: new PostgresMonitors(pool),
+      monitors: monitors.port,
       codeHost: new LocalGitCodeHost({ pool }),
       sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
       notifier,
@@ -68,7 +73,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
     },
     labels: [
       modelLabel,
-      'monitors: kept in Postgres (embedded monitor store, not Datadog)',
+      monitors.label,
       'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)',
       'sandbox: process-level, a git checkout per incident (no isolation yet)',
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,

@@ -47,7 +47,7 @@ export interface ReceivedRequest {
   receivedAtMs: number;
 }
 
-export const UNMATCHED_STATUS = 599;
+const UNMATCHED_STATUS = 599;
 
 interface Exchange {
   label: string;

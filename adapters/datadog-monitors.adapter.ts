@@ -1,0 +1,293 @@
+import { client, v1 } from '@datadog/datadog-api-client';
+import { ERROR_TYPES } from '../contracts';
+import { stewardFailure } from '../contracts/errors';
+import { withStewardLink, type StewardPrLink } from '../domain/monitor-annotation';
+import { STEWARD_MONITOR_TAG, type Monitor, type MonitorsPort, type MonitorTuningChange } from '../ports/monitors.port';
+
+export interface DatadogConnection {
+  apiKey: string;
+  appKey: string;
+  /** The Datadog site of the account: datadoghq.com (the default), datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com… */
+  site?: string;
+  /** Any base URL, such as a proxy or a test server; it wins over `site`. */
+  baseUrl?: string | null;
+}
+
+const DEFAULT_SITE = 'datadoghq.com';
+/**
+ * A 429 is retried after the X-RateLimit-Reset seconds Datadog sends, at most this often and only
+ * when the wait is this short: monitor activities have 30 s (config/policy.ts). A longer window, or
+ * a 429 without the header, is left to Temporal's activity retry.
+ */
+const RATE_LIMIT_RETRIES = 3;
+const RATE_LIMIT_MAX_WAIT_SECONDS = 5;
+
+/**
+ * The SDK's transport with Steward's 429 handling. The SDK's own retry (`enableRetry`) stays off:
+ * it sleeps for whatever X-RateLimit-Reset says, uncapped, and it also retries every 5xx, including
+ * a POST that may already have created the monitor; Temporal retries those instead.
+ */
+class RateLimitRetryingHttpLibrary implements client.HttpLibrary {
+  private readonly transport = new client.IsomorphicFetchHttpLibrary();
+
+  async send(request: client.RequestContext): Promise<client.ResponseContext> {
+    for (let retries = 0; ; retries++) {
+      const response = await this.transport.send(request);
+      if (response.httpStatusCode !== 429 || retries === RATE_LIMIT_RETRIES) return response;
+      const waitSeconds = Number(response.headers['x-ratelimit-reset']);
+      if (!(waitSeconds >= 0 && waitSeconds <= RATE_LIMIT_MAX_WAIT_SECONDS)) return response;
+      // Read to the end, so the connection is free for the retry.
+      await response.body.text();
+      await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
+    }
+  }
+}
+
+export function datadogConfiguration(connection: DatadogConnection): client.Configuration {
+  const configuration = client.createConfiguration({
+    authMethods: { apiKeyAuth: connection.apiKey, appKeyAuth: connection.appKey },
+    httpApi: new RateLimitRetryingHttpLibrary(),
+    // The SDK appends paths that start with a slash.
+    baseServer: connection.baseUrl ? new client.BaseServerConfiguration(connection.baseUrl.replace(/\/+$/, ''), {}) : undefined,
+  });
+  // Set for the default site too: left unset, createConfiguration takes the site from DD_SITE.
+  if (!connection.baseUrl) configuration.setServerVariables({ site: connection.site ?? DEFAULT_SITE });
+  return configuration;
+}
+
+/** What Datadog said in an error answer: its `{"errors":[…]}` list when it sent one. */
+function datadogErrors(body: unknown): string[] {
+  const errors = (body as { errors?: unknown } | null)?.errors;
+  if (Array.isArray(errors) && errors.every((e) => typeof e === 'string')) return errors;
+  return [typeof body === 'string' ? body : JSON.stringify(body)];
+}
+
+function isDatadogNotFound(error: unknown): boolean {
+  return error instanceof client.ApiException && error.code === 404;
+}
+
+/**
+ * The failure an activity should see for what the SDK threw during `request`. Errors without an HTTP
+ * answer (connection refused or reset) pass through unchanged: Temporal retries them as they are.
+ */
+function datadogFailure(error: unknown, request: string): unknown {
+  if (!(error instanceof client.ApiException)) return error;
+  const status = error.code;
+  const errors = datadogErrors(error.body);
+  const transient = status === 429 || status >= 500;
+  return stewardFailure(transient ? ERROR_TYPES.datadogUnavailable : ERROR_TYPES.datadogRequestRejected, `Datadog answered ${status} to ${request}: ${errors.join('; ')}`, {
+    status,
+    errors,
+  });
+}
+
+export async function callDatadog<T>(request: string, send: () => Promise<T>, onNotFound?: () => Error): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (onNotFound && isDatadogNotFound(error)) throw onNotFound();
+    throw datadogFailure(error, request);
+  }
+}
+
+/**
+ * Datadog keeps a monitor's evaluation window inside its query: metric, change and anomaly monitors
+ * in the time aggregation before the first colon (`avg(last_5m):…`), log, event and formula monitors
+ * in a `.last("5m")` call. Both read as `last_5m`. Other queries have none: a service check's
+ * `.last(2)` counts checks, a composite combines other monitors.
+ */
+const METRIC_WINDOW = /^([^:]*?\blast_)(\d+)([mhdw])\b/;
+const FUNCTION_WINDOW = /(\.last\(")(\d+)([mhdw])("\))/;
+const PORT_WINDOW = /^last_(\d+)([mhdw])$/;
+/** The comparison that ends a threshold monitor's query, `… > 2`; Datadog requires it to equal options.thresholds.critical. */
+const QUERY_THRESHOLD = /(\s*(?:[<>]=?|==)\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(\s*)$/;
+
+export function evaluationWindowOf(query: string): string | null {
+  const match = METRIC_WINDOW.exec(query) ?? FUNCTION_WINDOW.exec(query);
+  return match ? `last_${match[2]}${match[3]}` : null;
+}
+
+/** The query with its evaluation window set to `window` (`last_10m`), or null when it has no window. */
+export function withEvaluationWindow(query: string, window: string): string | null {
+  const target = PORT_WINDOW.exec(window);
+  if (!target) throw requestRejected(`evaluation window ${JSON.stringify(window)} is not of the form last_<number><m|h|d|w>`, { window });
+  const [, amount, unit] = target;
+  if (METRIC_WINDOW.test(query)) return query.replace(METRIC_WINDOW, (_all, before: string) => `${before}${amount}${unit}`);
+  if (FUNCTION_WINDOW.test(query)) return query.replace(FUNCTION_WINDOW, (_all, before: string, _n, _u, after: string) => `${before}${amount}${unit}${after}`);
+  return null;
+}
+
+/** The query with its closing comparison set to `threshold`; unchanged when it has none or already holds it. */
+export function withQueryThreshold(query: string, threshold: number): string {
+  return query.replace(QUERY_THRESHOLD, (all, comparison: string, value: string, trailing: string) =>
+    Number(value) === threshold ? all : `${comparison}${threshold}${trailing}`,
+  );
+}
+
+function toMonitor(monitor: v1.Monitor): Monitor {
+  const tags = monitor.tags ?? [];
+  return {
+    id: String(monitor.id),
+    name: monitor.name ?? '',
+    // The SDK wraps a type it does not know (a newer one) instead of failing.
+    type: typeof monitor.type === 'string' ? monitor.type : String(monitor.type._data),
+    query: monitor.query,
+    message: monitor.message ?? '',
+    tags,
+    criticalThreshold: monitor.options?.thresholds?.critical ?? null,
+    evaluationWindow: evaluationWindowOf(monitor.query),
+    createdBySteward: tags.includes(STEWARD_MONITOR_TAG),
+  };
+}
+
+function monitorNotFound(monitorId: string): Error {
+  return stewardFailure(ERROR_TYPES.monitorNotFound, `Datadog monitor ${monitorId} does not exist or was deleted`, { monitorId });
+}
+
+function requestRejected(message: string, details: unknown): Error {
+  return stewardFailure(ERROR_TYPES.datadogRequestRejected, message, details);
+}
+
+/** Datadog monitor ids are numbers; any other id cannot name one. */
+function datadogMonitorId(monitorId: string): number {
+  const id = Number(monitorId);
+  if (!/^\d+$/.test(monitorId) || !Number.isSafeInteger(id)) throw monitorNotFound(monitorId);
+  return id;
+}
+
+/** A monitor as the monitor generation hands it over; its evaluation window lives in the query. */
+export type MonitorDefinition = Pick<Monitor, 'name' | 'type' | 'query' | 'message' | 'tags' | 'criticalThreshold'>;
+
+export interface DatadogMonitorTuningChange extends MonitorTuningChange {
+  /** Minutes before Datadog notifies again about a monitor still alerting; 0 turns renotifying off. */
+  renotifyIntervalMinutes?: number;
+}
+
+export type MonitorValidation = { valid: true } | { valid: false; errors: string[] };
+
+function creationBody(definition: MonitorDefinition): v1.Monitor {
+  return {
+    name: definition.name,
+    type: definition.type as v1.MonitorType,
+    query: definition.query,
+    message: definition.message,
+    tags: [...new Set([...definition.tags, STEWARD_MONITOR_TAG])],
+    ...(definition.criticalThreshold === null ? {} : { options: { thresholds: { critical: definition.criticalThreshold } } }),
+  };
+}
+
+/**
+ * Datadog's monitors, through the official SDK (Monitors API v1). A PUT there is a partial update
+ * of the top-level fields, but it replaces `options` as a whole: the recorded edit shows every
+ * option it did not send reset. So a change to the message sends only the message, and a change
+ * to an option sends all of the current options with it.
+ */
+export class DatadogMonitors implements MonitorsPort {
+  private readonly api: v1.MonitorsApi;
+
+  constructor(connection: DatadogConnection) {
+    this.api = new v1.MonitorsApi(datadogConfiguration(connection));
+  }
+
+  async get(monitorId: string): Promise<Monitor> {
+    return toMonitor(await this.read(monitorId));
+  }
+
+  /**
+   * Read, add the link, write the message back. Datadog has no conditional update, so two Steward
+   * runs appending to one monitor in the same instant could lose one link; the workflow annotates
+   * once per incident, after its PR, which keeps that overlap rare.
+   */
+  async appendPrLink(monitorId: string, link: StewardPrLink): Promise<{ changed: boolean; monitor: Monitor }> {
+    const current = await this.read(monitorId);
+    const { description, changed } = withStewardLink(current.message ?? '', link);
+    if (!changed) return { changed, monitor: toMonitor(current) };
+    return { changed, monitor: toMonitor(await this.write(monitorId, { message: description })) };
+  }
+
+  /**
+   * Sets what the change names (null keeps it) and writes only when that differs from the monitor,
+   * so a retried tune is a no-op. A new critical threshold is written to the query's comparison
+   * too, since Datadog rejects a monitor whose two thresholds differ.
+   */
+  async tune(monitorId: string, change: DatadogMonitorTuningChange): Promise<Monitor> {
+    const current = await this.read(monitorId);
+    let query = current.query;
+    if (change.evaluationWindow !== null) {
+      const rewritten = withEvaluationWindow(query, change.evaluationWindow);
+      if (rewritten === null) {
+        throw requestRejected(`Datadog monitor ${monitorId} has no evaluation window in its query to change: ${query}`, {
+          monitorId,
+          query,
+          evaluationWindow: change.evaluationWindow,
+        });
+      }
+      query = rewritten;
+    }
+    const { criticalThreshold: critical, renotifyIntervalMinutes: renotifyInterval } = change;
+    if (critical !== null) query = withQueryThreshold(query, critical);
+
+    const options = current.options ?? {};
+    const thresholdChanged = critical !== null && critical !== options.thresholds?.critical;
+    const renotifyChanged = renotifyInterval !== undefined && renotifyInterval !== options.renotifyInterval;
+    const update: v1.MonitorUpdateRequest = {};
+    if (query !== current.query) update.query = query;
+    if (thresholdChanged || renotifyChanged) {
+      update.options = {
+        ...options,
+        thresholds: { ...options.thresholds, ...(thresholdChanged ? { critical } : {}) },
+        ...(renotifyChanged ? { renotifyInterval } : {}),
+      };
+    }
+    if (Object.keys(update).length === 0) return toMonitor(current);
+    return toMonitor(await this.write(monitorId, update));
+  }
+
+  /**
+   * Deletes a monitor that carries the created_by:steward tag. A 404 from the DELETE, right after
+   * the read showed the monitor as Steward's, means it is known gone (a retried attempt or a person
+   * deleted it in between), which is the goal. A monitor the read does not find fails with
+   * monitorNotFound: Datadog cannot say whether it ever was Steward's, the caller's ledger can.
+   */
+  async delete(monitorId: string): Promise<void> {
+    const current = await this.read(monitorId);
+    if (!(current.tags ?? []).includes(STEWARD_MONITOR_TAG)) {
+      throw stewardFailure(ERROR_TYPES.monitorNotOwned, `Datadog monitor ${monitorId} was not created by Steward, so Steward may not delete it`, {
+        monitorId,
+      });
+    }
+    const id = datadogMonitorId(monitorId);
+    try {
+      await this.api.deleteMonitor({ monitorId: id });
+    } catch (error) {
+      if (isDatadogNotFound(error)) return;
+      throw datadogFailure(error, `DELETE monitor ${id}`);
+    }
+  }
+
+  /** Creates the monitor with the created_by:steward tag, which later lets Steward delete it. */
+  async create(definition: MonitorDefinition): Promise<Monitor> {
+    return toMonitor(await callDatadog('POST monitor', () => this.api.createMonitor({ body: creationBody(definition) })));
+  }
+
+  /** Asks Datadog whether create() would succeed with this definition; its objections come back as errors. */
+  async validate(definition: MonitorDefinition): Promise<MonitorValidation> {
+    try {
+      await this.api.validateMonitor({ body: creationBody(definition) });
+      return { valid: true };
+    } catch (error) {
+      if (error instanceof client.ApiException && error.code === 400) return { valid: false, errors: datadogErrors(error.body) };
+      throw datadogFailure(error, 'POST monitor/validate');
+    }
+  }
+
+  private read(monitorId: string): Promise<v1.Monitor> {
+    const id = datadogMonitorId(monitorId);
+    return callDatadog(`GET monitor ${id}`, () => this.api.getMonitor({ monitorId: id }), () => monitorNotFound(monitorId));
+  }
+
+  private write(monitorId: string, update: v1.MonitorUpdateRequest): Promise<v1.Monitor> {
+    const id = datadogMonitorId(monitorId);
+    return callDatadog(`PUT monitor ${id}`, () => this.api.updateMonitor({ monitorId: id, body: update }), () => monitorNotFound(monitorId));
+  }
+}
