@@ -8,6 +8,7 @@ const prOpened: Notification = {
   key: 'incident-1:pr_opened',
   kind: 'pr_opened',
   incidentId: 'incident-1',
+  service: 'checkout-service',
   title: 'Fix ready: checkout-service unhandled errors',
   text: 'A verified fix is open.\nReview it before merging.',
   links: [{ label: 'Pull request', url: 'https://code.example.test/acme/repo/pull/1' }],

@@ -6,6 +6,7 @@ const prOpened: Notification = {
   key: 'incident-1:pr_opened',
   kind: 'pr_opened',
   incidentId: 'incident-1',
+  service: 'checkout-service',
   title: 'Fix ready: checkout-service unhandled errors',
   text: 'A verified fix is open.',
   links: [
@@ -104,6 +105,16 @@ describe('SlackNotifier against a loopback Slack Web API', () => {
     expect(slack.calls[0]!.args).toMatchObject({ channel: 'C-STEWARD', ts: '1700000000.000100', text: 'Approved by slack:alice' });
     expect(JSON.stringify(slack.calls[0]!.args.blocks)).not.toContain('steward_approve');
     await expect(notifier.update('console:incident-1:approval_requested', prOpened)).rejects.toThrow('not a Slack message reference');
+  });
+
+  it("posts to the service's own channel when it has one, and looks for earlier messages there", async () => {
+    const routed = new SlackNotifier({ botToken: 'xoxb-test-token', channel: 'C-STEWARD', apiUrl: slack.apiUrl, channelsByService: { 'checkout-service': 'C-PAYMENTS' } });
+    await routed.send(prOpened);
+    await routed.send({ ...prOpened, service: 'search-service' });
+    slack.answerNext({ ok: true, messages: [], has_more: false });
+    await routed.findDelivered(prOpened);
+
+    expect(slack.calls.map((call) => call.args.channel)).toEqual(['C-PAYMENTS', 'C-STEWARD', 'C-PAYMENTS']);
   });
 
   it('rejects when Slack answers ok: false', async () => {

@@ -47,14 +47,14 @@ export class SlackNotifier implements NotifierPort {
   readonly name = 'slack';
   private readonly client: WebClient;
 
-  constructor(private readonly options: { botToken: string; channel: string; apiUrl: string | null }) {
+  constructor(private readonly options: { botToken: string; channel: string; apiUrl: string | null; channelsByService?: Record<string, string> }) {
     // Slack's client retries 429 and 5xx itself; Temporal retries the activity past that.
     this.client = new WebClient(options.botToken, options.apiUrl ? { slackApiUrl: options.apiUrl } : {});
   }
 
   async send(notification: Notification): Promise<{ ref: string }> {
     const result = await this.client.chat.postMessage({
-      channel: this.options.channel,
+      channel: this.channelFor(notification),
       text: notification.title,
       blocks: slackBlocks(notification) as never,
       unfurl_links: false,
@@ -73,13 +73,18 @@ export class SlackNotifier implements NotifierPort {
   }
 
   async findDelivered(notification: Notification): Promise<{ ref: string } | null> {
-    const history = await this.client.conversations.history({ channel: this.options.channel, limit: FIND_DELIVERED_LOOKBACK, include_all_metadata: true });
+    const channel = this.channelFor(notification);
+    const history = await this.client.conversations.history({ channel, limit: FIND_DELIVERED_LOOKBACK, include_all_metadata: true });
     const found = (history.messages ?? []).find(
       (message) =>
         message.metadata?.event_type === SLACK_METADATA_EVENT &&
         // Slack types event_payload as an empty object; it holds what send() put there.
         (message.metadata.event_payload as { key?: string } | undefined)?.key === notification.key,
     );
-    return found?.ts ? { ref: `slack:${this.options.channel}:${found.ts}` } : null;
+    return found?.ts ? { ref: `slack:${channel}:${found.ts}` } : null;
+  }
+
+  private channelFor(notification: Notification): string {
+    return (notification.service && this.options.channelsByService?.[notification.service]) || this.options.channel;
   }
 }

@@ -59,7 +59,16 @@ describe('loadConfig', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-config-'));
     const keyFile = path.join(dir, 'app.pem');
     fs.writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }));
-    const config = loadConfig({ GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY_FILE: keyFile, DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', DATADOG_SITE: 'datadoghq.eu' });
+    const servicesFile = path.join(dir, 'services.json');
+    fs.writeFileSync(servicesFile, JSON.stringify({ checkout: { repository: 'https://github.com/acme/checkout.git', githubRepository: 'acme/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
+    const config = loadConfig({
+      GITHUB_APP_ID: '42',
+      GITHUB_APP_PRIVATE_KEY_FILE: keyFile,
+      STEWARD_SERVICES_FILE: servicesFile,
+      DATADOG_API_KEY: 'a',
+      DATADOG_APP_KEY: 'b',
+      DATADOG_SITE: 'datadoghq.eu',
+    });
     expect(config.codeHost).toMatchObject({ provider: 'github-app', appId: 42, installationId: null });
     expect(config.monitors).toEqual({ provider: 'datadog', apiKey: 'a', appKey: 'b', site: 'datadoghq.eu', baseUrl: null });
     fs.rmSync(dir, { recursive: true, force: true });

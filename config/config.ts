@@ -29,6 +29,14 @@ export const ServiceConfig = z.object({
   singleTestCommand: z.string().min(1).refine((c) => c.includes('{file}'), 'singleTestCommand must contain {file}'),
   /** Folder (relative to the repository) where reproduction tests are written. */
   reproductionDir: z.string().default('test'),
+  /** 'owner/name' on GitHub, where the GitHub App opens this service's PRs (required with GITHUB_APP_ID). */
+  githubRepository: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'githubRepository is owner/name')
+    .nullable()
+    .default(null),
+  /** Slack channel for this service's incidents; SLACK_CHANNEL when unset. */
+  slackChannel: z.string().min(1).nullable().default(null),
 });
 export type ServiceConfig = z.infer<typeof ServiceConfig>;
 
@@ -243,6 +251,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.STEWARD_DATA_DIR);
+  const services = loadServices(e.STEWARD_SERVICES_FILE, dataDir);
+  const codeHost = codeHostConfig(e);
+  const withoutGitHub = Object.entries(services).filter(([, s]) => !s.githubRepository).map(([name]) => name);
+  if (codeHost.provider === 'github-app' && withoutGitHub.length > 0) {
+    throw new ConfigError(`GITHUB_APP_ID is set, but STEWARD_SERVICES_FILE gives no githubRepository for: ${withoutGitHub.join(', ')}`);
+  }
   const slackVars = [e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_CHANNEL];
   if (slackVars.some(Boolean) && !slackVars.every(Boolean)) {
     const missing = (['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_CHANNEL'] as const).filter((name) => !e[name]);
@@ -270,8 +284,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     monitors: bothOrNeither(e, ['DATADOG_API_KEY', 'DATADOG_APP_KEY'], 'Datadog')
       ? { provider: 'datadog', apiKey: e.DATADOG_API_KEY!, appKey: e.DATADOG_APP_KEY!, site: e.DATADOG_SITE, baseUrl: e.DATADOG_API_URL ?? null }
       : { provider: 'postgres' },
-    codeHost: codeHostConfig(e),
-    services: loadServices(e.STEWARD_SERVICES_FILE, dataDir),
+    codeHost,
+    services,
     servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',
     slack:
       e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET && e.SLACK_CHANNEL

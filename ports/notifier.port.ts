@@ -5,6 +5,8 @@ export interface Notification {
   key: string;
   kind: NotificationKind;
   incidentId: string;
+  /** The service the incident is about: notifiers may route by it (a Slack channel per service). */
+  service: string | null;
   title: string;
   text: string;
   links: { label: string; url: string }[];

@@ -1,4 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Pool } from 'pg';
+import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
@@ -41,6 +46,21 @@ describe('buildIncidentPorts', () => {
     const { ports, labels } = buildIncidentPorts(loadConfig({ DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', DATADOG_SITE: 'datadoghq.eu' }), pool);
     expect(ports.monitors).toBeInstanceOf(DatadogMonitors);
     expect(labels).toContain('monitors: Datadog at datadoghq.eu');
+  });
+
+  it('opens PRs through the GitHub App when it is configured, for the repositories the services name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-deps-'));
+    const servicesFile = path.join(dir, 'services.json');
+    fs.writeFileSync(servicesFile, JSON.stringify({ checkout: { repository: 'https://github.com/acme/checkout.git', githubRepository: 'acme/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const config = loadConfig({ GITHUB_APP_ID: '4242', GITHUB_APP_PRIVATE_KEY: privateKey, GITHUB_API_URL: 'https://ghe.example.com/api/v3', STEWARD_SERVICES_FILE: servicesFile });
+    const { ports, labels } = buildIncidentPorts(config, pool);
+    expect(ports.codeHost).toBeInstanceOf(GitHubAppCodeHost);
+    expect(labels).toContain('code host: GitHub App 4242 at https://ghe.example.com/api/v3');
+
+    fs.writeFileSync(servicesFile, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
+    expect(() => loadConfig({ GITHUB_APP_ID: '4242', GITHUB_APP_PRIVATE_KEY: privateKey, STEWARD_SERVICES_FILE: servicesFile })).toThrow('no githubRepository for: checkout');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('notifies through Slack when Slack is configured', () => {

@@ -10,6 +10,7 @@ import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import type { ModelStage, StewardConfig } from '../config/config';
 import { AnthropicModel } from '../adapters/anthropic-model.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
+import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
@@ -54,18 +55,38 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
   const { model, label: modelLabel } = buildModel(config);
+  const codeHost =
+    config.codeHost.provider === 'github-app'
+      ? {
+          port: new GitHubAppCodeHost({
+            appId: config.codeHost.appId,
+            privateKey: config.codeHost.privateKey,
+            ...(config.codeHost.installationId ? { installationId: config.codeHost.installationId } : {}),
+            ...(config.codeHost.baseUrl ? { baseUrl: config.codeHost.baseUrl } : {}),
+            repositories: Object.fromEntries(Object.entries(config.services).map(([service, s]) => [service, s.githubRepository!])),
+          }),
+          label: `code host: GitHub App ${config.codeHost.appId}${config.codeHost.baseUrl ? ` at ${config.codeHost.baseUrl}` : ''}`,
+        }
+      : { port: new LocalGitCodeHost({ pool }), label: 'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)' };
   const monitors =
     config.monitors.provider === 'datadog'
       ? { port: new DatadogMonitors(config.monitors), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
       : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' };
   const notifier = config.slack
-    ? new SlackNotifier({ botToken: config.slack.botToken, channel: config.slack.channel, apiUrl: config.slack.apiUrl })
+    ? new SlackNotifier({
+        botToken: config.slack.botToken,
+        channel: config.slack.channel,
+        apiUrl: config.slack.apiUrl,
+        channelsByService: Object.fromEntries(
+          Object.entries(config.services).flatMap(([service, settings]) => (settings.slackChannel ? [[service, settings.slackChannel]] : [])),
+        ),
+      })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
   return {
     ports: {
       model,
       monitors: monitors.port,
-      codeHost: new LocalGitCodeHost({ pool }),
+      codeHost: codeHost.port,
       sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
       notifier,
       ledger: new PostgresIncidentLedger(pool),
@@ -74,7 +95,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
     labels: [
       modelLabel,
       monitors.label,
-      'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)',
+      codeHost.label,
       'sandbox: process-level, a git checkout per incident (no isolation yet)',
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
       'ledger: Postgres',

@@ -87,10 +87,11 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     await activities('quick', `Save incident ${incidentId} to the ledger (${state.status.replace(/_/g, ' ')})`).recordProgress({ state, runId, events });
   };
 
-  const notify = async (notification: Omit<Notification, 'incidentId' | 'links'> & { links?: Notification['links'] }): Promise<string | null> => {
+  const notify = async (notification: Omit<Notification, 'incidentId' | 'service' | 'links'> & { links?: Notification['links'] }): Promise<string | null> => {
     const { ref } = await activities('quick', `Notify: ${notification.title}`).notify({
       ...notification,
       incidentId,
+      service: alert.service,
       links: [...(notification.links ?? []), { label: 'Run in Temporal', url: runUrl }],
     });
     return ref;

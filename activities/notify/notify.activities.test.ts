@@ -9,6 +9,7 @@ function notification(key: string): Notification {
     key,
     kind: 'pr_opened',
     incidentId: 'incident-1',
+    service: 'checkout-service',
     title: 'Fix ready: checkout-service unhandled errors',
     text: 'A verified fix is open.',
     links: [{ label: 'Pull request', url: 'https://code.example.test/acme/repo/pull/1' }],

@@ -2,7 +2,7 @@ import type { ServicesConfig } from '../../config/config';
 import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
 import type { PullRequestRef } from '../../domain/incident';
 import type { CodeHostPort } from '../../ports/code-host.port';
-import { serviceConfigFor } from '../shared/sandbox-session';
+import { repositoryRefFor, serviceConfigFor } from '../shared/sandbox-session';
 
 /** One branch per incident: a retried activity finds the branch and its PR instead of opening another. */
 export function branchFor(incidentId: string): string {
@@ -14,7 +14,7 @@ export function createPullRequestActivities(deps: { codeHost: CodeHostPort; serv
     async openPullRequest(input: { service: string; revision: string; draft: boolean; content: PullRequestContent }): Promise<PullRequestRef & { created: boolean }> {
       const service = serviceConfigFor(deps.services, input.service);
       const pr = await deps.codeHost.openPullRequest({
-        repository: { service: service.name, location: service.repository, defaultBranch: service.defaultBranch },
+        repository: repositoryRefFor(service),
         incidentId: input.content.incidentId,
         branch: branchFor(input.content.incidentId),
         baseRevision: input.revision,

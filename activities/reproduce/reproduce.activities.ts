@@ -10,7 +10,7 @@ import type { TriageResult } from '../../domain/triage';
 import type { CodeHostPort } from '../../ports/code-host.port';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
-import { runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { repositoryRefFor, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
 import { generateStructured } from '../shared/structured-output';
 import { REPRODUCE_SYSTEM_PROMPT, reproducePrompt, type PreviousTry } from './reproduce.prompt';
 
@@ -85,7 +85,7 @@ export function createReproduceActivities(deps: {
       const context = Context.current();
       const resumed = (context.info.heartbeatDetails ?? {}) as ReproduceProgress;
       const service = serviceConfigFor(deps.services, input.alert.service);
-      const repository = { service: service.name, location: service.repository, defaultBranch: service.defaultBranch };
+      const repository = repositoryRefFor(service);
       const sandboxId = sandboxIdFor(input.incidentId);
 
       const revision = resumed.revision ?? (await deps.codeHost.resolveRevision(repository, input.alert.deployedRevision ?? service.defaultBranch));

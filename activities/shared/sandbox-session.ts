@@ -4,6 +4,7 @@ import { stewardFailure } from '../../contracts/errors';
 import type { ExecEvidence } from '../../domain/incident';
 import type { ServiceConfig, ServicesConfig } from '../../config/config';
 import type { ExecResult, SandboxPort } from '../../sandbox/sandbox.port';
+import type { RepositoryRef } from '../../ports/code-host.port';
 
 export function serviceConfigFor(services: ServicesConfig, service: string | null): ServiceConfig & { name: string } {
   if (!service || !services[service]) {
@@ -13,6 +14,11 @@ export function serviceConfigFor(services: ServicesConfig, service: string | nul
     );
   }
   return { name: service, ...services[service]! };
+}
+
+/** Where the code host keeps the service: GitHub's owner/name when configured, else the repository itself. */
+export function repositoryRefFor(service: ServiceConfig & { name: string }): RepositoryRef {
+  return { service: service.name, location: service.githubRepository ?? service.repository, defaultBranch: service.defaultBranch };
 }
 
 /** One sandbox per incident, named after it, so a retried or resumed activity opens the same one. */

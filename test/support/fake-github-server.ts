@@ -50,7 +50,8 @@ export interface StoredFile {
   mode: string;
 }
 
-type FileInput = string | StoredFile;
+/** A file to commit: text, or content and mode, the content as bytes when it must not be UTF-8. */
+type FileInput = string | { content: string | Buffer; mode: string };
 
 interface TreeEntry {
   name: string;
@@ -98,6 +99,7 @@ const API_PATH = '/api/v3';
 const TREE_MODE = '40000';
 const BLOB_MODES = new Set(['100644', '100755', '120000']);
 const JWT_MAX_LIFETIME_SECONDS = 10 * 60;
+const PULL_REQUEST_BODY_LIMIT = 65_536;
 const BOT = { name: 'steward[bot]', email: '41898282+steward[bot]@users.noreply.github.com' };
 
 const fixturesRoot = path.join(path.dirname(require.resolve('@octokit/fixtures/package.json')), 'scenarios', 'api.github.com');
@@ -201,7 +203,8 @@ export class FakeGitHub {
     const files = new Map(
       Object.entries(options.files).map(([file, input]) => {
         const stored = typeof input === 'string' ? { content: input, mode: '100644' } : input;
-        return [file, { mode: stored.mode, sha: this.store({ type: 'blob', content: Buffer.from(stored.content, 'utf8') }) }];
+        const content = typeof stored.content === 'string' ? Buffer.from(stored.content, 'utf8') : stored.content;
+        return [file, { mode: stored.mode, sha: this.store({ type: 'blob', content }) }];
       }),
     );
     const who = { ...(options.author ?? { name: 'Octo Cat', email: 'octocat@example.test' }), date: '2026-11-20T09:00:00Z' };
@@ -704,6 +707,9 @@ export class FakeGitHub {
     const baseSha = this.branchHead(fullName, body.base);
     if (!headSha) throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }], documentation));
     if (!baseSha) throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }], documentation));
+    if ((body.body ?? '').length > PULL_REQUEST_BODY_LIMIT) {
+      throw new HttpError(422, this.validationFailed([{ resource: 'Issue', code: 'custom', field: 'body', message: `body is too long (maximum is ${PULL_REQUEST_BODY_LIMIT} characters)` }], documentation));
+    }
     if (repository.pulls.some((pull) => pull.state === 'open' && pull.head === body.head && pull.base === body.base)) {
       throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repository.owner}:${body.head}.` }], documentation));
     }

@@ -1,0 +1,412 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ERROR_TYPES } from '../contracts';
+import { stewardFailure } from '../contracts/errors';
+import { applyFilePatch, parseUnifiedDiff, UnifiedDiffError, type FilePatch } from '../domain/unified-diff';
+import type { CodeHostPort, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import { importOctokit } from './github-webhooks';
+
+/**
+ * The code host on GitHub (or GitHub Enterprise Server), acting as a GitHub App: each operation
+ * authenticates as the App with a JWT signed by its private key and works with an installation token,
+ * which Octokit takes and renews; Steward keeps no token of its own. Commits are built with the git
+ * data API (blobs, a tree on the base's tree, a commit whose only parent is the base revision), so no
+ * clone is needed, and the default branch is never written.
+ *
+ * Idempotency follows the embedded code host (local-git-code-host.adapter.ts): the pull request of a
+ * branch is returned when there is one, open or not; a branch left by a crashed earlier attempt is
+ * reused when it holds the same tree on the same base, and moved when it is an older Steward commit for
+ * the same incident on that base; any other existing branch belongs to someone else and is left alone.
+ */
+
+type AppModule = typeof import('@octokit/app');
+type CoreModule = typeof import('@octokit/core');
+type GitHubApp = InstanceType<AppModule['App']>;
+type Octokit = GitHubApp['octokit'];
+type PullRequestData = Awaited<ReturnType<typeof listPullRequestsForBranch>>[number];
+type TreeMode = '100644' | '100755' | '040000' | '160000' | '120000';
+
+export interface GitHubAppCodeHostOptions {
+  appId: number;
+  /** The App's private key, PEM (PKCS#1 as GitHub issues it, or PKCS#8). */
+  privateKey: string;
+  /** The App's installation; when absent it is looked up for each repository. */
+  installationId?: number;
+  /** The REST API root; GitHub Enterprise Server's is https://<host>/api/v3. Defaults to api.github.com. */
+  baseUrl?: string;
+  /** 'owner/name' of each service's repository. A RepositoryRef's location must name the same one. */
+  repositories: Record<string, string>;
+}
+
+const OptionsSchema = z.object({
+  appId: z.number().int().positive(),
+  privateKey: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
+  installationId: z.number().int().positive().optional(),
+  baseUrl: z.url().optional(),
+  repositories: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "must be 'owner/name'" })),
+});
+
+const GITHUB_API = 'https://api.github.com';
+/** GitHub refuses a pull request body longer than this many characters. */
+const PULL_REQUEST_BODY_LIMIT = 65_536;
+const NULL_BLOB = /^0+$/;
+/** Regular files, executables and symbolic links: what a tree entry of a changed file may be. */
+const REGULAR_FILE_MODES = new Set(['100644', '100755', '120000']);
+
+interface GitHubRepository {
+  owner: string;
+  repo: string;
+  fullName: string;
+}
+
+interface BaseEntry {
+  mode: string;
+  type: string;
+  sha: string;
+}
+
+interface TreeChange {
+  path: string;
+  mode: TreeMode;
+  type: 'blob';
+  /** null deletes the path. */
+  sha: string | null;
+}
+
+export class GitHubAppCodeHost implements CodeHostPort {
+  private readonly options: GitHubAppCodeHostOptions;
+  private app: Promise<GitHubApp> | undefined;
+
+  constructor(options: GitHubAppCodeHostOptions) {
+    const parsed = OptionsSchema.safeParse(options);
+    if (!parsed.success) throw new Error(`invalid GitHub App code host options: ${z.prettifyError(parsed.error)}`);
+    this.options = parsed.data;
+  }
+
+  async resolveRevision(repository: RepositoryRef, ref: string): Promise<string> {
+    const target = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(target);
+    return (await resolveCommit(octokit, target, ref)).sha;
+  }
+
+  async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {
+    const target = this.gitHubRepository(request.repository);
+    refuseDefaultBranch(request.branch, request.repository.defaultBranch, target);
+    const octokit = await this.installationOctokit(target);
+
+    const [existing] = await listPullRequestsForBranch(octokit, target, request.branch);
+    if (existing) return toPullRequest(existing, false);
+
+    // The configured default branch may lag behind the repository's: the repository has the last word.
+    const { data: repository } = await octokit.request('GET /repos/{owner}/{repo}', { owner: target.owner, repo: target.repo });
+    refuseDefaultBranch(request.branch, repository.default_branch, target);
+
+    const headRevision = await writeBranch(octokit, target, request);
+    return createPullRequest(octokit, target, request, headRevision);
+  }
+
+  async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
+    const target = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(target);
+    const [found] = await listPullRequestsForBranch(octokit, target, branch);
+    return found ? toPullRequest(found, false) : null;
+  }
+
+  /** The repository configured for the service; the ref's location must name it, so that a typo cannot aim the App elsewhere. */
+  private gitHubRepository(repository: RepositoryRef): GitHubRepository {
+    const configured = this.options.repositories[repository.service];
+    if (!configured) {
+      throw stewardFailure(ERROR_TYPES.serviceNotConfigured, `service ${repository.service} has no GitHub repository configured for the GitHub App`, {
+        service: repository.service,
+      });
+    }
+    if (configured.toLowerCase() !== repository.location.toLowerCase()) {
+      throw stewardFailure(
+        ERROR_TYPES.serviceNotConfigured,
+        `service ${repository.service} names repository ${repository.location}, but the GitHub App is configured with ${configured} for it`,
+        { service: repository.service, location: repository.location, configured },
+      );
+    }
+    const [owner, repo] = configured.split('/');
+    return { owner, repo, fullName: configured };
+  }
+
+  private async installationOctokit(target: GitHubRepository): Promise<Octokit> {
+    const app = await this.gitHubApp();
+    const installationId = this.options.installationId ?? (await this.installationFor(app, target));
+    return app.getInstallationOctokit(installationId);
+  }
+
+  private async installationFor(app: GitHubApp, target: GitHubRepository): Promise<number> {
+    try {
+      const { data } = await app.octokit.request('GET /repos/{owner}/{repo}/installation', { owner: target.owner, repo: target.repo });
+      return data.id;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      throw stewardFailure(ERROR_TYPES.serviceNotConfigured, `the GitHub App ${this.options.appId} is not installed on ${target.fullName}`, {
+        repository: target.fullName,
+      });
+    }
+  }
+
+  private gitHubApp(): Promise<GitHubApp> {
+    this.app ??= (async () => {
+      const [{ App }, { Octokit }] = await Promise.all([importOctokit<AppModule>('@octokit/app'), importOctokit<CoreModule>('@octokit/core')]);
+      return new App({
+        appId: this.options.appId,
+        privateKey: this.options.privateKey,
+        // The App's own client and every installation client derive from this class, so all of them use baseUrl.
+        Octokit: Octokit.defaults({ baseUrl: this.options.baseUrl ?? GITHUB_API, userAgent: 'steward' }),
+      });
+    })();
+    return this.app;
+  }
+}
+
+function refuseDefaultBranch(branch: string, defaultBranch: string, target: GitHubRepository): void {
+  if (branch.replace(/^refs\/heads\//, '') !== defaultBranch) return;
+  throw stewardFailure(ERROR_TYPES.codeHostConflict, `refusing to write ${branch}: it is the default branch of ${target.fullName}`, {
+    repository: target.fullName,
+    branch,
+  });
+}
+
+/** Newest first; closed and merged ones too, so that a branch never gets a second pull request. */
+async function listPullRequestsForBranch(octokit: Octokit, target: GitHubRepository, branch: string) {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls', {
+    owner: target.owner,
+    repo: target.repo,
+    head: `${target.owner}:${branch}`,
+    state: 'all',
+  });
+  return data;
+}
+
+function toPullRequest(data: Pick<PullRequestData, 'number' | 'html_url' | 'title' | 'head'>, created: boolean): PullRequest {
+  return { number: data.number, url: data.html_url, branch: data.head.ref, title: data.title, headRevision: data.head.sha, created };
+}
+
+async function resolveCommit(octokit: Octokit, target: GitHubRepository, ref: string): Promise<{ sha: string; tree: string }> {
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner: target.owner, repo: target.repo, ref });
+    return { sha: data.sha, tree: data.commit.tree.sha };
+  } catch (error) {
+    const status = statusOf(error);
+    if (status !== 404 && status !== 422) throw error;
+    throw stewardFailure(ERROR_TYPES.revisionNotFound, `revision ${ref} not found in ${target.fullName}: ${gitHubMessage(error)}`, {
+      repository: target.fullName,
+      ref,
+    });
+  }
+}
+
+/** Points refs/heads/<branch> at a commit holding the diff on the base, and returns that commit; see the rules at the top. */
+async function writeBranch(octokit: Octokit, target: GitHubRepository, request: PullRequestRequest): Promise<string> {
+  const base = await resolveCommit(octokit, target, request.baseRevision);
+  const tree = await treeWithDiffApplied(octokit, target, base, request.diff);
+  const repo = { owner: target.owner, repo: target.repo };
+  const commitOnBase = async (): Promise<string> => {
+    const message = `${request.title}\n\n${request.body}\n\n${incidentTrailer(request.incidentId)}\n`;
+    const { data } = await octokit.request('POST /repos/{owner}/{repo}/git/commits', { ...repo, message, tree, parents: [base.sha] });
+    return data.sha;
+  };
+
+  const current = await branchHead(octokit, target, request.branch);
+  if (current === null) {
+    const commit = await commitOnBase();
+    // Creating fails when the branch appeared meanwhile, so a concurrent writer is never overwritten.
+    await octokit.request('POST /repos/{owner}/{repo}/git/refs', { ...repo, ref: `refs/heads/${request.branch}`, sha: commit });
+    return commit;
+  }
+
+  const { data: head } = await octokit.request('GET /repos/{owner}/{repo}/git/commits/{commit_sha}', { ...repo, commit_sha: current });
+  const onBase = head.parents.length === 1 && head.parents[0].sha === base.sha;
+  if (onBase && head.tree.sha === tree) return current;
+  if (onBase && head.message.split('\n').includes(incidentTrailer(request.incidentId))) {
+    const commit = await commitOnBase();
+    // The new commit is a sibling of the old one, so the update must be forced.
+    await octokit.request('PATCH /repos/{owner}/{repo}/git/refs/{ref}', { ...repo, ref: `heads/${request.branch}`, sha: commit, force: true });
+    return commit;
+  }
+  throw stewardFailure(
+    ERROR_TYPES.codeHostConflict,
+    `branch ${request.branch} already exists in ${target.fullName} and is not an earlier Steward commit on ${base.sha} that can be replaced`,
+    { repository: target.fullName, branch: request.branch, head: current, base: base.sha },
+  );
+}
+
+function incidentTrailer(incidentId: string): string {
+  return `Steward-Incident: ${incidentId}`;
+}
+
+async function branchHead(octokit: Octokit, target: GitHubRepository, branch: string): Promise<string | null> {
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { owner: target.owner, repo: target.repo, ref: `heads/${branch}` });
+    return data.object.sha;
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw error;
+  }
+}
+
+/**
+ * Writes the tree of the base with the diff applied and returns its sha. Each changed file is read from
+ * the base's tree and checked against the blob id the diff's index line names, so that a diff made
+ * against another revision is refused rather than merged; the result is checked the same way.
+ */
+async function treeWithDiffApplied(octokit: Octokit, target: GitHubRepository, base: { sha: string; tree: string }, diff: string): Promise<string> {
+  const refuse = (message: string): never => {
+    throw stewardFailure(ERROR_TYPES.patchDoesNotApply, `the diff does not apply to ${base.sha} in ${target.fullName}: ${message}`, {
+      repository: target.fullName,
+      base: base.sha,
+    });
+  };
+  const repo = { owner: target.owner, repo: target.repo };
+  let patches: FilePatch[] = [];
+  try {
+    patches = parseUnifiedDiff(diff);
+  } catch (error) {
+    if (!(error instanceof UnifiedDiffError)) throw error;
+    refuse(error.message);
+  }
+
+  const baseTree = new TreeReader(octokit, target, base.tree);
+  const changes: TreeChange[] = [];
+  for (const patch of patches) {
+    const described = patch.newPath ?? patch.oldPath;
+    if (patch.oldMode === '160000' || patch.newMode === '160000') refuse(`${described} is a submodule; only files can be changed`);
+    const source = patch.oldPath === null ? null : await baseTree.entry(patch.oldPath);
+    if (patch.oldPath !== null && (source === null || source.type !== 'blob')) refuse(`${patch.oldPath} is not a file in the base tree`);
+    if (source && patch.oldBlob !== null && !NULL_BLOB.test(patch.oldBlob) && !source.sha.startsWith(patch.oldBlob)) {
+      refuse(`${patch.oldPath} is blob ${source.sha} in the base, but the diff was made against ${patch.oldBlob}`);
+    }
+
+    if (patch.newPath !== null) {
+      const mode = patch.newMode ?? source?.mode;
+      if (!mode || !REGULAR_FILE_MODES.has(mode)) refuse(`${patch.newPath} has no file mode git can store (${mode})`);
+      let sha: string;
+      if (source && patch.hunks.length === 0) {
+        // A rename, copy or mode change that leaves the content as it is.
+        sha = source.sha;
+      } else {
+        const original = source ? await readTextBlob(octokit, target, source.sha, patch.oldPath!, refuse) : '';
+        let content = '';
+        try {
+          content = applyFilePatch(patch, original);
+        } catch (error) {
+          if (!(error instanceof UnifiedDiffError)) throw error;
+          refuse(error.message);
+        }
+        const bytes = Buffer.from(content, 'utf8');
+        const written = gitBlobSha(bytes);
+        if (patch.newBlob !== null && !written.startsWith(patch.newBlob)) {
+          refuse(`applying the diff to ${patch.newPath} gives blob ${written}, but the diff says ${patch.newBlob}`);
+        }
+        const { data } = await octokit.request('POST /repos/{owner}/{repo}/git/blobs', { ...repo, content: bytes.toString('base64'), encoding: 'base64' });
+        sha = data.sha;
+      }
+      changes.push({ path: patch.newPath, mode: mode as TreeMode, type: 'blob', sha });
+    }
+    if (source && patch.oldPath !== patch.newPath && !patch.isCopy) {
+      changes.push({ path: patch.oldPath!, mode: source.mode as TreeMode, type: 'blob', sha: null });
+    }
+  }
+
+  const { data } = await octokit.request('POST /repos/{owner}/{repo}/git/trees', { ...repo, base_tree: base.tree, tree: changes });
+  return data.sha;
+}
+
+/** Reads paths of the base tree one directory at a time, each directory once, so no recursive listing can be truncated. */
+class TreeReader {
+  private readonly directories = new Map<string, Promise<Map<string, BaseEntry>>>();
+
+  constructor(
+    private readonly octokit: Octokit,
+    private readonly target: GitHubRepository,
+    private readonly root: string,
+  ) {}
+
+  async entry(path: string): Promise<BaseEntry | null> {
+    const names = path.split('/');
+    let tree = this.root;
+    for (const directory of names.slice(0, -1)) {
+      const entry = (await this.list(tree)).get(directory);
+      if (entry?.type !== 'tree') return null;
+      tree = entry.sha;
+    }
+    return (await this.list(tree)).get(names[names.length - 1]) ?? null;
+  }
+
+  private list(tree: string): Promise<Map<string, BaseEntry>> {
+    let listing = this.directories.get(tree);
+    if (!listing) {
+      listing = this.octokit
+        .request('GET /repos/{owner}/{repo}/git/trees/{tree_sha}', { owner: this.target.owner, repo: this.target.repo, tree_sha: tree })
+        .then(({ data }) => {
+          if (data.truncated) throw new Error(`GitHub truncated the listing of tree ${tree} in ${this.target.fullName}`);
+          return new Map(data.tree.map((entry) => [entry.path ?? '', { mode: entry.mode ?? '', type: entry.type ?? '', sha: entry.sha ?? '' }]));
+        });
+      this.directories.set(tree, listing);
+    }
+    return listing;
+  }
+}
+
+async function readTextBlob(octokit: Octokit, target: GitHubRepository, sha: string, path: string, refuse: (message: string) => never): Promise<string> {
+  const { data } = await octokit.request('GET /repos/{owner}/{repo}/git/blobs/{file_sha}', { owner: target.owner, repo: target.repo, file_sha: sha });
+  if (data.encoding !== 'base64') refuse(`GitHub returned ${path} as ${data.encoding}, not base64`);
+  try {
+    // ignoreBOM keeps a byte order mark in the text, so that the file is written back with it.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.from(data.content, 'base64'));
+  } catch {
+    return refuse(`${path} is not UTF-8 text; only text files can be patched`);
+  }
+}
+
+async function createPullRequest(octokit: Octokit, target: GitHubRepository, request: PullRequestRequest, headRevision: string): Promise<PullRequest> {
+  try {
+    const { data } = await octokit.request('POST /repos/{owner}/{repo}/pulls', {
+      owner: target.owner,
+      repo: target.repo,
+      title: request.title,
+      body: fitPullRequestBody(request.body),
+      head: request.branch,
+      base: request.repository.defaultBranch,
+      draft: request.draft,
+    });
+    return toPullRequest(data, true);
+  } catch (error) {
+    if (!isPullRequestAlreadyOpen(error)) throw error;
+    // Opened by another worker between our look-up and our request.
+    const [existing] = await listPullRequestsForBranch(octokit, target, request.branch);
+    if (!existing) throw new Error(`GitHub says a pull request for ${request.branch} is already open in ${target.fullName}, but lists none (head ${headRevision})`);
+    return toPullRequest(existing, false);
+  }
+}
+
+function fitPullRequestBody(body: string): string {
+  if (body.length <= PULL_REQUEST_BODY_LIMIT) return body;
+  const note = `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters; the commit message holds the whole text)`;
+  return body.slice(0, PULL_REQUEST_BODY_LIMIT - note.length) + note;
+}
+
+function gitBlobSha(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+// Octokit's errors are read by their fields: under jest they come from another realm (see importOctokit).
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function gitHubMessage(error: unknown): string {
+  const data = (error as { response?: { data?: { message?: unknown } } } | null)?.response?.data;
+  return typeof data?.message === 'string' ? data.message : String((error as Error | null)?.message);
+}
+
+function isPullRequestAlreadyOpen(error: unknown): boolean {
+  if (statusOf(error) !== 422) return false;
+  const errors = (error as { response?: { data?: { errors?: unknown } } }).response?.data?.errors;
+  return Array.isArray(errors) && errors.some((entry) => typeof entry?.message === 'string' && entry.message.startsWith('A pull request already exists'));
+}
