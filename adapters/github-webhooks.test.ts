@@ -1,86 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { GitHubWebhookRejectedError, mergedPullRequestFromWebhook, type WebhookHeaders } from './github-webhooks';
+import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, repository, SECRET } from '../test/support/github-deliveries';
+import { GitHubWebhookRejectedError, mergedPullRequestFromWebhook } from './github-webhooks';
 
-const SECRET = 'steward-webhook-secret-for-tests';
-const MERGE_COMMIT = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';
-
-/** Signed the way GitHub documents it, with node's HMAC rather than the library under test. */
-function signature(body: string | Buffer, secret = SECRET): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
-function deliveryHeaders(body: string | Buffer, event = 'pull_request', secret = SECRET): WebhookHeaders {
-  return {
-    'content-type': 'application/json',
-    'user-agent': 'GitHub-Hookshot/044aadd',
-    'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
-    'x-github-event': event,
-    'x-github-hook-id': '292430182',
-    'x-hub-signature-256': signature(body, secret),
-  };
-}
-
-const repository = {
-  id: 186853002,
-  node_id: 'MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=',
-  name: 'checkout-service',
-  full_name: 'acme/checkout-service',
-  private: true,
-  owner: { login: 'acme', id: 21031067, type: 'Organization' },
-  html_url: 'https://github.com/acme/checkout-service',
-  default_branch: 'main',
-};
-
-/** A `pull_request` delivery, shaped as octokit/webhooks' payload-examples/api.github.com/pull_request/closed.payload.json. */
-function pullRequestEvent(overrides: { action?: string; merged?: boolean; branch?: string; headRepository?: string | null } = {}): string {
-  const merged = overrides.merged ?? true;
-  const branch = overrides.branch ?? 'steward/incident-4401001-cycle-7';
-  const headRepository = overrides.headRepository === undefined ? repository.full_name : overrides.headRepository;
-  return JSON.stringify({
-    action: overrides.action ?? 'closed',
-    number: 42,
-    pull_request: {
-      url: 'https://api.github.com/repos/acme/checkout-service/pulls/42',
-      id: 279147437,
-      node_id: 'MDExOlB1bGxSZXF1ZXN0Mjc5MTQ3NDM3',
-      html_url: 'https://github.com/acme/checkout-service/pull/42',
-      number: 42,
-      state: 'closed',
-      locked: false,
-      title: 'fix: guard the missing discount percent [P1]',
-      user: { login: 'steward-app[bot]', id: 41898282, type: 'Bot' },
-      body: 'Opened by Steward for incident `incident-4401001-cycle-7`.',
-      created_at: '2026-11-21T15:20:33Z',
-      updated_at: '2026-11-21T15:31:18Z',
-      closed_at: '2026-11-21T15:31:18Z',
-      merged_at: merged ? '2026-11-21T15:31:18Z' : null,
-      merge_commit_sha: MERGE_COMMIT,
-      draft: false,
-      head: {
-        label: `${headRepository?.split('/')[0] ?? 'unknown'}:${branch}`,
-        ref: branch,
-        sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821',
-        repo: headRepository === null ? null : { ...repository, full_name: headRepository, fork: headRepository !== repository.full_name },
-      },
-      base: { label: 'acme:main', ref: 'main', sha: 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e', repo: repository },
-      merged,
-      mergeable: null,
-      merged_by: merged ? { login: 'octocat', id: 5346, type: 'User' } : null,
-      comments: 0,
-      commits: 1,
-      additions: 3,
-      deletions: 1,
-      changed_files: 1,
-    },
-    repository,
-    organization: { login: 'acme', id: 21031067 },
-    sender: { login: 'octocat', id: 5346, type: 'User' },
-    installation: { id: 1234567, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNDU2Nw==' },
-  });
-}
 
 describe('mergedPullRequestFromWebhook', () => {
   it('accepts a signed merge of a Steward branch and names its incident', async () => {

@@ -70,6 +70,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
     webhookToken,
     maxBodyBytes: config.api.maxBodyBytes,
     slackSigningSecret: config.slack?.signingSecret ?? null,
+    githubWebhookSecret: config.codeHost.provider === 'github-app' ? config.codeHost.webhookSecret : null,
     rejectReasonModal: config.slack ? slackRejectReasonModal({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }) : null,
     health: {
       postgres: async () => {

@@ -16,10 +16,12 @@ import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES } from '.
 import { normalizeDatadogPayload } from '../domain/alert';
 import { freePort } from '../test/support/ports';
 import { createApiServer, type ApiServerDeps } from './server';
+import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, SECRET } from '../test/support/github-deliveries';
 
 const NAMESPACE = 'default';
 const WEBHOOK_TOKEN = 'test-webhook-token-0123456789';
 const SLACK_SECRET = 'test-slack-signing-secret';
+const GITHUB_SECRET = SECRET;
 const policy = incidentPolicyFromConfig(loadConfig({}));
 
 let connection: Connection;
@@ -567,5 +569,54 @@ describe('POST /slack/interactions', () => {
     const response = await postSigned(formBody(clickPayload('incident-0-no-such-cycle')));
 
     expect(response.status).toBe(404);
+  });
+});
+
+describe('POST /webhooks/github', () => {
+  let api: { url: string; taskQueue: string };
+  beforeAll(async () => {
+    api = await startServer({ githubWebhookSecret: GITHUB_SECRET });
+  });
+  const deliver = (body: string, headers = deliveryHeaders(body)) =>
+    fetch(`${api.url}/webhooks/github`, { method: 'POST', headers: headers as Record<string, string>, body });
+
+  it('records a merged Steward PR on its running incident', async () => {
+    const payload = alertPayload();
+    expect((await postWebhook(api.url, payload)).status).toBe(202);
+    const incidentId = idOf(payload);
+
+    const response = await deliver(pullRequestEvent({ branch: `steward/${incidentId}` }));
+
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ recorded: true, incidentId });
+    expect((await signalsOf(incidentId)).filter((s) => s.name === 'pullRequestResolved')).toEqual([
+      { name: 'pullRequestResolved', args: [{ number: 42, merged: true, mergeCommitSha: MERGE_COMMIT, at: '2026-11-21T15:31:18Z' }] },
+    ]);
+  });
+
+  it('answers 401 to a delivery signed with another secret, and records nothing', async () => {
+    const payload = alertPayload();
+    await postWebhook(api.url, payload);
+    const body = pullRequestEvent({ branch: `steward/${idOf(payload)}` });
+    const response = await deliver(body, deliveryHeaders(body, 'pull_request', 'not-the-secret'));
+    expect(response.status).toBe(401);
+    expect((await signalsOf(idOf(payload))).filter((s) => s.name === 'pullRequestResolved')).toEqual([]);
+  });
+
+  it('acknowledges closed-unmerged PRs, other branches and closed incidents without recording', async () => {
+    for (const [body, reason] of [
+      [pullRequestEvent({ merged: false }), 'not a merged pull request'],
+      [pullRequestEvent({ branch: 'feature/login' }), 'feature/login is not a Steward branch'],
+      [pullRequestEvent({ branch: 'steward/incident-0-never-started' }), 'incident incident-0-never-started is closed'],
+    ] as const) {
+      const response = await deliver(body);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ recorded: false, reason });
+    }
+  });
+
+  it('does not exist when no GitHub App is configured', async () => {
+    const { url } = await startServer({ githubWebhookSecret: null });
+    expect((await fetch(`${url}/webhooks/github`, { method: 'POST', body: '{}' })).status).toBe(404);
   });
 });

@@ -19,6 +19,8 @@ import {
   type DecisionInput,
   type IncidentPolicy,
   type IncidentWorkflowInput,
+  pullRequestResolvedSignal,
+  type PullRequestResolvedInput,
 } from '../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../domain/alert';
 import type { IncidentStatus } from '../domain/incident';
@@ -30,6 +32,7 @@ import {
   STEWARD_ACTION_IDS,
 } from './slack-interaction.schema';
 import type { RejectReasonModal } from './slack-reject-modal';
+import { GitHubWebhookRejectedError, mergedPullRequestFromWebhook, type MergedPullRequest } from '../adapters/github-webhooks';
 
 /**
  * The HTTP edge of Steward. It authenticates and validates what arrives, then hands it to Temporal
@@ -44,6 +47,8 @@ export interface ApiServerDeps {
   maxBodyBytes: number;
   /** Null when Slack is not configured: the interaction endpoint then does not exist. */
   slackSigningSecret: string | null;
+  /** Secret of GitHub's webhook deliveries; null when no GitHub App is configured (the route then does not exist). */
+  githubWebhookSecret?: string | null;
   /** Asks for a reason on Reject; without it (no bot token), a click rejects with a stock reason. */
   rejectReasonModal?: RejectReasonModal | null;
   health: { postgres: () => Promise<void> };
@@ -315,6 +320,30 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
     return signalDecision(action.value, approves, { by: slackUser(user), reason: approves ? 'approved in Slack' : 'rejected in Slack' });
   }
 
+  /** A merged Steward PR is recorded on its incident, which follows its PR until then. */
+  async function receiveGitHubDelivery(request: http.IncomingMessage, secret: string): Promise<Reply> {
+    const rawBody = await readBody(request, deps.maxBodyBytes);
+    let merged: MergedPullRequest | null;
+    try {
+      merged = await mergedPullRequestFromWebhook(request.headers, rawBody, secret);
+    } catch (error) {
+      if (error instanceof GitHubWebhookRejectedError) throw reject(error.reason === 'signature' ? 401 : 400, error.message);
+      throw error;
+    }
+    if (!merged) return { status: 200, body: { recorded: false, reason: 'not a merged pull request' } };
+    if (!merged.incidentId) return { status: 200, body: { recorded: false, reason: `${merged.branch} is not a Steward branch` } };
+    const resolution: PullRequestResolvedInput = { number: merged.number, merged: true, mergeCommitSha: merged.mergeCommitSha, at: merged.mergedAt };
+    try {
+      await withinDeadline(temporalTimeoutMs, () => client.getHandle(merged.incidentId!).signal(pullRequestResolvedSignal, resolution));
+    } catch (error) {
+      // The incident stopped following its PR (its follow-up ended, or it predates following): nothing to record on.
+      if (error instanceof WorkflowNotFoundError) return { status: 200, body: { recorded: false, reason: `incident ${merged.incidentId} is closed` } };
+      throw error;
+    }
+    log(`PR #${merged.number} of ${merged.repository} merged: recorded on ${merged.incidentId}`);
+    return { status: 202, body: { recorded: true, incidentId: merged.incidentId } };
+  }
+
   function slackUser(user: { id: string; username?: string; name?: string }): string {
     return `slack:${user.username ?? user.name ?? user.id}`;
   }
@@ -372,6 +401,12 @@ export function createApiServer(deps: ApiServerDeps): http.Server {
       case '/healthz':
         allowOnly(request, 'GET');
         return checkHealth();
+      case '/webhooks/github': {
+        const secret = deps.githubWebhookSecret ?? null;
+        if (secret === null) throw reject(404, 'GitHub is not configured');
+        allowOnly(request, 'POST');
+        return receiveGitHubDelivery(request, secret);
+      }
       case '/slack/interactions': {
         const signingSecret = deps.slackSigningSecret;
         if (signingSecret === null) throw reject(404, 'Slack is not configured');

@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   STEWARD_APPROVAL_MAX_ESCALATIONS: z.coerce.number().int().min(0).default(3),
   STEWARD_MAX_FIX_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(3),
   STEWARD_DRAFT_PR_BELOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
+  STEWARD_PR_FOLLOW_UP: durationMs.default(14 * 86_400_000),
   STEWARD_MODEL_PROVIDER: z.enum(['replay', 'anthropic', 'openai', 'openai-compatible']).default('replay'),
   ANTHROPIC_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
@@ -101,6 +102,8 @@ export interface StewardConfig {
   approval: { minSeverity: Severity; timeoutMs: number; timeoutPolicy: 'escalate' | 'close'; maxEscalations: number };
   maxFixAttempts: number;
   draftPrBelowConfidence: number;
+  /** How long an incident waits for its PR to be merged, to record the merge; 0 ends it when the PR opens. */
+  prFollowUpMs: number;
   model: ModelConfig;
   monitors: { provider: 'postgres' } | { provider: 'datadog'; apiKey: string; appKey: string; site: string; baseUrl: string | null };
   codeHost:
@@ -280,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     },
     maxFixAttempts: e.STEWARD_MAX_FIX_ATTEMPTS,
     draftPrBelowConfidence: e.STEWARD_DRAFT_PR_BELOW_CONFIDENCE,
+    prFollowUpMs: e.STEWARD_PR_FOLLOW_UP,
     model: modelConfig(e),
     monitors: bothOrNeither(e, ['DATADOG_API_KEY', 'DATADOG_APP_KEY'], 'Datadog')
       ? { provider: 'datadog', apiKey: e.DATADOG_API_KEY!, appKey: e.DATADOG_APP_KEY!, site: e.DATADOG_SITE, baseUrl: e.DATADOG_API_URL ?? null }

@@ -32,6 +32,14 @@ export interface DecisionInput {
 export const alertDeliveredSignal = defineSignal<[NormalizedAlert]>('alertDelivered');
 export const approveSignal = defineSignal<[DecisionInput]>('approve');
 export const rejectSignal = defineSignal<[DecisionInput]>('reject');
+export interface PullRequestResolvedInput {
+  number: number;
+  merged: boolean;
+  mergeCommitSha: string | null;
+  at: string;
+}
+/** From the code host's webhook: the incident's PR was merged (or closed without merging). */
+export const pullRequestResolvedSignal = defineSignal<[PullRequestResolvedInput]>('pullRequestResolved');
 export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
 
 /** Keys registered on the Temporal namespace (see infra/temporal-dev-server.ts) and kept current by the workflow. */
@@ -57,6 +65,11 @@ export interface IncidentPolicy {
   maxFixAttempts: number;
   /** Triage confidence below which the PR is opened as a draft. */
   draftPrBelowConfidence: number;
+  /**
+   * How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the
+   * PR opens. Absent in inputs of runs started before it existed.
+   */
+  prFollowUpMs?: number;
   webUiBaseUrl: string;
   namespace: string;
   activityTimeouts: {

@@ -12,6 +12,8 @@ export type IncidentStatus =
   | 'awaiting_approval'
   | 'opening_pr'
   | 'pr_opened'
+  | 'pr_merged'
+  | 'pr_closed'
   | 'duplicate'
   | 'noise'
   | 'not_reproduced'
@@ -21,6 +23,8 @@ export type IncidentStatus =
 
 export const TERMINAL_STATUSES: readonly IncidentStatus[] = [
   'pr_opened',
+  'pr_merged',
+  'pr_closed',
   'duplicate',
   'noise',
   'not_reproduced',
@@ -64,6 +68,12 @@ export interface ApprovalDecision {
   at: string;
 }
 
+export interface PullRequestResolution {
+  merged: boolean;
+  mergeCommitSha: string | null;
+  at: string;
+}
+
 export interface PullRequestRef {
   number: number;
   url: string;
@@ -90,6 +100,8 @@ export interface IncidentState {
   approval: ApprovalDecision | null;
   escalations: number;
   pullRequest: PullRequestRef | null;
+  /** Set when the code host reports the PR merged (or closed): the trigger for what follows a merge. */
+  pullRequestResolution: PullRequestResolution | null;
   outcome: string | null;
 }
 
@@ -114,6 +126,7 @@ export function newIncidentState(incidentId: string, alert: Pick<NormalizedAlert
     approval: null,
     escalations: 0,
     pullRequest: null,
+    pullRequestResolution: null,
     outcome: null,
   };
 }

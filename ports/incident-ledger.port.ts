@@ -16,6 +16,7 @@ export interface LedgerEvent {
     | 'approval_escalated'
     | 'approval_decided'
     | 'pr_opened'
+    | 'pr_resolved'
     | 'monitor_annotated'
     | 'closed';
   at: string;

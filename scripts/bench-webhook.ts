@@ -258,6 +258,8 @@ async function startBench(root: string): Promise<Bench> {
     TEMPORAL_ADDRESS: temporalAddress,
     STEWARD_API_PORT: '0',
     STEWARD_WEBHOOK_TOKEN: randomBytes(24).toString('hex'),
+    // The storm is timed to each PR, so incidents end there instead of waiting for a merge.
+    STEWARD_PR_FOLLOW_UP: '0s',
   });
   // The API is served below on 127.0.0.1 instead: startApi listens on every interface.
   const steward = await startTracked(

@@ -72,19 +72,28 @@ async function main(): Promise<void> {
     (outcome) => (settled = { outcome }),
     (failure: Error) => (settled = { failure }),
   );
+  // The incident follows its PR until it is merged, so the demo stops following once the PR is there.
+  const prThereIn = (state: IncidentState | null): boolean => state?.status === 'pr_opened' && state.pullRequest !== null;
   const deadline = Date.now() + DEADLINE_MS;
-  while (!settled && Date.now() < deadline) {
-    const state = await handle.query(incidentStateQuery).catch(() => null);
-    if (state) for (const line of describeProgress(state, seen)) say(line);
-    await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
+  let lastState: IncidentState | null = null;
+  while (!settled && !prThereIn(lastState) && Date.now() < deadline) {
+    lastState = await handle.query(incidentStateQuery).catch(() => lastState);
+    if (lastState) for (const line of describeProgress(lastState, seen)) say(line);
+    if (!prThereIn(lastState)) await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
   }
   const ending = settled as { outcome: IncidentOutcome } | { failure: Error } | null;
-  if (!ending || 'failure' in ending) {
-    const cause = ending && 'failure' in ending ? ending.failure.cause : undefined;
-    say(ending ? `the incident workflow failed: ${ending.failure.message}${cause instanceof Error ? `: ${cause.message}` : ''}` : 'the incident did not finish in time');
+  if (ending && 'failure' in ending) {
+    const cause = ending.failure.cause;
+    say(`the incident workflow failed: ${ending.failure.message}${cause instanceof Error ? `: ${cause.message}` : ''}`);
     return stopAndExit(1);
   }
-  const outcome = ending.outcome;
+  if (!ending && !prThereIn(lastState)) {
+    say('the incident did not reach a PR in time');
+    return stopAndExit(1);
+  }
+  const outcome: IncidentOutcome = ending
+    ? ending.outcome
+    : { incidentId: handle.workflowId, status: 'pr_opened', outcome: lastState!.outcome ?? '', prUrl: lastState!.pullRequest!.url };
   const finalState = await handle.query(incidentStateQuery);
   for (const line of describeProgress(finalState, seen)) say(line);
   const done = outcome;

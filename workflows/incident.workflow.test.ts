@@ -8,6 +8,7 @@ import {
   approveSignal,
   incidentStateQuery,
   incidentWorkflowId,
+  pullRequestResolvedSignal,
   INCIDENT_WORKFLOW_TYPE,
   rejectSignal,
   SEARCH_ATTRIBUTES,
@@ -48,6 +49,14 @@ describe('incident workflow', () => {
       signalArgs: [alert],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
+
+  const waitForStatus = async (handle: Awaited<ReturnType<typeof start>>, status: string): Promise<void> => {
+    for (let i = 0; i < 300; i += 1) {
+      if ((await handle.query(incidentStateQuery)).status === status) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`incident never reached ${status}`);
+  };
 
   describe('with the demo transcript', () => {
     beforeAll(async () => {
@@ -94,6 +103,32 @@ describe('incident workflow', () => {
       expect(attributes.get(SEARCH_ATTRIBUTES.prUrl)).toBe(outcome.prUrl);
       expect(attributes.get(SEARCH_ATTRIBUTES.service)).toBe('checkout-service');
       await recordHistory('pr-opened-after-a-rejected-attempt', handle.workflowId);
+    });
+
+    it('follows its PR and records the merge, ignoring news of any other PR', async () => {
+      await h.seedMonitor('5508001');
+      const handle = await start(h.alert({ monitorId: '5508001' }), testPolicy({ prFollowUpMs: 10 * 60_000 }));
+      await waitForStatus(handle, 'pr_opened');
+      const { number } = (await handle.query(incidentStateQuery)).pullRequest!;
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+
+      await handle.signal(pullRequestResolvedSignal, { number: number + 100, merged: true, mergeCommitSha: 'f00', at: '2026-11-21T16:00:00Z' });
+      await handle.signal(pullRequestResolvedSignal, { number, merged: true, mergeCommitSha: 'c4295bd7', at: '2026-11-21T16:05:00Z' });
+      const outcome = (await handle.result()) as IncidentOutcome;
+
+      expect(outcome.status).toBe('pr_merged');
+      expect(outcome.outcome).toContain('merged as c4295bd7');
+      expect((await handle.query(incidentStateQuery)).pullRequestResolution).toEqual({ merged: true, mergeCommitSha: 'c4295bd7', at: '2026-11-21T16:05:00Z' });
+      expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('pr_merged');
+      const resolved = (await h.ledger.listEvents(outcome.incidentId)).filter((e) => e.kind === 'pr_resolved');
+      expect(resolved.map((e) => e.data)).toEqual([{ number, merged: true, mergeCommitSha: 'c4295bd7', at: '2026-11-21T16:05:00Z' }]);
+      await recordHistory('pr-merged-while-followed', handle.workflowId);
+    });
+
+    it('ends at the open PR when nobody merges it within the follow-up', async () => {
+      await h.seedMonitor('5508002');
+      const outcome = (await (await start(h.alert({ monitorId: '5508002' }), testPolicy({ prFollowUpMs: 1_000 }))).result()) as IncidentOutcome;
+      expect(outcome.status).toBe('pr_opened');
     });
 
     it('stands down when the monitor already links a Steward PR for the same error', async () => {
@@ -243,13 +278,6 @@ describe('incident workflow', () => {
       const monitorId = `560${Date.now() % 100000}${monitorSeq++}`;
       await h.seedMonitor(monitorId);
       return start(h.alert({ monitorId }), policy, queue);
-    };
-    const waitForStatus = async (handle: Awaited<ReturnType<typeof start>>, status: string): Promise<void> => {
-      for (let i = 0; i < 300; i += 1) {
-        if ((await handle.query(incidentStateQuery)).status === status) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`incident never reached ${status}`);
     };
 
     it('waits for a human, and opens the PR once approved (a double click approves once)', async () => {

@@ -15,6 +15,7 @@ import {
   alertDeliveredSignal,
   approveSignal,
   incidentStateQuery,
+  pullRequestResolvedSignal,
   NON_RETRYABLE_ERRORS,
   rejectSignal,
   SEARCH_ATTRIBUTES,
@@ -129,6 +130,14 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     }
     state.approval = { decision, by: input.by, reason: input.reason, at: new Date().toISOString() };
   };
+  setHandler(pullRequestResolvedSignal, (resolution) => {
+    // Only the incident's own PR, and only its first resolution, counts.
+    if (state.pullRequest?.number !== resolution.number || state.pullRequestResolution !== null) {
+      log.info('Ignored a pull request resolution', { incidentId, number: resolution.number });
+      return;
+    }
+    state.pullRequestResolution = { merged: resolution.merged, mergeCommitSha: resolution.mergeCommitSha, at: resolution.at };
+  });
   setHandler(approveSignal, decide('approve'));
   setHandler(rejectSignal, decide('reject'));
 
@@ -355,5 +364,20 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     text: `${verified.summary}\n${verified.diffStat}; verified in ${state.attempts.length} attempt${state.attempts.length === 1 ? '' : 's'}.`,
     links: [{ label: `PR #${pr.number}`, url: pr.url }],
   });
+  const followUpMs = policy.prFollowUpMs ?? 0;
+  // Runs started before the incident followed its PR replay without the wait.
+  if (patched('follow-pr-until-resolved') && followUpMs > 0) {
+    state.outcome = `PR #${pr.number} opened: ${pr.url}; waiting for it to be merged`;
+    setStatus('pr_opened');
+    await checkpoint();
+    if (await condition(() => state.pullRequestResolution !== null, followUpMs)) {
+      const resolution = state.pullRequestResolution!;
+      recordEvent('pr_resolved', { number: pr.number, ...resolution });
+      return close(
+        resolution.merged ? 'pr_merged' : 'pr_closed',
+        resolution.merged ? `PR #${pr.number} merged as ${resolution.mergeCommitSha ?? 'a commit'} at ${resolution.at}` : `PR #${pr.number} closed without merging at ${resolution.at}`,
+      );
+    }
+  }
   return close('pr_opened', `PR #${pr.number} opened: ${pr.url}`);
 }

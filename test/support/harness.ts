@@ -87,7 +87,7 @@ export interface Harness {
   monitors: PostgresMonitors;
   notificationsLog: string;
   /** The real API, on a free port, starting incidents on this harness's task queue; closed with the harness. */
-  startApi(options: { webhookToken: string; webUiUrl: string | null }): Promise<RunningApi>;
+  startApi(options: { webhookToken: string; webUiUrl: string | null; prFollowUp?: string }): Promise<RunningApi>;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
   startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string }): Promise<Worker>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
@@ -127,8 +127,10 @@ export async function createHarness(): Promise<Harness> {
     ledger,
     monitors,
     notificationsLog,
-    async startApi({ webhookToken, webUiUrl }) {
+    async startApi({ webhookToken, webUiUrl, prFollowUp = '0s' }) {
       const config = loadConfig({
+        // Most tests end the incident at its PR; those about merges follow it.
+        STEWARD_PR_FOLLOW_UP: prFollowUp,
         STEWARD_WEBHOOK_TOKEN: webhookToken,
         DATABASE_URL: database.url,
         TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
