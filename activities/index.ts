@@ -1,6 +1,7 @@
 import type { ServicesConfig } from '../config/config';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
+import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
 import type { MonitorsPort } from '../ports/monitors.port';
 import type { NotifierPort } from '../ports/notifier.port';
@@ -20,6 +21,8 @@ export interface IncidentPorts {
   sandbox: SandboxPort;
   notifier: NotifierPort;
   ledger: IncidentLedgerPort;
+  /** Error-log search for context; null where none is configured (the embedded defaults). */
+  logs: LogsPort | null;
   services: ServicesConfig;
   sandboxCommandTimeoutMs?: number;
 }
@@ -27,12 +30,13 @@ export interface IncidentPorts {
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
-    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger }),
+    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs }),
     ...createReproduceActivities({
       model: ports.model,
       sandbox: ports.sandbox,
       codeHost: ports.codeHost,
       services: ports.services,
+      logs: ports.logs,
       limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
     }),
     ...createFixActivities({ model: ports.model, sandbox: ports.sandbox, services: ports.services, commandTimeoutMs: ports.sandboxCommandTimeoutMs }),

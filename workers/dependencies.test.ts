@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
+import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
@@ -46,6 +47,8 @@ describe('buildIncidentPorts', () => {
     const { ports, labels } = buildIncidentPorts(loadConfig({ DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', DATADOG_SITE: 'datadoghq.eu' }), pool);
     expect(ports.monitors).toBeInstanceOf(DatadogMonitors);
     expect(labels).toContain('monitors: Datadog at datadoghq.eu');
+    expect(ports.logs).toBeInstanceOf(DatadogLogs);
+    expect(buildIncidentPorts(loadConfig({}), pool).ports.logs).toBeNull();
   });
 
   it('opens PRs through the GitHub App when it is configured, for the repositories the services name', () => {

@@ -9,6 +9,7 @@ import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import type { ModelStage, StewardConfig } from '../config/config';
 import { AnthropicModel } from '../adapters/anthropic-model.adapter';
+import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
@@ -90,6 +91,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
       notifier,
       ledger: new PostgresIncidentLedger(pool),
+      logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : null,
       services: config.services,
     },
     labels: [
@@ -99,6 +101,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       'sandbox: process-level, a git checkout per incident (no isolation yet)',
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
       'ledger: Postgres',
+      config.monitors.provider === 'datadog' ? 'error logs: Datadog log search' : 'error logs: none (no log search configured)',
     ],
   };
 }

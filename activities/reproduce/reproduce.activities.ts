@@ -11,6 +11,8 @@ import type { CodeHostPort } from '../../ports/code-host.port';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import { repositoryRefFor, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import type { LogsPort } from '../../ports/logs.port';
+import { errorLogContext } from '../shared/error-logs';
 import { generateStructured } from '../shared/structured-output';
 import { REPRODUCE_SYSTEM_PROMPT, reproducePrompt, type PreviousTry } from './reproduce.prompt';
 
@@ -72,6 +74,7 @@ export function createReproduceActivities(deps: {
   sandbox: SandboxPort;
   codeHost: CodeHostPort;
   services: ServicesConfig;
+  logs?: LogsPort | null;
   limits?: Partial<ReproduceLimits>;
 }) {
   const limits: ReproduceLimits = { maxTries: 2, commandTimeoutMs: 5 * 60_000, ...deps.limits };
@@ -103,6 +106,7 @@ export function createReproduceActivities(deps: {
       context.heartbeat(progress());
 
       const sourceFiles = await readSources(deps.sandbox, sandboxId, input.triage.suspectedArea.files);
+      const errorLogs = await errorLogContext(deps.logs ?? null, input.alert);
       const alertText = `${input.alert.title}\n${input.alert.message}`;
       for (let attempt = refusedTries.length + 1; attempt <= limits.maxTries; attempt += 1) {
         const previousTries: PreviousTry[] = refusedTries.map((t) => ({ testPath: t.testPath, verdict: t.verdict, outputTail: t.evidence.outputTail }));
@@ -111,7 +115,15 @@ export function createReproduceActivities(deps: {
           incidentId: input.incidentId,
           step: `reproduce.try-${attempt}`,
           system: REPRODUCE_SYSTEM_PROMPT,
-          prompt: reproducePrompt({ alert: input.alert, triage: input.triage, reproductionDir: service.reproductionDir, singleTestCommand: service.singleTestCommand, sourceFiles, previousTries }),
+          prompt: reproducePrompt({
+            alert: input.alert,
+            triage: input.triage,
+            reproductionDir: service.reproductionDir,
+            singleTestCommand: service.singleTestCommand,
+            sourceFiles,
+            previousTries,
+            errorLogs,
+          }),
           schemaName: 'ReproductionTest',
           schema: ReproductionTest,
         });

@@ -22,6 +22,8 @@ export function reproducePrompt(input: {
   singleTestCommand: string;
   sourceFiles: { path: string; content: string }[];
   previousTries: PreviousTry[];
+  /** Error logs around the alert, already fenced; null when no log search is configured. */
+  errorLogs?: string | null;
 }): string {
   const sources = input.sourceFiles.map((f) => `--- ${f.path}\n${f.content}`).join('\n\n');
   const previous = input.previousTries
@@ -32,6 +34,7 @@ export function reproducePrompt(input: {
     `Suspected area: ${input.triage.suspectedArea.summary} (${input.triage.suspectedArea.files.join(', ')})`,
     `Write the test under ${input.reproductionDir}/. It is run with: ${input.singleTestCommand}`,
     fenceUntrusted('datadog-alert-message', input.alert.message),
+    input.errorLogs ?? '',
     `Source files:\n${sources || '(none read)'}`,
     previous ? `Earlier tries:\n${previous}` : '',
   ]

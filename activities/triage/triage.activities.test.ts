@@ -9,6 +9,7 @@ import { InMemoryIncidentLedger } from '../../test/fakes/in-memory-ledger';
 import { InMemoryMonitors } from '../../test/fakes/in-memory-monitors';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
 import { createTriageActivities } from './triage.activities';
+import type { ErrorLog, ErrorLogSearch, LogsPort } from '../../ports/logs.port';
 
 const DEPLOYED = 'a'.repeat(40);
 const demoTriage = demoTranscriptSteps().triage as Record<string, unknown>;
@@ -42,11 +43,11 @@ describe('triage activities', () => {
   const alert = alertWith();
   const signature = errorSignature(`${alert.message}\n${alert.title}`);
 
-  function setUp(options: { monitor?: Monitor; model?: ScriptedModel } = {}) {
+  function setUp(options: { monitor?: Monitor; model?: ScriptedModel; logs?: LogsPort } = {}) {
     const monitors = new InMemoryMonitors([options.monitor ?? monitorWith()]);
     const ledger = new InMemoryIncidentLedger();
     const model = options.model ?? new ScriptedModel({ triage: demoTriage });
-    return { monitors, ledger, model, activities: createTriageActivities({ model, monitors, ledger }) };
+    return { monitors, ledger, model, activities: createTriageActivities({ model, monitors, ledger, logs: options.logs ?? null }) };
   }
 
   describe('findExistingFix', () => {
@@ -159,6 +160,51 @@ describe('triage activities', () => {
       expect(prompt).toContain('- incident-same-service [noise] an earlier alert (signature: latency p99)');
       expect(prompt).not.toContain('incident-elsewhere');
       expect(prompt).not.toContain(`- ${input.incidentId} `);
+    });
+
+    it("gives the model the service's error logs around the alert, fenced, with stack traces, request ids and the count", async () => {
+      const searches: ErrorLogSearch[] = [];
+      const logs: LogsPort = {
+        async searchErrorLogs(search) {
+          searches.push(search);
+          const log = (id: string, requestId: string): ErrorLog => ({
+            id,
+            timestamp: '2026-11-21T14:01:58.000Z',
+            message: 'Unhandled error in POST /checkout',
+            status: 'error',
+            service: 'checkout-service',
+            tags: [],
+            attributes: {},
+            stackTrace: "TypeError: Cannot read properties of undefined (reading 'percent')\n    at discountCents (/app/src/pricing.js:10:40)",
+            requestId,
+          });
+          return { logs: [log('a', 'req-7f3a'), log('b', 'req-91cc')], total: 132 };
+        },
+      };
+      const { activities, model } = setUp({ logs });
+
+      await activities.triageAlert(input);
+
+      const occurred = Date.parse(input.alert.occurredAt);
+      expect(searches).toEqual([
+        {
+          query: 'service:checkout-service status:error',
+          from: new Date(occurred - 15 * 60_000).toISOString(),
+          to: new Date(occurred + 5 * 60_000).toISOString(),
+          limit: 20,
+        },
+      ]);
+      const prompt = model.lastRequest('triage').prompt;
+      expect(prompt).toContain('132 error logs of checkout-service');
+      const fenced = /<untrusted source="error-logs">([\s\S]*?)<\/untrusted>/.exec(prompt)?.[1] ?? '';
+      expect(fenced).toContain('request req-91cc');
+      expect(fenced).toContain('at discountCents (/app/src/pricing.js:10:40)');
+    });
+
+    it('says plainly that there are no logs when no log search is configured', async () => {
+      const { activities, model } = setUp();
+      await activities.triageAlert(input);
+      expect(model.lastRequest('triage').prompt).toContain('Error logs: no log search is configured.');
     });
 
     it('says so when there are no recent incidents', async () => {

@@ -5,6 +5,8 @@ import type { NormalizedAlert } from '../../domain/alert';
 import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
 import type { ModelPort } from '../../ports/model.port';
 import type { MonitorsPort } from '../../ports/monitors.port';
+import type { LogsPort } from '../../ports/logs.port';
+import { errorLogContext } from '../shared/error-logs';
 import { generateStructured } from '../shared/structured-output';
 import { TRIAGE_SYSTEM_PROMPT, triagePrompt } from './triage.prompt';
 
@@ -15,7 +17,12 @@ export interface ExistingFixCheck {
   existingFix: StewardPrLink | null;
 }
 
-export function createTriageActivities(deps: { model: ModelPort; monitors: MonitorsPort; ledger: Pick<IncidentLedgerPort, 'listRecentIncidents'> }) {
+export function createTriageActivities(deps: {
+  model: ModelPort;
+  monitors: MonitorsPort;
+  ledger: Pick<IncidentLedgerPort, 'listRecentIncidents'>;
+  logs?: LogsPort | null;
+}) {
   return {
     /** Dedup by the monitor's description: a PR link for the same signature means a fix is already in flight. */
     async findExistingFix(input: { monitorId: string; alert: NormalizedAlert }): Promise<ExistingFixCheck> {
@@ -33,12 +40,13 @@ export function createTriageActivities(deps: { model: ModelPort; monitors: Monit
         excludeIncidentId: input.incidentId,
         limit: 20,
       });
+      const errorLogs = await errorLogContext(deps.logs ?? null, input.alert);
       const { value } = await generateStructured({
         model: deps.model,
         incidentId: input.incidentId,
         step: 'triage',
         system: TRIAGE_SYSTEM_PROMPT,
-        prompt: triagePrompt({ alert: input.alert, monitor, signature: input.signature, recentIncidents }),
+        prompt: triagePrompt({ alert: input.alert, monitor, signature: input.signature, recentIncidents, errorLogs }),
         schemaName: 'TriageResult',
         schema: TriageResult,
       });

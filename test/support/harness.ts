@@ -149,6 +149,7 @@ export async function createHarness(): Promise<Harness> {
         sandbox: new ProcessSandbox({ root: path.join(dataDir, 'sandboxes') }),
         notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
         ledger,
+        logs: null,
         services,
         ...options.ports,
       };
