@@ -6,10 +6,10 @@ import { ERROR_TYPES } from '../contracts';
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HarReplayServer, jsonResponse, readHar, type HarEntry } from '../test/support/har-replay-server';
+import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar, type HarEntry } from '../test/support/har-replay-server';
 import { DatadogLogs } from './datadog-logs.adapter';
 
-const LOG_FIXTURES = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'datadog', 'logs');
+const LOG_FIXTURES = datadogFixturesDir('logs');
 const KEYS = { apiKey: 'test-api-key', appKey: 'test-app-key' };
 const SEARCH_PATH = '/api/v2/logs/events/search';
 const AGGREGATE_PATH = '/api/v2/logs/analytics/aggregate';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import type { StewardPrLink } from '../domain/monitor-annotation';
 import { STEWARD_MONITOR_TAG } from '../ports/monitors.port';
-import { HarReplayServer, jsonResponse, readHar, type HarEntry } from '../test/support/har-replay-server';
+import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar, type HarEntry } from '../test/support/har-replay-server';
 import {
   DatadogMonitors,
   datadogConfiguration,
@@ -20,7 +20,7 @@ import {
   type MonitorDefinition,
 } from './datadog-monitors.adapter';
 
-const MONITOR_FIXTURES = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'datadog', 'monitors');
+const MONITOR_FIXTURES = datadogFixturesDir('monitors');
 const KEYS = { apiKey: 'test-api-key', appKey: 'test-app-key' };
 
 function harOf(scenario: string): string {

@@ -227,3 +227,16 @@ export class HarReplayServer {
     res.writeHead(response.status, headers).end(Buffer.from(text, encoding === 'base64' ? 'base64' : 'utf8'));
   }
 }
+
+/**
+ * The recorded Datadog exchanges, in the workspace's shared/ folder beside the repository (as CI
+ * lays it out), or where STEWARD_SHARED_DIR points.
+ */
+export function datadogFixturesDir(kind: 'monitors' | 'logs'): string {
+  const shared = process.env.STEWARD_SHARED_DIR ?? path.join(__dirname, '..', '..', '..', 'shared');
+  const dir = path.join(shared, 'fixtures', 'datadog', kind);
+  if (!fs.existsSync(dir)) {
+    throw new Error(`The recorded Datadog exchanges are not at ${dir}: put the workspace's shared/ folder beside the repository, or set STEWARD_SHARED_DIR`);
+  }
+  return dir;
+}
