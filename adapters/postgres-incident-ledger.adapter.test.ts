@@ -218,6 +218,20 @@ describe('PostgresIncidentLedger', () => {
     });
   });
 
+  describe('model usage', () => {
+    it('adds up every call of an incident, an unpriced one counted in tokens only', async () => {
+      const call = (step: string, costUsd: number | null) => ({ incidentId: 'inc-spend-1', step, provider: 'openai', model: 'gpt-4.1', inputTokens: 1_000, outputTokens: 200, costUsd });
+      expect(await ledger.incidentSpend('inc-spend-1')).toEqual({ calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+
+      await ledger.recordModelUsage(call('triage', 0.0036));
+      await ledger.recordModelUsage(call('triage', 0.0036)); // a retried call was paid for too
+      await ledger.recordModelUsage(call('fix.attempt-1', null));
+      await ledger.recordModelUsage({ ...call('triage', 9), incidentId: 'inc-spend-2' });
+
+      expect(await ledger.incidentSpend('inc-spend-1')).toEqual({ calls: 3, inputTokens: 3_000, outputTokens: 600, costUsd: 0.0072 });
+    });
+  });
+
   describe('notification outbox', () => {
     it('lets a key be claimed again until it is delivered, then never', async () => {
       expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toBe('claimed');

@@ -6,7 +6,7 @@ import type {
   IncidentLedgerPort,
   LedgerEvent,
   MonitorChangeRecord,
-  RecentIncident, NotificationClaim } from '../ports/incident-ledger.port';
+  RecentIncident, NotificationClaim, IncidentSpend, ModelUsageRecord } from '../ports/incident-ledger.port';
 
 /** An incident as the ledger stores it: the columns reports filter on, plus the whole state. */
 export interface IncidentRow {
@@ -144,6 +144,25 @@ export class PostgresIncidentLedger implements IncidentLedgerPort {
        ON CONFLICT (incident_id, monitor_id, action) DO UPDATE SET after = EXCLUDED.after, reason = EXCLUDED.reason`,
       [record.incidentId, record.monitorId, record.action, toJsonb(record.before), toJsonb(record.after), record.reason],
     );
+  }
+
+  async recordModelUsage(record: ModelUsageRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO model_usage (incident_id, step, provider, model, input_tokens, output_tokens, cost_usd)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [record.incidentId, record.step, record.provider, record.model, record.inputTokens, record.outputTokens, record.costUsd],
+    );
+  }
+
+  async incidentSpend(incidentId: string): Promise<IncidentSpend> {
+    const { rows } = await this.pool.query<{ calls: number; input_tokens: string; output_tokens: string; cost_usd: string }>(
+      `SELECT count(*)::int AS calls, coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+              coalesce(sum(cost_usd), 0) AS cost_usd
+       FROM model_usage WHERE incident_id = $1`,
+      [incidentId],
+    );
+    const row = rows[0]!;
+    return { calls: row.calls, inputTokens: Number(row.input_tokens), outputTokens: Number(row.output_tokens), costUsd: Number(row.cost_usd) };
   }
 
   async findMonitorChange(incidentId: string, monitorId: string): Promise<MonitorChangeRecord | null> {

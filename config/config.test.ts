@@ -46,6 +46,8 @@ describe('loadConfig', () => {
     [{ GITHUB_APP_PRIVATE_KEY: 'x' }, 'GITHUB_APP_ID'],
     [{ GITHUB_APP_ID: 'my-app' }, 'GITHUB_APP_ID'],
     [{ STEWARD_SERVICES_FILE: '/nonexistent/services.json' }, 'STEWARD_SERVICES_FILE'],
+    [{ STEWARD_MODEL_PRICES: '{"m": {"inputPerMTok": -1, "outputPerMTok": 1}}' }, 'STEWARD_MODEL_PRICES'],
+    [{ STEWARD_INCIDENT_BUDGET_USD: 'lots' }, 'STEWARD_INCIDENT_BUDGET_USD'],
   ])('fails fast on %j, naming %s', (env, variable) => {
     expect(failure(env)).toContain(variable);
   });

@@ -71,6 +71,8 @@ const EnvSchema = z.object({
   STEWARD_MODEL_REVIEW: z.string().optional(),
   STEWARD_MODEL_STRUCTURED_OUTPUT: z.enum(['json_schema', 'json_object', 'prompt']).default('json_schema'),
   STEWARD_MODEL_RECORD_TO: z.string().optional(),
+  STEWARD_INCIDENT_BUDGET_USD: z.coerce.number().min(0).default(10),
+  STEWARD_MODEL_PRICES: z.string().optional(),
   DATADOG_API_KEY: z.string().optional(),
   DATADOG_APP_KEY: z.string().optional(),
   DATADOG_SITE: z.string().default('datadoghq.com'),
@@ -105,6 +107,10 @@ export interface StewardConfig {
   /** How long an incident waits for its PR to be merged, to record the merge; 0 ends it when the PR opens. */
   prFollowUpMs: number;
   model: ModelConfig;
+  /** Model spend after which an incident makes no further model call; 0 means no limit. */
+  incidentBudgetUsd: number;
+  /** USD per million tokens by model family, the defaults overlaid with STEWARD_MODEL_PRICES. */
+  modelPrices: Record<string, { inputPerMTok: number; outputPerMTok: number }>;
   monitors: { provider: 'postgres' } | { provider: 'datadog'; apiKey: string; appKey: string; site: string; baseUrl: string | null };
   codeHost:
     | { provider: 'local-git' }
@@ -140,6 +146,17 @@ const DEFAULT_MODELS: Record<'anthropic' | 'openai', Record<ModelStage, string>>
   anthropic: { triage: 'claude-haiku-4-5', reproduce: 'claude-sonnet-4-6', fix: 'claude-sonnet-4-6', review: 'claude-sonnet-4-6' },
   openai: { triage: 'gpt-4.1-mini', reproduce: 'gpt-4.1', fix: 'gpt-4.1', review: 'gpt-4.1' },
 };
+
+/** List prices per million tokens when this was written; STEWARD_MODEL_PRICES overrides or adds. */
+const DEFAULT_MODEL_PRICES: Record<string, { inputPerMTok: number; outputPerMTok: number }> = {
+  'claude-haiku-4-5': { inputPerMTok: 1, outputPerMTok: 5 },
+  'claude-sonnet-4-6': { inputPerMTok: 3, outputPerMTok: 15 },
+  'claude-sonnet-4-5': { inputPerMTok: 3, outputPerMTok: 15 },
+  'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 },
+  'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6 },
+};
+
+const ModelPrices = z.record(z.string(), z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }));
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -247,6 +264,19 @@ function codeHostConfig(e: Env): StewardConfig['codeHost'] {
   };
 }
 
+function modelPrices(raw: string | undefined): StewardConfig['modelPrices'] {
+  if (!raw) return DEFAULT_MODEL_PRICES;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(`STEWARD_MODEL_PRICES is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = ModelPrices.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`STEWARD_MODEL_PRICES is invalid: ${describeIssues(parsed.error)}`);
+  return { ...DEFAULT_MODEL_PRICES, ...parsed.data };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
@@ -285,6 +315,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     draftPrBelowConfidence: e.STEWARD_DRAFT_PR_BELOW_CONFIDENCE,
     prFollowUpMs: e.STEWARD_PR_FOLLOW_UP,
     model: modelConfig(e),
+    incidentBudgetUsd: e.STEWARD_INCIDENT_BUDGET_USD,
+    modelPrices: modelPrices(e.STEWARD_MODEL_PRICES),
     monitors: bothOrNeither(e, ['DATADOG_API_KEY', 'DATADOG_APP_KEY'], 'Datadog')
       ? { provider: 'datadog', apiKey: e.DATADOG_API_KEY!, appKey: e.DATADOG_APP_KEY!, site: e.DATADOG_SITE, baseUrl: e.DATADOG_API_URL ?? null }
       : { provider: 'postgres' },

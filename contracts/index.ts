@@ -50,11 +50,14 @@ export const SEARCH_ATTRIBUTES = {
   verdict: defineSearchAttributeKey('StewardVerdict', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('StewardStatus', SearchAttributeType.KEYWORD),
   prUrl: defineSearchAttributeKey('StewardPrUrl', SearchAttributeType.KEYWORD),
+  /** What the incident's model calls cost so far, in US dollars. */
+  costUsd: defineSearchAttributeKey('StewardCostUsd', SearchAttributeType.DOUBLE),
 } as const;
 
-export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: 'Keyword' }[] = Object.values(SEARCH_ATTRIBUTES).map(
-  (key) => ({ name: key.name, type: 'Keyword' }),
-);
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: 'Keyword' | 'Double' }[] = Object.values(SEARCH_ATTRIBUTES).map((key) => ({
+  name: key.name,
+  type: key.type === SearchAttributeType.DOUBLE ? 'Double' : 'Keyword',
+}));
 
 /** Policy the workflow runs under; fixed at start so that replays see the same values. */
 export interface IncidentPolicy {
@@ -107,6 +110,8 @@ export const ERROR_TYPES = {
   datadogUnavailable: 'DatadogUnavailable',
   /** Any other 4xx, or a change the monitor's query cannot take: the same request gets the same answer. */
   datadogRequestRejected: 'DatadogRequestRejected',
+  /** The incident's model budget is spent: no further model call is made for it. */
+  budgetExhausted: 'IncidentBudgetExhausted',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -120,4 +125,5 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.patchDoesNotApply,
   ERROR_TYPES.modelRequestRejected,
   ERROR_TYPES.datadogRequestRejected,
+  ERROR_TYPES.budgetExhausted,
 ];

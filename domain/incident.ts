@@ -19,7 +19,8 @@ export type IncidentStatus =
   | 'not_reproduced'
   | 'could_not_fix'
   | 'rejected'
-  | 'approval_timed_out';
+  | 'approval_timed_out'
+  | 'budget_exhausted';
 
 export const TERMINAL_STATUSES: readonly IncidentStatus[] = [
   'pr_opened',
@@ -31,6 +32,7 @@ export const TERMINAL_STATUSES: readonly IncidentStatus[] = [
   'could_not_fix',
   'rejected',
   'approval_timed_out',
+  'budget_exhausted',
 ];
 
 export interface ExecEvidence {
@@ -68,6 +70,14 @@ export interface ApprovalDecision {
   at: string;
 }
 
+/** What the incident's model calls cost, from the ledger. */
+export interface ModelSpend {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
 export interface PullRequestResolution {
   merged: boolean;
   mergeCommitSha: string | null;
@@ -102,6 +112,8 @@ export interface IncidentState {
   pullRequest: PullRequestRef | null;
   /** Set when the code host reports the PR merged (or closed): the trigger for what follows a merge. */
   pullRequestResolution: PullRequestResolution | null;
+  /** Set when the incident closes. */
+  modelSpend: ModelSpend | null;
   outcome: string | null;
 }
 
@@ -127,6 +139,7 @@ export function newIncidentState(incidentId: string, alert: Pick<NormalizedAlert
     escalations: 0,
     pullRequest: null,
     pullRequestResolution: null,
+    modelSpend: null,
     outcome: null,
   };
 }

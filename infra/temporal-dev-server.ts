@@ -122,10 +122,11 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = SEARCH_ATTRIBUTE_REGISTRATIONS.filter((sa) => !known.has(sa.name));
   if (missing.length === 0) return [];
-  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  // temporal.api.enums.v1.IndexedValueType
+  const indexedValueType = { Keyword: 2, Double: 4 } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, KEYWORD])),
+    searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, indexedValueType[sa.type]])),
   });
   return missing.map((sa) => sa.name);
 }

@@ -1,4 +1,4 @@
-import type { IncidentState } from '../domain/incident';
+import type { IncidentState, ModelSpend } from '../domain/incident';
 
 /** One entry of an incident's history; `seq` is assigned by the workflow, so retries rewrite the same row. */
 export interface LedgerEvent {
@@ -61,7 +61,23 @@ export interface RecentIncident {
   prUrl: string | null;
 }
 
+export interface ModelUsageRecord {
+  incidentId: string;
+  step: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  /** Null when the model has no known price: the tokens are counted, the cost is not guessed. */
+  costUsd: number | null;
+}
+
+export type IncidentSpend = ModelSpend;
+
 export interface IncidentLedgerPort {
+  /** One row per model call made for the incident, retries included: each of them was paid for. */
+  recordModelUsage(record: ModelUsageRecord): Promise<void>;
+  incidentSpend(incidentId: string): Promise<IncidentSpend>;
   /** Incidents of the last 24 hours on the same monitor or service, newest first: the candidates triage may call duplicates. */
   listRecentIncidents(query: { monitorId: string; service: string | null; excludeIncidentId: string; limit: number }): Promise<RecentIncident[]>;
   /** Upserts the incident row from the workflow's state. */

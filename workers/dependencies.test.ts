@@ -6,11 +6,9 @@ import { Pool } from 'pg';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
-import { RecordingModel } from '../adapters/recording-model.adapter';
-import { ReplayModel } from '../adapters/replay-model.adapter';
-import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
+import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
 import { buildIncidentPorts } from './dependencies';
 
@@ -22,7 +20,7 @@ describe('buildIncidentPorts', () => {
 
   it('serves every port from the embedded defaults, each labelled as what it is', () => {
     const { ports, labels } = buildIncidentPorts(loadConfig({}), pool);
-    expect(ports.model).toBeInstanceOf(ReplayModel);
+    expect(ports.model).toBeInstanceOf(MeteredModel);
     expect(ports.notifier).toBeInstanceOf(ConsoleNotifier);
     expect(labels.join('\n')).toMatch(/replay of .*not a live model/);
     expect(labels.join('\n')).toContain('not Datadog');
@@ -31,14 +29,16 @@ describe('buildIncidentPorts', () => {
 
   it('routes each stage to its configured model, and records when asked to', () => {
     const live = buildIncidentPorts(loadConfig({ STEWARD_MODEL_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'sk-ant-test', STEWARD_MODEL_TRIAGE: 'claude-haiku-4-5' }), pool);
-    expect(live.ports.model).toBeInstanceOf(StageRoutingModel);
-    expect(live.labels[0]).toBe('model: anthropic (triage claude-haiku-4-5, reproduce claude-sonnet-4-6, fix claude-sonnet-4-6, review claude-sonnet-4-6)');
+    expect(live.ports.model).toBeInstanceOf(MeteredModel);
+    expect(live.labels[0]).toBe(
+      'model: anthropic (triage claude-haiku-4-5, reproduce claude-sonnet-4-6, fix claude-sonnet-4-6, review claude-sonnet-4-6); budget $10 per incident',
+    );
 
     const recorded = buildIncidentPorts(
       loadConfig({ STEWARD_MODEL_PROVIDER: 'openai-compatible', STEWARD_MODEL_BASE_URL: 'http://127.0.0.1:11434/v1', STEWARD_MODEL: 'qwen3-coder', STEWARD_MODEL_RECORD_TO: '/tmp/steward-recorded.json' }),
       pool,
     );
-    expect(recorded.ports.model).toBeInstanceOf(RecordingModel);
+    expect(recorded.ports.model).toBeInstanceOf(MeteredModel);
     expect(recorded.labels[0]).toContain('openai-compatible at http://127.0.0.1:11434/v1');
     expect(recorded.labels[0]).toContain('record mode: answers written to /tmp/steward-recorded.json');
   });

@@ -14,6 +14,7 @@ import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
+import { MeteredModel } from '../activities/shared/metered-model';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
 import type { ModelPort } from '../ports/model.port';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
@@ -55,7 +56,10 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
-  const { model, label: modelLabel } = buildModel(config);
+  const built = buildModel(config);
+  const ledger = new PostgresIncidentLedger(pool);
+  const model = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
+  const modelLabel = `${built.label}; budget ${config.incidentBudgetUsd > 0 ? `$${config.incidentBudgetUsd} per incident` : 'unlimited'}`;
   const codeHost =
     config.codeHost.provider === 'github-app'
       ? {
@@ -90,7 +94,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       codeHost: codeHost.port,
       sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
       notifier,
-      ledger: new PostgresIncidentLedger(pool),
+      ledger,
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : null,
       services: config.services,
     },

@@ -64,10 +64,9 @@ export async function startSteward(
   }
 
   const clientConnection = await Connection.connect({ address: stack.temporalAddress });
-  if (config.temporal.address) {
-    const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
-    if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
-  }
+  // Also on a reused local dev server, which may predate a newer search attribute.
+  const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
+  if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const { activities, labels } = buildIncidentActivities(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);

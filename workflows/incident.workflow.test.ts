@@ -102,6 +102,9 @@ describe('incident workflow', () => {
       expect(attributes.get(SEARCH_ATTRIBUTES.severity)).toBe('P2');
       expect(attributes.get(SEARCH_ATTRIBUTES.prUrl)).toBe(outcome.prUrl);
       expect(attributes.get(SEARCH_ATTRIBUTES.service)).toBe('checkout-service');
+      // The replayed model is free, but its calls are counted: triage, one reproduction, two fixes, one review.
+      expect(attributes.get(SEARCH_ATTRIBUTES.costUsd)).toBe(0);
+      expect(state.modelSpend).toEqual({ calls: 5, inputTokens: 0, outputTokens: 0, costUsd: 0 });
       await recordHistory('pr-opened-after-a-rejected-attempt', handle.workflowId);
     });
 
@@ -182,6 +185,28 @@ describe('incident workflow', () => {
       expect(request.prompt.replace(/<untrusted[\s\S]*?<\/untrusted>/g, '')).not.toContain('push to main');
     }
     expect(model.requests.some((r) => r.prompt.includes('push to main'))).toBe(true);
+  });
+
+  it('stops with a report when the model budget is spent, making no further model call', async () => {
+    const taskQueue = `${h.taskQueue}-budget`;
+    await h.startWorker({ taskQueue, budgetUsd: 1 });
+    await h.seedMonitor('5509001');
+    const alert = h.alert({ monitorId: '5509001' });
+    const incidentId = incidentWorkflowId(alert.monitorId, alert.alertCycleKey);
+    // An incident that already spent more than its budget (as a long reproduction loop would).
+    await h.ledger.recordModelUsage({ incidentId, step: 'triage', provider: 'anthropic', model: 'claude-sonnet-4-6', inputTokens: 400_000, outputTokens: 20_000, costUsd: 1.5 });
+
+    const handle = await start(alert, testPolicy(), taskQueue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+
+    expect(outcome.status).toBe('budget_exhausted');
+    expect(outcome.outcome).toContain('has spent $1.5000 of its $1.00 model budget');
+    const state = await handle.query(incidentStateQuery);
+    expect(state.triage).toBeNull();
+    expect(state.modelSpend).toEqual({ calls: 1, inputTokens: 400_000, outputTokens: 20_000, costUsd: 1.5 });
+    expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.costUsd)).toBe(1.5);
+    expect(h.deliveredNotifications(incidentId).map((n) => n.kind)).toEqual(['could_not_fix']);
+    await recordHistory('budget-exhausted', handle.workflowId);
   });
 
   describe('when triage says noise', () => {

@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   condition,
   proxyActivities,
   setCurrentDetails,
@@ -14,6 +16,7 @@ import type { IncidentActivities } from '../activities';
 import {
   alertDeliveredSignal,
   approveSignal,
+  ERROR_TYPES,
   incidentStateQuery,
   pullRequestResolvedSignal,
   NON_RETRYABLE_ERRORS,
@@ -99,6 +102,11 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   };
 
   const close = async (status: IncidentStatus, outcome: string): Promise<IncidentOutcome> => {
+    // Runs started before spend was recorded replay without this read.
+    if (patched('record-model-spend')) {
+      state.modelSpend = await activities('quick', `Add up what incident ${incidentId}'s model calls cost`).incidentSpend({ incidentId });
+      upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.costUsd, value: state.modelSpend.costUsd }]);
+    }
     state.outcome = outcome;
     setStatus(status);
     recordEvent('closed', { status, outcome });
@@ -141,243 +149,255 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   setHandler(approveSignal, decide('approve'));
   setHandler(rejectSignal, decide('reject'));
 
-  upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.monitorId, value: alert.monitorId },
-    ...(alert.service ? [{ key: SEARCH_ATTRIBUTES.service, value: alert.service }] : []),
-  ]);
-  setStatus('checking_duplicates');
-  await checkpoint();
+  /** The incident from its first alert to its end; the budget's report below is the one way out it does not take itself. */
+  const handleIncident = async (): Promise<IncidentOutcome> => {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.monitorId, value: alert.monitorId },
+      ...(alert.service ? [{ key: SEARCH_ATTRIBUTES.service, value: alert.service }] : []),
+    ]);
+    setStatus('checking_duplicates');
+    await checkpoint();
 
-  // Dedup by the monitor's description: a later run that finds Steward's PR link stands down.
-  const existing = await activities('quick', `Read monitor ${alert.monitorId} for a Steward fix already linked`).findExistingFix({ monitorId: alert.monitorId, alert });
-  state.signature = existing.signature;
-  if (existing.existingFix) {
-    state.duplicateOf = existing.existingFix.incidentId;
-    recordEvent('duplicate_detected', { by: 'monitor_description', ...existing.existingFix });
-    return close('duplicate', `Stood down: incident ${existing.existingFix.incidentId} already has a fix for this error, ${existing.existingFix.prUrl}`);
-  }
+    // Dedup by the monitor's description: a later run that finds Steward's PR link stands down.
+    const existing = await activities('quick', `Read monitor ${alert.monitorId} for a Steward fix already linked`).findExistingFix({ monitorId: alert.monitorId, alert });
+    state.signature = existing.signature;
+    if (existing.existingFix) {
+      state.duplicateOf = existing.existingFix.incidentId;
+      recordEvent('duplicate_detected', { by: 'monitor_description', ...existing.existingFix });
+      return close('duplicate', `Stood down: incident ${existing.existingFix.incidentId} already has a fix for this error, ${existing.existingFix.prUrl}`);
+    }
 
-  setStatus('triaging');
-  const triage = await activities('model', `Triage "${alert.title}" with the model`).triageAlert({ incidentId, alert, signature: state.signature });
-  state.triage = triage;
-  state.severity = triage.severity;
-  upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.verdict, value: triage.verdict },
-    { key: SEARCH_ATTRIBUTES.severity, value: triage.severity },
-  ]);
-  recordEvent('verdict', { verdict: triage.verdict, severity: triage.severity, confidence: triage.confidence, reasoning: triage.reasoning });
-  await checkpoint();
+    setStatus('triaging');
+    const triage = await activities('model', `Triage "${alert.title}" with the model`).triageAlert({ incidentId, alert, signature: state.signature });
+    state.triage = triage;
+    state.severity = triage.severity;
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.verdict, value: triage.verdict },
+      { key: SEARCH_ATTRIBUTES.severity, value: triage.severity },
+    ]);
+    recordEvent('verdict', { verdict: triage.verdict, severity: triage.severity, confidence: triage.confidence, reasoning: triage.reasoning });
+    await checkpoint();
 
-  if (triage.verdict === 'noise') {
-    setStatus('tuning_monitor');
-    const change = await activities('quick', `Quiet noisy monitor ${alert.monitorId}`).quietNoisyMonitor({ incidentId, monitorId: alert.monitorId, tuning: triage.monitorTuning });
-    state.monitorChange = change.description;
-    recordEvent('monitor_changed', change);
-    return close('noise', `Noise: ${change.description}`);
-  }
-  if (triage.verdict === 'duplicate') {
-    state.duplicateOf = triage.duplicateOf;
-    recordEvent('duplicate_detected', { by: 'triage', duplicateOf: triage.duplicateOf });
-    return close('duplicate', `Stood down: triage found this to duplicate ${triage.duplicateOf ?? 'an earlier incident'}. ${triage.reasoning}`);
-  }
+    if (triage.verdict === 'noise') {
+      setStatus('tuning_monitor');
+      const change = await activities('quick', `Quiet noisy monitor ${alert.monitorId}`).quietNoisyMonitor({ incidentId, monitorId: alert.monitorId, tuning: triage.monitorTuning });
+      state.monitorChange = change.description;
+      recordEvent('monitor_changed', change);
+      return close('noise', `Noise: ${change.description}`);
+    }
+    if (triage.verdict === 'duplicate') {
+      state.duplicateOf = triage.duplicateOf;
+      recordEvent('duplicate_detected', { by: 'triage', duplicateOf: triage.duplicateOf });
+      return close('duplicate', `Stood down: triage found this to duplicate ${triage.duplicateOf ?? 'an earlier incident'}. ${triage.reasoning}`);
+    }
 
-  setStatus('reproducing');
-  let verified: (FixAttemptOutcome & { reviewSummary: string }) | null = null;
-  let revision: string;
-  try {
-    const reproduction = await activities('sandbox', `Reproduce "${state.signature}" in a sandbox at the deployed revision`).reproduceIncident({ incidentId, alert, triage });
-    revision = reproduction.revision;
-    if (!reproduction.reproduction) {
-      const reasons = reproduction.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
-      recordEvent('not_reproduced', { revision, tries: reproduction.refusedTries });
+    setStatus('reproducing');
+    let verified: (FixAttemptOutcome & { reviewSummary: string }) | null = null;
+    let revision: string;
+    try {
+      const reproduction = await activities('sandbox', `Reproduce "${state.signature}" in a sandbox at the deployed revision`).reproduceIncident({ incidentId, alert, triage });
+      revision = reproduction.revision;
+      if (!reproduction.reproduction) {
+        const reasons = reproduction.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
+        recordEvent('not_reproduced', { revision, tries: reproduction.refusedTries });
+        await notify({
+          key: `${incidentId}:could_not_fix`,
+          kind: 'could_not_fix',
+          title: `Could not reproduce: ${alert.title}`,
+          text: `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+        });
+        return await close('not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
+      }
+      state.reproduction = reproduction.reproduction;
+      recordEvent('reproduced', { revision, testPath: reproduction.reproduction.testPath, match: reproduction.reproduction.match });
+
+      setStatus('fixing');
+      const previousAttempts: { attempt: number; failureReason: string }[] = [];
+      for (let attempt = 1; attempt <= policy.maxFixAttempts && !verified; attempt += 1) {
+        let outcome = await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix({
+          incidentId,
+          attempt,
+          alert,
+          triage,
+          revision,
+          reproduction: reproduction.reproduction,
+          baseline: reproduction.baseline,
+          previousAttempts,
+        });
+        let reviewSummary = '';
+        if (outcome.verified) {
+          const review = await activities('model', `Self-review fix attempt ${attempt}`).reviewFix({
+            incidentId,
+            attempt,
+            signature: state.signature,
+            diff: outcome.diff,
+            reproductionMatch: reproduction.reproduction.match,
+            suiteExplanation: outcome.suiteExplanation ?? '',
+          });
+          reviewSummary = review.summary;
+          if (!review.approve) outcome = { ...outcome, verified: false, failureReason: `self-review refused it: ${review.concerns.join('; ') || review.summary}` };
+        }
+        const summary: FixAttemptSummary = {
+          attempt,
+          verified: outcome.verified,
+          failureReason: outcome.failureReason,
+          diffStat: outcome.diffStat,
+          reproAfter: outcome.reproAfter,
+          suiteAfter: outcome.suiteAfter,
+        };
+        state.attempts.push(summary);
+        recordEvent('fix_attempt', { attempt, verified: outcome.verified, failureReason: outcome.failureReason, diffStat: outcome.diffStat });
+        await activities('quick', `Record fix attempt ${attempt}`).recordFixAttempt({
+          incidentId,
+          attempt,
+          verified: outcome.verified,
+          failureReason: outcome.failureReason,
+          diff: outcome.diff,
+          evidence: { summary: outcome.summary, reproAfter: outcome.reproAfter, suiteAfter: outcome.suiteAfter, suiteExplanation: outcome.suiteExplanation },
+        });
+        if (outcome.verified) verified = { ...outcome, reviewSummary };
+        else previousAttempts.push({ attempt, failureReason: outcome.failureReason ?? 'unknown' });
+        await checkpoint();
+      }
+    } finally {
+      // The sandbox is not needed past verification, and an approval can take hours.
+      await activities('quick', `Remove the sandbox of ${incidentId}`).releaseSandbox({ incidentId });
+    }
+
+    if (!verified) {
+      const evidence = state.attempts.map((a) => `Attempt ${a.attempt}: ${a.failureReason}`).join('\n');
       await notify({
         key: `${incidentId}:could_not_fix`,
         kind: 'could_not_fix',
-        title: `Could not reproduce: ${alert.title}`,
-        text: `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+        title: `Could not fix: ${alert.title}`,
+        text: `The reproduction fails at the deployed revision, and no attempt out of ${policy.maxFixAttempts} passed verification.\n${evidence}`,
       });
-      return await close('not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
+      return close('could_not_fix', `Could not fix in ${policy.maxFixAttempts} attempts:\n${evidence}`);
     }
-    state.reproduction = reproduction.reproduction;
-    recordEvent('reproduced', { revision, testPath: reproduction.reproduction.testPath, match: reproduction.reproduction.match });
 
-    setStatus('fixing');
-    const previousAttempts: { attempt: number; failureReason: string }[] = [];
-    for (let attempt = 1; attempt <= policy.maxFixAttempts && !verified; attempt += 1) {
-      let outcome = await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix({
-        incidentId,
-        attempt,
-        alert,
-        triage,
-        revision,
-        reproduction: reproduction.reproduction,
-        baseline: reproduction.baseline,
-        previousAttempts,
-      });
-      let reviewSummary = '';
-      if (outcome.verified) {
-        const review = await activities('model', `Self-review fix attempt ${attempt}`).reviewFix({
-          incidentId,
-          attempt,
-          signature: state.signature,
-          diff: outcome.diff,
-          reproductionMatch: reproduction.reproduction.match,
-          suiteExplanation: outcome.suiteExplanation ?? '',
-        });
-        reviewSummary = review.summary;
-        if (!review.approve) outcome = { ...outcome, verified: false, failureReason: `self-review refused it: ${review.concerns.join('; ') || review.summary}` };
-      }
-      const summary: FixAttemptSummary = {
-        attempt,
-        verified: outcome.verified,
-        failureReason: outcome.failureReason,
-        diffStat: outcome.diffStat,
-        reproAfter: outcome.reproAfter,
-        suiteAfter: outcome.suiteAfter,
-      };
-      state.attempts.push(summary);
-      recordEvent('fix_attempt', { attempt, verified: outcome.verified, failureReason: outcome.failureReason, diffStat: outcome.diffStat });
-      await activities('quick', `Record fix attempt ${attempt}`).recordFixAttempt({
-        incidentId,
-        attempt,
-        verified: outcome.verified,
-        failureReason: outcome.failureReason,
-        diff: outcome.diff,
-        evidence: { summary: outcome.summary, reproAfter: outcome.reproAfter, suiteAfter: outcome.suiteAfter, suiteExplanation: outcome.suiteExplanation },
-      });
-      if (outcome.verified) verified = { ...outcome, reviewSummary };
-      else previousAttempts.push({ attempt, failureReason: outcome.failureReason ?? 'unknown' });
+    if (isAtLeast(triage.severity, policy.approvalMinSeverity)) {
+      setStatus('awaiting_approval');
+      recordEvent('approval_requested', { severity: triage.severity, diffStat: verified.diffStat });
       await checkpoint();
-    }
-  } finally {
-    // The sandbox is not needed past verification, and an approval can take hours.
-    await activities('quick', `Remove the sandbox of ${incidentId}`).releaseSandbox({ incidentId });
-  }
-
-  if (!verified) {
-    const evidence = state.attempts.map((a) => `Attempt ${a.attempt}: ${a.failureReason}`).join('\n');
-    await notify({
-      key: `${incidentId}:could_not_fix`,
-      kind: 'could_not_fix',
-      title: `Could not fix: ${alert.title}`,
-      text: `The reproduction fails at the deployed revision, and no attempt out of ${policy.maxFixAttempts} passed verification.\n${evidence}`,
-    });
-    return close('could_not_fix', `Could not fix in ${policy.maxFixAttempts} attempts:\n${evidence}`);
-  }
-
-  if (isAtLeast(triage.severity, policy.approvalMinSeverity)) {
-    setStatus('awaiting_approval');
-    recordEvent('approval_requested', { severity: triage.severity, diffStat: verified.diffStat });
-    await checkpoint();
-    const approvalMessage = await notify({
-      key: `${incidentId}:approval_requested`,
-      kind: 'approval_requested',
-      title: `Approval needed (${triage.severity}): ${alert.title}`,
-      text: `${verified.summary}\n${verified.diffStat}. Reproduction: ${state.reproduction!.match}`,
-      approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
-    });
-    while (!(await condition(() => state.approval !== null, policy.approvalTimeoutMs))) {
-      if (policy.approvalTimeoutPolicy === 'close') {
-        await activities('quick', 'Record the approval timeout').recordDecision({
-          incidentId,
-          decision: 'timed_out',
-          by: 'steward',
-          reason: `no decision within ${policy.approvalTimeoutMs} ms`,
-          proposedDiff: verified.diff,
-          at: new Date().toISOString(),
-        });
-        await notify({ key: `${incidentId}:approval_timed_out`, kind: 'approval_timed_out', title: `Approval timed out: ${alert.title}`, text: 'Closed without a PR.' });
-        return close('approval_timed_out', 'Closed: nobody approved the fix before the deadline.');
-      }
-      if (state.escalations < policy.maxEscalations) {
-        state.escalations += 1;
-        recordEvent('approval_escalated', { escalation: state.escalations });
-        await notify({
-          key: `${incidentId}:approval_escalated:${state.escalations}`,
-          kind: 'approval_escalated',
-          title: `Still waiting for approval (${triage.severity}, reminder ${state.escalations}): ${alert.title}`,
-          text: verified.summary,
-          approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
-        });
-        await checkpoint();
-      }
-    }
-    const decision = state.approval!;
-    recordEvent('approval_decided', { ...decision });
-    await activities('quick', `Record the ${decision.decision} by ${decision.by}`).recordDecision({
-      incidentId,
-      decision: decision.decision,
-      by: decision.by,
-      reason: decision.reason,
-      proposedDiff: verified.diff,
-      at: decision.at,
-    });
-    // Runs started before this step existed replay without it.
-    if (patched('approval-message-shows-decision') && approvalMessage) {
-      const verb = decision.decision === 'approve' ? 'Approved' : 'Rejected';
-      await notify({
-        key: `${incidentId}:approval_decided`,
-        kind: 'approval_decided',
-        replaces: approvalMessage,
-        title: `${verb} by ${decision.by} (${triage.severity}): ${alert.title}`,
-        text: `${verb} at ${decision.at}: ${decision.reason}\n${verified.summary}\n${verified.diffStat}`,
+      const approvalMessage = await notify({
+        key: `${incidentId}:approval_requested`,
+        kind: 'approval_requested',
+        title: `Approval needed (${triage.severity}): ${alert.title}`,
+        text: `${verified.summary}\n${verified.diffStat}. Reproduction: ${state.reproduction!.match}`,
+        approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
       });
+      while (!(await condition(() => state.approval !== null, policy.approvalTimeoutMs))) {
+        if (policy.approvalTimeoutPolicy === 'close') {
+          await activities('quick', 'Record the approval timeout').recordDecision({
+            incidentId,
+            decision: 'timed_out',
+            by: 'steward',
+            reason: `no decision within ${policy.approvalTimeoutMs} ms`,
+            proposedDiff: verified.diff,
+            at: new Date().toISOString(),
+          });
+          await notify({ key: `${incidentId}:approval_timed_out`, kind: 'approval_timed_out', title: `Approval timed out: ${alert.title}`, text: 'Closed without a PR.' });
+          return close('approval_timed_out', 'Closed: nobody approved the fix before the deadline.');
+        }
+        if (state.escalations < policy.maxEscalations) {
+          state.escalations += 1;
+          recordEvent('approval_escalated', { escalation: state.escalations });
+          await notify({
+            key: `${incidentId}:approval_escalated:${state.escalations}`,
+            kind: 'approval_escalated',
+            title: `Still waiting for approval (${triage.severity}, reminder ${state.escalations}): ${alert.title}`,
+            text: verified.summary,
+            approval: { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) },
+          });
+          await checkpoint();
+        }
+      }
+      const decision = state.approval!;
+      recordEvent('approval_decided', { ...decision });
+      await activities('quick', `Record the ${decision.decision} by ${decision.by}`).recordDecision({
+        incidentId,
+        decision: decision.decision,
+        by: decision.by,
+        reason: decision.reason,
+        proposedDiff: verified.diff,
+        at: decision.at,
+      });
+      // Runs started before this step existed replay without it.
+      if (patched('approval-message-shows-decision') && approvalMessage) {
+        const verb = decision.decision === 'approve' ? 'Approved' : 'Rejected';
+        await notify({
+          key: `${incidentId}:approval_decided`,
+          kind: 'approval_decided',
+          replaces: approvalMessage,
+          title: `${verb} by ${decision.by} (${triage.severity}): ${alert.title}`,
+          text: `${verb} at ${decision.at}: ${decision.reason}\n${verified.summary}\n${verified.diffStat}`,
+        });
+      }
+      if (decision.decision === 'reject') return close('rejected', `Rejected by ${decision.by}: ${decision.reason}`);
     }
-    if (decision.decision === 'reject') return close('rejected', `Rejected by ${decision.by}: ${decision.reason}`);
-  }
 
-  setStatus('opening_pr');
-  const pr = await activities('quick', `Open the pull request for ${incidentId}`).openPullRequest({
-    service: alert.service!,
-    revision: revision!,
-    draft: triage.confidence < policy.draftPrBelowConfidence,
-    content: {
-      incidentId,
-      alertTitle: alert.title,
-      alertLink: alert.link,
-      monitorId: alert.monitorId,
-      triage,
-      reproduction: state.reproduction!,
-      reproAfter: verified.reproAfter!,
-      suiteExplanation: verified.suiteExplanation ?? '',
-      fixSummary: verified.summary,
-      reviewSummary: verified.reviewSummary,
-      attempts: state.attempts,
-      diff: verified.diff,
-      runUrl,
-    },
-  });
-  state.pullRequest = { number: pr.number, url: pr.url, branch: pr.branch };
-  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.prUrl, value: pr.url }]);
-  recordEvent('pr_opened', { ...state.pullRequest, created: pr.created });
-  await checkpoint();
-
-  await activities('quick', `Link the PR on monitor ${alert.monitorId}'s description`).annotateMonitorWithPr({
-    monitorId: alert.monitorId,
-    link: { incidentId, prUrl: pr.url, signature: state.signature },
-  });
-  recordEvent('monitor_annotated', { prUrl: pr.url });
-  await notify({
-    key: `${incidentId}:pr_opened`,
-    kind: 'pr_opened',
-    title: `Fix ready for review: ${alert.title}`,
-    text: `${verified.summary}\n${verified.diffStat}; verified in ${state.attempts.length} attempt${state.attempts.length === 1 ? '' : 's'}.`,
-    links: [{ label: `PR #${pr.number}`, url: pr.url }],
-  });
-  const followUpMs = policy.prFollowUpMs ?? 0;
-  // Runs started before the incident followed its PR replay without the wait.
-  if (patched('follow-pr-until-resolved') && followUpMs > 0) {
-    state.outcome = `PR #${pr.number} opened: ${pr.url}; waiting for it to be merged`;
-    setStatus('pr_opened');
+    setStatus('opening_pr');
+    const pr = await activities('quick', `Open the pull request for ${incidentId}`).openPullRequest({
+      service: alert.service!,
+      revision: revision!,
+      draft: triage.confidence < policy.draftPrBelowConfidence,
+      content: {
+        incidentId,
+        alertTitle: alert.title,
+        alertLink: alert.link,
+        monitorId: alert.monitorId,
+        triage,
+        reproduction: state.reproduction!,
+        reproAfter: verified.reproAfter!,
+        suiteExplanation: verified.suiteExplanation ?? '',
+        fixSummary: verified.summary,
+        reviewSummary: verified.reviewSummary,
+        attempts: state.attempts,
+        diff: verified.diff,
+        runUrl,
+      },
+    });
+    state.pullRequest = { number: pr.number, url: pr.url, branch: pr.branch };
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.prUrl, value: pr.url }]);
+    recordEvent('pr_opened', { ...state.pullRequest, created: pr.created });
     await checkpoint();
-    if (await condition(() => state.pullRequestResolution !== null, followUpMs)) {
-      const resolution = state.pullRequestResolution!;
-      recordEvent('pr_resolved', { number: pr.number, ...resolution });
-      return close(
-        resolution.merged ? 'pr_merged' : 'pr_closed',
-        resolution.merged ? `PR #${pr.number} merged as ${resolution.mergeCommitSha ?? 'a commit'} at ${resolution.at}` : `PR #${pr.number} closed without merging at ${resolution.at}`,
-      );
+
+    await activities('quick', `Link the PR on monitor ${alert.monitorId}'s description`).annotateMonitorWithPr({
+      monitorId: alert.monitorId,
+      link: { incidentId, prUrl: pr.url, signature: state.signature },
+    });
+    recordEvent('monitor_annotated', { prUrl: pr.url });
+    await notify({
+      key: `${incidentId}:pr_opened`,
+      kind: 'pr_opened',
+      title: `Fix ready for review: ${alert.title}`,
+      text: `${verified.summary}\n${verified.diffStat}; verified in ${state.attempts.length} attempt${state.attempts.length === 1 ? '' : 's'}.`,
+      links: [{ label: `PR #${pr.number}`, url: pr.url }],
+    });
+    const followUpMs = policy.prFollowUpMs ?? 0;
+    // Runs started before the incident followed its PR replay without the wait.
+    if (patched('follow-pr-until-resolved') && followUpMs > 0) {
+      state.outcome = `PR #${pr.number} opened: ${pr.url}; waiting for it to be merged`;
+      setStatus('pr_opened');
+      await checkpoint();
+      if (await condition(() => state.pullRequestResolution !== null, followUpMs)) {
+        const resolution = state.pullRequestResolution!;
+        recordEvent('pr_resolved', { number: pr.number, ...resolution });
+        return close(
+          resolution.merged ? 'pr_merged' : 'pr_closed',
+          resolution.merged ? `PR #${pr.number} merged as ${resolution.mergeCommitSha ?? 'a commit'} at ${resolution.at}` : `PR #${pr.number} closed without merging at ${resolution.at}`,
+        );
+      }
     }
+    return close('pr_opened', `PR #${pr.number} opened: ${pr.url}`);
+  };
+
+  try {
+    return await handleIncident();
+  } catch (error) {
+    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === ERROR_TYPES.budgetExhausted)) throw error;
+    const report = error.cause.message;
+    await notify({ key: `${incidentId}:could_not_fix`, kind: 'could_not_fix', title: `Stopped, model budget spent: ${alert.title}`, text: report });
+    return close('budget_exhausted', `Stopped: ${report}`);
   }
-  return close('pr_opened', `PR #${pr.number} opened: ${pr.url}`);
 }

@@ -1,5 +1,5 @@
 import type { IncidentState } from '../../domain/incident';
-import type { DecisionRecord, FixAttemptRecord, IncidentLedgerPort, LedgerEvent } from '../../ports/incident-ledger.port';
+import type { DecisionRecord, FixAttemptRecord, IncidentLedgerPort, IncidentSpend, LedgerEvent } from '../../ports/incident-ledger.port';
 
 export function createLedgerActivities(deps: { ledger: IncidentLedgerPort }) {
   return {
@@ -11,6 +11,10 @@ export function createLedgerActivities(deps: { ledger: IncidentLedgerPort }) {
 
     async recordFixAttempt(record: FixAttemptRecord): Promise<void> {
       await deps.ledger.recordFixAttempt(record);
+    },
+
+    async incidentSpend(input: { incidentId: string }): Promise<IncidentSpend> {
+      return deps.ledger.incidentSpend(input.incidentId);
     },
 
     async recordDecision(record: DecisionRecord): Promise<void> {

@@ -7,7 +7,7 @@ import type {
   IncidentLedgerPort,
   LedgerEvent,
   MonitorChangeRecord,
-  RecentIncident, NotificationClaim } from '../../ports/incident-ledger.port';
+  RecentIncident, NotificationClaim, IncidentSpend, ModelUsageRecord } from '../../ports/incident-ledger.port';
 
 interface StoredIncident {
   state: IncidentState;
@@ -115,6 +115,24 @@ export class InMemoryIncidentLedger implements IncidentLedgerPort {
       return;
     }
     this.monitorChanges.set(key, { ...structuredClone(record), insertedAs: ++this.insertions });
+  }
+
+  readonly modelUsage: ModelUsageRecord[] = [];
+
+  async recordModelUsage(record: ModelUsageRecord): Promise<void> {
+    this.failIfTold('recordModelUsage');
+    this.modelUsage.push({ ...record });
+  }
+
+  async incidentSpend(incidentId: string): Promise<IncidentSpend> {
+    this.failIfTold('incidentSpend');
+    const rows = this.modelUsage.filter((r) => r.incidentId === incidentId);
+    return {
+      calls: rows.length,
+      inputTokens: rows.reduce((sum, r) => sum + r.inputTokens, 0),
+      outputTokens: rows.reduce((sum, r) => sum + r.outputTokens, 0),
+      costUsd: rows.reduce((sum, r) => sum + (r.costUsd ?? 0), 0),
+    };
   }
 
   async findMonitorChange(incidentId: string, monitorId: string): Promise<MonitorChangeRecord | null> {

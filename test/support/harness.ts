@@ -13,6 +13,7 @@ import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
 import { PostgresMonitors } from '../../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../../adapters/replay-model.adapter';
+import { MeteredModel } from '../../activities/shared/metered-model';
 import { demoServicesConfig, DEMO_TRANSCRIPT_PATH } from '../../config/config';
 import type { IncidentPolicy } from '../../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
@@ -89,7 +90,7 @@ export interface Harness {
   /** The real API, on a free port, starting incidents on this harness's task queue; closed with the harness. */
   startApi(options: { webhookToken: string; webUiUrl: string | null; prFollowUp?: string }): Promise<RunningApi>;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
-  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string }): Promise<Worker>;
+  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string; budgetUsd?: number }): Promise<Worker>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
   /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
   seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
@@ -142,8 +143,10 @@ export async function createHarness(): Promise<Harness> {
       return api;
     },
     async startWorker(options = {}) {
+      const { model: modelOverride, ...portOverrides } = options.ports ?? {};
       const ports: IncidentPorts = {
-        model: new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH),
+        // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
+        model: new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null),
         monitors,
         codeHost: new LocalGitCodeHost({ pool: database.pool }),
         sandbox: new ProcessSandbox({ root: path.join(dataDir, 'sandboxes') }),
@@ -151,7 +154,7 @@ export async function createHarness(): Promise<Harness> {
         ledger,
         logs: null,
         services,
-        ...options.ports,
+        ...portOverrides,
       };
       const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
       const worker = await createIncidentWorker({

@@ -1,0 +1,64 @@
+import { InMemoryIncidentLedger } from '../../test/fakes/in-memory-ledger';
+import type { ModelPort, ModelRequest } from '../../ports/model.port';
+import { MeteredModel, priceOf } from './metered-model';
+
+const prices = { 'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 }, 'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6 } };
+const request = (step: string, incidentId = 'incident-1'): ModelRequest => ({ incidentId, step, system: '', prompt: '', responseFormat: { name: 'X', jsonSchema: {} } });
+const answering = (model: string): ModelPort & { calls: number } => {
+  const port = {
+    calls: 0,
+    async complete() {
+      port.calls += 1;
+      return { text: '{}', provider: 'openai', model, usage: { inputTokens: 100_000, outputTokens: 10_000 } };
+    },
+  };
+  return port;
+};
+
+describe('priceOf', () => {
+  it('prices a dated model name by its family, the most specific family first', () => {
+    expect(priceOf(prices, 'gpt-4.1-2025-04-14')).toEqual(prices['gpt-4.1']);
+    expect(priceOf(prices, 'gpt-4.1-mini-2025-04-14')).toEqual(prices['gpt-4.1-mini']);
+    expect(priceOf(prices, 'gpt-4.10')).toBeNull();
+    expect(priceOf(prices, 'qwen3-coder')).toBeNull();
+  });
+});
+
+describe('MeteredModel', () => {
+  it('records each call with its tokens and cost in the ledger', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    const metered = new MeteredModel(answering('gpt-4.1-2025-04-14'), ledger, prices, null);
+
+    await metered.complete(request('triage'));
+    await metered.complete(request('fix.attempt-1'));
+
+    expect(ledger.modelUsage.map((u) => [u.step, u.costUsd])).toEqual([
+      ['triage', 0.28],
+      ['fix.attempt-1', 0.28],
+    ]);
+    expect(await ledger.incidentSpend('incident-1')).toEqual({ calls: 2, inputTokens: 200_000, outputTokens: 20_000, costUsd: 0.56 });
+  });
+
+  it('counts the tokens of an unpriced model without guessing its cost', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    await new MeteredModel(answering('qwen3-coder'), ledger, prices, 1).complete(request('triage'));
+    expect(ledger.modelUsage[0]).toMatchObject({ inputTokens: 100_000, costUsd: null });
+  });
+
+  it('makes no call once the incident has spent its budget, and says what was spent', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    const inner = answering('gpt-4.1');
+    const metered = new MeteredModel(inner, ledger, prices, 0.5);
+
+    await metered.complete(request('triage'));
+    await metered.complete(request('reproduce.try-1'));
+    await expect(metered.complete(request('fix.attempt-1'))).rejects.toMatchObject({
+      type: 'IncidentBudgetExhausted',
+      nonRetryable: true,
+      message: expect.stringContaining('has spent $0.5600 of its $0.50 model budget in 2 calls'),
+    });
+    expect(inner.calls).toBe(2);
+    // Another incident has a budget of its own.
+    await expect(metered.complete(request('triage', 'incident-2'))).resolves.toMatchObject({ model: 'gpt-4.1' });
+  });
+});
