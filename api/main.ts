@@ -93,12 +93,14 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   const url = `http://localhost:${port}`;
   log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog)`);
 
+  // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
+  let closing: Promise<void> | null = null;
   return {
     server,
     url,
-    async close() {
-      await closeServer(server);
-      await closeOwned();
+    close() {
+      closing ??= closeServer(server).then(closeOwned);
+      return closing;
     },
   };
 }

@@ -87,6 +87,8 @@ export async function startSteward(
     throw error;
   }
 
+  // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller waits on the one stop.
+  let stopping: Promise<void> | null = null;
   return {
     config: resolved,
     stack,
@@ -95,14 +97,17 @@ export async function startSteward(
     webhookToken,
     demoRevision,
     workerDone,
-    async stop() {
-      await api?.close();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerDone.catch(() => undefined);
-      await workerConnection.close();
-      await clientConnection.close();
-      await pool.end();
-      await stack.stop();
+    stop() {
+      stopping ??= (async () => {
+        await api?.close();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await workerDone.catch(() => undefined);
+        await workerConnection.close();
+        await clientConnection.close();
+        await pool.end();
+        await stack.stop();
+      })();
+      return stopping;
     },
   };
 }

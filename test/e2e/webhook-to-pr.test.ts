@@ -118,4 +118,11 @@ describe('a Datadog webhook, end to end', () => {
     expect(h.deliveredNotifications(refireOutcome.incidentId)).toEqual([]);
     expect(findStewardLinks((await h.monitors.get('4401001')).message)).toHaveLength(1);
   });
+
+  it('shuts down once however often it is asked, as when Ctrl-C reaches both npm and node', async () => {
+    const second = await h.startApi({ webhookToken: WEBHOOK_TOKEN, webUiUrl: null });
+    await expect(Promise.all([second.close(), second.close()])).resolves.toEqual([undefined, undefined]);
+    await expect(second.close()).resolves.toBeUndefined();
+    await expect(fetch(`${second.url}/healthz`)).rejects.toThrow();
+  });
 });
