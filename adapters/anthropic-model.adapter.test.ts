@@ -6,12 +6,12 @@ import { TRIAGE_SYSTEM_PROMPT } from '../activities/triage/triage.prompt';
 import { normalizeDatadogPayload } from '../domain/alert';
 import { errorSignature } from '../domain/error-signature';
 import { demoAlertPayload, demoMonitor } from '../infra/demo-fixtures';
-import type { ModelRequest } from '../ports/model.port';
+import type { ConversationRequest, ModelRequest, ToolDefinition } from '../ports/model.port';
 import { InMemoryIncidentLedger } from '../test/fakes/in-memory-ledger';
 import { InMemoryMonitors } from '../test/fakes/in-memory-monitors';
 import { demoTranscriptSteps } from '../test/fakes/scripted-model';
 import { freePort } from '../test/support/ports';
-import { anthropicError, anthropicText, anthropicToolUse, startAnthropicServer, type WireServer } from '../test/support/model-wire-servers';
+import { anthropicError, anthropicMessage, anthropicText, anthropicToolUse, startAnthropicServer, type WireServer } from '../test/support/model-wire-servers';
 import { AnthropicModel, type AnthropicModelOptions } from './anthropic-model.adapter';
 
 const schema = {
@@ -180,5 +180,200 @@ describe('AnthropicModel against a loopback Messages API', () => {
     const fenced = [...messages[0]!.content.matchAll(fence)].filter((m) => m[2]!.includes(injection)).map((m) => m[1]);
     expect(fenced).toEqual(['datadog-alert-message']);
     expect(messages[0]!.content.replace(fence, '')).not.toContain(injection);
+  });
+});
+
+const tools: ToolDefinition[] = [
+  {
+    name: 'read_file',
+    description: 'Reads a file of the checkout.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'], additionalProperties: false },
+  },
+  { name: 'run_tests', description: 'Runs the failing test.', inputSchema: { type: 'object', properties: {}, additionalProperties: false } },
+];
+
+const conversation = (step: string, messages: ConversationRequest['messages']): ConversationRequest => ({
+  incidentId: 'incident-1',
+  step,
+  system: 'You are the fix agent.',
+  messages,
+  tools,
+});
+
+const task = { role: 'user' as const, content: 'Fix the failing test.' };
+
+describe('AnthropicModel conversations against a loopback Messages API', () => {
+  let server: WireServer;
+
+  beforeEach(async () => {
+    server = await startAnthropicServer();
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  function modelWith(options: Partial<AnthropicModelOptions> = {}): AnthropicModel {
+    return new AnthropicModel({ apiKey: 'sk-ant-test-key', model: 'claude-sonnet-4-6', baseUrl: server.baseUrl, maxRetries: 2, ...options });
+  }
+
+  it('offers the tools with tool_choice auto, and sends the tool calls back with their results in the next turn', async () => {
+    server.answer(
+      anthropicMessage({
+        content: [
+          { type: 'text', text: 'Reading the module first.' },
+          { type: 'tool_use', id: 'toolu_read', name: 'read_file', input: { path: 'src/pricing.js' } },
+          { type: 'tool_use', id: 'toolu_test', name: 'run_tests', input: {} },
+        ],
+        stopReason: 'tool_use',
+        model: 'claude-sonnet-4-6-20260301',
+        inputTokens: 900,
+        outputTokens: 60,
+      }),
+      anthropicMessage({ content: [{ type: 'text', text: 'Rounding happens before the discount.' }, { type: 'text', text: 'Done.' }], stopReason: 'end_turn', inputTokens: 1_400, outputTokens: 30 }),
+    );
+    const model = modelWith();
+
+    const first = await model.converse(conversation('fix.attempt-1.turn-1', [task]));
+
+    expect(first).toEqual({
+      text: 'Reading the module first.',
+      toolCalls: [
+        { id: 'toolu_read', name: 'read_file', input: { path: 'src/pricing.js' } },
+        { id: 'toolu_test', name: 'run_tests', input: {} },
+      ],
+      stopReason: 'tool_use',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-6-20260301',
+      usage: { inputTokens: 900, outputTokens: 60 },
+    });
+
+    const second = await model.converse(
+      conversation('fix.attempt-1.turn-2', [
+        task,
+        { role: 'assistant', text: first.text, toolCalls: first.toolCalls },
+        {
+          role: 'tool_results',
+          results: [
+            { toolCallId: 'toolu_read', content: "'use strict';\nmodule.exports = {};", isError: false },
+            { toolCallId: 'toolu_test', content: 'exit 1: expected 9.99, got 10', isError: true },
+          ],
+        },
+      ]),
+    );
+
+    expect(second).toEqual({
+      text: 'Rounding happens before the discount.\nDone.',
+      toolCalls: [],
+      stopReason: 'end_turn',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-6',
+      usage: { inputTokens: 1_400, outputTokens: 30 },
+    });
+    expect(server.requests).toHaveLength(2);
+    const [sentFirst, sentSecond] = server.requests.map((r) => r.body);
+    expect(sentFirst).toEqual({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 8_192,
+      system: 'You are the fix agent.',
+      messages: [{ role: 'user', content: 'Fix the failing test.' }],
+      tools: tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.inputSchema })),
+      tool_choice: { type: 'auto' },
+    });
+    expect(sentSecond).toEqual({
+      ...sentFirst,
+      messages: [
+        { role: 'user', content: 'Fix the failing test.' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'Reading the module first.' },
+            { type: 'tool_use', id: 'toolu_read', name: 'read_file', input: { path: 'src/pricing.js' } },
+            { type: 'tool_use', id: 'toolu_test', name: 'run_tests', input: {} },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_read', content: "'use strict';\nmodule.exports = {};", is_error: false },
+            { type: 'tool_result', tool_use_id: 'toolu_test', content: 'exit 1: expected 9.99, got 10', is_error: true },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('sends no empty text block beside tool calls, and leaves out an assistant turn that had nothing in it', async () => {
+    server.answer(anthropicMessage({ content: [{ type: 'text', text: 'ok' }], stopReason: 'end_turn' }));
+
+    await modelWith().converse(
+      conversation('fix.attempt-1.turn-3', [
+        task,
+        { role: 'assistant', text: '', toolCalls: [{ id: 'toolu_1', name: 'run_tests', input: {} }] },
+        { role: 'tool_results', results: [{ toolCallId: 'toolu_1', content: 'exit 0', isError: false }] },
+        { role: 'assistant', text: '', toolCalls: [] },
+        { role: 'user', content: 'Say what you changed.' },
+      ]),
+    );
+
+    expect(server.requests[0]!.body.messages).toEqual([
+      { role: 'user', content: 'Fix the failing test.' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'run_tests', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'exit 0', is_error: false }] },
+      { role: 'user', content: 'Say what you changed.' },
+    ]);
+  });
+
+  it('sends neither tools nor tool_choice when the turn offers no tools', async () => {
+    server.answer(anthropicMessage({ content: [{ type: 'text', text: 'Summary.' }], stopReason: 'end_turn' }));
+
+    await modelWith().converse({ ...conversation('fix.attempt-1.turn-9', [task]), tools: [] });
+
+    expect(server.requests[0]!.body).not.toHaveProperty('tools');
+    expect(server.requests[0]!.body).not.toHaveProperty('tool_choice');
+  });
+
+  it.each([
+    ['max_tokens', 'max_tokens'],
+    ['refusal', 'other'],
+    ['pause_turn', 'other'],
+    ['stop_sequence', 'other'],
+  ])('reports stop_reason %s as %s', async (wire, expected) => {
+    server.answer(anthropicMessage({ content: [{ type: 'text', text: 'Partial' }], stopReason: wire }));
+
+    await expect(modelWith().converse(conversation('fix.attempt-1.turn-1', [task]))).resolves.toMatchObject({ stopReason: expected, text: 'Partial' });
+  });
+
+  it('lets the SDK wait out a 429 retry-after, and succeeds on the second request', async () => {
+    server.answer(
+      anthropicError(429, 'rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit', { 'retry-after': '0.01' }),
+      anthropicMessage({ content: [{ type: 'text', text: 'Done.' }], stopReason: 'end_turn' }),
+    );
+
+    await expect(modelWith().converse(conversation('fix.attempt-1.turn-1', [task]))).resolves.toMatchObject({ text: 'Done.', stopReason: 'end_turn' });
+    expect(server.requests.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '1']);
+    expect(server.requests[1]!.body).toEqual(server.requests[0]!.body);
+  });
+
+  it('throws a 5xx past maxRetries as the SDK error, for Temporal to retry the activity', async () => {
+    server.answer(...Array.from({ length: 2 }, () => anthropicError(500, 'api_error', 'Internal server error', RETRY_NOW)));
+
+    const failure = await modelWith({ maxRetries: 1 }).converse(conversation('fix.attempt-1.turn-1', [task])).catch((error: unknown) => error);
+
+    expect(server.requests).toHaveLength(2);
+    expect(failure).toBeInstanceOf(Anthropic.InternalServerError);
+    expect(failure).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  it('fails a 400 at once as non-retryable ModelRequestRejected, naming the turn', async () => {
+    server.answer(anthropicError(400, 'invalid_request_error', 'messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks'));
+
+    const failure = await modelWith().converse(conversation('fix.attempt-1.turn-2', [task])).catch((error: unknown) => error);
+
+    expect(server.requests).toHaveLength(1);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: ERROR_TYPES.modelRequestRejected, nonRetryable: true });
+    expect((failure as Error).message).toContain('Anthropic rejected the fix.attempt-1.turn-2 request for incident incident-1 (model claude-sonnet-4-6, HTTP 400)');
+    expect((failure as Error).message).toContain('unexpected `tool_use_id`');
   });
 });

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
-import type { ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
+import type { ConversationMessage, ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
 
 export interface AnthropicModelOptions {
   apiKey: string;
@@ -27,7 +27,8 @@ const REJECTED_STATUSES = new Set([400, 401, 403, 404]);
 /**
  * ModelPort on Anthropic's Messages API. Structured output goes through tool use: one tool shaped
  * like the expected object, and tool_choice forcing the model to call it, so the answer is the
- * tool call's input rather than prose around a JSON block.
+ * tool call's input rather than prose around a JSON block. A conversation offers the agent's tools
+ * with tool_choice auto, so the model itself decides when it is done.
  */
 export class AnthropicModel implements ModelPort {
   private readonly client: Anthropic;
@@ -76,6 +77,61 @@ export class AnthropicModel implements ModelPort {
       usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
     };
   }
+
+  async converse(request: ConversationRequest): Promise<ConversationTurn> {
+    let message: Anthropic.Message;
+    try {
+      message = await this.client.messages.create({
+        model: this.options.model,
+        max_tokens: this.options.maxTokens ?? DEFAULT_MAX_TOKENS,
+        system: request.system,
+        messages: request.messages.flatMap(toAnthropicMessage),
+        // The API refuses a tool_choice without tools; a turn offered none simply answers in text.
+        ...(request.tools.length > 0 && {
+          tools: request.tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.inputSchema as Anthropic.Tool.InputSchema })),
+          tool_choice: { type: 'auto' as const },
+        }),
+      });
+    } catch (error) {
+      throw rejectedOrAsThrown(error, request, this.options.model);
+    }
+    return {
+      text: message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n'),
+      toolCalls: message.content.flatMap((block) => (block.type === 'tool_use' ? [{ id: block.id, name: block.name, input: block.input }] : [])),
+      stopReason: stopReasonOf(message.stop_reason),
+      provider: 'anthropic',
+      model: message.model,
+      usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens },
+    };
+  }
+}
+
+/**
+ * The API refuses a message without content and an empty text block, so a message with nothing in
+ * it (an assistant turn that said nothing and called nothing) is left out; the messages around it
+ * are then consecutive user messages, which the API joins into one turn. Tool results answer the tool
+ * calls of the turn before, so they go back as the user's next message, one block per call.
+ */
+function toAnthropicMessage(message: ConversationMessage): Anthropic.MessageParam[] {
+  switch (message.role) {
+    case 'user':
+      return [{ role: 'user', content: message.content }];
+    case 'assistant': {
+      const content: Anthropic.ContentBlockParam[] = [
+        ...(message.text ? [{ type: 'text' as const, text: message.text }] : []),
+        ...message.toolCalls.map((call) => ({ type: 'tool_use' as const, id: call.id, name: call.name, input: call.input })),
+      ];
+      return content.length > 0 ? [{ role: 'assistant', content }] : [];
+    }
+    case 'tool_results': {
+      const content = message.results.map((result) => ({ type: 'tool_result' as const, tool_use_id: result.toolCallId, content: result.content, is_error: result.isError }));
+      return content.length > 0 ? [{ role: 'user', content }] : [];
+    }
+  }
+}
+
+function stopReasonOf(stopReason: Anthropic.StopReason | null): ConversationTurn['stopReason'] {
+  return stopReason === 'tool_use' || stopReason === 'end_turn' || stopReason === 'max_tokens' ? stopReason : 'other';
 }
 
 /**
@@ -83,7 +139,7 @@ export class AnthropicModel implements ModelPort {
  * anything else (429 or 5xx past the retries, a connection error) is thrown as it is, which
  * Temporal retries under the error's class name (RateLimitError, APIConnectionError, …).
  */
-function rejectedOrAsThrown(error: unknown, request: ModelRequest, model: string): unknown {
+function rejectedOrAsThrown(error: unknown, request: Pick<ModelRequest, 'incidentId' | 'step'>, model: string): unknown {
   if (error instanceof Anthropic.APIError && error.status !== undefined && REJECTED_STATUSES.has(error.status)) {
     return stewardFailure(
       ERROR_TYPES.modelRequestRejected,

@@ -6,7 +6,7 @@ import { TRIAGE_SYSTEM_PROMPT } from '../activities/triage/triage.prompt';
 import { normalizeDatadogPayload } from '../domain/alert';
 import { errorSignature } from '../domain/error-signature';
 import { demoAlertPayload, demoMonitor } from '../infra/demo-fixtures';
-import type { ModelRequest } from '../ports/model.port';
+import type { ConversationRequest, ModelRequest, ToolDefinition } from '../ports/model.port';
 import { InMemoryIncidentLedger } from '../test/fakes/in-memory-ledger';
 import { InMemoryMonitors } from '../test/fakes/in-memory-monitors';
 import { demoTranscriptSteps } from '../test/fakes/scripted-model';
@@ -207,4 +207,214 @@ describe('OpenAIModel against a loopback Chat Completions API', () => {
       expect(user!.content.replace(fence, '')).not.toContain(injection);
     },
   );
+});
+
+const tools: ToolDefinition[] = [
+  {
+    name: 'read_file',
+    description: 'Reads a file of the checkout.',
+    inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'], additionalProperties: false },
+  },
+  { name: 'run_tests', description: 'Runs the failing test.', inputSchema: { type: 'object', properties: {}, additionalProperties: false } },
+];
+
+const conversation = (step: string, messages: ConversationRequest['messages']): ConversationRequest => ({
+  incidentId: 'incident-1',
+  step,
+  system: 'You are the fix agent.',
+  messages,
+  tools,
+});
+
+const task = { role: 'user' as const, content: 'Fix the failing test.' };
+
+describe('OpenAIModel conversations against a loopback Chat Completions API', () => {
+  let server: WireServer;
+
+  beforeEach(async () => {
+    server = await startOpenAIServer();
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  function modelWith(options: Partial<OpenAIModelOptions> = {}): OpenAIModel {
+    return new OpenAIModel({ apiKey: 'sk-test-key', model: 'gpt-4.1', baseUrl: server.baseUrl, maxRetries: 2, ...options });
+  }
+
+  it('offers the tools as functions, and sends the tool calls back with one tool message per result in the next turn', async () => {
+    server.answer(
+      openAIChatCompletion({
+        content: 'Reading the module first.',
+        toolCalls: [
+          { id: 'call_read', name: 'read_file', arguments: '{"path":"src/pricing.js"}' },
+          { id: 'call_test', name: 'run_tests', arguments: '{}' },
+        ],
+        promptTokens: 900,
+        completionTokens: 60,
+      }),
+      openAIChatCompletion({ content: 'Rounding happens before the discount. Done.', promptTokens: 1_400, completionTokens: 30 }),
+    );
+    const model = modelWith();
+
+    const first = await model.converse(conversation('fix.attempt-1.turn-1', [task]));
+
+    expect(first).toEqual({
+      text: 'Reading the module first.',
+      toolCalls: [
+        { id: 'call_read', name: 'read_file', input: { path: 'src/pricing.js' } },
+        { id: 'call_test', name: 'run_tests', input: {} },
+      ],
+      stopReason: 'tool_use',
+      provider: 'openai',
+      model: 'gpt-4.1-2025-04-14',
+      usage: { inputTokens: 900, outputTokens: 60 },
+    });
+
+    const second = await model.converse(
+      conversation('fix.attempt-1.turn-2', [
+        task,
+        { role: 'assistant', text: first.text, toolCalls: first.toolCalls },
+        {
+          role: 'tool_results',
+          results: [
+            { toolCallId: 'call_read', content: "'use strict';\nmodule.exports = {};", isError: false },
+            { toolCallId: 'call_test', content: 'exit 1: expected 9.99, got 10', isError: true },
+          ],
+        },
+      ]),
+    );
+
+    expect(second).toEqual({
+      text: 'Rounding happens before the discount. Done.',
+      toolCalls: [],
+      stopReason: 'end_turn',
+      provider: 'openai',
+      model: 'gpt-4.1-2025-04-14',
+      usage: { inputTokens: 1_400, outputTokens: 30 },
+    });
+    expect(server.requests).toHaveLength(2);
+    const [sentFirst, sentSecond] = server.requests.map((r) => r.body);
+    const functions = tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } }));
+    expect(sentFirst).toEqual({
+      model: 'gpt-4.1',
+      messages: [
+        { role: 'system', content: 'You are the fix agent.' },
+        { role: 'user', content: 'Fix the failing test.' },
+      ],
+      tools: functions,
+    });
+    expect(sentSecond).toEqual({
+      model: 'gpt-4.1',
+      messages: [
+        { role: 'system', content: 'You are the fix agent.' },
+        { role: 'user', content: 'Fix the failing test.' },
+        {
+          role: 'assistant',
+          content: 'Reading the module first.',
+          tool_calls: [
+            { id: 'call_read', type: 'function', function: { name: 'read_file', arguments: '{"path":"src/pricing.js"}' } },
+            { id: 'call_test', type: 'function', function: { name: 'run_tests', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_read', content: "'use strict';\nmodule.exports = {};" },
+        { role: 'tool', tool_call_id: 'call_test', content: 'ERROR: exit 1: expected 9.99, got 10' },
+      ],
+      tools: functions,
+    });
+  });
+
+  it('sends null content beside tool calls, empty content for a turn that said nothing, and no tools when none are offered', async () => {
+    server.answer(openAIChatCompletion({ content: 'Summary.' }));
+
+    await modelWith().converse({
+      ...conversation('fix.attempt-1.turn-9', [
+        task,
+        { role: 'assistant', text: '', toolCalls: [{ id: 'call_1', name: 'run_tests', input: {} }] },
+        { role: 'tool_results', results: [{ toolCallId: 'call_1', content: 'exit 0', isError: false }] },
+        { role: 'assistant', text: '', toolCalls: [] },
+        { role: 'user', content: 'Say what you changed.' },
+      ]),
+      tools: [],
+    });
+
+    const { body } = server.requests[0]!;
+    expect(body).not.toHaveProperty('tools');
+    expect(body.messages).toEqual([
+      { role: 'system', content: 'You are the fix agent.' },
+      { role: 'user', content: 'Fix the failing test.' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'run_tests', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'exit 0' },
+      { role: 'assistant', content: '' },
+      { role: 'user', content: 'Say what you changed.' },
+    ]);
+  });
+
+  it('passes arguments that are not JSON on as the raw string, for the tool to refuse', async () => {
+    server.answer(openAIChatCompletion({ content: null, toolCalls: [{ id: 'call_1', name: 'read_file', arguments: "{'path': 'src/pricing.js'" }] }));
+
+    const turn = await modelWith().converse(conversation('fix.attempt-1.turn-1', [task]));
+
+    expect(turn).toMatchObject({ text: '', toolCalls: [{ id: 'call_1', name: 'read_file', input: "{'path': 'src/pricing.js'" }], stopReason: 'tool_use' });
+  });
+
+  // Several compatible servers (and OpenAI for some tool choices) finish a turn that calls tools with stop.
+  it.each([
+    ['stop', true, 'tool_use'],
+    ['stop', false, 'end_turn'],
+    ['length', true, 'max_tokens'],
+    ['length', false, 'max_tokens'],
+    ['content_filter', false, 'other'],
+  ])('reports finish_reason %s (tool calls: %s) as %s', async (finishReason, withCalls, expected) => {
+    const toolCalls = withCalls ? [{ id: 'call_1', name: 'run_tests', arguments: '{}' }] : [];
+    server.answer(openAIChatCompletion({ content: 'text', toolCalls, finishReason }));
+
+    await expect(modelWith().converse(conversation('fix.attempt-1.turn-1', [task]))).resolves.toMatchObject({ stopReason: expected, toolCalls: withCalls ? [{ id: 'call_1' }] : [] });
+  });
+
+  it('counts no tokens when a compatible server leaves usage out, and names the provider', async () => {
+    server.answer(openAIChatCompletion({ content: null, toolCalls: [{ id: 'call_1', name: 'run_tests', arguments: '{}' }], model: 'qwen3-coder:30b', usage: false }));
+
+    const turn = await modelWith({ provider: 'openai-compatible', model: 'qwen3-coder:30b' }).converse(conversation('fix.attempt-1.turn-1', [task]));
+
+    expect(turn).toMatchObject({ provider: 'openai-compatible', model: 'qwen3-coder:30b', stopReason: 'tool_use', usage: { inputTokens: 0, outputTokens: 0 } });
+  });
+
+  it('lets the SDK retry a 429 that says retry-after: 0, and succeeds on the second request', async () => {
+    server.answer(rateLimited, openAIChatCompletion({ content: 'Done.' }));
+
+    await expect(modelWith().converse(conversation('fix.attempt-1.turn-1', [task]))).resolves.toMatchObject({ text: 'Done.', stopReason: 'end_turn' });
+    expect(server.requests.map((r) => r.headers['x-stainless-retry-count'])).toEqual(['0', '1']);
+    expect(server.requests[1]!.body).toEqual(server.requests[0]!.body);
+  });
+
+  it('throws a 5xx past maxRetries as the SDK error, for Temporal to retry the activity', async () => {
+    const unavailable = openAIError(503, { type: 'service_unavailable', code: null, message: 'The engine is currently overloaded' }, { 'retry-after-ms': '0' });
+    server.answer(unavailable, unavailable);
+
+    const failure = await modelWith({ maxRetries: 1 }).converse(conversation('fix.attempt-1.turn-1', [task])).catch((error: unknown) => error);
+
+    expect(server.requests).toHaveLength(2);
+    expect(failure).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(failure).not.toBeInstanceOf(ApplicationFailure);
+  });
+
+  it('fails a 400 at once as non-retryable ModelRequestRejected, naming the turn', async () => {
+    server.answer(
+      openAIError(400, {
+        type: 'invalid_request_error',
+        code: null,
+        message: "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'.",
+      }),
+    );
+
+    const failure = await modelWith().converse(conversation('fix.attempt-1.turn-2', [task])).catch((error: unknown) => error);
+
+    expect(server.requests).toHaveLength(1);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: ERROR_TYPES.modelRequestRejected, nonRetryable: true });
+    expect((failure as Error).message).toContain('openai rejected the fix.attempt-1.turn-2 request for incident incident-1 (model gpt-4.1, HTTP 400)');
+    expect((failure as ApplicationFailure).details).toEqual([{ provider: 'openai', status: 400, requestId: expect.stringMatching(/^req_/) }]);
+  });
 });

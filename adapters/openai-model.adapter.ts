@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
-import type { ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
+import type { ConversationMessage, ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse, ToolCall } from '../ports/model.port';
 
 /**
  * How the expected object is asked for:
@@ -38,7 +38,9 @@ const REJECTED_STATUSES = new Set([400, 401, 403, 404]);
  * servers constrain response_format while decoding, whereas their tool calling depends on the
  * model's chat template. `strict` is off because strict mode accepts only a subset of JSON Schema
  * (every property required, no defaults) that zod's schemas do not keep to; the calling step
- * validates the answer with zod and re-asks when it does not fit.
+ * validates the answer with zod and re-asks when it does not fit. A conversation does use tool
+ * calls, which is what the agent's tools are; `strict` is off there too, and a tool validates its
+ * own input.
  */
 export class OpenAIModel implements ModelPort {
   private readonly client: OpenAI;
@@ -88,12 +90,45 @@ export class OpenAIModel implements ModelPort {
     };
   }
 
+  async converse(request: ConversationRequest): Promise<ConversationTurn> {
+    let completion: OpenAI.ChatCompletion;
+    try {
+      completion = await this.client.chat.completions.create({
+        model: this.options.model,
+        messages: [{ role: 'system', content: request.system }, ...request.messages.flatMap(toChatMessages)],
+        // OpenAI refuses an empty tools array. tool_choice is left to its default, auto, because
+        // some compatible servers (vLLM) refuse it unless started with tool-choice support.
+        ...(request.tools.length > 0 && {
+          tools: request.tools.map((tool) => ({
+            type: 'function' as const,
+            function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+          })),
+        }),
+      });
+    } catch (error) {
+      throw this.rejectedOrAsThrown(error, request);
+    }
+    const choice = completion.choices[0];
+    const toolCalls = (choice?.message.tool_calls ?? []).flatMap((call): ToolCall[] =>
+      call.type === 'function' ? [{ id: call.id, name: call.function.name, input: parsedArguments(call.function.arguments) }] : [],
+    );
+    return {
+      // A refusal comes instead of content; as the text it reaches the agent's report.
+      text: choice?.message.content ?? choice?.message.refusal ?? '',
+      toolCalls,
+      stopReason: stopReasonOf(choice?.finish_reason, toolCalls.length > 0),
+      provider: this.provider,
+      model: completion.model,
+      usage: { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 },
+    };
+  }
+
   /**
    * What is left after the SDK's own retries: a rejection is permanent (ModelRequestRejected);
    * anything else (429 or 5xx past the retries, a connection error) is thrown as it is, which
    * Temporal retries under the error's class name (RateLimitError, APIConnectionError, …).
    */
-  private rejectedOrAsThrown(error: unknown, request: ModelRequest): unknown {
+  private rejectedOrAsThrown(error: unknown, request: Pick<ModelRequest, 'incidentId' | 'step'>): unknown {
     if (error instanceof OpenAI.APIError && error.status !== undefined && REJECTED_STATUSES.has(error.status)) {
       return stewardFailure(
         ERROR_TYPES.modelRequestRejected,
@@ -103,4 +138,49 @@ export class OpenAIModel implements ModelPort {
     }
     return error;
   }
+}
+
+/**
+ * The wire has no error flag on a tool result, so a failed call says so in its content. An
+ * assistant turn's content is null beside tool calls, as OpenAI sends it; without tool calls the
+ * API requires content, so a turn that said nothing sends the empty string.
+ */
+function toChatMessages(message: ConversationMessage): OpenAI.ChatCompletionMessageParam[] {
+  switch (message.role) {
+    case 'user':
+      return [{ role: 'user', content: message.content }];
+    case 'assistant':
+      return [
+        message.toolCalls.length > 0
+          ? {
+              role: 'assistant',
+              content: message.text || null,
+              tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: JSON.stringify(call.input) } })),
+            }
+          : { role: 'assistant', content: message.text },
+      ];
+    case 'tool_results':
+      return message.results.map((result) => ({ role: 'tool', tool_call_id: result.toolCallId, content: result.isError ? `ERROR: ${result.content}` : result.content }));
+  }
+}
+
+/** Arguments that are not JSON are passed on as the string the model wrote, which the tool refuses with its reason. */
+function parsedArguments(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Several compatible servers, and OpenAI itself for some tool choices, finish a turn that calls
+ * tools with `stop` rather than `tool_calls`; the calls are what asks for tools, so they decide.
+ * `length` stays `max_tokens` even beside calls: their arguments may be cut off.
+ */
+function stopReasonOf(finishReason: string | null | undefined, hasToolCalls: boolean): ConversationTurn['stopReason'] {
+  if (finishReason === 'tool_calls' || (finishReason === 'stop' && hasToolCalls)) return 'tool_use';
+  if (finishReason === 'stop') return 'end_turn';
+  if (finishReason === 'length') return 'max_tokens';
+  return 'other';
 }

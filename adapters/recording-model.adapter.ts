@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
+import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
 
 /**
  * Record mode: passes each request to a real model and writes its answer into a transcript that
@@ -16,23 +16,30 @@ export class RecordingModel implements ModelPort {
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
     const response = await this.inner.complete(request);
-    this.record(request.step, response);
-    return response;
-  }
-
-  private record(step: string, response: ModelResponse): void {
-    const transcript = fs.existsSync(this.transcriptPath)
-      ? (JSON.parse(fs.readFileSync(this.transcriptPath, 'utf8')) as { steps: Record<string, unknown> })
-      : { kind: 'steward-model-transcript', label: this.label, provenance: '', steps: {} };
     let recorded: unknown = response.text;
     try {
       recorded = JSON.parse(response.text);
     } catch {
       // Not JSON: kept as the text the model gave, which the replay serves verbatim.
     }
+    this.record(request.step, recorded, response);
+    return response;
+  }
+
+  /** Only what the replay serves back is kept; the stop reason follows from the tool calls there. */
+  async converse(request: ConversationRequest): Promise<ConversationTurn> {
+    const turn = await this.inner.converse(request);
+    this.record(request.step, { text: turn.text, toolCalls: turn.toolCalls }, turn);
+    return turn;
+  }
+
+  private record(step: string, recorded: unknown, source: { provider: string; model: string }): void {
+    const transcript = fs.existsSync(this.transcriptPath)
+      ? (JSON.parse(fs.readFileSync(this.transcriptPath, 'utf8')) as { steps: Record<string, unknown> })
+      : { kind: 'steward-model-transcript', label: this.label, provenance: '', steps: {} };
     const updated = {
       ...transcript,
-      provenance: `Recorded from ${response.provider} model ${response.model} by Steward's record mode.`,
+      provenance: `Recorded from ${source.provider} model ${source.model} by Steward's record mode.`,
       steps: { ...transcript.steps, [step]: { response: recorded } },
     };
     fs.mkdirSync(path.dirname(this.transcriptPath), { recursive: true });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEMO_TRANSCRIPT_PATH } from '../config/config';
 import { ERROR_TYPES } from '../contracts';
-import type { ModelRequest } from '../ports/model.port';
+import type { ConversationRequest, ModelRequest } from '../ports/model.port';
 import { demoTranscriptSteps } from '../test/fakes/scripted-model';
 import { ReplayModel } from './replay-model.adapter';
 
@@ -13,6 +13,14 @@ const request = (step: string): ModelRequest => ({
   system: 'system prompt',
   prompt: 'prompt',
   responseFormat: { name: 'TriageResult', jsonSchema: {} },
+});
+
+const conversation = (step: string): ConversationRequest => ({
+  incidentId: 'incident-4401001-demo-cycle',
+  step,
+  system: 'system prompt',
+  messages: [{ role: 'user', content: 'Fix the failing test.' }],
+  tools: [{ name: 'read_file', description: 'Reads a file.', inputSchema: { type: 'object' } }],
 });
 
 describe('ReplayModel', () => {
@@ -58,7 +66,65 @@ describe('ReplayModel', () => {
     const { message } = failure as Error;
     expect(message).toContain('"fix.attempt-3"');
     expect(message).toContain(DEMO_TRANSCRIPT_PATH);
-    expect(message).toContain('it holds: triage, reproduce.try-1, fix.attempt-1, fix.attempt-2, review.attempt-2');
+    expect(message).toContain(`it holds: ${Object.keys(demoTranscriptSteps()).join(', ')}.`);
+  });
+
+  it('serves a recorded conversation turn, asking for tools when it holds tool calls and ending the turn when not', async () => {
+    const toolCalls = [{ id: 'toolu_1', name: 'read_file', input: { path: 'src/pricing.js' } }];
+    const file = writeFile(
+      'turns.json',
+      JSON.stringify({
+        kind: 'steward-model-transcript',
+        label: 'turns',
+        provenance: 'test',
+        steps: {
+          'fix.attempt-1.turn-1': { response: { text: 'Reading it.', toolCalls } },
+          'fix.attempt-1.turn-2': { response: { text: 'Done.', toolCalls: [] } },
+        },
+      }),
+    );
+    const model = new ReplayModel(file);
+
+    await expect(model.converse(conversation('fix.attempt-1.turn-1'))).resolves.toEqual({
+      text: 'Reading it.',
+      toolCalls,
+      stopReason: 'tool_use',
+      provider: 'replay',
+      model: 'turns',
+      usage: { inputTokens: 0, outputTokens: 0 },
+    });
+    await expect(model.converse(conversation('fix.attempt-1.turn-2'))).resolves.toMatchObject({ text: 'Done.', toolCalls: [], stopReason: 'end_turn' });
+  });
+
+  it("serves every conversation turn of the demo transcript, as the demo's fix agent asks for them", async () => {
+    const model = new ReplayModel(DEMO_TRANSCRIPT_PATH);
+    const turns = Object.entries(demoTranscriptSteps()).filter(([step]) => /\.turn-\d+$/.test(step));
+
+    expect(turns.length).toBeGreaterThan(0);
+    for (const [step, recorded] of turns) {
+      await expect(model.converse(conversation(step))).resolves.toMatchObject({ ...(recorded as object), provider: 'replay' });
+    }
+  });
+
+  it('fails a conversation step it does not hold with ModelRecordingMissing, as for complete', async () => {
+    const failure = await new ReplayModel(DEMO_TRANSCRIPT_PATH).converse(conversation('fix.attempt-3.turn-1')).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ type: ERROR_TYPES.modelRecordingMissing, nonRetryable: true });
+    expect((failure as Error).message).toContain('"fix.attempt-3.turn-1"');
+    expect((failure as Error).message).toContain(DEMO_TRANSCRIPT_PATH);
+  });
+
+  it('refuses, naming the step and the file, a recording that is not a conversation turn', async () => {
+    const file = writeFile(
+      'not-a-turn.json',
+      JSON.stringify({ kind: 'steward-model-transcript', label: 'x', provenance: 'test', steps: { 'fix.attempt-1.turn-1': { response: { text: 'hi', tool_calls: [] } } } }),
+    );
+
+    const failure = await new ReplayModel(file).converse(conversation('fix.attempt-1.turn-1')).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ type: ERROR_TYPES.modelRecordingMissing, nonRetryable: true });
+    expect((failure as Error).message).toContain(`The replay model's recording for step "fix.attempt-1.turn-1" (incident incident-4401001-demo-cycle) in ${file} is not a conversation turn`);
+    expect((failure as Error).message).toContain('toolCalls');
   });
 
   it('refuses, naming the file, JSON that is not a transcript', () => {

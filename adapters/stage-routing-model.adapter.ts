@@ -1,5 +1,5 @@
 import type { ModelStage } from '../config/config';
-import type { ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
+import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../ports/model.port';
 
 /** The stage a step belongs to: `fix.attempt-2.retry-1` is a fix step. */
 export function stageOfStep(step: string): ModelStage {
@@ -17,5 +17,9 @@ export class StageRoutingModel implements ModelPort {
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
     return this.byStage[stageOfStep(request.step)].complete(request);
+  }
+
+  async converse(request: ConversationRequest): Promise<ConversationTurn> {
+    return this.byStage[stageOfStep(request.step)].converse(request);
   }
 }

@@ -1,15 +1,20 @@
 import { InMemoryIncidentLedger } from '../../test/fakes/in-memory-ledger';
-import type { ModelPort, ModelRequest } from '../../ports/model.port';
+import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest } from '../../ports/model.port';
 import { MeteredModel, priceOf } from './metered-model';
 
 const prices = { 'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 }, 'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6 } };
 const request = (step: string, incidentId = 'incident-1'): ModelRequest => ({ incidentId, step, system: '', prompt: '', responseFormat: { name: 'X', jsonSchema: {} } });
+const conversation = (step: string, incidentId = 'incident-1'): ConversationRequest => ({ incidentId, step, system: '', messages: [], tools: [] });
 const answering = (model: string): ModelPort & { calls: number } => {
   const port = {
     calls: 0,
     async complete() {
       port.calls += 1;
       return { text: '{}', provider: 'openai', model, usage: { inputTokens: 100_000, outputTokens: 10_000 } };
+    },
+    async converse(): Promise<ConversationTurn> {
+      port.calls += 1;
+      return { text: '', toolCalls: [], stopReason: 'end_turn', provider: 'openai', model, usage: { inputTokens: 100_000, outputTokens: 10_000 } };
     },
   };
   return port;
@@ -60,5 +65,36 @@ describe('MeteredModel', () => {
     expect(inner.calls).toBe(2);
     // Another incident has a budget of its own.
     await expect(metered.complete(request('triage', 'incident-2'))).resolves.toMatchObject({ model: 'gpt-4.1' });
+  });
+
+  it('records each conversation turn as a call of its own, counted with the other calls of the incident', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    const metered = new MeteredModel(answering('gpt-4.1-2025-04-14'), ledger, prices, null);
+
+    await metered.complete(request('reproduce.try-1'));
+    await expect(metered.converse(conversation('fix.attempt-1.turn-1'))).resolves.toMatchObject({ stopReason: 'end_turn', model: 'gpt-4.1-2025-04-14' });
+    await metered.converse(conversation('fix.attempt-1.turn-2'));
+
+    expect(ledger.modelUsage.map((u) => [u.step, u.provider, u.inputTokens, u.outputTokens, u.costUsd])).toEqual([
+      ['reproduce.try-1', 'openai', 100_000, 10_000, 0.28],
+      ['fix.attempt-1.turn-1', 'openai', 100_000, 10_000, 0.28],
+      ['fix.attempt-1.turn-2', 'openai', 100_000, 10_000, 0.28],
+    ]);
+  });
+
+  it('runs no further turn of a conversation once the incident has spent its budget', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    const inner = answering('gpt-4.1');
+    const metered = new MeteredModel(inner, ledger, prices, 0.5);
+
+    await metered.converse(conversation('fix.attempt-1.turn-1'));
+    await metered.converse(conversation('fix.attempt-1.turn-2'));
+    await expect(metered.converse(conversation('fix.attempt-1.turn-3'))).rejects.toMatchObject({
+      type: 'IncidentBudgetExhausted',
+      nonRetryable: true,
+      message: expect.stringContaining('in 2 calls (200000 input and 20000 output tokens); step fix.attempt-1.turn-3 was not run'),
+    });
+    expect(inner.calls).toBe(2);
+    expect(ledger.modelUsage).toHaveLength(2);
   });
 });

@@ -1,7 +1,7 @@
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
-import type { ModelPort, ModelRequest, ModelResponse } from '../../ports/model.port';
+import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../../ports/model.port';
 
 /** US dollars per million tokens. */
 export interface ModelPrice {
@@ -35,6 +35,18 @@ export class MeteredModel implements ModelPort {
   ) {}
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
+    return this.metered(request, () => this.inner.complete(request));
+  }
+
+  /** Each turn is a call of its own: the budget can stop a conversation between two turns. */
+  async converse(request: ConversationRequest): Promise<ConversationTurn> {
+    return this.metered(request, () => this.inner.converse(request));
+  }
+
+  private async metered<Answer extends Pick<ModelResponse, 'provider' | 'model' | 'usage'>>(
+    request: Pick<ModelRequest, 'incidentId' | 'step'>,
+    call: () => Promise<Answer>,
+  ): Promise<Answer> {
     if (this.budgetUsd !== null) {
       const spent = await this.ledger.incidentSpend(request.incidentId);
       if (spent.costUsd >= this.budgetUsd) {
@@ -46,7 +58,7 @@ export class MeteredModel implements ModelPort {
         );
       }
     }
-    const response = await this.inner.complete(request);
+    const response = await call();
     const price = priceOf(this.prices, response.model);
     await this.ledger.recordModelUsage({
       incidentId: request.incidentId,

@@ -129,6 +129,7 @@ describe('generateStructured', () => {
     const scripted = new ScriptedModel({ triage: 'not json' });
     const model: ModelPort = {
       complete: (request: ModelRequest): Promise<ModelResponse> => (request.step === 'triage' ? scripted.complete(request) : Promise.reject(outage)),
+      converse: (request) => scripted.converse(request),
     };
 
     await expect(generateStructured(call(model))).rejects.toBe(outage);

@@ -133,6 +133,36 @@ export function anthropicText(text: string): WireAnswer {
   };
 }
 
+/** A Messages API response with any content blocks (text, tool_use) and stop reason, as a conversation turn gets. */
+export function anthropicMessage(options: {
+  content: ({ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown })[];
+  stopReason: string;
+  model?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+}): WireAnswer {
+  return {
+    status: 200,
+    headers: { 'request-id': nextId('req_') },
+    body: {
+      id: nextId('msg_'),
+      type: 'message',
+      role: 'assistant',
+      model: options.model ?? 'claude-sonnet-4-6',
+      content: options.content.map((block) => (block.type === 'tool_use' ? { ...block, caller: { type: 'direct' } } : { ...block, citations: null })),
+      stop_reason: options.stopReason,
+      stop_sequence: null,
+      usage: {
+        input_tokens: options.inputTokens ?? 1_200,
+        output_tokens: options.outputTokens ?? 180,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        service_tier: 'standard',
+      },
+    },
+  };
+}
+
 /** Anthropic's error envelope, e.g. 429 rate_limit_error, 529 overloaded_error, 401 authentication_error. */
 export function anthropicError(status: number, type: string, message: string, headers: Record<string, string> = {}): WireAnswer {
   const requestId = nextId('req_');
@@ -145,12 +175,16 @@ export function startOpenAIServer(): Promise<WireServer> {
 }
 
 /**
- * A Chat Completions response whose assistant message holds `content`, or `refusal` in its place.
- * `usage: false` leaves usage out, as some compatible servers do.
+ * A Chat Completions response whose assistant message holds `content`, or `refusal` in its place,
+ * and `toolCalls` if any (their arguments as the raw string the wire carries). The finish reason
+ * is `tool_calls` beside calls and `stop` otherwise, unless given. `usage: false` leaves usage
+ * out, as some compatible servers do.
  */
 export function openAIChatCompletion(options: {
   content: string | null;
   refusal?: string;
+  toolCalls?: { id: string; name: string; arguments: string }[];
+  finishReason?: string;
   model?: string;
   promptTokens?: number;
   completionTokens?: number;
@@ -169,9 +203,17 @@ export function openAIChatCompletion(options: {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: options.content, refusal: options.refusal ?? null, annotations: [] },
+          message: {
+            role: 'assistant',
+            content: options.content,
+            refusal: options.refusal ?? null,
+            annotations: [],
+            ...(options.toolCalls && {
+              tool_calls: options.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+            }),
+          },
           logprobs: null,
-          finish_reason: 'stop',
+          finish_reason: options.finishReason ?? (options.toolCalls?.length ? 'tool_calls' : 'stop'),
         },
       ],
       ...(options.usage !== false && {
