@@ -1,4 +1,5 @@
 import type { ServicesConfig } from '../config/config';
+import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
 import type { LogsPort } from '../ports/logs.port';
@@ -6,6 +7,7 @@ import type { ModelPort } from '../ports/model.port';
 import type { MonitorsPort } from '../ports/monitors.port';
 import type { NotifierPort } from '../ports/notifier.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
+import { createFixAgentActivities } from './fix/fix-agent.activities';
 import { createFixActivities } from './fix/fix.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
@@ -21,10 +23,14 @@ export interface IncidentPorts {
   sandbox: SandboxPort;
   notifier: NotifierPort;
   ledger: IncidentLedgerPort;
+  /** The fix agent's conversations, kept out of the workflow history. */
+  conversations: AgentConversationPort;
   /** Error-log search for context; null where none is configured (the embedded defaults). */
   logs: LogsPort | null;
   services: ServicesConfig;
   sandboxCommandTimeoutMs?: number;
+  /** Input plus output tokens an incident may spend before the fix agent stops; null or absent for no limit. */
+  fixAgentTokenBudget?: number | null;
 }
 
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
@@ -40,6 +46,14 @@ export function createIncidentActivities(ports: IncidentPorts) {
       limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
     }),
     ...createFixActivities({ model: ports.model, sandbox: ports.sandbox, services: ports.services, commandTimeoutMs: ports.sandboxCommandTimeoutMs }),
+    ...createFixAgentActivities({
+      model: ports.model,
+      sandbox: ports.sandbox,
+      conversations: ports.conversations,
+      ledger: ports.ledger,
+      services: ports.services,
+      limits: { commandTimeoutMs: ports.sandboxCommandTimeoutMs ?? 5 * 60_000, tokenBudgetPerIncident: ports.fixAgentTokenBudget ?? null },
+    }),
     ...createPullRequestActivities({ codeHost: ports.codeHost, services: ports.services }),
     ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
     ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),

@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   STEWARD_TASK_QUEUE: z.string().default('steward-incidents'),
+  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(32 * 1024),
   STEWARD_TEMPORAL_UI_URL: z.string().url().optional(),
   DATABASE_URL: z.string().url().optional(),
   STEWARD_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -58,6 +59,8 @@ const EnvSchema = z.object({
   STEWARD_APPROVAL_TIMEOUT_POLICY: z.enum(['escalate', 'close']).default('escalate'),
   STEWARD_APPROVAL_MAX_ESCALATIONS: z.coerce.number().int().min(0).default(3),
   STEWARD_MAX_FIX_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(3),
+  STEWARD_FIX_AGENT_MAX_TURNS: z.coerce.number().int().min(1).max(100).default(20),
+  STEWARD_FIX_AGENT_TOKEN_BUDGET: z.coerce.number().int().min(0).default(1_500_000),
   STEWARD_DRAFT_PR_BELOW_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5),
   STEWARD_PR_FOLLOW_UP: durationMs.default(14 * 86_400_000),
   STEWARD_MODEL_PROVIDER: z.enum(['replay', 'anthropic', 'openai', 'openai-compatible']).default('replay'),
@@ -98,11 +101,20 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface StewardConfig {
   dataDir: string;
-  temporal: { address: string | null; namespace: string; taskQueue: string; webUiUrl: string | null };
+  temporal: {
+    address: string | null;
+    namespace: string;
+    taskQueue: string;
+    webUiUrl: string | null;
+    /** Payloads above this size go to the payload store, and the history keeps a reference. */
+    payloadOffloadBytes: number;
+  };
   databaseUrl: string | null;
   api: { port: number; webhookToken: string | null; maxBodyBytes: number };
   approval: { minSeverity: Severity; timeoutMs: number; timeoutPolicy: 'escalate' | 'close'; maxEscalations: number };
   maxFixAttempts: number;
+  /** The fix agent's turn limit per attempt, and the tokens an incident may spend before the agent stops (null: no limit). */
+  fixAgent: { maxTurns: number; tokenBudgetPerIncident: number | null };
   draftPrBelowConfidence: number;
   /** How long an incident waits for its PR to be merged, to record the merge; 0 ends it when the PR opens. */
   prFollowUpMs: number;
@@ -301,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       address: e.TEMPORAL_ADDRESS ?? null,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.STEWARD_TASK_QUEUE,
+      payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES,
       webUiUrl: e.STEWARD_TEMPORAL_UI_URL ?? null,
     },
     databaseUrl: e.DATABASE_URL ?? null,
@@ -312,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       maxEscalations: e.STEWARD_APPROVAL_MAX_ESCALATIONS,
     },
     maxFixAttempts: e.STEWARD_MAX_FIX_ATTEMPTS,
+    fixAgent: { maxTurns: e.STEWARD_FIX_AGENT_MAX_TURNS, tokenBudgetPerIncident: e.STEWARD_FIX_AGENT_TOKEN_BUDGET === 0 ? null : e.STEWARD_FIX_AGENT_TOKEN_BUDGET },
     draftPrBelowConfidence: e.STEWARD_DRAFT_PR_BELOW_CONFIDENCE,
     prFollowUpMs: e.STEWARD_PR_FOLLOW_UP,
     model: modelConfig(e),

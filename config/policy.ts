@@ -9,6 +9,7 @@ export function incidentPolicyFromConfig(config: StewardConfig, uiUrl: string | 
     approvalTimeoutPolicy: config.approval.timeoutPolicy,
     maxEscalations: config.approval.maxEscalations,
     maxFixAttempts: config.maxFixAttempts,
+    fixAgentMaxTurns: config.fixAgent.maxTurns,
     draftPrBelowConfidence: config.draftPrBelowConfidence,
     prFollowUpMs: config.prFollowUpMs,
     webUiBaseUrl: uiUrl ?? 'http://127.0.0.1:8233',

@@ -68,6 +68,8 @@ export interface IncidentPolicy {
   maxFixAttempts: number;
   /** Triage confidence below which the PR is opened as a draft. */
   draftPrBelowConfidence: number;
+  /** Model turns the fix agent gets per attempt. Absent in inputs of runs started before the agent. */
+  fixAgentMaxTurns?: number;
   /**
    * How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the
    * PR opens. Absent in inputs of runs started before it existed.
@@ -112,6 +114,10 @@ export const ERROR_TYPES = {
   datadogRequestRejected: 'DatadogRequestRejected',
   /** The incident's model budget is spent: no further model call is made for it. */
   budgetExhausted: 'IncidentBudgetExhausted',
+  /** The fix agent's stored conversation does not hold the positions the workflow asks for: retrying reads the same rows. */
+  agentConversationOutOfStep: 'AgentConversationOutOfStep',
+  /** A workspace snapshot's setup command failed or timed out (often a registry hiccup, so retried); the details carry its output. */
+  snapshotSetupFailed: 'SnapshotSetupFailed',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -126,4 +132,28 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.modelRequestRejected,
   ERROR_TYPES.datadogRequestRejected,
   ERROR_TYPES.budgetExhausted,
+  ERROR_TYPES.agentConversationOutOfStep,
 ];
+
+// ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh.workflow.ts) ----
+
+export const SNAPSHOT_REFRESH_WORKFLOW_TYPE = 'snapshotRefreshWorkflow';
+/** One schedule per namespace; infra/snapshot-schedule.ts creates it or brings it up to date. */
+export const SNAPSHOT_REFRESH_SCHEDULE_ID = 'steward-snapshot-refresh';
+/**
+ * Snapshots live on the disk of the host that runs the sandboxes, so the refresh must run there:
+ * a worker on such a host polls this queue (one queue per host when there are several).
+ */
+export const SNAPSHOT_REFRESH_TASK_QUEUE = 'steward-snapshots';
+
+export interface SnapshotGarbageLimits {
+  maxAgeMs: number;
+  maxBytes: number;
+}
+
+export interface SnapshotRefreshWorkflowInput {
+  /** Null: refresh only, collect nothing. */
+  garbage: SnapshotGarbageLimits | null;
+  /** Defaults fit an `npm ci` of a large repository; tests shorten them. */
+  timeouts?: { refreshStartToCloseMs?: number; heartbeatMs?: number };
+}

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { createIncidentActivities, type IncidentActivities, type IncidentPorts } from '../activities';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
+import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
@@ -95,6 +96,8 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
       notifier,
       ledger,
+      conversations: new PostgresAgentConversations(pool),
+      fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : null,
       services: config.services,
     },

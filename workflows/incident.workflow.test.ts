@@ -102,9 +102,9 @@ describe('incident workflow', () => {
       expect(attributes.get(SEARCH_ATTRIBUTES.severity)).toBe('P2');
       expect(attributes.get(SEARCH_ATTRIBUTES.prUrl)).toBe(outcome.prUrl);
       expect(attributes.get(SEARCH_ATTRIBUTES.service)).toBe('checkout-service');
-      // The replayed model is free, but its calls are counted: triage, one reproduction, two fixes, one review.
+      // The replayed model is free, but its calls are counted: triage, one reproduction, the agent's 3 + 4 turns, one review.
       expect(attributes.get(SEARCH_ATTRIBUTES.costUsd)).toBe(0);
-      expect(state.modelSpend).toEqual({ calls: 5, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+      expect(state.modelSpend).toEqual({ calls: 10, inputTokens: 0, outputTokens: 0, costUsd: 0 });
       await recordHistory('pr-opened-after-a-rejected-attempt', handle.workflowId);
     });
 
@@ -209,6 +209,57 @@ describe('incident workflow', () => {
     await recordHistory('budget-exhausted', handle.workflowId);
   });
 
+  it('keeps large payloads out of the history: the store holds them, the history a reference, and the run reads them back', async () => {
+    const taskQueue = `${h.taskQueue}-offload`;
+    await h.startWorker({ taskQueue, payloadOffloadBytes: 2_048 });
+    await h.seedMonitor('5510001');
+    const handle = await start(h.alert({ monitorId: '5510001' }), testPolicy(), taskQueue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('pr_opened');
+
+    const payloads = payloadsIn(await handle.fetchHistory());
+    const references = payloads.filter((p) => new TextDecoder().decode(p.metadata?.messageType ?? new Uint8Array()) === 'temporal.api.sdk.v1.ExternalStorageReference');
+    // Diffs, output tails and checkpointed state all exceed 2 KiB here: each went to the store.
+    expect(references.length).toBeGreaterThan(5);
+    expect(payloads.filter((p) => (p.data?.length ?? 0) > 2_048)).toEqual([]);
+    const { rows } = await h.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM payload_blobs');
+    expect(rows[0]!.n).toBeGreaterThan(0);
+    // The workflow read its offloaded activity results as if inline: the attempts, the diff in the PR.
+    const state = await handle.query(incidentStateQuery);
+    expect(state.attempts.map((a) => a.verified)).toEqual([false, true]);
+    const pr = execFileSync('git', ['-C', h.repositoryPath, 'diff', `${h.revision}..${state.pullRequest!.branch}`, '--', 'src/pricing.js'], { encoding: 'utf8' });
+    expect(pr).toContain('+  if (coupon === undefined || coupon === null) return 0;');
+  });
+
+  it('ends an agent attempt at its turn limit, and reports it when no attempt is left', async () => {
+    const queue = await scenario({});
+    await h.seedMonitor('5511001');
+    const handle = await start(h.alert({ monitorId: '5511001' }), testPolicy({ fixAgentMaxTurns: 2, maxFixAttempts: 2 }), queue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('could_not_fix');
+    const state = await handle.query(incidentStateQuery);
+    expect(state.attempts.map((a) => a.failureReason)).toEqual(['the agent did not finish within its 2 turns', 'the agent did not finish within its 2 turns']);
+    // Two turns each, and no third: the limit is where the asking stopped.
+    const { rows } = await h.pool.query<{ step: string }>("SELECT step FROM model_usage WHERE incident_id = $1 AND step LIKE 'fix.%' ORDER BY step", [outcome.incidentId]);
+    expect(rows.map((r) => r.step)).toEqual(['fix.attempt-1.turn-1', 'fix.attempt-1.turn-2', 'fix.attempt-2.turn-1', 'fix.attempt-2.turn-2']);
+  });
+
+  it('stops fixing once the incident has spent its token budget, and attempts no more', async () => {
+    const taskQueue = `${h.taskQueue}-tokens`;
+    await h.startWorker({ taskQueue, ports: { fixAgentTokenBudget: 100_000 } });
+    await h.seedMonitor('5512001');
+    const alert = h.alert({ monitorId: '5512001' });
+    const incidentId = incidentWorkflowId(alert.monitorId, alert.alertCycleKey);
+    await h.ledger.recordModelUsage({ incidentId, step: 'reproduce.try-0', provider: 'anthropic', model: 'claude-sonnet-4-6', inputTokens: 95_000, outputTokens: 5_000, costUsd: null });
+    const handle = await start(alert, testPolicy(), taskQueue);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('could_not_fix');
+    const state = await handle.query(incidentStateQuery);
+    expect(state.attempts).toHaveLength(1);
+    expect(state.attempts[0]!.failureReason).toBe("the incident's token budget is spent (100000 tokens), so the agent stopped before turn 1");
+    expect(h.deliveredNotifications(incidentId)[0]!.text).toContain('token budget is spent');
+  });
+
   describe('when triage says noise', () => {
     const tuning = { criticalThreshold: 25, evaluationWindow: 'last_15m', reason: 'deploy-time spikes of 5 to 20 errors are expected' };
 
@@ -250,7 +301,7 @@ describe('incident workflow', () => {
     const queue = await scenario({
       'reproduce.try-1': passingTest('test/steward-reproduction.test.js'),
       'reproduce.try-2': passingTest('test/steward-reproduction-2.test.js'),
-      'fix.attempt-1': null,
+      'fix.attempt-1.turn-1': null,
     });
     await h.seedMonitor('5503001');
     const handle = await start(h.alert({ monitorId: '5503001' }), testPolicy(), queue);
@@ -263,8 +314,9 @@ describe('incident workflow', () => {
   });
 
   it('reports "could not fix" with the evidence when all three attempts fail verification', async () => {
-    const broken = (demoTranscriptStep('fix.attempt-1') as { summary: string; edits: unknown[] });
-    const queue = await scenario({ 'fix.attempt-2': broken, 'fix.attempt-3': broken });
+    // Attempts 2 and 3 repeat the agent's first attempt, whose rounding change breaks a test.
+    const brokenTurns = (attempt: number) => Object.fromEntries([1, 2, 3].map((n) => [`fix.attempt-${attempt}.turn-${n}`, demoTranscriptStep(`fix.attempt-1.turn-${n}`)]));
+    const queue = await scenario({ ...brokenTurns(2), ...brokenTurns(3), 'fix.attempt-2.turn-4': null });
     await h.seedMonitor('5504001');
     const handle = await start(h.alert({ monitorId: '5504001' }), testPolicy(), queue);
     const outcome = (await handle.result()) as IncidentOutcome;
@@ -364,6 +416,19 @@ describe('incident workflow', () => {
     });
   });
 });
+
+/** Every payload a history holds, wherever in its events. */
+function payloadsIn(history: unknown): { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }[] {
+  const found: { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }[] = [];
+  const visit = (value: unknown): void => {
+    if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return;
+    const candidate = value as { metadata?: unknown; data?: unknown };
+    if (candidate.data instanceof Uint8Array && candidate.metadata && typeof candidate.metadata === 'object') found.push(candidate as (typeof found)[number]);
+    for (const child of Object.values(value)) visit(child);
+  };
+  visit(history);
+  return found;
+}
 
 function demoTranscriptStep(step: string): unknown {
   const transcript = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'demo', 'transcript.json'), 'utf8')) as { steps: Record<string, { response: unknown }> };

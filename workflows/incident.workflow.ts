@@ -149,6 +149,66 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   setHandler(approveSignal, decide('approve'));
   setHandler(rejectSignal, decide('reject'));
 
+  let agentBudgetSpent = false;
+  /**
+   * One attempt of the tool-calling fix agent: each model turn and each round of tools is its own
+   * activity, and the conversation stays in the store, so the history holds only the steps.
+   */
+  const runFixAgent = async (input: {
+    incidentId: string;
+    attempt: number;
+    alert: typeof alert;
+    triage: NonNullable<IncidentState['triage']>;
+    revision: string;
+    reproduction: NonNullable<IncidentState['reproduction']>;
+    baseline: Parameters<IncidentActivities['verifyFixAttempt']>[0]['baseline'];
+    previousAttempts: { attempt: number; failureReason: string }[];
+  }): Promise<FixAttemptOutcome> => {
+    const { attempt } = input;
+    const maxTurns = policy.fixAgentMaxTurns ?? 20;
+    const unfinished = (failureReason: string): FixAttemptOutcome => ({
+      attempt,
+      verified: false,
+      failureReason,
+      summary: '',
+      diff: '',
+      diffStat: '',
+      reproAfter: null,
+      suiteAfter: null,
+      suiteExplanation: null,
+    });
+    await activities('sandbox', `Fix attempt ${attempt}: open the sandbox with the reproduction and brief the agent`).beginFixAttempt({ ...input, maxTurns });
+    for (let turn = 1; turn <= maxTurns; turn += 1) {
+      const answer = await activities('model', `Fix attempt ${attempt}, turn ${turn} of ${maxTurns}: ask the model`).fixAgentTurn({ incidentId, attempt, turn });
+      if (answer.stoppedBy === 'token_budget') {
+        agentBudgetSpent = true;
+        return unfinished(`the incident's token budget is spent (${answer.tokensSpent} tokens), so the agent stopped before turn ${turn}`);
+      }
+      if (answer.toolNames.length > 0) {
+        await activities('sandbox', `Fix attempt ${attempt}, turn ${turn}: run ${answer.toolNames.join(', ')} in the sandbox`).runFixAgentTools({
+          incidentId,
+          attempt,
+          turn,
+          alert: input.alert,
+          revision: input.revision,
+          reproduction: input.reproduction,
+        });
+      }
+      if (answer.finished) {
+        return await activities('sandbox', `Fix attempt ${attempt}: verify the agent's change (reproduction, then the suite)`).verifyFixAttempt({
+          incidentId,
+          attempt,
+          alert: input.alert,
+          revision: input.revision,
+          reproduction: input.reproduction,
+          baseline: input.baseline,
+          summary: answer.summary ?? '',
+        });
+      }
+    }
+    return unfinished(`the agent did not finish within its ${maxTurns} turns`);
+  };
+
   /** The incident from its first alert to its end; the budget's report below is the one way out it does not take itself. */
   const handleIncident = async (): Promise<IncidentOutcome> => {
     upsertSearchAttributes([
@@ -214,16 +274,11 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
       setStatus('fixing');
       const previousAttempts: { attempt: number; failureReason: string }[] = [];
       for (let attempt = 1; attempt <= policy.maxFixAttempts && !verified; attempt += 1) {
-        let outcome = await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix({
-          incidentId,
-          attempt,
-          alert,
-          triage,
-          revision,
-          reproduction: reproduction.reproduction,
-          baseline: reproduction.baseline,
-          previousAttempts,
-        });
+        const attemptInput = { incidentId, attempt, alert, triage, revision, reproduction: reproduction.reproduction, baseline: reproduction.baseline, previousAttempts };
+        // Runs started before the tool-calling agent replay with the one-shot fixer they scheduled.
+        let outcome = patched('fix-agent-tool-loop')
+          ? await runFixAgent(attemptInput)
+          : await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix(attemptInput);
         let reviewSummary = '';
         if (outcome.verified) {
           const review = await activities('model', `Self-review fix attempt ${attempt}`).reviewFix({
@@ -258,6 +313,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         if (outcome.verified) verified = { ...outcome, reviewSummary };
         else previousAttempts.push({ attempt, failureReason: outcome.failureReason ?? 'unknown' });
         await checkpoint();
+        if (agentBudgetSpent) break;
       }
     } finally {
       // The sandbox is not needed past verification, and an approval can take hours.

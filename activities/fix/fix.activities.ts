@@ -50,12 +50,57 @@ export function diffStat(diff: string): string {
   return `${files.size} file${files.size === 1 ? '' : 's'} changed, +${added} -${removed}`;
 }
 
+/**
+ * Whether the change now in the sandbox fixes the incident: the reproduction (put back as it was,
+ * whatever the change did to it) must pass, and the suite must have no failure that the baseline
+ * at the same revision did not have.
+ */
+export async function verifyChange(input: {
+  sandbox: SandboxPort;
+  sandboxId: string;
+  attempt: number;
+  summary: string;
+  reproduction: Reproduction;
+  baseline: SuiteRun;
+  testCommand: string;
+  commandTimeoutMs: number;
+}): Promise<FixAttemptOutcome> {
+  const { sandbox, sandboxId, attempt } = input;
+  await sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }]);
+  const diff = await sandbox.diff(sandboxId);
+  const stat = diffStat(diff);
+  const rejected = (failureReason: string, evidence: Partial<FixAttemptOutcome>): FixAttemptOutcome => ({
+    attempt,
+    verified: false,
+    failureReason,
+    summary: input.summary,
+    diff,
+    diffStat: stat,
+    reproAfter: null,
+    suiteAfter: null,
+    suiteExplanation: null,
+    ...evidence,
+  });
+  const repro = await runInActivity(sandbox, sandboxId, input.reproduction.command, input.commandTimeoutMs, { phase: 'reproduction', attempt });
+  if (repro.exitCode !== 0) {
+    return rejected(repro.timedOut ? 'the reproduction timed out after the change' : `the reproduction still fails after the change (exit ${repro.exitCode})`, {
+      reproAfter: toEvidence(repro),
+    });
+  }
+  const suite = await runInActivity(sandbox, sandboxId, input.testCommand, input.commandTimeoutMs, { phase: 'suite', attempt });
+  const comparison = compareWithBaseline(input.baseline.outcome, readSuiteOutcome(suite.exitCode, suite.timedOut, suite.outputTail));
+  const evidence = { reproAfter: toEvidence(repro), suiteAfter: toEvidence(suite), suiteExplanation: comparison.explanation };
+  if (comparison.regressed) return rejected(`the suite regressed: ${comparison.explanation}`, evidence);
+  return { attempt, verified: true, failureReason: null, summary: input.summary, diff, diffStat: stat, ...evidence };
+}
+
 export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPort; services: ServicesConfig; commandTimeoutMs?: number }) {
   const commandTimeoutMs = deps.commandTimeoutMs ?? 5 * 60_000;
 
   return {
     /**
-     * One verified attempt: the model proposes a change, and it counts only if the reproduction
+     * Kept for runs started before the tool-calling agent (see fix-agent.activities.ts), which
+     * still schedule it. One verified attempt: the model proposes a change, and it counts only if the reproduction
      * now passes and the suite has no failure that the baseline did not have.
      */
     async attemptFix(input: {
@@ -106,23 +151,17 @@ export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPo
       const touchesTest = proposal.edits.find((e) => normalized(e.path) === normalized(input.reproduction.testPath));
       if (touchesTest) return failed(`the change edits the reproduction test ${touchesTest.path}`);
 
-      await deps.sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }, ...proposal.edits]);
-      const diff = await deps.sandbox.diff(sandboxId);
-      const stat = diffStat(diff);
-
-      const repro = await runInActivity(deps.sandbox, sandboxId, input.reproduction.command, commandTimeoutMs, { phase: 'reproduction', attempt: input.attempt });
-      if (repro.exitCode !== 0) {
-        return failed(repro.timedOut ? 'the reproduction timed out after the change' : `the reproduction still fails after the change (exit ${repro.exitCode})`, {
-          diff,
-          diffStat: stat,
-          reproAfter: toEvidence(repro),
-        });
-      }
-      const suite = await runInActivity(deps.sandbox, sandboxId, service.testCommand, commandTimeoutMs, { phase: 'suite', attempt: input.attempt });
-      const comparison = compareWithBaseline(input.baseline.outcome, readSuiteOutcome(suite.exitCode, suite.timedOut, suite.outputTail));
-      const evidence = { diff, diffStat: stat, reproAfter: toEvidence(repro), suiteAfter: toEvidence(suite), suiteExplanation: comparison.explanation };
-      if (comparison.regressed) return failed(`the suite regressed: ${comparison.explanation}`, evidence);
-      return { attempt: input.attempt, verified: true, failureReason: null, summary: proposal.summary, ...evidence };
+      await deps.sandbox.writeFiles(sandboxId, proposal.edits);
+      return verifyChange({
+        sandbox: deps.sandbox,
+        sandboxId,
+        attempt: input.attempt,
+        summary: proposal.summary,
+        reproduction: input.reproduction,
+        baseline: input.baseline,
+        testCommand: service.testCommand,
+        commandTimeoutMs,
+      });
     },
 
     async reviewFix(input: { incidentId: string; attempt: number; signature: string; diff: string; reproductionMatch: string; suiteExplanation: string }): Promise<Review> {

@@ -212,7 +212,8 @@ describe('a worker killed with SIGKILL mid-incident', () => {
 
   it('right after the side effects of each step, resumes on restart and still opens one PR, one annotation and one message', async () => {
     // notifier.send: the message is out, the outbox does not know yet; the retry must find it, not resend it.
-    const crashAfter = ['reproduceIncident', 'attemptFix', 'openPullRequest', 'annotateMonitorWithPr', 'notifier.send', 'notify'];
+    // fixAgentTurn: the model was paid and its answer stored; the retry must read it, not ask again.
+    const crashAfter = ['reproduceIncident', 'fixAgentTurn', 'runFixAgentTools', 'verifyFixAttempt', 'openPullRequest', 'annotateMonitorWithPr', 'notifier.send', 'notify'];
     const branchesBefore = stewardBranches();
     const { supervisor: workers, markerDir } = startSupervised('crash-after-side-effects', crashAfter);
 
@@ -224,6 +225,13 @@ describe('a worker killed with SIGKILL mid-incident', () => {
     expect(workers.killsBySignal()).toBe(crashAfter.length);
     expect(workers.exits.every((e) => e.signal === 'SIGKILL')).toBe(true);
     await expectExactlyOnceEffects(outcome, '4401001', branchesBefore);
+    // Every agent turn was paid for once, the one the crash interrupted included.
+    const { rows: turns } = await h.pool.query<{ step: string; calls: number }>(
+      "SELECT step, count(*)::int AS calls FROM model_usage WHERE incident_id = $1 AND step LIKE 'fix.attempt-%.turn-%' GROUP BY step ORDER BY step",
+      [outcome.incidentId],
+    );
+    expect(turns).toHaveLength(7);
+    expect(turns.filter((t) => t.calls !== 1)).toEqual([]);
   }, 240_000);
 
   it('killed from outside while reproducing and again while fixing, resumes and still opens one PR, one annotation and one message', async () => {
@@ -254,7 +262,7 @@ describe('a worker killed with SIGKILL mid-incident', () => {
       await exited;
     };
     await killWhileRunning('reproduceIncident');
-    await killWhileRunning('attemptFix');
+    await killWhileRunning('verifyFixAttempt');
     const outcome = await outcomeOf(handle, workers, 200_000);
 
     expect(workers.killsBySignal()).toBe(2);
@@ -267,7 +275,7 @@ describe('a worker killed with SIGKILL mid-incident', () => {
     const retried = history.events!
       .filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1)
       .map((e) => activityTypeByScheduledId.get(String(e.activityTaskStartedEventAttributes!.scheduledEventId)));
-    expect(retried).toEqual(expect.arrayContaining(['reproduceIncident', 'attemptFix']));
+    expect(retried).toEqual(expect.arrayContaining(['reproduceIncident', 'verifyFixAttempt']));
     await expectExactlyOnceEffects(outcome, monitorId, branchesBefore);
   }, 240_000);
 });
