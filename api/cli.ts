@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { Connection, WorkflowClient, WorkflowNotFoundError, isGrpcDeadlineError } from '@temporalio/client';
+import { ExternalStorageNotConfiguredError } from '@temporalio/common';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { getLocalPullRequest, type LocalPullRequestRecord } from '../adapters/local-git-code-host.adapter';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { approveSignal, incidentStateQuery, rejectSignal, type DecisionInput } from '../contracts';
 import { LOCAL_PORTS } from '../infra/local-stack';
+import { stewardDataConverter } from '../infra/temporal-data-converter';
 
 /**
  * `steward`: decide on or inspect an incident from a terminal, by signalling or querying its
@@ -118,6 +120,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
 const CliEnv = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Where offloaded payloads are read from: without it, a state too large for the history cannot be shown. */
+  DATABASE_URL: z.string().min(1).optional(),
+  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(32 * 1024),
 });
 
 export interface CliIo {
@@ -161,7 +166,9 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     io.err(`steward: invalid environment: ${describeIssues(env.error)}`);
     return 2;
   }
-  const { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace } = env.data;
+  const { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, DATABASE_URL: databaseUrl } = env.data;
+  const payloadPool = databaseUrl ? new Pool({ connectionString: databaseUrl, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS }) : null;
+  payloadPool?.on('error', () => undefined);
 
   let connection: Connection;
   try {
@@ -171,12 +178,15 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 1;
   }
   try {
-    await execute(new WorkflowClient({ connection, namespace }), command, io);
+    const dataConverter = payloadPool ? stewardDataConverter(payloadPool, env.data.STEWARD_PAYLOAD_OFFLOAD_BYTES) : undefined;
+    await execute(new WorkflowClient({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) }), command, io);
     return 0;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) {
       const closedHint = command.command === 'status' ? '' : ' or is already closed';
       io.err(`steward: incident ${command.incidentId} was not found in namespace ${namespace}${closedHint}`);
+    } else if (error instanceof ExternalStorageNotConfiguredError) {
+      io.err(`steward: the answer holds payloads kept in Steward's database; set DATABASE_URL to read them (for the local stack: ${LOCAL_STACK_DATABASE_URL})`);
     } else if (isGrpcDeadlineError(error) && command.command === 'status') {
       io.err(`steward: no answer to the state query within ${TEMPORAL_CALL_TIMEOUT_MS / 1000} s: is a Steward worker running?`);
     } else {
@@ -185,6 +195,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 1;
   } finally {
     await connection.close();
+    await payloadPool?.end();
   }
 }
 

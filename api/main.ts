@@ -4,6 +4,7 @@ import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { loadConfig, required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
+import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { createApiServer } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 
@@ -60,7 +61,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   };
   const pool = opts.pool ?? ownPool();
   const connection = opts.connection ?? (await connectTemporal(config));
-  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace });
+  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes) });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;
 
   const server = createApiServer({

@@ -3,6 +3,7 @@ import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
 import { demoAlertPayload } from '../infra/demo-fixtures';
+import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { startSteward } from '../workers/steward';
@@ -64,7 +65,11 @@ async function main(): Promise<void> {
   say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
   if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
 
-  const client = new Client({ connection: await Connection.connect({ address: steward.stack.temporalAddress }), namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
+    namespace: config.temporal.namespace,
+    dataConverter: stewardDataConverter(steward.pool, config.temporal.payloadOffloadBytes),
+  });
   const handle = client.workflow.getHandle(answer.incidentId);
   const seen = new Set<string>();
   let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IncidentActivities } from '../activities';
 
@@ -12,6 +13,8 @@ export interface IncidentWorkerOptions {
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   identity?: string;
+  /** Steward's (infra/temporal-data-converter.ts): large payloads offloaded to the payload store. */
+  dataConverter: DataConverter;
 }
 
 export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Worker> {
@@ -20,6 +23,7 @@ export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: options.activities,
+    dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.identity ? { identity: options.identity } : {}),
     // Sandbox runs are CPU-bound; on small machines more parallel runs only slow each other down.

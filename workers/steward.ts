@@ -8,6 +8,7 @@ import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
 import { ensureDemoRepository, seedDemoMonitor } from '../infra/demo-fixtures';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
+import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
@@ -63,6 +64,7 @@ export async function startSteward(
     await seedDemoMonitor(pool);
   }
 
+  const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect({ address: stack.temporalAddress });
   // Also on a reused local dev server, which may predate a newer search attribute.
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
@@ -75,6 +77,7 @@ export async function startSteward(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
+    dataConverter,
   });
   const workerDone = worker.run();
 

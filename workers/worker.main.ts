@@ -2,6 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { migrate } from '../store/migrate';
+import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { buildIncidentActivities } from './dependencies';
 import { createIncidentWorker } from './incident-worker';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     activities,
     identity: `steward-worker-${process.pid}`,
+    dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes),
   });
   console.log(`steward-worker ${process.pid}: polling ${config.temporal.taskQueue} on ${address}`);
   await worker.run();

@@ -21,6 +21,8 @@ import { demoAlertPayload, ensureDemoRepository, seedDemoMonitor } from '../../i
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
 import { createIncidentWorker, WORKFLOWS_PATH } from '../../workers/incident-worker';
 import { createTestDatabase } from './database';
+import { PostgresAgentConversations } from '../../adapters/postgres-agent-conversation.adapter';
+import { stewardDataConverter } from '../../infra/temporal-data-converter';
 
 /**
  * A real Steward for tests: the incident worker on its own task queue of the run's Temporal dev
@@ -43,6 +45,12 @@ function quietRuntime(): void {
   Runtime.install({ logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never, shutdownSignals: [] });
 }
 
+/**
+ * Above any payload the tests make: histories recorded from them hold every payload inline, so
+ * they replay without the database they were recorded with. The offload path has its own test.
+ */
+const INLINE_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
 export function testPolicy(overrides: Partial<IncidentPolicy> = {}): IncidentPolicy {
   return {
     approvalMinSeverity: 'P1',
@@ -50,6 +58,7 @@ export function testPolicy(overrides: Partial<IncidentPolicy> = {}): IncidentPol
     approvalTimeoutPolicy: 'escalate',
     maxEscalations: 2,
     maxFixAttempts: 3,
+    fixAgentMaxTurns: 8,
     draftPrBelowConfidence: 0.5,
     webUiBaseUrl: 'http://127.0.0.1:8233',
     namespace: 'default',
@@ -90,11 +99,11 @@ export interface Harness {
   /** The real API, on a free port, starting incidents on this harness's task queue; closed with the harness. */
   startApi(options: { webhookToken: string; webUiUrl: string | null; prFollowUp?: string }): Promise<RunningApi>;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
-  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string; budgetUsd?: number }): Promise<Worker>;
+  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string; budgetUsd?: number; payloadOffloadBytes?: number }): Promise<Worker>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
   /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
   seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
-  deliveredNotifications(incidentId: string): { kind: string; key: string; title: string; replaces?: string }[];
+  deliveredNotifications(incidentId: string): { kind: string; key: string; title: string; text: string; replaces?: string }[];
   close(): Promise<void>;
 }
 
@@ -108,7 +117,7 @@ export async function createHarness(): Promise<Harness> {
   const revision = ensureDemoRepository(repositoryPath);
   await seedDemoMonitor(database.pool);
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: stewardDataConverter(database.pool, INLINE_PAYLOAD_BYTES) });
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const ledger = new PostgresIncidentLedger(database.pool);
   const monitors = new PostgresMonitors(database.pool);
@@ -152,6 +161,7 @@ export async function createHarness(): Promise<Harness> {
         sandbox: new ProcessSandbox({ root: path.join(dataDir, 'sandboxes') }),
         notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
         ledger,
+        conversations: new PostgresAgentConversations(database.pool),
         logs: null,
         services,
         ...portOverrides,
@@ -163,6 +173,7 @@ export async function createHarness(): Promise<Harness> {
         taskQueue: options.taskQueue ?? taskQueue,
         activities: createIncidentActivities(ports),
         workflowBundle: await workflowBundle(),
+        dataConverter: stewardDataConverter(database.pool, options.payloadOffloadBytes ?? INLINE_PAYLOAD_BYTES),
       });
       running.push({ worker, done: worker.run(), connection: nativeConnection });
       return worker;
@@ -181,7 +192,7 @@ export async function createHarness(): Promise<Harness> {
         .readFileSync(notificationsLog, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((line) => JSON.parse(line) as { kind: string; key: string; incidentId: string; title: string; replaces?: string })
+        .map((line) => JSON.parse(line) as { kind: string; key: string; incidentId: string; title: string; text: string; replaces?: string })
         .filter((n) => n.incidentId === incidentId);
     },
     async close() {
