@@ -61,3 +61,14 @@ export function createIncidentActivities(ports: IncidentPorts) {
   };
 }
 export type IncidentActivities = ReturnType<typeof createIncidentActivities>;
+
+/** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
+export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'attemptFix'] as const;
+export type SandboxActivityName = (typeof SANDBOX_ACTIVITY_NAMES)[number];
+
+export function sandboxActivitiesOf(activities: IncidentActivities): Pick<IncidentActivities, SandboxActivityName> {
+  return Object.fromEntries(SANDBOX_ACTIVITY_NAMES.map((name) => [name, activities[name]])) as Pick<IncidentActivities, SandboxActivityName>;
+}
+
+export { createSandboxHostActivities } from './sandbox-host/sandbox-host.activities';
+export type SandboxHostActivities = ReturnType<typeof import('./sandbox-host/sandbox-host.activities').createSandboxHostActivities>;

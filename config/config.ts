@@ -48,6 +48,12 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   STEWARD_TASK_QUEUE: z.string().default('steward-incidents'),
+  STEWARD_SANDBOX_TASK_QUEUE: z.string().min(1).default('steward-sandboxes'),
+  STEWARD_WORKER_ROLES: z
+    .string()
+    .default('incident,sandbox')
+    .transform((roles) => roles.split(',').map((role) => role.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['incident', 'sandbox'])).min(1, 'name at least one of incident, sandbox')),
   STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(32 * 1024),
   STEWARD_TEMPORAL_UI_URL: z.string().url().optional(),
   DATABASE_URL: z.string().url().optional(),
@@ -105,6 +111,10 @@ export interface StewardConfig {
     address: string | null;
     namespace: string;
     taskQueue: string;
+    /** Shared queue of the sandbox hosts; each host also polls its own (contracts: sandboxHostTaskQueue). */
+    sandboxTaskQueue: string;
+    /** What `npm run worker` runs here: the incident worker, a sandbox host, or both. */
+    workerRoles: ('incident' | 'sandbox')[];
     webUiUrl: string | null;
     /** Payloads above this size go to the payload store, and the history keeps a reference. */
     payloadOffloadBytes: number;
@@ -314,6 +324,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.STEWARD_TASK_QUEUE,
       payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES,
+      sandboxTaskQueue: e.STEWARD_SANDBOX_TASK_QUEUE,
+      workerRoles: e.STEWARD_WORKER_ROLES,
       webUiUrl: e.STEWARD_TEMPORAL_UI_URL ?? null,
     },
     databaseUrl: e.DATABASE_URL ?? null,

@@ -10,6 +10,7 @@ export function incidentPolicyFromConfig(config: StewardConfig, uiUrl: string | 
     maxEscalations: config.approval.maxEscalations,
     maxFixAttempts: config.maxFixAttempts,
     fixAgentMaxTurns: config.fixAgent.maxTurns,
+    sandboxTaskQueue: config.temporal.sandboxTaskQueue,
     draftPrBelowConfidence: config.draftPrBelowConfidence,
     prFollowUpMs: config.prFollowUpMs,
     webUiBaseUrl: uiUrl ?? 'http://127.0.0.1:8233',

@@ -11,7 +11,18 @@ import type { Severity } from '../domain/severity';
 
 export const TASK_QUEUES = {
   incidents: 'steward-incidents',
+  /** Sandbox capacity: every sandbox host polls it, and the first free one claims a new incident's sandbox. */
+  sandboxes: 'steward-sandboxes',
 } as const;
+
+/**
+ * The queue of one sandbox host. A sandbox lives on its host's disk, so once an incident has one,
+ * its sandbox activities go to that host's own queue. The id is persisted with the host's sandbox
+ * folder, so a host that restarts polls the same queue and finds its workspaces again.
+ */
+export function sandboxHostTaskQueue(sharedQueue: string, hostId: string): string {
+  return `${sharedQueue}@${hostId}`;
+}
 
 export const INCIDENT_WORKFLOW_TYPE = 'incidentWorkflow';
 
@@ -71,6 +82,11 @@ export interface IncidentPolicy {
   /** Model turns the fix agent gets per attempt. Absent in inputs of runs started before the agent. */
   fixAgentMaxTurns?: number;
   /**
+   * The shared queue of the sandbox hosts. Absent in inputs of runs started before sandboxes had
+   * their own workers: those run sandbox activities on the incident queue, as they did.
+   */
+  sandboxTaskQueue?: string;
+  /**
    * How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the
    * PR opens. Absent in inputs of runs started before it existed.
    */
@@ -82,6 +98,8 @@ export interface IncidentPolicy {
     sandboxStartToCloseMs: number;
     sandboxHeartbeatMs: number;
     modelStartToCloseMs: number;
+    /** How long a sandbox activity waits for its host to pick it up before the host counts as gone; default 2 minutes. */
+    sandboxHostScheduleToStartMs?: number;
   };
 }
 
@@ -142,7 +160,8 @@ export const SNAPSHOT_REFRESH_WORKFLOW_TYPE = 'snapshotRefreshWorkflow';
 export const SNAPSHOT_REFRESH_SCHEDULE_ID = 'steward-snapshot-refresh';
 /**
  * Snapshots live on the disk of the host that runs the sandboxes, so the refresh must run there:
- * a worker on such a host polls this queue (one queue per host when there are several).
+ * with one sandbox host, its worker polls this queue; with several, each host gets a schedule of
+ * its own (id suffixed with the host) on its own queue, e.g. sandboxHostTaskQueue(…, hostId).
  */
 export const SNAPSHOT_REFRESH_TASK_QUEUE = 'steward-snapshots';
 

@@ -18,6 +18,8 @@ export interface LedgerEvent {
     | 'pr_opened'
     | 'pr_resolved'
     | 'monitor_annotated'
+    | 'sandbox_host_claimed'
+    | 'sandbox_host_lost'
     | 'closed';
   at: string;
   data: Record<string, unknown>;

@@ -55,6 +55,11 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
   };
 }
 
+/** Where this machine's sandboxes live; the sandbox host's id is kept there too (workers/sandbox-host.ts). */
+export function sandboxRootOf(config: StewardConfig): string {
+  return path.join(config.dataDir, 'sandboxes');
+}
+
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
   const built = buildModel(config);
@@ -93,7 +98,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       model,
       monitors: monitors.port,
       codeHost: codeHost.port,
-      sandbox: new ProcessSandbox({ root: path.join(config.dataDir, 'sandboxes') }),
+      sandbox: new ProcessSandbox({ root: sandboxRootOf(config) }),
       notifier,
       ledger,
       conversations: new PostgresAgentConversations(pool),

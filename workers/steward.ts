@@ -11,8 +11,9 @@ import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
-import { buildIncidentActivities } from './dependencies';
+import { buildIncidentActivities, sandboxRootOf } from './dependencies';
 import { createIncidentWorker } from './incident-worker';
+import { createSandboxHostWorkers, sandboxHostId } from './sandbox-host';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -72,20 +73,33 @@ export async function startSteward(
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const { activities, labels } = buildIncidentActivities(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);
-  const worker: Worker = await createIncidentWorker({
+  const incidentWorker: Worker = await createIncidentWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
     dataConverter,
   });
-  const workerDone = worker.run();
+  const sandboxHost = await createSandboxHostWorkers({
+    connection: workerConnection,
+    namespace: config.temporal.namespace,
+    sharedQueue: config.temporal.sandboxTaskQueue,
+    hostId: sandboxHostId(sandboxRootOf(resolved)),
+    activities,
+    dataConverter,
+  });
+  log(`steward: sandbox host ${sandboxHost.hostId}, polling ${config.temporal.sandboxTaskQueue} and ${sandboxHost.hostQueue}`);
+  const workers = [incidentWorker, ...sandboxHost.workers];
+  const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const shutdownWorkers = (): void => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
 
   let api: RunningApi | null = null;
   try {
     if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, webUiUrl: stack.webUiUrl, logger: log });
   } catch (error) {
-    worker.shutdown();
+    shutdownWorkers();
     await workerDone.catch(() => undefined);
     throw error;
   }
@@ -103,7 +117,7 @@ export async function startSteward(
     stop() {
       stopping ??= (async () => {
         await api?.close();
-        if (worker.getState() === 'RUNNING') worker.shutdown();
+        shutdownWorkers();
         await workerDone.catch(() => undefined);
         await workerConnection.close();
         await clientConnection.close();

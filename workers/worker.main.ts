@@ -1,14 +1,16 @@
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { ConfigError, loadConfig, required } from '../config/config';
-import { migrate } from '../store/migrate';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
-import { buildIncidentActivities } from './dependencies';
+import { migrate } from '../store/migrate';
+import { buildIncidentActivities, sandboxRootOf } from './dependencies';
 import { createIncidentWorker } from './incident-worker';
+import { createSandboxHostWorkers, sandboxHostId } from './sandbox-host';
 
 /**
- * A worker alone, against a Temporal and a Postgres that already run: for scaling out workers,
- * and for the crash tests, which kill this process and start it again.
+ * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident
+ * workers and sandbox hosts (STEWARD_WORKER_ROLES), and for the crash tests, which kill this
+ * process and start it again.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,16 +21,27 @@ async function main(): Promise<void> {
   await migrate(pool);
   const connection = await NativeConnection.connect({ address });
   const { activities } = buildIncidentActivities(config, pool);
-  const worker = await createIncidentWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities,
-    identity: `steward-worker-${process.pid}`,
-    dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes),
-  });
-  console.log(`steward-worker ${process.pid}: polling ${config.temporal.taskQueue} on ${address}`);
-  await worker.run();
+  const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
+  const identity = `steward-worker-${process.pid}`;
+  const workers: Worker[] = [];
+  if (config.temporal.workerRoles.includes('incident')) {
+    workers.push(await createIncidentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, identity, dataConverter }));
+    console.log(`steward-worker ${process.pid}: incidents on ${config.temporal.taskQueue} (${address})`);
+  }
+  if (config.temporal.workerRoles.includes('sandbox')) {
+    const host = await createSandboxHostWorkers({
+      connection,
+      namespace: config.temporal.namespace,
+      sharedQueue: config.temporal.sandboxTaskQueue,
+      hostId: sandboxHostId(sandboxRootOf(config)),
+      activities,
+      dataConverter,
+      identity,
+    });
+    workers.push(...host.workers);
+    console.log(`steward-worker ${process.pid}: sandbox host ${host.hostId} on ${config.temporal.sandboxTaskQueue} and ${host.hostQueue}`);
+  }
+  await Promise.all(workers.map((worker) => worker.run()));
   await connection.close();
   await pool.end();
 }

@@ -17,7 +17,7 @@ import {
 } from '../contracts';
 import type { NormalizedAlert } from '../domain/alert';
 import { findStewardLinks } from '../domain/monitor-annotation';
-import { createHarness, demoTriage, testPolicy, transcriptWith, type Harness } from '../test/support/harness';
+import { createHarness, demoTriage, sandboxQueueFor, testPolicy, transcriptWith, type Harness } from '../test/support/harness';
 import type { IncidentOutcome } from './incident.workflow';
 import { ScriptedModel } from '../test/fakes/scripted-model';
 
@@ -44,7 +44,8 @@ describe('incident workflow', () => {
     h.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
       workflowId: incidentWorkflowId(alert.monitorId, alert.alertCycleKey),
       taskQueue,
-      args: [{ alert, policy } satisfies IncidentWorkflowInput],
+      // Sandbox activities go through the sandbox hosts that startWorker starts beside each worker.
+      args: [{ alert, policy: { sandboxTaskQueue: sandboxQueueFor(taskQueue), ...policy } } satisfies IncidentWorkflowInput],
       signal: alertDeliveredSignal,
       signalArgs: [alert],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -229,6 +230,54 @@ describe('incident workflow', () => {
     expect(state.attempts.map((a) => a.verified)).toEqual([false, true]);
     const pr = execFileSync('git', ['-C', h.repositoryPath, 'diff', `${h.revision}..${state.pullRequest!.branch}`, '--', 'src/pricing.js'], { encoding: 'utf8' });
     expect(pr).toContain('+  if (coupon === undefined || coupon === null) return 0;');
+  });
+
+  it('moves to another sandbox host when the one holding the sandbox is gone, and rebuilds the sandbox there', async () => {
+    const taskQueue = `${h.taskQueue}-hosts`;
+    let releaseTurn!: () => void;
+    const turnMayAnswer = new Promise<void>((resolve) => (releaseTurn = resolve));
+    let turnAsked!: () => void;
+    const firstTurnAsked = new Promise<void>((resolve) => (turnAsked = resolve));
+    const firstTurn = demoTranscriptStep('fix.attempt-1.turn-1');
+    const model = ScriptedModel.fromDemoTranscript({
+      // The first agent turn waits while the host that holds the sandbox goes away.
+      'fix.attempt-1.turn-1': async () => {
+        turnAsked();
+        await turnMayAnswer;
+        return firstTurn;
+      },
+    });
+    await h.startWorker({ taskQueue, ports: { model }, sandboxHost: false });
+    const firstHost = await h.startSandboxHost({ taskQueue, ports: { model } });
+    await h.seedMonitor('5513001');
+    const policy = testPolicy({ activityTimeouts: { ...testPolicy().activityTimeouts, sandboxHostScheduleToStartMs: 2_000 } });
+    const handle = await start(h.alert({ monitorId: '5513001' }), policy, taskQueue);
+
+    await firstTurnAsked;
+    await firstHost.stop();
+    const secondHost = await h.startSandboxHost({ taskQueue, ports: { model } });
+    releaseTurn();
+    const outcome = (await handle.result()) as IncidentOutcome;
+
+    expect(outcome.status).toBe('pr_opened');
+    const { rows } = await h.pool.query<{ kind: string; data: { hostId: string } }>(
+      "SELECT kind, data FROM incident_events WHERE incident_id = $1 AND kind LIKE 'sandbox_host_%' ORDER BY seq",
+      [outcome.incidentId],
+    );
+    expect(rows.map((r) => [r.kind, r.data.hostId])).toEqual([
+      ['sandbox_host_claimed', firstHost.hostId],
+      ['sandbox_host_lost', firstHost.hostId],
+      ['sandbox_host_claimed', secondHost.hostId],
+    ]);
+    // The reproduction ran on the first host; the agent's tools and the verification on the second, from a rebuilt sandbox.
+    const history = await handle.fetchHistory();
+    const queues = history.events!.flatMap((e) => {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      return scheduled ? [`${scheduled.activityType!.name}@${scheduled.taskQueue!.name!.split('@')[1] ?? 'shared'}`] : [];
+    });
+    expect(queues).toEqual(expect.arrayContaining([`reproduceIncident@${firstHost.hostId}`, `runFixAgentTools@${secondHost.hostId}`, `verifyFixAttempt@${secondHost.hostId}`]));
+    const state = await handle.query(incidentStateQuery);
+    expect(state.attempts.map((a) => a.verified)).toEqual([false, true]);
   });
 
   it('ends an agent attempt at its turn limit, and reports it when no attempt is left', async () => {

@@ -9,10 +9,13 @@ import {
   workflowInfo,
   log,
   patched,
+  TimeoutFailure,
+  type ActivityOptions,
   type RetryPolicy,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { FixAttemptOutcome } from '../activities/fix/fix.activities';
-import type { IncidentActivities } from '../activities';
+import type { IncidentActivities, SandboxHostActivities } from '../activities';
 import {
   alertDeliveredSignal,
   approveSignal,
@@ -55,17 +58,51 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   };
 
   /** Activities of one kind, with timeouts and retries fitting it, and a summary the Web UI shows. */
-  const activities = (kind: 'quick' | 'model' | 'sandbox', summary: string) => {
-    const t = policy.activityTimeouts;
-    const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] };
-    if (kind === 'quick') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.quickStartToCloseMs, retry });
-    if (kind === 'model') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.modelStartToCloseMs, retry: { ...retry, maximumAttempts: 5 } });
+  const t = policy.activityTimeouts;
+  const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERRORS] };
+  const activities = (kind: 'quick' | 'model' | 'sandbox', summary: string, routing: Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> = {}) => {
+    if (kind === 'quick') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.quickStartToCloseMs, retry, ...routing });
+    if (kind === 'model') return proxyActivities<IncidentActivities>({ summary, startToCloseTimeout: t.modelStartToCloseMs, retry: { ...retry, maximumAttempts: 5 }, ...routing });
     return proxyActivities<IncidentActivities>({
       summary,
       startToCloseTimeout: t.sandboxStartToCloseMs,
       heartbeatTimeout: t.sandboxHeartbeatMs,
       retry: { ...retry, maximumAttempts: 5 },
+      ...routing,
     });
+  };
+
+  /**
+   * Sandbox activities go to the host that holds the incident's sandbox (contracts:
+   * sandboxHostTaskQueue). A host that does not pick one up in time is taken for gone: another is
+   * claimed and the activity runs there, rebuilding the sandbox from what the activities stored.
+   * Runs started before sandbox hosts existed (no sandboxTaskQueue, or no marker) keep the incident queue.
+   */
+  let routeSandboxes: boolean | null = null;
+  let sandboxHost: { hostId: string; taskQueue: string } | null = null;
+  const onSandboxHost = async <T>(kind: 'quick' | 'sandbox', summary: string, call: (on: IncidentActivities) => Promise<T>): Promise<T> => {
+    routeSandboxes ??= policy.sandboxTaskQueue !== undefined && patched('sandbox-task-queue');
+    if (!routeSandboxes) return call(activities(kind, summary));
+    for (;;) {
+      if (!sandboxHost) {
+        sandboxHost = await proxyActivities<SandboxHostActivities>({
+          summary: `Claim a sandbox host for ${incidentId}`,
+          taskQueue: policy.sandboxTaskQueue,
+          startToCloseTimeout: t.quickStartToCloseMs,
+          retry,
+        }).claimSandboxHost();
+        recordEvent('sandbox_host_claimed', { hostId: sandboxHost.hostId });
+      }
+      try {
+        return await call(activities(kind, summary, { taskQueue: sandboxHost.taskQueue, scheduleToStartTimeout: t.sandboxHostScheduleToStartMs ?? 120_000 }));
+      } catch (error) {
+        const hostGone = error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+        if (!hostGone) throw error;
+        log.warn('The sandbox host did not pick up the activity; claiming another', { incidentId, hostId: sandboxHost.hostId, summary });
+        recordEvent('sandbox_host_lost', { hostId: sandboxHost.hostId, activity: summary });
+        sandboxHost = null;
+      }
+    }
   };
 
   const describe = (): string =>
@@ -177,7 +214,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
       suiteAfter: null,
       suiteExplanation: null,
     });
-    await activities('sandbox', `Fix attempt ${attempt}: open the sandbox with the reproduction and brief the agent`).beginFixAttempt({ ...input, maxTurns });
+    await onSandboxHost('sandbox', `Fix attempt ${attempt}: open the sandbox with the reproduction and brief the agent`, (on) => on.beginFixAttempt({ ...input, maxTurns }));
     for (let turn = 1; turn <= maxTurns; turn += 1) {
       const answer = await activities('model', `Fix attempt ${attempt}, turn ${turn} of ${maxTurns}: ask the model`).fixAgentTurn({ incidentId, attempt, turn });
       if (answer.stoppedBy === 'token_budget') {
@@ -185,25 +222,15 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         return unfinished(`the incident's token budget is spent (${answer.tokensSpent} tokens), so the agent stopped before turn ${turn}`);
       }
       if (answer.toolNames.length > 0) {
-        await activities('sandbox', `Fix attempt ${attempt}, turn ${turn}: run ${answer.toolNames.join(', ')} in the sandbox`).runFixAgentTools({
-          incidentId,
-          attempt,
-          turn,
-          alert: input.alert,
-          revision: input.revision,
-          reproduction: input.reproduction,
-        });
+        await onSandboxHost('sandbox', `Fix attempt ${attempt}, turn ${turn}: run ${answer.toolNames.join(', ')} in the sandbox`, (on) =>
+          on.runFixAgentTools({ incidentId, attempt, turn, alert: input.alert, revision: input.revision, reproduction: input.reproduction }),
+        );
       }
       if (answer.finished) {
-        return await activities('sandbox', `Fix attempt ${attempt}: verify the agent's change (reproduction, then the suite)`).verifyFixAttempt({
-          incidentId,
-          attempt,
-          alert: input.alert,
-          revision: input.revision,
-          reproduction: input.reproduction,
-          baseline: input.baseline,
-          summary: answer.summary ?? '',
-        });
+        const summary = answer.summary ?? '';
+        return await onSandboxHost('sandbox', `Fix attempt ${attempt}: verify the agent's change (reproduction, then the suite)`, (on) =>
+          on.verifyFixAttempt({ incidentId, attempt, alert: input.alert, revision: input.revision, reproduction: input.reproduction, baseline: input.baseline, summary }),
+        );
       }
     }
     return unfinished(`the agent did not finish within its ${maxTurns} turns`);
@@ -255,7 +282,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     let verified: (FixAttemptOutcome & { reviewSummary: string }) | null = null;
     let revision: string;
     try {
-      const reproduction = await activities('sandbox', `Reproduce "${state.signature}" in a sandbox at the deployed revision`).reproduceIncident({ incidentId, alert, triage });
+      const reproduction = await onSandboxHost('sandbox', `Reproduce "${state.signature}" in a sandbox at the deployed revision`, (on) => on.reproduceIncident({ incidentId, alert, triage }));
       revision = reproduction.revision;
       if (!reproduction.reproduction) {
         const reasons = reproduction.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
@@ -278,7 +305,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         // Runs started before the tool-calling agent replay with the one-shot fixer they scheduled.
         let outcome = patched('fix-agent-tool-loop')
           ? await runFixAgent(attemptInput)
-          : await activities('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`).attemptFix(attemptInput);
+          : await onSandboxHost('sandbox', `Fix attempt ${attempt} of ${policy.maxFixAttempts}: change the code and verify it in the sandbox`, (on) => on.attemptFix(attemptInput));
         let reviewSummary = '';
         if (outcome.verified) {
           const review = await activities('model', `Self-review fix attempt ${attempt}`).reviewFix({
@@ -317,7 +344,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
       }
     } finally {
       // The sandbox is not needed past verification, and an approval can take hours.
-      await activities('quick', `Remove the sandbox of ${incidentId}`).releaseSandbox({ incidentId });
+      await onSandboxHost('quick', `Remove the sandbox of ${incidentId}`, (on) => on.releaseSandbox({ incidentId }));
     }
 
     if (!verified) {

@@ -7,7 +7,7 @@ import { alertDeliveredSignal, incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, type 
 import type { NormalizedAlert } from '../../domain/alert';
 import { findStewardLinks } from '../../domain/monitor-annotation';
 import type { IncidentOutcome } from '../../workflows/incident.workflow';
-import { createHarness, testPolicy, type Harness } from '../support/harness';
+import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../support/harness';
 
 /**
  * Crash safety with a real process: the worker runs as `workers/worker.main.ts` in a child process,
@@ -158,6 +158,7 @@ describe('a worker killed with SIGKILL mid-incident', () => {
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
       DATABASE_URL: h.databaseUrl,
       STEWARD_TASK_QUEUE: h.taskQueue,
+      STEWARD_SANDBOX_TASK_QUEUE: sandboxQueueFor(h.taskQueue),
       STEWARD_DATA_DIR: h.dataDir,
       STEWARD_FAULT_CRASH_AFTER: faults.crashAfter.join(','),
       STEWARD_FAULT_MARKER_DIR: faults.markerDir,
@@ -177,7 +178,7 @@ describe('a worker killed with SIGKILL mid-incident', () => {
     h.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {
       workflowId: incidentWorkflowId(alert.monitorId, alert.alertCycleKey),
       taskQueue: h.taskQueue,
-      args: [{ alert, policy: CRASH_POLICY } satisfies IncidentWorkflowInput],
+      args: [{ alert, policy: { ...CRASH_POLICY, sandboxTaskQueue: sandboxQueueFor(h.taskQueue) } } satisfies IncidentWorkflowInput],
       signal: alertDeliveredSignal,
       signalArgs: [alert],
       workflowIdConflictPolicy: 'USE_EXISTING',

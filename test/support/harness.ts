@@ -20,6 +20,7 @@ import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/aler
 import { demoAlertPayload, ensureDemoRepository, seedDemoMonitor } from '../../infra/demo-fixtures';
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
 import { createIncidentWorker, WORKFLOWS_PATH } from '../../workers/incident-worker';
+import { createSandboxHostWorkers } from '../../workers/sandbox-host';
 import { createTestDatabase } from './database';
 import { PostgresAgentConversations } from '../../adapters/postgres-agent-conversation.adapter';
 import { stewardDataConverter } from '../../infra/temporal-data-converter';
@@ -99,12 +100,32 @@ export interface Harness {
   /** The real API, on a free port, starting incidents on this harness's task queue; closed with the harness. */
   startApi(options: { webhookToken: string; webUiUrl: string | null; prFollowUp?: string }): Promise<RunningApi>;
   /** Starts a worker with the demo's ports, or with some of them replaced. */
-  startWorker(options?: { transcriptPath?: string; ports?: Partial<IncidentPorts>; taskQueue?: string; budgetUsd?: number; payloadOffloadBytes?: number }): Promise<Worker>;
+  startWorker(options?: WorkerOptions): Promise<Worker>;
+  /**
+   * A sandbox host on `sandboxQueueFor(taskQueue)`, with its own sandbox folder, as another machine
+   * would be; `stop` shuts it down as a dead host (its queue stays, nobody polls it).
+   */
+  startSandboxHost(options?: WorkerOptions & { hostId?: string }): Promise<{ hostId: string; root: string; stop(): Promise<void> }>;
   alert(options?: { cycle?: string; monitorId?: string; transition?: string }): NormalizedAlert;
   /** Another monitor like the demo's, so that a test's PR links do not affect other tests. */
   seedMonitor(monitorId: string, overrides?: { createdBySteward?: boolean; message?: string }): Promise<void>;
   deliveredNotifications(incidentId: string): { kind: string; key: string; title: string; text: string; replaces?: string }[];
   close(): Promise<void>;
+}
+
+interface WorkerOptions {
+  transcriptPath?: string;
+  ports?: Partial<IncidentPorts>;
+  taskQueue?: string;
+  budgetUsd?: number;
+  payloadOffloadBytes?: number;
+  /** startWorker only: false starts no sandbox host beside the incident worker. */
+  sandboxHost?: boolean;
+}
+
+/** The shared sandbox queue that goes with an incident queue in the tests. */
+export function sandboxQueueFor(taskQueue: string): string {
+  return `${taskQueue}-sandboxes`;
 }
 
 export async function createHarness(): Promise<Harness> {
@@ -125,7 +146,25 @@ export async function createHarness(): Promise<Harness> {
   const running: { worker: Worker; done: Promise<void>; connection: NativeConnection }[] = [];
   const apis: RunningApi[] = [];
 
-  return {
+  /** The demo's ports, or some of them replaced, over a sandbox folder of their own. */
+  const portsFor = (options: WorkerOptions, sandboxRoot: string): IncidentPorts => {
+    const { model: modelOverride, ...portOverrides } = options.ports ?? {};
+    return {
+      // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
+      model: new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null),
+      monitors,
+      codeHost: new LocalGitCodeHost({ pool: database.pool }),
+      sandbox: new ProcessSandbox({ root: sandboxRoot }),
+      notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
+      ledger,
+      conversations: new PostgresAgentConversations(database.pool),
+      logs: null,
+      services,
+      ...portOverrides,
+    };
+  };
+
+  const harness: Harness = {
     client,
     connection,
     taskQueue,
@@ -145,6 +184,7 @@ export async function createHarness(): Promise<Harness> {
         DATABASE_URL: database.url,
         TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
         STEWARD_TASK_QUEUE: taskQueue,
+        STEWARD_SANDBOX_TASK_QUEUE: sandboxQueueFor(taskQueue),
         STEWARD_DATA_DIR: dataDir,
       });
       const api = await startApi(config, { connection, pool: database.pool, port: 0, webUiUrl, logger: () => undefined });
@@ -152,31 +192,41 @@ export async function createHarness(): Promise<Harness> {
       return api;
     },
     async startWorker(options = {}) {
-      const { model: modelOverride, ...portOverrides } = options.ports ?? {};
-      const ports: IncidentPorts = {
-        // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
-        model: new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null),
-        monitors,
-        codeHost: new LocalGitCodeHost({ pool: database.pool }),
-        sandbox: new ProcessSandbox({ root: path.join(dataDir, 'sandboxes') }),
-        notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
-        ledger,
-        conversations: new PostgresAgentConversations(database.pool),
-        logs: null,
-        services,
-        ...portOverrides,
-      };
       const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
       const worker = await createIncidentWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue: options.taskQueue ?? taskQueue,
-        activities: createIncidentActivities(ports),
+        activities: createIncidentActivities(portsFor(options, path.join(dataDir, 'sandboxes'))),
         workflowBundle: await workflowBundle(),
         dataConverter: stewardDataConverter(database.pool, options.payloadOffloadBytes ?? INLINE_PAYLOAD_BYTES),
       });
       running.push({ worker, done: worker.run(), connection: nativeConnection });
+      if (options.sandboxHost !== false) await harness.startSandboxHost(options);
       return worker;
+    },
+    async startSandboxHost(options = {}) {
+      const hostId = options.hostId ?? `host-${randomBytes(4).toString('hex')}`;
+      const root = path.join(dataDir, 'sandbox-hosts', hostId);
+      const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+      const host = await createSandboxHostWorkers({
+        connection: nativeConnection,
+        namespace: 'default',
+        sharedQueue: sandboxQueueFor(options.taskQueue ?? taskQueue),
+        hostId,
+        activities: createIncidentActivities(portsFor(options, root)),
+        dataConverter: stewardDataConverter(database.pool, options.payloadOffloadBytes ?? INLINE_PAYLOAD_BYTES),
+      });
+      const entries = host.workers.map((w) => ({ worker: w, done: w.run(), connection: nativeConnection }));
+      running.push(...entries);
+      return {
+        hostId,
+        root,
+        async stop() {
+          for (const { worker: w } of entries) if (w.getState() === 'RUNNING') w.shutdown();
+          await Promise.all(entries.map(({ done }) => done.catch(() => undefined)));
+        },
+      };
     },
     alert(options = {}) {
       const payload = demoAlertPayload({ alertCycleKey: options.cycle ?? `cycle-${randomBytes(4).toString('hex')}`, deployedRevision: revision, monitorId: options.monitorId });
@@ -199,10 +249,11 @@ export async function createHarness(): Promise<Harness> {
       await Promise.all(apis.map((api) => api.close()));
       for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
       await Promise.all(running.map(({ done }) => done.catch(() => undefined)));
-      await Promise.all(running.map(({ connection: c }) => c.close()));
+      await Promise.all([...new Set(running.map(({ connection: c }) => c))].map((c) => c.close()));
       await connection.close();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return harness;
 }
