@@ -52,6 +52,14 @@ export interface Reproduction {
   /** The test's run at the deployed revision: it must fail, for the alert's reason. */
   before: ExecEvidence;
   match: string;
+  /** Every run at the deployed revision, the first included: each failed for the alert's reason. Absent before re-runs. */
+  runsBefore?: ExecEvidence[];
+}
+
+/** One command the verification ran, kept as evidence with the incident and shown in the PR. */
+export interface RecordedRun {
+  phase: 'baseline' | 'reproduction-before' | 'reproduction-after' | 'suite-after';
+  evidence: ExecEvidence;
 }
 
 export interface FixAttemptSummary {
@@ -61,6 +69,8 @@ export interface FixAttemptSummary {
   diffStat: string;
   reproAfter: ExecEvidence | null;
   suiteAfter: ExecEvidence | null;
+  /** Tests that failed in some runs after the change and passed in others; absent before flaky detection. */
+  flakyTests?: string[];
 }
 
 export interface ApprovalDecision {
@@ -106,6 +116,8 @@ export interface IncidentState {
   duplicateOf: string | null;
   monitorChange: string | null;
   reproduction: Reproduction | null;
+  /** The suite at the deployed revision, which every attempt is compared with. */
+  baseline?: ExecEvidence | null;
   attempts: FixAttemptSummary[];
   approval: ApprovalDecision | null;
   escalations: number;

@@ -1,4 +1,4 @@
-import type { ExecEvidence, Reproduction } from './incident';
+import type { ExecEvidence, RecordedRun, Reproduction } from './incident';
 import type { TriageResult } from './triage';
 
 export interface PullRequestContent {
@@ -10,6 +10,11 @@ export interface PullRequestContent {
   reproduction: Reproduction;
   reproAfter: ExecEvidence;
   suiteExplanation: string;
+  /** The suite at the deployed revision; null for runs recorded before it was kept. */
+  baseline?: ExecEvidence | null;
+  /** What verification ran after the change, in order. */
+  verificationRuns?: RecordedRun[];
+  flakyTests?: string[];
   fixSummary: string;
   reviewSummary: string;
   attempts: { attempt: number; verified: boolean; failureReason: string | null }[];
@@ -21,6 +26,28 @@ const block = (text: string): string => `\`\`\`\n${text.trim().slice(-4_000)}\n\
 
 function evidenceLine(label: string, e: ExecEvidence): string {
   return `**${label}:** \`${e.command}\` exited ${e.timedOut ? 'on timeout' : e.exitCode} in ${(e.durationMs / 1000).toFixed(1)} s`;
+}
+
+const PHASE_LABELS: Record<RecordedRun['phase'], string> = {
+  baseline: 'suite, before the fix (baseline)',
+  'reproduction-before': 'reproduction, before the fix',
+  'reproduction-after': 'reproduction, after the fix',
+  'suite-after': 'suite, after the fix',
+};
+
+/** Every command the gate ran, with its exit code and time: what a reviewer needs to trust the verdict. */
+function evidenceTable(c: PullRequestContent): string {
+  const runs: RecordedRun[] = [
+    ...(c.baseline ? [{ phase: 'baseline' as const, evidence: c.baseline }] : []),
+    ...(c.reproduction.runsBefore ?? [c.reproduction.before]).map((evidence) => ({ phase: 'reproduction-before' as const, evidence })),
+    ...(c.verificationRuns && c.verificationRuns.length > 0 ? c.verificationRuns : [{ phase: 'reproduction-after' as const, evidence: c.reproAfter }]),
+  ];
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return [
+    '| step | command | exit | time |',
+    '|---|---|---|---|',
+    ...runs.map(({ phase, evidence: e }) => `| ${PHASE_LABELS[phase]} | \`${cell(e.command)}\` | ${e.timedOut ? 'timeout' : (e.exitCode ?? 'killed')} | ${(e.durationMs / 1000).toFixed(1)} s |`),
+  ].join('\n');
 }
 
 export function pullRequestTitle(content: Pick<PullRequestContent, 'fixSummary' | 'triage'>): string {
@@ -46,6 +73,11 @@ export function pullRequestBody(c: PullRequestContent): string {
     evidenceLine('After the fix', c.reproAfter),
     block(c.reproAfter.outputTail),
     `Test suite: ${c.suiteExplanation}`,
+    ...(c.flakyTests && c.flakyTests.length > 0
+      ? [`**Flaky tests** (failed in some runs after the change and passed on a re-run; not counted against it): ${c.flakyTests.map((t) => `\`${t}\``).join(', ')}`]
+      : []),
+    `## Evidence`,
+    evidenceTable(c),
     `## Diff`,
     '```diff\n' + c.diff.trim() + '\n```',
     `---`,

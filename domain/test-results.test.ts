@@ -1,4 +1,4 @@
-import { compareWithBaseline, readSuiteOutcome } from './test-results';
+import { compareRunsWithBaseline, compareWithBaseline, readSuiteOutcome } from './test-results';
 
 const tap = (lines: string[]): string => ['TAP version 13', ...lines, '1..' + lines.length].join('\n');
 
@@ -35,5 +35,37 @@ describe('compareWithBaseline', () => {
 
   it('treats a timed-out suite as a regression', () => {
     expect(compareWithBaseline(baseline, readSuiteOutcome(null, true, '')).regressed).toBe(true);
+  });
+});
+
+describe('compareRunsWithBaseline', () => {
+  const run = (output: string, exitCode = output.includes('not ok') ? 1 : 0) => readSuiteOutcome(exitCode, false, output);
+  const baseline = run('ok 1 - a\nok 2 - b\nnot ok 3 - already broken');
+
+  it('counts a new failure that fails in every run', () => {
+    const after = run('ok 1 - a\nnot ok 2 - b\nnot ok 3 - already broken');
+    expect(compareRunsWithBaseline(baseline, [after, after])).toMatchObject({ regressed: true, newFailures: ['b'], flakyTests: [], runs: 2 });
+  });
+
+  it('reports a test that fails once and passes on a re-run as flaky, not as a regression', () => {
+    const failing = run('ok 1 - a\nnot ok 2 - b\nnot ok 3 - already broken');
+    const passing = run('ok 1 - a\nok 2 - b\nnot ok 3 - already broken');
+    const comparison = compareRunsWithBaseline(baseline, [failing, passing, failing]);
+    expect(comparison).toMatchObject({ regressed: false, newFailures: [], flakyTests: ['b'], runs: 3 });
+    expect(comparison.explanation).toContain('Flaky (failed in some of 3 runs, passed in others): b');
+  });
+
+  it('keeps a consistent failure a regression even beside a flaky one', () => {
+    const one = run('not ok 1 - a\nnot ok 2 - b\nnot ok 3 - already broken');
+    const two = run('not ok 1 - a\nok 2 - b\nnot ok 3 - already broken');
+    expect(compareRunsWithBaseline(baseline, [one, two])).toMatchObject({ regressed: true, newFailures: ['a'], flakyTests: ['b'] });
+  });
+
+  it('treats a timed-out run as a regression whatever the other runs say', () => {
+    expect(compareRunsWithBaseline(baseline, [baseline, readSuiteOutcome(null, true, '')]).regressed).toBe(true);
+  });
+
+  it('needs a run', () => {
+    expect(() => compareRunsWithBaseline(baseline, [])).toThrow(RangeError);
   });
 });

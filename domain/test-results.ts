@@ -61,3 +61,34 @@ export function compareWithBaseline(baseline: SuiteOutcome, after: SuiteOutcome)
       baseline.exitCode === 0 ? 'The suite passes after the change.' : 'The suite was already failing at this revision; its output names no tests to compare.',
   };
 }
+
+export interface RepeatedSuiteComparison extends SuiteComparison {
+  /** Tests that failed after the change in some runs and passed in others: reported, not counted. */
+  flakyTests: string[];
+  runs: number;
+}
+
+/**
+ * Compares several runs after a change with the baseline. A new failure counts only when the test
+ * fails in every run; one that also passes is flaky, and is reported as such instead of blocking
+ * the change or being blamed on it.
+ */
+export function compareRunsWithBaseline(baseline: SuiteOutcome, runs: SuiteOutcome[]): RepeatedSuiteComparison {
+  if (runs.length === 0) throw new RangeError('compareRunsWithBaseline needs at least one run after the change');
+  const comparisons = runs.map((run) => compareWithBaseline(baseline, run));
+  const timedOut = comparisons.findIndex((_, i) => runs[i]!.timedOut);
+  if (timedOut >= 0) return { ...comparisons[timedOut]!, flakyTests: [], runs: runs.length };
+  const everNew = [...new Set(comparisons.flatMap((c) => c.newFailures))].sort();
+  const persistent = everNew.filter((name) => comparisons.every((c) => c.newFailures.includes(name)));
+  const flakyTests = everNew.filter((name) => !persistent.includes(name));
+  const flakyNote = flakyTests.length > 0 ? ` Flaky (failed in some of ${runs.length} runs, passed in others): ${flakyTests.join('; ')}.` : '';
+  if (persistent.length > 0) {
+    const runsNote = runs.length > 1 ? ` in all ${runs.length} runs` : '';
+    return { regressed: true, newFailures: persistent, flakyTests, runs: runs.length, explanation: `New failures after the change${runsNote}: ${persistent.join('; ')}.${flakyNote}` };
+  }
+  // No test is named failing in every run: an exit-code-only regression counts when every run has it.
+  const unnamed = comparisons.filter((c) => c.regressed && c.newFailures.length === 0);
+  if (unnamed.length === runs.length) return { ...unnamed[0]!, flakyTests, runs: runs.length };
+  const passing = comparisons.find((c) => !c.regressed) ?? comparisons[0]!;
+  return { regressed: false, newFailures: [], flakyTests, runs: runs.length, explanation: `${passing.explanation}${flakyNote}` };
+}

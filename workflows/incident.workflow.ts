@@ -213,6 +213,8 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
       reproAfter: null,
       suiteAfter: null,
       suiteExplanation: null,
+      flakyTests: [],
+      runs: [],
     });
     await onSandboxHost('sandbox', `Fix attempt ${attempt}: open the sandbox with the reproduction and brief the agent`, (on) => on.beginFixAttempt({ ...input, maxTurns }));
     for (let turn = 1; turn <= maxTurns; turn += 1) {
@@ -296,6 +298,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         return await close('not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
       }
       state.reproduction = reproduction.reproduction;
+      state.baseline = reproduction.baseline.evidence;
       recordEvent('reproduced', { revision, testPath: reproduction.reproduction.testPath, match: reproduction.reproduction.match });
 
       setStatus('fixing');
@@ -326,6 +329,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
           diffStat: outcome.diffStat,
           reproAfter: outcome.reproAfter,
           suiteAfter: outcome.suiteAfter,
+          flakyTests: outcome.flakyTests ?? [],
         };
         state.attempts.push(summary);
         recordEvent('fix_attempt', { attempt, verified: outcome.verified, failureReason: outcome.failureReason, diffStat: outcome.diffStat });
@@ -335,7 +339,14 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
           verified: outcome.verified,
           failureReason: outcome.failureReason,
           diff: outcome.diff,
-          evidence: { summary: outcome.summary, reproAfter: outcome.reproAfter, suiteAfter: outcome.suiteAfter, suiteExplanation: outcome.suiteExplanation },
+          evidence: {
+            summary: outcome.summary,
+            reproAfter: outcome.reproAfter,
+            suiteAfter: outcome.suiteAfter,
+            suiteExplanation: outcome.suiteExplanation,
+            flakyTests: outcome.flakyTests ?? [],
+            runs: outcome.runs ?? [],
+          },
         });
         if (outcome.verified) verified = { ...outcome, reviewSummary };
         else previousAttempts.push({ attempt, failureReason: outcome.failureReason ?? 'unknown' });
@@ -433,6 +444,9 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         reproduction: state.reproduction!,
         reproAfter: verified.reproAfter!,
         suiteExplanation: verified.suiteExplanation ?? '',
+        baseline: state.baseline ?? null,
+        verificationRuns: verified.runs ?? [],
+        flakyTests: verified.flakyTests ?? [],
         fixSummary: verified.summary,
         reviewSummary: verified.reviewSummary,
         attempts: state.attempts,

@@ -130,6 +130,38 @@ describe('fix agent activities (process sandbox over the demo repository)', () =
     expect(outcome.failureReason).toMatch(/^the suite regressed: .*discount rounds to the nearest cent/);
   });
 
+  it('tells a flaky test from a regression by re-running the suite, and reports it without blocking the fix', async () => {
+    const guard = (demoTurns(2)['fix.attempt-2.turn-2'] as { toolCalls: ConversationTurn['toolCalls'] }).toolCalls;
+    const flakyTest = [
+      "const { test } = require('node:test');",
+      "const fs = require('node:fs');",
+      "const path = require('node:path');",
+      "test('warms a cache, failing on a cold start', () => {",
+      "  const marker = path.join(process.env.TMPDIR, 'cache-warm');",
+      '  const cold = !fs.existsSync(marker);',
+      "  fs.writeFileSync(marker, '');",
+      "  if (cold) throw new Error('cold cache');",
+      '});',
+      '',
+    ].join('\n');
+    const agent = setUp({
+      'fix.attempt-2.turn-1': turn('guarding, and adding a test of my own', ...guard, { id: 'w', name: 'write_file', input: { path: 'test/cache.test.js', content: flakyTest } }),
+      'fix.attempt-2.turn-2': turn('done', { id: 'f', name: 'finish', input: { summary: 'guard the coupon' } }),
+    });
+    const { answer } = await agent.runToFinish();
+    const outcome = await agent.verify(answer.summary!);
+
+    expect(outcome).toMatchObject({ verified: true, flakyTests: ['warms a cache, failing on a cold start'] });
+    expect(outcome.suiteExplanation).toContain('Flaky (failed in some of 2 runs, passed in others): warms a cache, failing on a cold start');
+    // Two runs of the reproduction, then the suite until a run has no new failure: every one kept as evidence.
+    expect(outcome.runs.map((r) => [r.phase, r.evidence.exitCode])).toEqual([
+      ['reproduction-after', 0],
+      ['reproduction-after', 0],
+      ['suite-after', 1],
+      ['suite-after', 0],
+    ]);
+  });
+
   it('answers a retried turn from the store without asking the model again', async () => {
     const agent = setUp(demoTurns(2));
     await agent.begin();

@@ -98,7 +98,7 @@ describe('fix activities (process sandbox over the demo repository)', () => {
       const outcome = await runActivity(activityEnvironment(), activities.attemptFix, { ...input, attempt: 1 });
 
       expect(outcome.verified).toBe(false);
-      expect(outcome.failureReason).toMatch(/^the suite regressed: New failures after the change: .*discount rounds to the nearest cent/);
+      expect(outcome.failureReason).toMatch(/^the suite regressed: New failures after the change in all 3 runs: .*discount rounds to the nearest cent/);
       expect(outcome.reproAfter?.exitCode).toBe(0);
       expect(outcome.suiteAfter?.exitCode).not.toBe(0);
       expect(outcome.diff).toContain('Math.floor');

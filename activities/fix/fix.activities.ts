@@ -3,8 +3,8 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ServicesConfig } from '../../config/config';
 import type { NormalizedAlert } from '../../domain/alert';
-import type { ExecEvidence, Reproduction } from '../../domain/incident';
-import { compareWithBaseline, readSuiteOutcome } from '../../domain/test-results';
+import type { ExecEvidence, RecordedRun, Reproduction } from '../../domain/incident';
+import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';
 import type { TriageResult } from '../../domain/triage';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
@@ -36,7 +36,16 @@ export interface FixAttemptOutcome {
   reproAfter: ExecEvidence | null;
   suiteAfter: ExecEvidence | null;
   suiteExplanation: string | null;
+  /** Tests that failed in some runs after the change and passed in a re-run. */
+  flakyTests: string[];
+  /** Every command verification ran, in order: the evidence stored with the incident and shown in the PR. */
+  runs: RecordedRun[];
 }
+
+/** Runs of the reproduction after a change: a fix that passes it only sometimes is not a fix. */
+const REPRODUCTION_RUNS_AFTER = 2;
+/** Re-runs of the suite when it shows new failures, to tell a regression from a flaky test. */
+const SUITE_RERUNS_ON_NEW_FAILURES = 2;
 
 export function diffStat(diff: string): string {
   const files = new Set<string>();
@@ -79,19 +88,45 @@ export async function verifyChange(input: {
     reproAfter: null,
     suiteAfter: null,
     suiteExplanation: null,
+    flakyTests: [],
+    runs,
     ...evidence,
   });
-  const repro = await runInActivity(sandbox, sandboxId, input.reproduction.command, input.commandTimeoutMs, { phase: 'reproduction', attempt });
-  if (repro.exitCode !== 0) {
-    return rejected(repro.timedOut ? 'the reproduction timed out after the change' : `the reproduction still fails after the change (exit ${repro.exitCode})`, {
-      reproAfter: toEvidence(repro),
-    });
+  const runs: RecordedRun[] = [];
+  const run = async (phase: RecordedRun['phase'], command: string, index: number) => {
+    const result = await runInActivity(sandbox, sandboxId, command, input.commandTimeoutMs, { phase, attempt, run: index });
+    runs.push({ phase, evidence: toEvidence(result) });
+    return result;
+  };
+
+  let reproAfter: ExecEvidence | null = null;
+  for (let index = 1; index <= REPRODUCTION_RUNS_AFTER; index += 1) {
+    const repro = await run('reproduction-after', input.reproduction.command, index);
+    reproAfter = toEvidence(repro);
+    if (repro.exitCode !== 0) {
+      const why = repro.timedOut
+        ? 'the reproduction timed out after the change'
+        : index === 1
+          ? `the reproduction still fails after the change (exit ${repro.exitCode})`
+          : `the reproduction is flaky after the change: it passed, then failed on run ${index} (exit ${repro.exitCode})`;
+      return rejected(why, { reproAfter });
+    }
   }
-  const suite = await runInActivity(sandbox, sandboxId, input.testCommand, input.commandTimeoutMs, { phase: 'suite', attempt });
-  const comparison = compareWithBaseline(input.baseline.outcome, readSuiteOutcome(suite.exitCode, suite.timedOut, suite.outputTail));
-  const evidence = { reproAfter: toEvidence(repro), suiteAfter: toEvidence(suite), suiteExplanation: comparison.explanation };
-  if (comparison.regressed) return rejected(`the suite regressed: ${comparison.explanation}`, evidence);
-  return { attempt, verified: true, failureReason: null, summary: input.summary, diff, diffStat: stat, ...evidence };
+
+  const outcomes = [];
+  let suiteAfter: ExecEvidence | null = null;
+  let comparison = null;
+  for (let index = 1; index <= 1 + SUITE_RERUNS_ON_NEW_FAILURES; index += 1) {
+    const suite = await run('suite-after', input.testCommand, index);
+    suiteAfter ??= toEvidence(suite);
+    outcomes.push(readSuiteOutcome(suite.exitCode, suite.timedOut, suite.outputTail));
+    comparison = compareRunsWithBaseline(input.baseline.outcome, outcomes);
+    // Re-run only to tell new failures from flaky ones; a clean run or a timeout settles it.
+    if (comparison.newFailures.length === 0 || suite.timedOut) break;
+  }
+  const evidence = { reproAfter, suiteAfter, suiteExplanation: comparison!.explanation, flakyTests: comparison!.flakyTests };
+  if (comparison!.regressed) return rejected(`the suite regressed: ${comparison!.explanation}`, evidence);
+  return { attempt, verified: true, failureReason: null, summary: input.summary, diff, diffStat: stat, runs, ...evidence };
 }
 
 export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPort; services: ServicesConfig; commandTimeoutMs?: number }) {
@@ -143,6 +178,8 @@ export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPo
         reproAfter: null,
         suiteAfter: null,
         suiteExplanation: null,
+        flakyTests: [],
+        runs: [],
         ...evidence,
       });
 

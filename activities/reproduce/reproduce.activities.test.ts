@@ -215,7 +215,37 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
 
     expect(outcome.baseline).toEqual(baseline);
     expect(outcome.reproduction).not.toBeNull();
-    expect(commandsRun()).toEqual([`node --test --test-reporter=tap ${demoReproduction.testPath}`]);
+    // The reproduction, and its confirming run.
+    expect(commandsRun()).toEqual([`node --test --test-reporter=tap ${demoReproduction.testPath}`, `node --test --test-reporter=tap ${demoReproduction.testPath}`]);
+  });
+
+  it('refuses a reproduction whose failure does not repeat, as flaky, and takes the next try', async () => {
+    // Fails for the alert's reason on its first run only: a marker in the workspace's temp folder remembers.
+    const flakyReproduction = {
+      testPath: 'test/steward-flaky.test.js',
+      content: [
+        "const { test } = require('node:test');",
+        "const fs = require('node:fs');",
+        "const path = require('node:path');",
+        "const { handleCheckout } = require('../src/server');",
+        "test('an order without a coupon, once', () => {",
+        "  const marker = path.join(process.env.TMPDIR, 'steward-flaky-ran');",
+        '  if (fs.existsSync(marker)) return;',
+        "  fs.writeFileSync(marker, '');",
+        "  handleCheckout({ items: [{ sku: 'MUG', unitPriceCents: 1250, quantity: 2 }] });",
+        '});',
+        '',
+      ].join('\n'),
+      explanation: 'fails the first time only',
+    };
+    const model = new ScriptedModel({ 'reproduce.try-1': flakyReproduction, 'reproduce.try-2': demoReproduction });
+    const { activities, input } = setUp({ model });
+
+    const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, input);
+
+    expect(outcome.refusedTries).toEqual([expect.objectContaining({ testPath: flakyReproduction.testPath, verdict: 'the failure is flaky: run 2 passed' })]);
+    expect(outcome.reproduction).toMatchObject({ testPath: demoReproduction.testPath });
+    expect(outcome.reproduction!.runsBefore!.map((r) => r.exitCode !== 0)).toEqual([true, true]);
   });
 
   it('resumes after refused tries with the next try, not the first again', async () => {

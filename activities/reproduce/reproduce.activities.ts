@@ -48,6 +48,8 @@ interface ReproduceProgress {
 export interface ReproduceLimits {
   maxTries: number;
   commandTimeoutMs: number;
+  /** Runs after the first matching failure that must fail the same way, to refuse a flaky reproduction. */
+  confirmationRuns: number;
 }
 
 /** Paths the model proposes must stay inside the reproduction folder and be new files. */
@@ -77,7 +79,7 @@ export function createReproduceActivities(deps: {
   logs?: LogsPort | null;
   limits?: Partial<ReproduceLimits>;
 }) {
-  const limits: ReproduceLimits = { maxTries: 2, commandTimeoutMs: 5 * 60_000, ...deps.limits };
+  const limits: ReproduceLimits = { maxTries: 2, commandTimeoutMs: 5 * 60_000, confirmationRuns: 1, ...deps.limits };
 
   return {
     /**
@@ -141,13 +143,28 @@ export function createReproduceActivities(deps: {
         const evidence = toEvidence(run);
         const match = matchReproduction(alertText, run.outputTail);
         if (run.exitCode !== 0 && !run.timedOut && match.matched) {
+          // Once more: a test that fails only sometimes is no gate, and a fix could not be judged by it.
+          const runsBefore = [evidence];
+          let flaky: string | null = null;
+          for (let index = 2; index <= limits.confirmationRuns + 1 && !flaky; index += 1) {
+            const again = await runInActivity(deps.sandbox, sandboxId, command, limits.commandTimeoutMs, progress());
+            runsBefore.push(toEvidence(again));
+            if (again.exitCode === 0 || again.timedOut || !matchReproduction(alertText, again.outputTail).matched) {
+              flaky = `the failure is flaky: run ${index} ${again.timedOut ? 'timed out' : again.exitCode === 0 ? 'passed' : 'failed for another reason'}`;
+            }
+          }
+          if (flaky) {
+            refusedTries.push({ testPath: proposal.testPath, verdict: flaky, evidence: runsBefore.at(-1)! });
+            context.heartbeat(progress());
+            continue;
+          }
           await deps.sandbox.reset(sandboxId);
           return {
             service: service.name,
             revision,
             sandboxId,
             baseline,
-            reproduction: { testPath: proposal.testPath, testContent: proposal.content, explanation: proposal.explanation, command, before: evidence, match: match.explanation },
+            reproduction: { testPath: proposal.testPath, testContent: proposal.content, explanation: proposal.explanation, command, before: evidence, match: match.explanation, runsBefore },
             refusedTries,
           };
         }
