@@ -18,6 +18,21 @@ export interface SandboxHandle {
   revision: string;
   /** False when an existing workspace at the same revision was reused. */
   created: boolean;
+  /** How the workspace came to be ready, from backends that report it. */
+  start?: SandboxStart;
+}
+
+export interface SandboxStart {
+  /** cold: cloned (and set up) for this open; snapshot: a view of a snapshot; reused: the existing workspace, reset. */
+  kind: 'cold' | 'snapshot' | 'reused';
+  /** From the call to open until the workspace was ready. */
+  readyMs: number;
+  snapshotKey?: string;
+  /** True when an existing snapshot served; false when this open had to build it. */
+  snapshotHit?: boolean;
+  viewMode?: 'overlayfs' | 'reflink' | 'copy';
+  /** Time spent per step (e.g. disk, clone, setup, snapshot, view), for the start-up metrics. */
+  phasesMs?: Record<string, number>;
 }
 
 export interface ExecOptions {
