@@ -49,6 +49,17 @@ const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   STEWARD_TASK_QUEUE: z.string().default('steward-incidents'),
   STEWARD_SANDBOX_TASK_QUEUE: z.string().min(1).default('steward-sandboxes'),
+  STEWARD_SANDBOX_BACKEND: z.enum(['auto', 'bubblewrap', 'process', 'docker']).default('auto'),
+  STEWARD_SANDBOX_SNAPSHOTS: z.enum(['on', 'off']).default('on'),
+  STEWARD_SANDBOX_DOCKER_IMAGE: z.string().min(1).default('node:20-bookworm-slim'),
+  STEWARD_SANDBOX_MEMORY_MB: z.coerce.number().int().min(64).default(2048),
+  STEWARD_SANDBOX_PROCESSES: z.coerce.number().int().min(16).default(256),
+  STEWARD_SANDBOX_DISK_MB: z.coerce.number().int().min(64).default(4096),
+  STEWARD_SANDBOX_CPU_SECONDS: z.coerce.number().int().min(1).default(900),
+  STEWARD_SANDBOX_CPUS: z.coerce.number().min(0).default(2),
+  STEWARD_SNAPSHOT_REFRESH_EVERY: durationMs.default(30 * 60_000),
+  STEWARD_SNAPSHOT_MAX_AGE: durationMs.default(7 * 86_400_000),
+  STEWARD_SNAPSHOT_DISK_BUDGET_MB: z.coerce.number().int().min(0).default(50 * 1024),
   STEWARD_WORKER_ROLES: z
     .string()
     .default('incident,sandbox')
@@ -141,8 +152,19 @@ export interface StewardConfig {
   /** 'demo' when no services file is configured and the bundled demo service stands in. */
   servicesSource: 'demo' | 'file';
   slack: { botToken: string; signingSecret: string; channel: string; apiUrl: string | null } | null;
+  sandbox: SandboxConfig;
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
+}
+
+export interface SandboxConfig {
+  /** auto: bubblewrap where this machine can run it, else the process-level backend, said loudly at start. */
+  backend: 'auto' | 'bubblewrap' | 'process' | 'docker';
+  snapshots: boolean;
+  dockerImage: string;
+  limits: { memoryBytes: number; processes: number; diskBytes: number; cpuSeconds: number; cpus: number | null };
+  snapshotRefreshEveryMs: number;
+  snapshotGarbage: { maxAgeMs: number; maxBytes: number };
 }
 
 export type ModelStage = 'triage' | 'reproduce' | 'fix' | 'review';
@@ -353,6 +375,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
       e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET && e.SLACK_CHANNEL
         ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, channel: e.SLACK_CHANNEL, apiUrl: e.SLACK_API_URL ?? null }
         : null,
+    sandbox: {
+      backend: e.STEWARD_SANDBOX_BACKEND,
+      snapshots: e.STEWARD_SANDBOX_SNAPSHOTS === 'on',
+      dockerImage: e.STEWARD_SANDBOX_DOCKER_IMAGE,
+      limits: {
+        memoryBytes: e.STEWARD_SANDBOX_MEMORY_MB * 1024 ** 2,
+        processes: e.STEWARD_SANDBOX_PROCESSES,
+        diskBytes: e.STEWARD_SANDBOX_DISK_MB * 1024 ** 2,
+        cpuSeconds: e.STEWARD_SANDBOX_CPU_SECONDS,
+        cpus: e.STEWARD_SANDBOX_CPUS === 0 ? null : e.STEWARD_SANDBOX_CPUS,
+      },
+      snapshotRefreshEveryMs: e.STEWARD_SNAPSHOT_REFRESH_EVERY,
+      snapshotGarbage: { maxAgeMs: e.STEWARD_SNAPSHOT_MAX_AGE, maxBytes: e.STEWARD_SNAPSHOT_DISK_BUDGET_MB * 1024 ** 2 },
+    },
     faults: {
       crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
       markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
@@ -39,6 +40,8 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
 }
 
 async function main(): Promise<void> {
+  // The demo prints its own account of each step; the SDK's info lines (worker states) would bury it.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const config = loadConfig();
   say(`starting Steward on ${config.temporal.address ? 'the configured Temporal' : 'the embedded defaults'} (data in ${config.dataDir})`);
   const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });

@@ -42,3 +42,16 @@ if [ -z "${DATABASE_URL:-}" ] && [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 
   # Postgres will not run as root; the cluster is owned by this system user.
   useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
 fi
+
+# The bubblewrap sandbox backend (STEWARD_SANDBOX_BACKEND=auto picks it where it can run): bwrap,
+# with util-linux's prlimit and setpriv. Without it, sandboxes fall back to the process level,
+# which isolates nothing and says so at start; STEWARD_SANDBOX_BACKEND=process skips this.
+if [ "$(uname -s)" = Linux ] && [ "${STEWARD_SANDBOX_BACKEND:-auto}" != process ] && ! command -v bwrap >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian's bubblewrap package, for the isolated sandbox backend"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+  else
+    say "bubblewrap is not installed: sandboxes will run at the process level, without isolation (install Debian's bubblewrap)"
+  fi
+fi

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pool } from 'pg';
 import { createIncidentActivities, type IncidentActivities, type IncidentPorts } from '../activities';
@@ -18,13 +19,15 @@ import { RecordingModel } from '../adapters/recording-model.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
 import type { ModelPort } from '../ports/model.port';
-import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
+import { buildSandboxBackend, type SandboxBackend } from './sandbox-backend';
 import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 
 export interface BuiltPorts {
   ports: IncidentPorts;
   /** One line per port saying which adapter serves it, and what it is: shown at start-up. */
   labels: string[];
+  /** The sandbox backend behind `ports.sandbox`, with its snapshot store when it has one. */
+  sandboxBackend: SandboxBackend;
 }
 
 function buildModel(config: StewardConfig): { model: ModelPort; label: string } {
@@ -55,11 +58,6 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
   };
 }
 
-/** Where this machine's sandboxes live; the sandbox host's id is kept there too (workers/sandbox-host.ts). */
-export function sandboxRootOf(config: StewardConfig): string {
-  return path.join(config.dataDir, 'sandboxes');
-}
-
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
   const built = buildModel(config);
@@ -83,6 +81,9 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
     config.monitors.provider === 'datadog'
       ? { port: new DatadogMonitors(config.monitors), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
       : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' };
+  // The sandbox's own account of each start and command, kept apart from the worker's output.
+  const sandboxLog = path.join(config.dataDir, 'sandbox.log');
+  const sandboxBackend = buildSandboxBackend(config, { log: (line) => fs.appendFileSync(sandboxLog, `${new Date().toISOString()} ${line}\n`) });
   const notifier = config.slack
     ? new SlackNotifier({
         botToken: config.slack.botToken,
@@ -98,7 +99,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       model,
       monitors: monitors.port,
       codeHost: codeHost.port,
-      sandbox: new ProcessSandbox({ root: sandboxRootOf(config) }),
+      sandbox: sandboxBackend.sandbox,
       notifier,
       ledger,
       conversations: new PostgresAgentConversations(pool),
@@ -110,18 +111,23 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       modelLabel,
       monitors.label,
       codeHost.label,
-      'sandbox: process-level, a git checkout per incident (no isolation yet)',
+      `${sandboxBackend.label}; its log: ${sandboxLog}`,
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
       'ledger: Postgres',
       config.monitors.provider === 'datadog' ? 'error logs: Datadog log search' : 'error logs: none (no log search configured)',
     ],
+    sandboxBackend,
   };
 }
 
 /** The worker's activities over the configured ports, with the crash tests' fault points when configured. */
-export function buildIncidentActivities(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): { activities: IncidentActivities; labels: string[] } {
-  const { ports, labels } = buildIncidentPorts(config, pool, options);
+export function buildIncidentActivities(
+  config: StewardConfig,
+  pool: Pool,
+  options: { print?: (text: string) => void } = {},
+): { activities: IncidentActivities; labels: string[]; sandboxBackend: SandboxBackend } {
+  const { ports, labels, sandboxBackend } = buildIncidentPorts(config, pool, options);
   const { crashAfter, markerDir } = config.faults;
   const notifier = notifierWithCrashAfterSend(ports.notifier, crashAfter, markerDir);
-  return { activities: withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir), labels };
+  return { activities: withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir), labels, sandboxBackend };
 }

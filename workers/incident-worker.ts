@@ -1,9 +1,12 @@
 import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IncidentActivities } from '../activities';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+/** The bundler reports each module it packs at info level; only its warnings matter at start-up. */
+export const quietBundlerLogger = new DefaultLogger('WARN');
 
 export interface IncidentWorkerOptions {
   connection: NativeConnection;

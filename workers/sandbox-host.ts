@@ -2,10 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createSandboxHostActivities, sandboxActivitiesOf, type IncidentActivities } from '../activities';
-import { sandboxHostTaskQueue } from '../contracts';
+import { createSnapshotActivities, type SnapshotRepository } from '../activities/snapshots/snapshot.activities';
+import { SNAPSHOT_REFRESH_SCHEDULE_ID, SNAPSHOT_REFRESH_TASK_QUEUE, sandboxHostTaskQueue, type SnapshotGarbageLimits } from '../contracts';
+import { ensureSnapshotRefreshSchedule } from '../infra/snapshot-schedule';
+import type { StewardConfig } from '../config/config';
+import type { SandboxBackend } from './sandbox-backend';
 
 /**
  * The id of this machine's sandbox host, kept beside its sandboxes: a worker that restarts here
@@ -34,6 +39,38 @@ export interface SandboxHostWorkers {
   hostId: string;
   hostQueue: string;
   workers: Worker[];
+  /** The schedule refreshing this host's snapshots, when the backend has snapshots. */
+  snapshotSchedule: { scheduleId: string; taskQueue: string; created: boolean; updated: boolean } | null;
+}
+
+/**
+ * Snapshots live on this host's disk, so each host refreshes its own: a schedule per host, whose
+ * runs go to a queue only this host's snapshot worker polls.
+ */
+async function startSnapshotRefresh(options: {
+  connection: NativeConnection;
+  client: Client;
+  namespace: string;
+  hostId: string;
+  snapshots: NonNullable<SandboxBackend['snapshots']>;
+  repositories: SnapshotRepository[];
+  everyMs: number;
+  garbage: SnapshotGarbageLimits;
+  dataConverter: DataConverter;
+  workflowBundle: WorkflowBundleWithSourceMap;
+}): Promise<{ worker: Worker; schedule: SandboxHostWorkers['snapshotSchedule'] }> {
+  const taskQueue = sandboxHostTaskQueue(SNAPSHOT_REFRESH_TASK_QUEUE, options.hostId);
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue,
+    dataConverter: options.dataConverter,
+    workflowBundle: options.workflowBundle,
+    activities: createSnapshotActivities({ store: options.snapshots.store, runSetup: options.snapshots.runSetup, repositories: options.repositories }),
+  });
+  const scheduleId = `${SNAPSHOT_REFRESH_SCHEDULE_ID}@${options.hostId}`;
+  const ensured = await ensureSnapshotRefreshSchedule(options.client, { scheduleId, taskQueue, everyMs: options.everyMs, garbage: options.garbage });
+  return { worker, schedule: { ...ensured, taskQueue } };
 }
 
 /**
@@ -51,6 +88,8 @@ export async function createSandboxHostWorkers(options: {
   identity?: string;
   /** Sandbox runs are CPU-bound: more at once than cores only slows each of them. */
   maxConcurrentSandboxActivities?: number;
+  /** With snapshots: what to keep warm, how often, and the schedule's client; absent, no refresh runs here. */
+  snapshotRefresh?: Omit<Parameters<typeof startSnapshotRefresh>[0], 'connection' | 'namespace' | 'hostId' | 'dataConverter'>;
 }): Promise<SandboxHostWorkers> {
   const hostQueue = sandboxHostTaskQueue(options.sharedQueue, options.hostId);
   const common = {
@@ -66,5 +105,13 @@ export async function createSandboxHostWorkers(options: {
     activities: sandboxActivitiesOf(options.activities),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentSandboxActivities ?? Math.max(2, os.availableParallelism()),
   });
-  return { hostId: options.hostId, hostQueue, workers: [claims, runs] };
+  const refresh = options.snapshotRefresh
+    ? await startSnapshotRefresh({ ...options.snapshotRefresh, connection: options.connection, namespace: options.namespace, hostId: options.hostId, dataConverter: options.dataConverter })
+    : null;
+  return { hostId: options.hostId, hostQueue, workers: [claims, runs, ...(refresh ? [refresh.worker] : [])], snapshotSchedule: refresh?.schedule ?? null };
+}
+
+/** The repositories each sandbox host keeps snapshots of: every configured service at its default branch. */
+export function snapshotRepositoriesOf(config: StewardConfig): SnapshotRepository[] {
+  return Object.values(config.services).map((service) => ({ repositoryLocation: service.repository, revision: service.defaultBranch, setupCommand: service.setupCommand }));
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
@@ -11,9 +11,10 @@ import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
-import { buildIncidentActivities, sandboxRootOf } from './dependencies';
-import { createIncidentWorker } from './incident-worker';
-import { createSandboxHostWorkers, sandboxHostId } from './sandbox-host';
+import { buildIncidentActivities } from './dependencies';
+import { sandboxRootOf } from './sandbox-backend';
+import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
+import { createSandboxHostWorkers, sandboxHostId, snapshotRepositoriesOf } from './sandbox-host';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -71,14 +72,17 @@ export async function startSteward(
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const { activities, labels } = buildIncidentActivities(resolved, pool, { print: options.print });
+  const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);
+  // Bundled once for the incident worker and the snapshot refresh: bundling is seconds of CPU.
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
   const incidentWorker: Worker = await createIncidentWorker({
     connection: workerConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities,
     dataConverter,
+    workflowBundle,
   });
   const sandboxHost = await createSandboxHostWorkers({
     connection: workerConnection,
@@ -87,8 +91,23 @@ export async function startSteward(
     hostId: sandboxHostId(sandboxRootOf(resolved)),
     activities,
     dataConverter,
+    ...(sandboxBackend.snapshots
+      ? {
+          snapshotRefresh: {
+            client: new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter }),
+            snapshots: sandboxBackend.snapshots,
+            repositories: snapshotRepositoriesOf(resolved),
+            everyMs: config.sandbox.snapshotRefreshEveryMs,
+            garbage: config.sandbox.snapshotGarbage,
+            workflowBundle,
+          },
+        }
+      : {}),
   });
   log(`steward: sandbox host ${sandboxHost.hostId}, polling ${config.temporal.sandboxTaskQueue} and ${sandboxHost.hostQueue}`);
+  if (sandboxHost.snapshotSchedule) {
+    log(`steward: snapshots refreshed by schedule ${sandboxHost.snapshotSchedule.scheduleId} every ${config.sandbox.snapshotRefreshEveryMs / 60_000} min on ${sandboxHost.snapshotSchedule.taskQueue}`);
+  }
   const workers = [incidentWorker, ...sandboxHost.workers];
   const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const shutdownWorkers = (): void => {

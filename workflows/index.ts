@@ -1,1 +1,2 @@
 export { incidentWorkflow } from './incident.workflow';
+export { snapshotRefreshWorkflow } from './snapshot-refresh.workflow';

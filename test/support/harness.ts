@@ -132,6 +132,8 @@ export async function createHarness(): Promise<Harness> {
   quietRuntime();
   const root = process.env.STEWARD_TEST_ROOT ?? os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(root, 'harness-'));
+  // Workers started on this folder may run bubblewrap sandboxes, whose unprivileged uid must reach their workspaces.
+  fs.chmodSync(dataDir, 0o711);
   const database = await createTestDatabase();
   const services = demoServicesConfig(dataDir);
   const repositoryPath = services['checkout-service']!.repository;
