@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, required } from '../config/config';
 import { approveSignal, incidentStateQuery, rejectSignal, type DecisionInput } from '../contracts';
 import { LOCAL_PORTS } from '../infra/local-stack';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
+import { runSandboxCli } from './sandbox-run.cli';
 
 /**
  * `steward`: decide on or inspect an incident from a terminal, by signalling or querying its
@@ -23,6 +24,7 @@ export const USAGE = `Usage:
   steward reject <incidentId> --reason TEXT [--by NAME]
   steward status <incidentId>
   steward pr show <number>
+  steward sandbox run --repo <path or git URL> --ref <revision> [--setup "<command>"] [--json] -- <command>
 
 --by defaults to cli:$USER.
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default "default").
@@ -129,6 +131,8 @@ export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Raw output as it comes, e.g. a sandboxed command's; standard output when absent. */
+  write?: (chunk: string) => void;
 }
 
 const defaultIo: CliIo = { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env };
@@ -150,6 +154,10 @@ async function execute(client: WorkflowClient, command: WorkflowCommand, io: Cli
 
 /** Runs one command and returns the process exit code: 0 done, 1 failed, 2 bad usage. */
 export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  // Not a workflow operation: it runs here, in a sandbox of this machine.
+  if (argv[0] === 'sandbox') {
+    return runSandboxCli(argv.slice(1), { ...io, write: io.write ?? ((chunk) => process.stdout.write(chunk)) });
+  }
   const parsed = parseCliArgs(argv, io.env);
   if (!parsed.ok) {
     io.err(`steward: ${parsed.error}\n\n${USAGE}`);
