@@ -74,6 +74,9 @@ export interface SandboxLimits {
   cpus: number | null;
 }
 
+/** The unprivileged host user commands run as, unless told otherwise; snapshots are handed to it when built. */
+export const DEFAULT_SANDBOX_USER = { uid: 65534, gid: 65534 } as const;
+
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   cpuSeconds: 15 * 60,
   memoryBytes: 2 * 1024 ** 3,
@@ -399,9 +402,10 @@ export class BubblewrapSandbox implements SandboxPort {
     assertInsidePath(snapshot.mountPoint);
     const view = await this.snapshots!.createView(snapshot, this.workspacePath(sandboxId));
     const { uid, gid } = this.isolation;
-    // Commands must be able to write their workspace. A snapshot set up through this adapter's
-    // runner belongs to the sandbox uid already, but for its top folder and what the store wrote
-    // after the setup; entries of the snapshot owned by anyone else get copied up here.
+    // Commands must be able to write their workspace. A snapshot the store handed to the sandbox
+    // uid needs nothing more; otherwise entries owned by anyone else get copied up here, a pass
+    // over every file that costs hundreds of milliseconds on a large node_modules.
+    if (snapshot.owner?.uid === uid && snapshot.owner.gid === gid) return view;
     await chownTree(view.directory, uid, gid, { skipTopLevel: ['.git'] });
     return view;
   }
@@ -584,7 +588,7 @@ class BubblewrapIsolation {
   constructor(options: BubblewrapIsolationOptions) {
     this.root = path.resolve(options.root);
     this.log = options.log ?? (() => undefined);
-    this.uid = options.uid ?? 65534;
+    this.uid = options.uid ?? DEFAULT_SANDBOX_USER.uid;
     this.gid = options.gid ?? this.uid;
     if (!Number.isInteger(this.uid) || this.uid <= 0 || !Number.isInteger(this.gid) || this.gid <= 0) {
       throw new Error(`the sandbox uid and gid must be unprivileged (got ${this.uid}:${this.gid})`);

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, type StewardConfig } from '../config/config';
-import { BubblewrapSandbox, bubblewrapAvailability } from '../sandbox/bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap-sandbox.adapter';
 import { DockerSandbox } from '../sandbox/docker-sandbox.adapter';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
 import type { SandboxPort } from '../sandbox/sandbox.port';
@@ -57,7 +57,9 @@ export function buildSandboxBackend(config: StewardConfig, options: { log?: (lin
   }
   // The sandbox user must traverse to its workspace; the store's folders hold no secret.
   for (const folder of [root, snapshotRootOf(config)]) fs.mkdirSync(folder, { recursive: true, mode: 0o711 });
-  const store = config.sandbox.snapshots ? new SnapshotStore({ root: snapshotRootOf(config), mountPoint: WORKSPACE_MOUNT_POINT, ...(options.log ? { log: options.log } : {}) }) : null;
+  const store = config.sandbox.snapshots
+    ? new SnapshotStore({ root: snapshotRootOf(config), mountPoint: WORKSPACE_MOUNT_POINT, owner: DEFAULT_SANDBOX_USER, ...(options.log ? { log: options.log } : {}) })
+    : null;
   const sandbox = new BubblewrapSandbox({ root, limits, ...(store ? { snapshots: store } : {}), ...(options.log ? { log: options.log } : {}) });
   return {
     sandbox,

@@ -145,6 +145,22 @@ function fixture(options: { rootName?: string; setupSeconds?: number; setupComma
 
 describe('SnapshotStore', () => {
   describe('acquire', () => {
+    it('hands the built snapshot, all but .git, to the owner it was given, and records it', async () => {
+      const f = fixture();
+      const owner = { uid: 65534, gid: 65534 };
+      const store = new SnapshotStore({ root: path.join(f.dir, 'owned-store'), owner });
+      const { snapshot } = await store.acquire(f.spec, f.runSetup);
+      expect(snapshot.owner).toEqual(owner);
+      const ownerOf = (relative: string) => {
+        const { uid, gid } = fs.lstatSync(path.join(snapshot.directory, relative));
+        return { uid, gid };
+      };
+      expect([ownerOf('.'), ownerOf('README.md'), ownerOf('node_modules/left-pad/index.js')]).toEqual([owner, owner, owner]);
+      // .git stays the store's: commands get it read-only, and no user of theirs should own its hooks.
+      expect(ownerOf('.git/HEAD')).toEqual({ uid: process.getuid!(), gid: process.getgid!() });
+      await expect(new SnapshotStore({ root: path.join(f.dir, 'unowned-store') }).acquire(f.spec, f.runSetup).then((a) => a.snapshot.owner)).resolves.toBeUndefined();
+    });
+
     it('builds on a miss, with the dependencies installed and a clean git worktree, and serves the same key after without running the setup again', async () => {
       const f = fixture();
 

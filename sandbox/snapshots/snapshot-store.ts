@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
+import { chownTree } from '../git-workspace';
 import type { ExecResult } from '../sandbox.port';
 import { git, runGit, runProgram } from './commands';
 import { currentOwner, isOwnerAlive, KeyedMutex, lockFile, readIfExists, type ProcessOwner } from './ownership';
@@ -38,6 +39,11 @@ export interface SnapshotStoreOptions {
   mountPoint?: string;
   /** In order of preference; the first that works on this machine serves each view. */
   viewModes?: ViewMode[];
+  /**
+   * The unprivileged user sandboxes run as: the snapshot's files (but .git) are handed to it once,
+   * when built, so that a view is writable at once instead of after a pass over every file.
+   */
+  owner?: { uid: number; gid: number };
   setupTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -153,6 +159,7 @@ export class SnapshotStore {
   private readonly mountPoint: string | null;
   private readonly viewModes: ViewMode[];
   private readonly setupTimeoutMs: number;
+  private readonly owner: { uid: number; gid: number } | null;
   private readonly log: (line: string) => void;
   private readonly mutex = new KeyedMutex();
   private readonly reportedFallbacks = new Set<string>();
@@ -163,6 +170,7 @@ export class SnapshotStore {
     this.mountPoint = options.mountPoint ?? null;
     this.viewModes = options.viewModes ?? DEFAULT_VIEW_MODES;
     this.setupTimeoutMs = options.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
+    this.owner = options.owner ?? null;
     this.log = options.log ?? (() => undefined);
   }
 
@@ -428,6 +436,7 @@ export class SnapshotStore {
       }
       const restoredPaths = await restoreTrackedFiles(tree, commit);
       const excludedPaths = await excludeUntracked(tree);
+      if (this.owner) await chownTree(tree, this.owner.uid, this.owner.gid, { skipTopLevel: ['.git'] });
 
       const snapshot: StoredSnapshot = {
         key,
@@ -437,6 +446,7 @@ export class SnapshotStore {
         directory: this.treePath(key),
         builtAt: new Date().toISOString(),
         mountPoint,
+        ...(this.owner ? { owner: this.owner } : {}),
         revision: spec.revision,
         setupCommand: spec.setupCommand,
         sizeBytes: await diskUsageBytes(buildFolder),

@@ -26,6 +26,8 @@ export interface Snapshot {
   builtAt: string;
   /** Where the setup command ran; installed dependencies may record it, so views appear at the same path inside a sandbox. */
   mountPoint: string;
+  /** Who owns the snapshot's files (but .git), when the store was told: views then need no per-file ownership pass. */
+  owner?: { uid: number; gid: number };
 }
 
 export interface SnapshotAcquisition {
