@@ -84,7 +84,8 @@ export async function startSteward(
     dataConverter,
     workflowBundle,
   });
-  const sandboxHost = await createSandboxHostWorkers({
+  // A deployment whose sandboxes run on other hosts (STEWARD_WORKER_ROLES=incident) runs none here.
+  const sandboxHost = !config.temporal.workerRoles.includes('sandbox') ? null : await createSandboxHostWorkers({
     connection: workerConnection,
     namespace: config.temporal.namespace,
     sharedQueue: config.temporal.sandboxTaskQueue,
@@ -104,11 +105,12 @@ export async function startSteward(
         }
       : {}),
   });
-  log(`steward: sandbox host ${sandboxHost.hostId}, polling ${config.temporal.sandboxTaskQueue} and ${sandboxHost.hostQueue}`);
-  if (sandboxHost.snapshotSchedule) {
+  if (sandboxHost) log(`steward: sandbox host ${sandboxHost.hostId}, polling ${config.temporal.sandboxTaskQueue} and ${sandboxHost.hostQueue}`);
+  else log(`steward: no sandbox host here (STEWARD_WORKER_ROLES=${config.temporal.workerRoles.join(',')}); sandbox activities wait for hosts on ${config.temporal.sandboxTaskQueue}`);
+  if (sandboxHost?.snapshotSchedule) {
     log(`steward: snapshots refreshed by schedule ${sandboxHost.snapshotSchedule.scheduleId} every ${config.sandbox.snapshotRefreshEveryMs / 60_000} min on ${sandboxHost.snapshotSchedule.taskQueue}`);
   }
-  const workers = [incidentWorker, ...sandboxHost.workers];
+  const workers = [incidentWorker, ...(sandboxHost?.workers ?? [])];
   const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const shutdownWorkers = (): void => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
