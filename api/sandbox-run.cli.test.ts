@@ -84,7 +84,8 @@ describe('steward sandbox run', () => {
     const setup = 'mkdir -p node_modules/left-pad && echo "module.exports = 1" > node_modules/left-pad/index.js';
     const run = (command: string) => cli(['run', '--repo', repository, '--ref', revision, '--setup', setup, '--json', '--', command], 'bubblewrap');
 
-    const cold = JSON.parse((await run('node -e "require(\'./node_modules/left-pad\')"')).out) as SandboxRunReport;
+    // The view is the sandbox's to write: at its top, in the installed tree and in the sources.
+    const cold = JSON.parse((await run('node -e "require(\'./node_modules/left-pad\')" && touch top-level && rm top-level && echo 2 > node_modules/left-pad/index.js && echo "// x" >> src/pricing.js')).out) as SandboxRunReport;
     expect(cold).toMatchObject({ backend: 'bubblewrap', exitCode: 0, snapshotHit: false, start: { kind: 'snapshot' } });
     expect(cold.timings.snapshotBuildMs).toBeGreaterThan(0);
 

@@ -405,7 +405,11 @@ export class BubblewrapSandbox implements SandboxPort {
     // Commands must be able to write their workspace. A snapshot the store handed to the sandbox
     // uid needs nothing more; otherwise entries owned by anyone else get copied up here, a pass
     // over every file that costs hundreds of milliseconds on a large node_modules.
-    if (snapshot.owner?.uid === uid && snapshot.owner.gid === gid) return view;
+    if (snapshot.owner?.uid === uid && snapshot.owner.gid === gid) {
+      // An overlay's top folder takes its owner from the writable layer, which the store created.
+      await fs.promises.chown(view.directory, uid, gid);
+      return view;
+    }
     await chownTree(view.directory, uid, gid, { skipTopLevel: ['.git'] });
     return view;
   }

@@ -295,7 +295,8 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
 
     expect(await settled).toBeInstanceOf(CancelledFailure);
     expect(Date.now() - startedAt).toBeLessThan(10_000);
-    expect(isRunning(pid)).toBe(false);
+    // SIGKILL is sent before the activity settles; on a loaded machine the process can take a moment to be gone.
+    await waitFor(() => !isRunning(pid), 'the killed test to be gone', 5_000);
     // A killed command proves nothing about the code: no further try may be asked for.
     expect(model.stepsAsked()).toEqual(['reproduce.try-1']);
   });
