@@ -62,6 +62,42 @@ export interface RecordedRun {
   evidence: ExecEvidence;
 }
 
+/** What one fix attempt came to, with the evidence of its verification. */
+export interface FixAttemptOutcome {
+  attempt: number;
+  verified: boolean;
+  failureReason: string | null;
+  summary: string;
+  /** The change as a unified diff against the deployed revision, reproduction test included. */
+  diff: string;
+  diffStat: string;
+  reproAfter: ExecEvidence | null;
+  suiteAfter: ExecEvidence | null;
+  suiteExplanation: string | null;
+  /** Tests that failed in some runs after the change and passed in a re-run. */
+  flakyTests: string[];
+  /** Every command verification ran, in order: the evidence stored with the incident and shown in the PR. */
+  runs: RecordedRun[];
+}
+
+/** An attempt that ended before verification could vouch for it, with the evidence gathered so far. */
+export function unverifiedAttempt(attempt: number, failureReason: string, evidence: Partial<Omit<FixAttemptOutcome, 'attempt' | 'verified' | 'failureReason'>> = {}): FixAttemptOutcome {
+  return {
+    attempt,
+    verified: false,
+    failureReason,
+    summary: '',
+    diff: '',
+    diffStat: '',
+    reproAfter: null,
+    suiteAfter: null,
+    suiteExplanation: null,
+    flakyTests: [],
+    runs: [],
+    ...evidence,
+  };
+}
+
 export interface FixAttemptSummary {
   attempt: number;
   verified: boolean;

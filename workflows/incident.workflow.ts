@@ -14,7 +14,6 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { FixAttemptOutcome } from '../activities/fix/fix.activities';
 import type { IncidentActivities, SandboxHostActivities } from '../activities';
 import {
   alertDeliveredSignal,
@@ -28,7 +27,7 @@ import {
   type DecisionInput,
   type IncidentWorkflowInput,
 } from '../contracts';
-import { newIncidentState, type ApprovalDecision, type FixAttemptSummary, type IncidentState, type IncidentStatus } from '../domain/incident';
+import { newIncidentState, unverifiedAttempt, type ApprovalDecision, type FixAttemptOutcome, type FixAttemptSummary, type IncidentState, type IncidentStatus } from '../domain/incident';
 import { isAtLeast } from '../domain/severity';
 import type { LedgerEvent } from '../ports/incident-ledger.port';
 import type { Notification } from '../ports/notifier.port';
@@ -203,19 +202,7 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
   }): Promise<FixAttemptOutcome> => {
     const { attempt } = input;
     const maxTurns = policy.fixAgentMaxTurns ?? 20;
-    const unfinished = (failureReason: string): FixAttemptOutcome => ({
-      attempt,
-      verified: false,
-      failureReason,
-      summary: '',
-      diff: '',
-      diffStat: '',
-      reproAfter: null,
-      suiteAfter: null,
-      suiteExplanation: null,
-      flakyTests: [],
-      runs: [],
-    });
+    const unfinished = (failureReason: string): FixAttemptOutcome => unverifiedAttempt(attempt, failureReason);
     await onSandboxHost('sandbox', `Fix attempt ${attempt}: open the sandbox with the reproduction and brief the agent`, (on) => on.beginFixAttempt({ ...input, maxTurns }));
     for (let turn = 1; turn <= maxTurns; turn += 1) {
       const answer = await activities('model', `Fix attempt ${attempt}, turn ${turn} of ${maxTurns}: ask the model`).fixAgentTurn({ incidentId, attempt, turn });

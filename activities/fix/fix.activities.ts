@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { ServicesConfig } from '../../config/config';
 import type { NormalizedAlert } from '../../domain/alert';
-import type { ExecEvidence, RecordedRun, Reproduction } from '../../domain/incident';
+import { unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
 import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';
 import type { TriageResult } from '../../domain/triage';
 import type { ModelPort } from '../../ports/model.port';
@@ -25,22 +25,7 @@ const Review = z.object({
 });
 export type Review = z.infer<typeof Review>;
 
-export interface FixAttemptOutcome {
-  attempt: number;
-  verified: boolean;
-  failureReason: string | null;
-  summary: string;
-  /** The change as a unified diff against the deployed revision, reproduction test included. */
-  diff: string;
-  diffStat: string;
-  reproAfter: ExecEvidence | null;
-  suiteAfter: ExecEvidence | null;
-  suiteExplanation: string | null;
-  /** Tests that failed in some runs after the change and passed in a re-run. */
-  flakyTests: string[];
-  /** Every command verification ran, in order: the evidence stored with the incident and shown in the PR. */
-  runs: RecordedRun[];
-}
+export type { FixAttemptOutcome } from '../../domain/incident';
 
 /** Runs of the reproduction after a change: a fix that passes it only sometimes is not a fix. */
 const REPRODUCTION_RUNS_AFTER = 2;
@@ -78,20 +63,8 @@ export async function verifyChange(input: {
   await sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }]);
   const diff = await sandbox.diff(sandboxId);
   const stat = diffStat(diff);
-  const rejected = (failureReason: string, evidence: Partial<FixAttemptOutcome>): FixAttemptOutcome => ({
-    attempt,
-    verified: false,
-    failureReason,
-    summary: input.summary,
-    diff,
-    diffStat: stat,
-    reproAfter: null,
-    suiteAfter: null,
-    suiteExplanation: null,
-    flakyTests: [],
-    runs,
-    ...evidence,
-  });
+  const rejected = (failureReason: string, evidence: Partial<FixAttemptOutcome>): FixAttemptOutcome =>
+    unverifiedAttempt(attempt, failureReason, { summary: input.summary, diff, diffStat: stat, runs, ...evidence });
   const runs: RecordedRun[] = [];
   const run = async (phase: RecordedRun['phase'], command: string, index: number) => {
     const result = await runInActivity(sandbox, sandboxId, command, input.commandTimeoutMs, { phase, attempt, run: index });
@@ -168,20 +141,7 @@ export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPo
         schemaName: 'FixProposal',
         schema: FixProposal,
       });
-      const failed = (failureReason: string, evidence: Partial<FixAttemptOutcome> = {}): FixAttemptOutcome => ({
-        attempt: input.attempt,
-        verified: false,
-        failureReason,
-        summary: proposal.summary,
-        diff: '',
-        diffStat: '',
-        reproAfter: null,
-        suiteAfter: null,
-        suiteExplanation: null,
-        flakyTests: [],
-        runs: [],
-        ...evidence,
-      });
+      const failed = (failureReason: string): FixAttemptOutcome => unverifiedAttempt(input.attempt, failureReason, { summary: proposal.summary });
 
       // Compared normalized: `./test//x.test.js` is the same file, and would overwrite the reproduction.
       const normalized = (file: string): string => path.posix.normalize(file.replace(/\\/g, '/'));
