@@ -340,6 +340,21 @@ describe('SnapshotStore', () => {
   });
 
   describe('views', () => {
+    it("keeps an overlay's writable layer where the caller asks, so a sandbox's disk limit counts what it writes", async () => {
+      const f = fixture();
+      const { snapshot } = await f.store.acquire(f.spec, f.runSetup);
+      const layer = path.join(f.dir, 'sandbox-disk', 'layer');
+      const view = await f.store.createView(snapshot, path.join(f.dir, 'sandbox-disk', 'workspace'), { layerDirectory: layer });
+      expect(view.mode).toBe('overlayfs');
+      fs.writeFileSync(path.join(view.directory, 'big.bin'), Buffer.alloc(64 * 1024));
+      expect(fs.statSync(path.join(layer, 'upper', 'big.bin')).size).toBe(64 * 1024);
+      expect(fs.existsSync(path.join(snapshot.directory, 'big.bin'))).toBe(false);
+
+      await f.store.removeView(view.directory);
+      expect(mountedAt(view.directory)).toBe(false);
+      expect(fs.existsSync(layer)).toBe(false);
+    });
+
     it('layers each view over the snapshot: writes stay in their view, and git shows only the view’s own changes', async () => {
       const f = fixture();
       const { snapshot } = await f.store.acquire(f.spec, f.runSetup);

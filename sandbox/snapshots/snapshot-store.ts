@@ -101,6 +101,8 @@ interface ViewRecord {
   mode: ViewMode | null;
   owner: ProcessOwner;
   createdAt: string;
+  /** Where an overlay view keeps its writable layer, when not in the store's own view folder. */
+  layerDirectory?: string;
 }
 
 interface ResolvedSpec {
@@ -211,7 +213,11 @@ export class SnapshotStore {
    * view where one of the same snapshot exists already returns it as it is (a retried activity
    * finds its workspace); a view of another snapshot there is replaced.
    */
-  async createView(snapshot: Snapshot, directory: string): Promise<WorkspaceView> {
+  /**
+   * `layerDirectory` puts an overlay's writable layer where the caller wants it, e.g. on the
+   * sandbox's own size-limited disk, so that what a sandbox writes counts against its limit.
+   */
+  async createView(snapshot: Snapshot, directory: string, options: { layerDirectory?: string } = {}): Promise<WorkspaceView> {
     const started = performance.now();
     const key = checkedKey(snapshot.key);
     const target = path.resolve(directory);
@@ -225,7 +231,7 @@ export class SnapshotStore {
           await this.touchUsage(key);
           return { directory: target, mode: existing.mode, readyMs: elapsedMs(started) };
         }
-        await this.dismantleView(viewId, existing.directory);
+        await this.dismantleView(viewId, existing.directory, existing.layerDirectory);
       }
       if (await isNonEmptyDirectory(target)) {
         throw new Error(`refusing to create a view at ${target}: the folder exists and is not empty`);
@@ -233,7 +239,8 @@ export class SnapshotStore {
 
       // The lease is written under the snapshot's lock, which garbage collection takes before
       // removing it: either the collector sees the lease, or the view sees the snapshot gone.
-      const record: ViewRecord = { directory: target, key, mode: null, owner: currentOwner(), createdAt: new Date().toISOString() };
+      const layerDirectory = options.layerDirectory ? path.resolve(options.layerDirectory) : undefined;
+      const record: ViewRecord = { directory: target, key, mode: null, owner: currentOwner(), createdAt: new Date().toISOString(), ...(layerDirectory ? { layerDirectory } : {}) };
       await this.exclusive(`snapshot-${key}`, async () => {
         if ((await this.readSnapshot(key)) === null) {
           throw stewardFailure(ERROR_TYPES.sandboxUnavailable, `snapshot ${key} is not in the store at ${this.root}: acquire it again`, { key });
@@ -247,7 +254,7 @@ export class SnapshotStore {
       for (const mode of this.viewModes) {
         try {
           await fs.promises.mkdir(target, { recursive: true });
-          await this.materialize(mode, lower, target, this.viewFolder(viewId));
+          await this.materialize(mode, lower, target, layerDirectory ?? this.viewFolder(viewId));
           await this.writeViewRecord(viewId, { ...record, mode });
           return { directory: target, mode, readyMs: elapsedMs(started) };
         } catch (error) {
@@ -256,10 +263,10 @@ export class SnapshotStore {
             this.reportedFallbacks.add(mode);
             this.log(`snapshot views: ${mode} is not available here (${(error as Error).message.trim()}); trying the next mode`);
           }
-          await this.undoMaterialize(target, this.viewFolder(viewId));
+          await this.undoMaterialize(target, layerDirectory ?? this.viewFolder(viewId));
         }
       }
-      await this.dismantleView(viewId, target);
+      await this.dismantleView(viewId, target, layerDirectory);
       throw stewardFailure(ERROR_TYPES.sandboxUnavailable, `could not create a view of snapshot ${key} at ${target}: ${failures.join('; ')}`);
     });
   }
@@ -275,7 +282,7 @@ export class SnapshotStore {
         // A wrong path must not cost someone their files.
         throw new Error(`refusing to remove ${target}: it is not a view of the snapshot store at ${this.root}`);
       }
-      await this.dismantleView(viewId, target);
+      await this.dismantleView(viewId, target, record.layerDirectory);
       await this.touchUsage(record.key);
     });
   }
@@ -486,7 +493,7 @@ export class SnapshotStore {
       const records = (await this.readViewRecords()).filter((r) => r.key === key);
       if (records.some((r) => isOwnerAlive(r.owner))) return false;
       // Views of dead processes: an overlay left mounted would read from a deleted lower layer.
-      for (const record of records) await this.dismantleView(viewIdFor(record.directory), record.directory);
+      for (const record of records) await this.dismantleView(viewIdFor(record.directory), record.directory, record.layerDirectory);
       await fs.promises.rename(this.snapshotFolder(key), trash);
       await fs.promises.rm(this.usagePath(key), { force: true });
     } finally {
@@ -553,9 +560,10 @@ export class SnapshotStore {
   }
 
   /** Unmount, delete, and only then end the lease: a crash in between leaves a lease of a dead process, which is ignored. */
-  private async dismantleView(viewId: string, target: string): Promise<void> {
+  private async dismantleView(viewId: string, target: string, layerDirectory?: string): Promise<void> {
     if (await isMountPoint(target)) await unmount(target);
     await fs.promises.rm(target, { recursive: true, force: true });
+    if (layerDirectory) await fs.promises.rm(layerDirectory, { recursive: true, force: true });
     await fs.promises.rm(this.viewFolder(viewId), { recursive: true, force: true });
   }
 
