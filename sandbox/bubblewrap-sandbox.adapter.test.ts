@@ -6,7 +6,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
-import { BubblewrapSandbox, bubblewrapAvailability, type SandboxSnapshots } from './bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER, type SandboxSnapshots } from './bubblewrap-sandbox.adapter';
+import { SnapshotStore } from './snapshots/snapshot-store';
 import type { SandboxSpec } from './sandbox.port';
 import type { SetupRunner, Snapshot, SnapshotAcquisition, SnapshotSpec, WorkspaceView } from './snapshots/snapshot.types';
 
@@ -544,6 +545,24 @@ void sandbox
       expect(await snapshotted.diff('view-2')).toBe('');
       const reopened = await snapshotted.open({ sandboxId: 'view-2', repositoryLocation: source, revision: 'main', setupCommand });
       expect(reopened).toMatchObject({ created: false, start: { kind: 'reused' } });
+    });
+
+    it("bounds what a sandbox writes through a view of the real store by the sandbox's own disk", async () => {
+      const realStore = new SnapshotStore({ root: path.join(scratch, 'real-snapshot-store'), mountPoint: '/workspace', owner: DEFAULT_SANDBOX_USER });
+      const bounded = new BubblewrapSandbox({ root: path.join(scratch, 'real-store-sandboxes'), snapshots: realStore, limits: { diskBytes: 64 * MiB } });
+      try {
+        const handle = await bounded.open({ sandboxId: 'bounded', repositoryLocation: source, revision: 'main', setupCommand });
+        expect(handle.start).toMatchObject({ kind: 'snapshot', viewMode: 'overlayfs' });
+        const result = await bounded.exec('bounded', 'head -c 200M /dev/zero > big; echo "big=$?"; rm -f big; echo after > after.txt; echo "after=$?"', { timeoutMs: 30_000 });
+        expect(result.outputTail).toContain('No space left on device');
+        expect(result.outputTail).toMatch(/big=1/);
+        expect(result.outputTail).toMatch(/after=0/);
+        // Nothing of it reached the store's disk.
+        const storeBytes = Number(execFileSync('du', ['-sb', path.join(scratch, 'real-snapshot-store')], { encoding: 'utf8' }).split('\t')[0]);
+        expect(storeBytes).toBeLessThan(16 * MiB);
+      } finally {
+        await bounded.destroy('bounded');
+      }
     });
 
     it('makes a snapshot without setup (owned by root) writable for the sandbox uid', async () => {

@@ -5,28 +5,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
+import { OutputTail, killProcessGroup, superviseCommand } from './command-runner';
 import {
-  OutputTail,
-  PerKeyQueue,
   SETUP_TIMEOUT_MS,
-  assertSandboxId,
   assertSetupSucceeded,
+  builtFor,
   chownTree,
   cloneAtRevision,
-  currentOwner,
   diffSteps,
-  killProcessGroup,
-  ownerState,
-  readJsonFile,
+  readWorkspaceFile,
   resetSteps,
-  resolveInsideWorkspace,
-  sandboxNotOpen,
-  writeJsonFileAtomically,
+  writeWorkspaceFiles,
   type WorkspaceMetadata,
-  type WorkspaceOwner,
 } from './git-workspace';
-import { DEFAULT_REGISTRY_HOSTS, RegistryAllowlistProxy, SETUP_FORWARDER_SOURCE } from './registry-allowlist-proxy';
+import { SandboxRoot, prepareSandboxRoot, sandboxRuntimePath } from './sandbox-root';
 import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxPort, SandboxSpec, SandboxStart } from './sandbox.port';
+import { registryAllowlist, startSetupNetwork, type RegistryAccess, type SetupNetwork } from './setup-network';
 import type { SetupRunner, Snapshot, SnapshotAcquisition, SnapshotSpec, WorkspaceView } from './snapshots/snapshot.types';
 
 /**
@@ -89,18 +83,14 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
 /** The snapshot store, as this adapter uses it (sandbox/snapshots implements it). */
 export interface SandboxSnapshots {
   acquire(spec: SnapshotSpec, runSetup: SetupRunner): Promise<SnapshotAcquisition>;
-  createView(snapshot: Snapshot, directory: string): Promise<WorkspaceView>;
+  /** `layerDirectory`: where an overlay keeps what the sandbox writes; here, on the sandbox's own disk. */
+  createView(snapshot: Snapshot, directory: string, options?: { layerDirectory?: string }): Promise<WorkspaceView>;
   removeView(directory: string): Promise<void>;
 }
 
 export type DiskStrategy = 'loop' | 'tmpfs' | 'none';
 
-export interface RegistryAccess {
-  hosts?: readonly string[];
-  ports?: readonly number[];
-  /** Only for tests with a loopback registry. */
-  allowPrivateAddresses?: boolean;
-}
+export type { RegistryAccess } from './setup-network';
 
 export interface BubblewrapIsolationOptions {
   /** Host folder for workspaces and bookkeeping. */
@@ -142,11 +132,11 @@ interface BubblewrapMetadata extends WorkspaceMetadata {
 }
 
 const WORKSPACE_MOUNT_POINT = '/workspace';
+const IMAGES_FOLDER = '.images';
 const SANDBOX_HOME = '/home/sandbox';
 const RUNTIME_MOUNT = '/run/steward';
 const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const OUTPUT_DRAIN_MS = 2_000;
 const MAX_CAPTURED_STDOUT_BYTES = 256 * 1024 ** 2;
 const MERGED_USR_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 /** Options git ignores from the repository for the adapter's own diff and reset. */
@@ -172,19 +162,17 @@ export class BubblewrapSandbox implements SandboxPort {
   private readonly log: (line: string) => void;
   private readonly snapshots: SandboxSnapshots | undefined;
   private readonly setupTimeoutMs: number;
-  private readonly queue = new PerKeyQueue();
-  /** Kills for the commands running per sandbox, so destroy does not wait for them. */
-  private readonly runningBySandbox = new Map<string, Set<() => void>>();
-  private readonly ready: Promise<void>;
+  private readonly sandboxes: SandboxRoot<BubblewrapMetadata>;
 
   constructor(options: BubblewrapSandboxOptions) {
     this.isolation = new BubblewrapIsolation(options);
     this.root = this.isolation.root;
     this.log = options.log ?? (() => undefined);
+    this.sandboxes = new SandboxRoot(this.root, this.log);
     this.snapshots = options.snapshots;
     this.setupTimeoutMs = options.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
     const sweep = options.sweepOrphansOnStart === false ? Promise.resolve() : this.isolation.ready.then(() => this.sweepOrphans().then(() => undefined));
-    this.ready = sweep.catch((error: unknown) => this.log(`bubblewrap sandbox: sweeping orphans failed: ${(error as Error).message}`));
+    this.sandboxes.waitFor(sweep.catch((error: unknown) => this.log(`bubblewrap sandbox: sweeping orphans failed: ${(error as Error).message}`)));
   }
 
   /** Runs a snapshot's setup command in a sandbox with registry access, with the snapshot folder at its mount point. */
@@ -193,18 +181,10 @@ export class BubblewrapSandbox implements SandboxPort {
   }
 
   async open(spec: SandboxSpec): Promise<SandboxHandle> {
-    assertSandboxId(spec.sandboxId);
-    await this.ready;
-    return this.queue.run(spec.sandboxId, async () => {
-      const startedAt = Date.now();
-      await writeJsonFileAtomically(this.ownerPath(spec.sandboxId), currentOwner());
-      const recorded = await this.readMetadata(spec.sandboxId);
+    return this.sandboxes.openInTurn(spec.sandboxId, async (startedAt, recorded) => {
       const reusable =
-        recorded !== null &&
-        recorded.repositoryLocation === spec.repositoryLocation &&
-        recorded.revision === spec.revision &&
-        recorded.setupCommand === spec.setupCommand &&
-        (await this.isolation.remountDisk(this.sandboxPath(spec.sandboxId), this.imagePath(spec.sandboxId))) &&
+        builtFor(recorded, spec) &&
+        (await this.isolation.remountDisk(this.sandboxes.sandboxPath(spec.sandboxId), this.imagePath(spec.sandboxId))) &&
         fs.existsSync(recorded.workspaceDirectory);
       if (reusable) {
         this.log(`sandbox ${spec.sandboxId}: reusing the workspace at ${recorded.commit}`);
@@ -235,7 +215,7 @@ export class BubblewrapSandbox implements SandboxPort {
         timeoutMs: options.timeoutMs,
         signal: options.signal,
         onOutput: options.onOutput,
-        registerKill: (kill) => this.trackRunning(sandboxId, kill),
+        registerKill: (kill) => this.sandboxes.trackRunning(sandboxId, kill),
       });
       return result.exec;
     });
@@ -243,24 +223,12 @@ export class BubblewrapSandbox implements SandboxPort {
 
   async writeFiles(sandboxId: string, files: FileEdit[]): Promise<void> {
     const { uid, gid } = this.isolation;
-    await this.locked(sandboxId, async (metadata) => {
-      const workspace = metadata.workspaceDirectory;
-      // Check every path before writing any, so that a bad edit set leaves the workspace untouched.
-      const targets = await Promise.all(files.map(async (file) => ({ target: await resolveInsideWorkspace(workspace, file.path), file })));
-      for (const { target, file } of targets) {
-        const created = await fs.promises.mkdir(path.dirname(target), { recursive: true });
-        // Written as root, handed to the sandbox uid: commands must be able to change what the model wrote.
-        if (created !== undefined) await chownTree(created, uid, gid);
-        await fs.promises.writeFile(target, file.content, 'utf8');
-        await fs.promises.lchown(target, uid, gid);
-      }
-    });
+    // Written as root, handed to the sandbox uid.
+    await this.locked(sandboxId, (metadata) => writeWorkspaceFiles(metadata.workspaceDirectory, files, { uid, gid }));
   }
 
   async readFile(sandboxId: string, filePath: string): Promise<string> {
-    return this.locked(sandboxId, async (metadata) =>
-      fs.promises.readFile(await resolveInsideWorkspace(metadata.workspaceDirectory, filePath), 'utf8'),
-    );
+    return this.locked(sandboxId, (metadata) => readWorkspaceFile(metadata.workspaceDirectory, filePath));
   }
 
   async diff(sandboxId: string): Promise<string> {
@@ -284,10 +252,7 @@ export class BubblewrapSandbox implements SandboxPort {
   }
 
   async destroy(sandboxId: string): Promise<void> {
-    assertSandboxId(sandboxId);
-    await this.ready;
-    for (const kill of this.runningBySandbox.get(sandboxId) ?? []) kill();
-    await this.queue.run(sandboxId, () => this.removeEverything(sandboxId, { keepOwner: false }));
+    await this.sandboxes.destroy(sandboxId, () => this.removeEverything(sandboxId, { keepOwner: false }));
   }
 
   /**
@@ -298,30 +263,8 @@ export class BubblewrapSandbox implements SandboxPort {
    */
   async sweepOrphans(): Promise<string[]> {
     await this.isolation.ready;
-    const ids = new Set<string>();
-    const collect = async (folder: string, suffix: string | null): Promise<void> => {
-      const entries = await fs.promises.readdir(folder).catch(() => [] as string[]);
-      for (const entry of entries) {
-        if (entry.startsWith('.')) continue;
-        if (suffix === null) ids.add(entry);
-        else if (entry.endsWith(suffix)) ids.add(entry.slice(0, -suffix.length));
-      }
-    };
-    await collect(this.root, null);
-    await collect(path.join(this.root, '.state'), '.json');
-    await collect(path.join(this.root, '.owners'), '.json');
-    await collect(path.join(this.root, '.images'), '.img');
-    const swept: string[] = [];
-    for (const sandboxId of ids) {
-      if (!isValidSandboxId(sandboxId)) continue;
-      await this.queue.run(sandboxId, async () => {
-        const owner = await readJsonFile<WorkspaceOwner>(this.ownerPath(sandboxId)).catch(() => null);
-        if (ownerState(owner) !== 'dead') return;
-        this.log(`sandbox ${sandboxId}: owner ${owner?.pid ?? '(none)'} is gone; removing it`);
-        await this.removeEverything(sandboxId, { keepOwner: false });
-        swept.push(sandboxId);
-      });
-    }
+    const ids = await this.sandboxes.recordedIds([{ folder: IMAGES_FOLDER, suffix: '.img' }]);
+    const swept = await this.sandboxes.removeOrphans(ids, (sandboxId) => this.removeEverything(sandboxId, { keepOwner: false }));
     await this.isolation.sweepLeftovers();
     return swept;
   }
@@ -338,9 +281,9 @@ export class BubblewrapSandbox implements SandboxPort {
       }
     };
     await this.removeEverything(sandboxId, { keepOwner: true });
-    const sandboxPath = this.sandboxPath(sandboxId);
+    const sandboxPath = this.sandboxes.sandboxPath(sandboxId);
     await timed('disk', () => this.isolation.prepareDisk(sandboxPath, this.imagePath(sandboxId)));
-    await this.prepareHome(sandboxId);
+    await this.sandboxes.prepareHome(sandboxId, this.isolation.uid, this.isolation.gid);
     const base = { repositoryLocation: spec.repositoryLocation, revision: spec.revision, setupCommand: spec.setupCommand };
 
     let metadata: BubblewrapMetadata;
@@ -369,7 +312,7 @@ export class BubblewrapSandbox implements SandboxPort {
       };
     } else {
       this.log(`sandbox ${sandboxId}: cloning ${spec.repositoryLocation} at ${spec.revision}`);
-      const workspace = this.workspacePath(sandboxId);
+      const workspace = this.sandboxes.workspacePath(sandboxId);
       const commit = await timed('clone', () =>
         cloneAtRevision({ ...base, scratchParent: path.join(sandboxPath, '.building'), destination: workspace }),
       );
@@ -385,14 +328,14 @@ export class BubblewrapSandbox implements SandboxPort {
             workdir: metadata.mountPoint,
             network: true,
             timeoutMs: this.setupTimeoutMs,
-            registerKill: (kill) => this.trackRunning(sandboxId, kill),
+            registerKill: (kill) => this.sandboxes.trackRunning(sandboxId, kill),
           }),
         );
         assertSetupSucceeded(sandboxId, setup.exec, setup.refusedHosts.length > 0 ? ` (registry proxy refused: ${setup.refusedHosts.join(', ')})` : '');
       }
       start = { kind: 'cold', readyMs: 0, phasesMs };
     }
-    await writeJsonFileAtomically(this.metadataPath(sandboxId), metadata);
+    await this.sandboxes.writeMetadata(sandboxId, metadata);
     start.readyMs = Date.now() - startedAt;
     this.log(`sandbox ${sandboxId}: ready at ${metadata.commit} (${start.kind}, ${start.readyMs} ms)`);
     return { sandboxId, revision: metadata.commit, created: true, start };
@@ -400,7 +343,11 @@ export class BubblewrapSandbox implements SandboxPort {
 
   private async createView(sandboxId: string, snapshot: Snapshot): Promise<WorkspaceView> {
     assertInsidePath(snapshot.mountPoint);
-    const view = await this.snapshots!.createView(snapshot, this.workspacePath(sandboxId));
+    // The writable layer sits on the sandbox's size-limited disk, beside the workspace, so that
+    // writes through the view count against the sandbox's disk limit.
+    const view = await this.snapshots!.createView(snapshot, this.sandboxes.workspacePath(sandboxId), {
+      layerDirectory: path.join(this.sandboxes.sandboxPath(sandboxId), 'layer'),
+    });
     const { uid, gid } = this.isolation;
     // Commands must be able to write their workspace. A snapshot the store handed to the sandbox
     // uid needs nothing more; otherwise entries owned by anyone else get copied up here, a pass
@@ -436,7 +383,7 @@ export class BubblewrapSandbox implements SandboxPort {
       timeoutMs: 5 * 60_000,
       captureStdout: true,
       extraEnv: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', HOME: '/tmp' },
-      registerKill: (kill) => this.trackRunning(sandboxId, kill),
+      registerKill: (kill) => this.sandboxes.trackRunning(sandboxId, kill),
     });
     if (result.exec.exitCode !== 0) {
       throw stewardFailure(
@@ -454,79 +401,30 @@ export class BubblewrapSandbox implements SandboxPort {
     if (access === 'command' && fs.existsSync(path.join(workspace, '.git'))) {
       binds.push({ source: path.join(workspace, '.git'), target: `${metadata.mountPoint}/.git`, readOnly: true });
     }
-    if (access === 'command') binds.push({ source: this.homePath(sandboxId), target: SANDBOX_HOME, readOnly: false });
+    if (access === 'command') binds.push({ source: this.sandboxes.homePath(sandboxId), target: SANDBOX_HOME, readOnly: false });
     return binds;
   }
 
-  private async prepareHome(sandboxId: string): Promise<void> {
-    const home = this.homePath(sandboxId);
-    await fs.promises.mkdir(home, { recursive: true, mode: 0o700 });
-    // Snapshot views keep .git owned by root; git inside must not refuse it as "dubious ownership".
-    await fs.promises.writeFile(path.join(home, '.gitconfig'), '[safe]\n\tdirectory = *\n');
-    await chownTree(home, this.isolation.uid, this.isolation.gid);
-  }
-
-  private async locked<T>(sandboxId: string, task: (metadata: BubblewrapMetadata) => Promise<T>): Promise<T> {
-    assertSandboxId(sandboxId);
-    await this.ready;
-    return this.queue.run(sandboxId, async () => {
-      const metadata = await this.readMetadata(sandboxId);
-      if (metadata === null || !fs.existsSync(metadata.workspaceDirectory)) throw sandboxNotOpen(sandboxId);
-      return task(metadata);
-    });
-  }
-
-  private trackRunning(sandboxId: string, kill: () => void): () => void {
-    const running = this.runningBySandbox.get(sandboxId) ?? new Set<() => void>();
-    running.add(kill);
-    this.runningBySandbox.set(sandboxId, running);
-    return () => {
-      running.delete(kill);
-      if (running.size === 0 && this.runningBySandbox.get(sandboxId) === running) this.runningBySandbox.delete(sandboxId);
-    };
+  private locked<T>(sandboxId: string, task: (metadata: BubblewrapMetadata) => Promise<T>): Promise<T> {
+    return this.sandboxes.whileOpen(sandboxId, (metadata) => metadata.workspaceDirectory, task);
   }
 
   /** Metadata first, so that a half-removed sandbox never looks complete. */
   private async removeEverything(sandboxId: string, options: { keepOwner: boolean }): Promise<void> {
-    const metadata = await this.readMetadata(sandboxId).catch(() => null);
-    await fs.promises.rm(this.metadataPath(sandboxId), { force: true });
-    const workspace = metadata?.workspaceDirectory ?? this.workspacePath(sandboxId);
+    const metadata = await this.sandboxes.readMetadata(sandboxId).catch(() => null);
+    await this.sandboxes.removeMetadata(sandboxId);
+    const workspace = metadata?.workspaceDirectory ?? this.sandboxes.workspacePath(sandboxId);
     if (this.snapshots && (metadata === null || metadata.start === 'snapshot')) {
       await this.snapshots.removeView(workspace).catch((error: unknown) => {
         this.log(`sandbox ${sandboxId}: removing the snapshot view failed: ${(error as Error).message}`);
       });
     }
-    await this.isolation.releaseDisk(this.sandboxPath(sandboxId), this.imagePath(sandboxId));
-    if (!options.keepOwner) await fs.promises.rm(this.ownerPath(sandboxId), { force: true });
-  }
-
-  private async readMetadata(sandboxId: string): Promise<BubblewrapMetadata | null> {
-    return readJsonFile<BubblewrapMetadata>(this.metadataPath(sandboxId));
-  }
-
-  private sandboxPath(sandboxId: string): string {
-    assertSandboxId(sandboxId);
-    return path.join(this.root, sandboxId);
-  }
-
-  private workspacePath(sandboxId: string): string {
-    return path.join(this.sandboxPath(sandboxId), 'workspace');
-  }
-
-  private homePath(sandboxId: string): string {
-    return path.join(this.sandboxPath(sandboxId), 'home');
+    await this.isolation.releaseDisk(this.sandboxes.sandboxPath(sandboxId), this.imagePath(sandboxId));
+    if (!options.keepOwner) await this.sandboxes.removeOwner(sandboxId);
   }
 
   private imagePath(sandboxId: string): string {
-    return path.join(this.root, '.images', `${sandboxId}.img`);
-  }
-
-  private metadataPath(sandboxId: string): string {
-    return path.join(this.root, '.state', `${sandboxId}.json`);
-  }
-
-  private ownerPath(sandboxId: string): string {
-    return path.join(this.root, '.owners', `${sandboxId}.json`);
+    return path.join(this.root, IMAGES_FOLDER, `${sandboxId}.img`);
   }
 }
 
@@ -557,12 +455,6 @@ interface RunRequest {
   extraEnv?: Record<string, string>;
   /** Called with a kill for the running command; returns its deregistration. */
   registerKill?: (kill: () => void) => () => void;
-}
-
-interface SetupNetwork {
-  proxy: RegistryAllowlistProxy;
-  socketPath: string;
-  close(): Promise<void>;
 }
 
 interface RunOutcome {
@@ -599,18 +491,10 @@ class BubblewrapIsolation {
     }
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
     this.bwrapPath = options.bwrapPath ?? '/usr/bin/bwrap';
-    this.registry = {
-      hosts: options.registry?.hosts ?? DEFAULT_REGISTRY_HOSTS,
-      ports: options.registry?.ports ?? [443],
-      allowPrivateAddresses: options.registry?.allowPrivateAddresses ?? false,
-    };
+    this.registry = registryAllowlist(options.registry);
     // bwrap runs as the sandbox uid and must reach the folders it binds; nothing else in them is readable.
-    fs.mkdirSync(this.root, { recursive: true });
-    fs.chmodSync(this.root, 0o711);
+    prepareSandboxRoot(this.root, [IMAGES_FOLDER]);
     assertTraversableByOthers(this.root, 'the sandbox root');
-    for (const folder of ['.state', '.owners', '.images']) fs.mkdirSync(path.join(this.root, folder), { recursive: true, mode: 0o700 });
-    fs.mkdirSync(this.runtimePath(), { recursive: true });
-    fs.chmodSync(this.runtimePath(), 0o711);
     this.systemMounts = systemMountArguments(options.readOnlyPaths ?? [], [
       this.root,
       process.cwd(),
@@ -678,7 +562,7 @@ class BubblewrapIsolation {
       const exitCode = outcome.exec.exitCode;
       if (exitCode === 128 + os.constants.signals.SIGXCPU) notes.push(`a process was killed by SIGXCPU: CPU time limit of ${this.limits.cpuSeconds} s per process`);
       if (exitCode === 128 + os.constants.signals.SIGXFSZ) notes.push(`a process was killed by SIGXFSZ: file size limit of ${formatBytes(this.limits.diskBytes)}`);
-      const refusedHosts = network ? network.proxy.refused().map((decision) => `${decision.host}${decision.port === null ? '' : `:${decision.port}`}`) : [];
+      const refusedHosts = network ? network.refusedHosts() : [];
       if (refusedHosts.length > 0) notes.push(`network: the registry allowlist refused ${refusedHosts.join(', ')}`);
       if (notes.length > 0) outcome.exec.outputTail = appendNotes(outcome.exec.outputTail, notes);
       return { ...outcome, refusedHosts };
@@ -688,8 +572,7 @@ class BubblewrapIsolation {
     }
   }
 
-  private spawnSandboxed(request: RunRequest, network: SetupNetwork | null, cgroup: ExecCgroup | null): Promise<Omit<RunOutcome, 'refusedHosts'>> {
-    const startedAt = Date.now();
+  private async spawnSandboxed(request: RunRequest, network: SetupNetwork | null, cgroup: ExecCgroup | null): Promise<Omit<RunOutcome, 'refusedHosts'>> {
     const bash = request.captureStdout ? ['/bin/bash', '-c', request.command] : ['/bin/bash', '-c', `exec 2>&1\n${request.command}`];
     const inner = network ? [`${RUNTIME_MOUNT}/node`, `${RUNTIME_MOUNT}/forwarder.cjs`, `${RUNTIME_MOUNT}/proxy.sock`, ...bash] : bash;
     const args = [
@@ -706,107 +589,56 @@ class BubblewrapIsolation {
       ...inner,
     ];
 
-    return new Promise((resolve, reject) => {
-      const child = spawn('/bin/sh', args, {
-        // bwrap and the tools before it see none of the worker's environment either.
-        env: { PATH: TOOL_PATH, LANG: 'C.UTF-8' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
-      const tail = new OutputTail();
-      const stdoutChunks: Buffer[] = [];
-      let stdoutBytes = 0;
-      let status = '';
-      let killedByUs = false;
-      let timedOut = false;
-      let failure: { error: unknown } | null = null;
-      let drainTimer: NodeJS.Timeout | undefined;
-
-      const kill = (): void => {
-        killedByUs = true;
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
+    let status = '';
+    // Nothing inside outlives bwrap: a stream still open once it exited belongs to nobody we run, and is cut.
+    const end = await superviseCommand({
+      command: request.command,
+      timeoutMs: request.timeoutMs,
+      signal: request.signal,
+      onOutput: request.onOutput,
+      start: () =>
+        spawn('/bin/sh', args, {
+          // bwrap and the tools before it see none of the worker's environment either.
+          env: { PATH: TOOL_PATH, LANG: 'C.UTF-8' },
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        }),
+      kill: (child) => {
         if (child.pid !== undefined) killProcessGroup(child.pid);
         void cgroup?.killAll();
-      };
-      const deregister = request.registerKill?.(kill);
-      const timeoutTimer = setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, request.timeoutMs);
-      request.signal?.addEventListener('abort', kill, { once: true });
-      const cleanUp = (): void => {
-        clearTimeout(timeoutTimer);
-        clearTimeout(drainTimer);
-        request.signal?.removeEventListener('abort', kill);
-        deregister?.();
-      };
-
-      const onText = (chunk: string): void => {
-        tail.push(chunk);
-        if (!request.onOutput || failure) return;
-        try {
-          request.onOutput(chunk);
-        } catch (error) {
-          failure = { error };
-          kill();
+      },
+      connect: (child, output) => {
+        const statusStream = child.stdio[3] as NodeJS.ReadableStream;
+        statusStream.setEncoding('utf8');
+        statusStream.on('data', (chunk: string) => (status += chunk));
+        if (request.captureStdout) {
+          child.stdout!.on('data', (chunk: Buffer) => {
+            stdoutBytes += chunk.length;
+            if (stdoutBytes > MAX_CAPTURED_STDOUT_BYTES) {
+              output.fail(new Error(`output over ${formatBytes(MAX_CAPTURED_STDOUT_BYTES)}`));
+              return;
+            }
+            stdoutChunks.push(chunk);
+          });
+        } else {
+          child.stdout!.setEncoding('utf8').on('data', output.record);
         }
-      };
-      const statusStream = child.stdio[3] as NodeJS.ReadableStream;
-      statusStream.setEncoding('utf8');
-      statusStream.on('data', (chunk: string) => (status += chunk));
-      if (request.captureStdout) {
-        child.stdout!.on('data', (chunk: Buffer) => {
-          stdoutBytes += chunk.length;
-          if (stdoutBytes > MAX_CAPTURED_STDOUT_BYTES) {
-            failure ??= { error: new Error(`output over ${formatBytes(MAX_CAPTURED_STDOUT_BYTES)}`) };
-            kill();
-            return;
-          }
-          stdoutChunks.push(chunk);
-        });
-      } else {
-        child.stdout!.setEncoding('utf8').on('data', onText);
-      }
-      // bwrap's own complaints, and with captureStdout the command's stderr.
-      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
-
-      child.on('exit', () => {
-        // Nothing inside outlives bwrap; a stream still open after this belongs to nobody we run.
-        drainTimer = setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
-          (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
-        }, OUTPUT_DRAIN_MS);
-      });
-      child.on('error', (error) => {
-        cleanUp();
-        reject(error);
-      });
-      child.on('close', (exitCode, signal) => {
-        cleanUp();
-        if (failure) {
-          reject(failure.error);
-          return;
-        }
-        if (!killedByUs && !status.includes('"child-pid"')) {
-          // bwrap, prlimit or setpriv failed before the command could start: a broken sandbox, not a failing command.
-          reject(
-            stewardFailure(ERROR_TYPES.sandboxUnavailable, `the bubblewrap sandbox did not start (exit ${exitCode ?? signal}): ${tail.toString().trim().slice(-1000)}`),
-          );
-          return;
-        }
-        resolve({
-          exec: {
-            command: request.command,
-            exitCode: killedByUs ? null : exitCode,
-            signal: killedByUs ? 'SIGKILL' : signal,
-            timedOut,
-            durationMs: Date.now() - startedAt,
-            outputTail: tail.toString(),
-          },
-          stdout: Buffer.concat(stdoutChunks).toString('utf8'),
-        });
-      });
+        // bwrap's own complaints, and with captureStdout the command's stderr.
+        child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.tail.push(chunk));
+      },
+      reportKillAsSigkill: true,
+      registerKill: request.registerKill,
     });
+    if (!end.killed && !status.includes('"child-pid"')) {
+      // bwrap, prlimit or setpriv failed before the command could start: a broken sandbox, not a failing command.
+      throw stewardFailure(
+        ERROR_TYPES.sandboxUnavailable,
+        `the bubblewrap sandbox did not start (exit ${end.exec.exitCode ?? end.exec.signal}): ${end.exec.outputTail.trim().slice(-1000)}`,
+      );
+    }
+    return { exec: end.exec, stdout: Buffer.concat(stdoutChunks).toString('utf8') };
   }
 
   private rlimitArguments(): string[] {
@@ -862,7 +694,7 @@ class BubblewrapIsolation {
     if (network) {
       // The worker's own node runs the forwarder, wherever it is installed.
       args.push('--ro-bind', process.execPath, `${RUNTIME_MOUNT}/node`);
-      args.push('--ro-bind', this.forwarderPath(), `${RUNTIME_MOUNT}/forwarder.cjs`);
+      args.push('--ro-bind', network.forwarderPath, `${RUNTIME_MOUNT}/forwarder.cjs`);
       args.push('--bind', network.socketPath, `${RUNTIME_MOUNT}/proxy.sock`);
     }
     args.push('--chdir', request.workdir, '--remount-ro', '/', '--clearenv');
@@ -881,31 +713,7 @@ class BubblewrapIsolation {
 
   private async startSetupNetwork(): Promise<SetupNetwork> {
     assertTraversableByOthers(path.dirname(process.execPath), 'node (it runs the registry forwarder in the sandbox)');
-    const forwarder = this.forwarderPath();
-    if (!fs.existsSync(forwarder)) {
-      await fs.promises.writeFile(`${forwarder}.${process.pid}.partial`, SETUP_FORWARDER_SOURCE, { mode: 0o644 });
-      await fs.promises.rename(`${forwarder}.${process.pid}.partial`, forwarder);
-    }
-    const socketPath = path.join(this.runtimePath(), `proxy-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
-    const proxy = await RegistryAllowlistProxy.start(
-      { socketPath },
-      {
-        allowedHosts: this.registry.hosts,
-        allowedPorts: this.registry.ports,
-        allowPrivateAddresses: this.registry.allowPrivateAddresses,
-        log: this.log,
-      },
-    );
-    // The sandbox uid connects to it; the folder around it lets nobody list or replace it.
-    await fs.promises.chmod(socketPath, 0o666);
-    return {
-      proxy,
-      socketPath,
-      close: async () => {
-        await proxy.close();
-        await fs.promises.rm(socketPath, { force: true });
-      },
-    };
+    return startSetupNetwork(this.runtimePath(), this.registry, this.log);
   }
 
   /** Cgroups of dead workers, and their proxy sockets and setup homes. */
@@ -985,11 +793,7 @@ class BubblewrapIsolation {
   }
 
   private runtimePath(): string {
-    return path.join(this.root, '.runtime');
-  }
-
-  private forwarderPath(): string {
-    return path.join(this.runtimePath(), 'forwarder.cjs');
+    return sandboxRuntimePath(this.root);
   }
 }
 
@@ -1238,15 +1042,6 @@ function assertTraversableByOthers(target: string, what: string): void {
       );
     }
     if (folder === path.dirname(folder)) return;
-  }
-}
-
-function isValidSandboxId(candidate: string): boolean {
-  try {
-    assertSandboxId(candidate);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,32 +1,26 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
-import { DEFAULT_SANDBOX_LIMITS, type RegistryAccess, type SandboxLimits } from './bubblewrap-sandbox.adapter';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './bubblewrap-sandbox.adapter';
+import { superviseCommand } from './command-runner';
 import {
-  OutputTail,
-  PerKeyQueue,
   SETUP_TIMEOUT_MS,
-  assertSandboxId,
   assertSetupSucceeded,
+  builtFor,
   chownTree,
   cloneAtRevision,
-  currentOwner,
   diffWorkspace,
-  ownerState,
-  readJsonFile,
+  readWorkspaceFile,
   resetWorkspace,
-  resolveInsideWorkspace,
-  sandboxNotOpen,
   workspaceGitEnvironment,
-  writeJsonFileAtomically,
+  writeWorkspaceFiles,
   type WorkspaceMetadata,
-  type WorkspaceOwner,
 } from './git-workspace';
-import { DEFAULT_REGISTRY_HOSTS, RegistryAllowlistProxy, SETUP_FORWARDER_SOURCE } from './registry-allowlist-proxy';
+import { SandboxRoot, prepareSandboxRoot } from './sandbox-root';
 import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxPort, SandboxSpec } from './sandbox.port';
+import { registryAllowlist, startSetupNetwork, type RegistryAccess } from './setup-network';
 
 /**
  * The Docker sandbox, for the compose deployment: each sandbox is a long-lived container (its
@@ -72,7 +66,6 @@ interface DockerMetadata extends WorkspaceMetadata {
 }
 
 const SANDBOX_HOME = '/home/sandbox';
-const OUTPUT_DRAIN_MS = 2_000;
 
 /** Whether a Docker engine answers: true, or why not. */
 export function dockerAvailability(dockerPath = 'docker'): true | string {
@@ -169,9 +162,7 @@ export class DockerSandbox implements SandboxPort {
   private readonly docker: string;
   private readonly prefix: string;
   private readonly setupTimeoutMs: number;
-  private readonly queue = new PerKeyQueue();
-  private readonly runningBySandbox = new Map<string, Set<() => void>>();
-  private readonly ready: Promise<void>;
+  private readonly sandboxes: SandboxRoot<DockerMetadata>;
 
   constructor(options: DockerSandboxOptions) {
     this.root = path.resolve(options.root);
@@ -184,37 +175,19 @@ export class DockerSandbox implements SandboxPort {
     if (this.uid <= 0 || this.gid <= 0 || this.keepaliveUid <= 0 || this.keepaliveUid === this.uid) {
       throw new Error(`the sandbox and keepalive uids must be unprivileged and distinct (got ${this.uid}:${this.gid}, ${this.keepaliveUid})`);
     }
-    this.registry = {
-      hosts: options.registry?.hosts ?? DEFAULT_REGISTRY_HOSTS,
-      ports: options.registry?.ports ?? [443],
-      allowPrivateAddresses: options.registry?.allowPrivateAddresses ?? false,
-    };
+    this.registry = registryAllowlist(options.registry);
     this.docker = options.dockerPath ?? 'docker';
     this.prefix = options.containerPrefix ?? 'steward-sandbox-';
     this.setupTimeoutMs = options.setupTimeoutMs ?? SETUP_TIMEOUT_MS;
-    fs.mkdirSync(this.root, { recursive: true });
-    fs.chmodSync(this.root, 0o711);
-    for (const folder of ['.state', '.owners']) fs.mkdirSync(path.join(this.root, folder), { recursive: true, mode: 0o700 });
-    fs.mkdirSync(path.join(this.root, '.runtime'), { recursive: true });
-    fs.chmodSync(path.join(this.root, '.runtime'), 0o711);
+    prepareSandboxRoot(this.root);
+    this.sandboxes = new SandboxRoot(this.root, this.log);
     const sweep = options.sweepOrphansOnStart === false ? Promise.resolve() : this.sweepOrphans().then(() => undefined);
-    this.ready = sweep.catch((error: unknown) => this.log(`docker sandbox: sweeping orphans failed: ${(error as Error).message}`));
+    this.sandboxes.waitFor(sweep.catch((error: unknown) => this.log(`docker sandbox: sweeping orphans failed: ${(error as Error).message}`)));
   }
 
   async open(spec: SandboxSpec): Promise<SandboxHandle> {
-    assertSandboxId(spec.sandboxId);
-    await this.ready;
-    return this.queue.run(spec.sandboxId, async () => {
-      const startedAt = Date.now();
-      await writeJsonFileAtomically(this.ownerPath(spec.sandboxId), currentOwner());
-      const recorded = await this.readMetadata(spec.sandboxId);
-      const reusable =
-        recorded !== null &&
-        recorded.repositoryLocation === spec.repositoryLocation &&
-        recorded.revision === spec.revision &&
-        recorded.setupCommand === spec.setupCommand &&
-        fs.existsSync(this.workspacePath(spec.sandboxId));
-      if (reusable) {
+    return this.sandboxes.openInTurn(spec.sandboxId, async (startedAt, recorded) => {
+      if (builtFor(recorded, spec) && fs.existsSync(this.sandboxes.workspacePath(spec.sandboxId))) {
         this.log(`sandbox ${spec.sandboxId}: reusing the workspace at ${recorded.commit}`);
         await this.resetLocked(spec.sandboxId, recorded);
         await this.ensureRunning(spec.sandboxId, recorded);
@@ -246,24 +219,15 @@ export class DockerSandbox implements SandboxPort {
   }
 
   async writeFiles(sandboxId: string, files: FileEdit[]): Promise<void> {
-    await this.locked(sandboxId, async () => {
-      const workspace = this.workspacePath(sandboxId);
-      const targets = await Promise.all(files.map(async (file) => ({ target: await resolveInsideWorkspace(workspace, file.path), file })));
-      for (const { target, file } of targets) {
-        const created = await fs.promises.mkdir(path.dirname(target), { recursive: true });
-        if (created !== undefined) await chownTree(created, this.uid, this.gid);
-        await fs.promises.writeFile(target, file.content, 'utf8');
-        await fs.promises.lchown(target, this.uid, this.gid);
-      }
-    });
+    await this.locked(sandboxId, () => writeWorkspaceFiles(this.sandboxes.workspacePath(sandboxId), files, { uid: this.uid, gid: this.gid }));
   }
 
   async readFile(sandboxId: string, filePath: string): Promise<string> {
-    return this.locked(sandboxId, async () => fs.promises.readFile(await resolveInsideWorkspace(this.workspacePath(sandboxId), filePath), 'utf8'));
+    return this.locked(sandboxId, () => readWorkspaceFile(this.sandboxes.workspacePath(sandboxId), filePath));
   }
 
   async diff(sandboxId: string): Promise<string> {
-    return this.locked(sandboxId, (metadata) => diffWorkspace(this.workspacePath(sandboxId), metadata.commit, { env: workspaceGitEnvironment() }));
+    return this.locked(sandboxId, (metadata) => diffWorkspace(this.sandboxes.workspacePath(sandboxId), metadata.commit, { env: workspaceGitEnvironment() }));
   }
 
   async reset(sandboxId: string): Promise<void> {
@@ -271,64 +235,32 @@ export class DockerSandbox implements SandboxPort {
   }
 
   async destroy(sandboxId: string): Promise<void> {
-    assertSandboxId(sandboxId);
-    await this.ready;
-    for (const kill of this.runningBySandbox.get(sandboxId) ?? []) kill();
-    await this.queue.run(sandboxId, () => this.removeEverything(sandboxId));
+    await this.sandboxes.destroy(sandboxId, () => this.removeEverything(sandboxId));
   }
 
   /** Removes sandboxes (and their containers) whose owning worker is gone; returns their ids. */
   async sweepOrphans(): Promise<string[]> {
-    const ids = new Set<string>();
-    for (const [folder, suffix] of [
-      [this.root, null],
-      [path.join(this.root, '.state'), '.json'],
-      [path.join(this.root, '.owners'), '.json'],
-    ] as const) {
-      for (const entry of await fs.promises.readdir(folder).catch(() => [] as string[])) {
-        if (entry.startsWith('.')) continue;
-        if (suffix === null) ids.add(entry);
-        else if (entry.endsWith(suffix)) ids.add(entry.slice(0, -suffix.length));
-      }
-    }
+    const ids = await this.sandboxes.recordedIds();
     const listed = await this.capture(['ps', '--all', '--filter', `label=steward.sandbox-root=${this.root}`, '--format', '{{.Label "steward.sandbox"}}']).catch(() => '');
     for (const id of listed.split('\n').filter(Boolean)) ids.add(id);
-    const swept: string[] = [];
-    for (const sandboxId of ids) {
-      try {
-        assertSandboxId(sandboxId);
-      } catch {
-        continue;
-      }
-      await this.queue.run(sandboxId, async () => {
-        const owner = await readJsonFile<WorkspaceOwner>(this.ownerPath(sandboxId)).catch(() => null);
-        if (ownerState(owner) !== 'dead') return;
-        this.log(`sandbox ${sandboxId}: owner ${owner?.pid ?? '(none)'} is gone; removing it`);
-        await this.removeEverything(sandboxId);
-        swept.push(sandboxId);
-      });
-    }
-    return swept;
+    return this.sandboxes.removeOrphans(ids, (sandboxId) => this.removeEverything(sandboxId));
   }
 
   private async build(spec: SandboxSpec): Promise<DockerMetadata> {
     const { sandboxId } = spec;
     await this.removeEverything(sandboxId, { keepOwner: true });
-    const workspace = this.workspacePath(sandboxId);
+    const workspace = this.sandboxes.workspacePath(sandboxId);
     this.log(`sandbox ${sandboxId}: cloning ${spec.repositoryLocation} at ${spec.revision}`);
     const commit = await cloneAtRevision({
       repositoryLocation: spec.repositoryLocation,
       revision: spec.revision,
-      scratchParent: path.join(this.sandboxPath(sandboxId), '.building'),
+      scratchParent: path.join(this.sandboxes.sandboxPath(sandboxId), '.building'),
       destination: workspace,
     });
     // .git stays root's (and read-only inside): the worker's git trusts nothing a command wrote there.
     await chownTree(workspace, this.uid, this.gid, { skipTopLevel: ['.git'] });
-    const home = path.join(this.sandboxPath(sandboxId), 'home');
-    await fs.promises.mkdir(home, { recursive: true, mode: 0o700 });
-    await fs.promises.writeFile(path.join(home, '.gitconfig'), '[safe]\n\tdirectory = *\n');
-    await chownTree(home, this.uid, this.gid);
-    await fs.promises.chmod(this.sandboxPath(sandboxId), 0o711);
+    await this.sandboxes.prepareHome(sandboxId, this.uid, this.gid);
+    await fs.promises.chmod(this.sandboxes.sandboxPath(sandboxId), 0o711);
 
     const metadata: DockerMetadata = {
       repositoryLocation: spec.repositoryLocation,
@@ -343,43 +275,31 @@ export class DockerSandbox implements SandboxPort {
       assertSetupSucceeded(sandboxId, result, refused.length > 0 ? ` (registry proxy refused: ${refused.join(', ')})` : '');
     }
     await this.startContainer(sandboxId, metadata.container);
-    await writeJsonFileAtomically(this.metadataPath(sandboxId), metadata);
+    await this.sandboxes.writeMetadata(sandboxId, metadata);
     this.log(`sandbox ${sandboxId}: ready at ${commit}`);
     return metadata;
   }
 
   private async runSetup(sandboxId: string, setupCommand: string): Promise<{ result: ExecResult; refused: string[] }> {
-    const runtime = path.join(this.root, '.runtime');
-    const forwarder = path.join(runtime, 'forwarder.cjs');
-    if (!fs.existsSync(forwarder)) {
-      await fs.promises.writeFile(`${forwarder}.${process.pid}.partial`, SETUP_FORWARDER_SOURCE, { mode: 0o644 });
-      await fs.promises.rename(`${forwarder}.${process.pid}.partial`, forwarder);
-    }
-    const socketPath = path.join(runtime, `proxy-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
-    const proxy = await RegistryAllowlistProxy.start(
-      { socketPath },
-      { allowedHosts: this.registry.hosts, allowedPorts: this.registry.ports, allowPrivateAddresses: this.registry.allowPrivateAddresses, log: this.log },
-    );
-    await fs.promises.chmod(socketPath, 0o666);
+    const network = await startSetupNetwork(this.sandboxes.runtimePath(), this.registry, this.log);
     const name = `${this.prefix}${sandboxId}-setup`;
     try {
       const args = dockerRunArguments({
         ...this.containerSettings(sandboxId, name, true),
         binds: [
           ...this.workspaceBinds(sandboxId),
-          { source: forwarder, target: '/run/steward/forwarder.cjs', readOnly: true },
-          { source: socketPath, target: '/run/steward/proxy.sock', readOnly: false },
+          { source: network.forwarderPath, target: '/run/steward/forwarder.cjs', readOnly: true },
+          { source: network.socketPath, target: '/run/steward/proxy.sock', readOnly: false },
         ],
       });
       const result = await this.runDocker(
         [...args, 'timeout', '-s', 'KILL', String(Math.ceil(this.setupTimeoutMs / 1000) + 5), 'node', '/run/steward/forwarder.cjs', '/run/steward/proxy.sock', 'bash', '-c', `exec 2>&1\n${setupCommand}`],
         { command: setupCommand, sandboxId, timeoutMs: this.setupTimeoutMs, onKill: () => this.killContainer(name) },
       );
-      return { result, refused: proxy.refused().map((decision) => `${decision.host}${decision.port === null ? '' : `:${decision.port}`}`) };
+      return { result, refused: network.refusedHosts() };
     } finally {
       await this.capture(['rm', '--force', name]).catch(() => undefined);
-      await proxy.close();
-      await fs.promises.rm(socketPath, { force: true });
+      await network.close();
     }
   }
 
@@ -390,11 +310,11 @@ export class DockerSandbox implements SandboxPort {
   }
 
   private workspaceBinds(sandboxId: string): ContainerSettings['binds'] {
-    const workspace = this.workspacePath(sandboxId);
+    const workspace = this.sandboxes.workspacePath(sandboxId);
     return [
       { source: workspace, target: '/workspace', readOnly: false },
       { source: path.join(workspace, '.git'), target: '/workspace/.git', readOnly: true },
-      { source: path.join(this.sandboxPath(sandboxId), 'home'), target: SANDBOX_HOME, readOnly: false },
+      { source: this.sandboxes.homePath(sandboxId), target: SANDBOX_HOME, readOnly: false },
     ];
   }
 
@@ -416,99 +336,42 @@ export class DockerSandbox implements SandboxPort {
   }
 
   private async resetLocked(sandboxId: string, metadata: DockerMetadata): Promise<void> {
-    const workspace = this.workspacePath(sandboxId);
+    const workspace = this.sandboxes.workspacePath(sandboxId);
     await resetWorkspace(workspace, metadata.commit, { env: workspaceGitEnvironment() });
     // Files git rewrote belong to root now.
     await chownTree(workspace, this.uid, this.gid, { skipTopLevel: ['.git'] });
   }
 
   private async removeEverything(sandboxId: string, options: { keepOwner?: boolean } = {}): Promise<void> {
-    await fs.promises.rm(this.metadataPath(sandboxId), { force: true });
+    await this.sandboxes.removeMetadata(sandboxId);
     for (const name of [`${this.prefix}${sandboxId}`, `${this.prefix}${sandboxId}-setup`]) await this.capture(['rm', '--force', name]).catch(() => undefined);
-    await fs.promises.rm(this.sandboxPath(sandboxId), { recursive: true, force: true });
-    if (!options.keepOwner) await fs.promises.rm(this.ownerPath(sandboxId), { force: true });
+    await fs.promises.rm(this.sandboxes.sandboxPath(sandboxId), { recursive: true, force: true });
+    if (!options.keepOwner) await this.sandboxes.removeOwner(sandboxId);
   }
 
-  private async locked<T>(sandboxId: string, task: (metadata: DockerMetadata) => Promise<T>): Promise<T> {
-    assertSandboxId(sandboxId);
-    await this.ready;
-    return this.queue.run(sandboxId, async () => {
-      const metadata = await this.readMetadata(sandboxId);
-      if (metadata === null || !fs.existsSync(this.workspacePath(sandboxId))) throw sandboxNotOpen(sandboxId);
-      return task(metadata);
-    });
+  private locked<T>(sandboxId: string, task: (metadata: DockerMetadata) => Promise<T>): Promise<T> {
+    return this.sandboxes.whileOpen(sandboxId, () => this.sandboxes.workspacePath(sandboxId), task);
   }
 
   /** Runs a docker command that streams a sandboxed command's output, with the port's timeout and abort semantics. */
-  private runDocker(
+  private async runDocker(
     args: string[],
     options: ExecOptions & { command: string; sandboxId: string; onKill: () => Promise<void> },
   ): Promise<ExecResult> {
-    const startedAt = Date.now();
-    return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn(this.docker, args, { stdio: ['ignore', 'pipe', 'pipe'], env: dockerClientEnvironment() });
-      const tail = new OutputTail();
-      let timedOut = false;
-      let killedByUs = false;
-      let failure: { error: unknown } | null = null;
-      let drainTimer: NodeJS.Timeout | undefined;
-      const kill = (): void => {
-        killedByUs = true;
+    const { command, sandboxId, onKill, ...execOptions } = options;
+    const end = await superviseCommand({
+      ...execOptions,
+      command,
+      start: () => spawn(this.docker, args, { stdio: ['ignore', 'pipe', 'pipe'], env: dockerClientEnvironment() }),
+      kill: (child) => {
         // Killing the client alone would leave the command running in the container.
-        void options.onKill().finally(() => child.kill('SIGKILL'));
-      };
-      const running = this.runningBySandbox.get(options.sandboxId) ?? new Set<() => void>();
-      running.add(kill);
-      this.runningBySandbox.set(options.sandboxId, running);
-      const timeoutTimer = setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, options.timeoutMs);
-      options.signal?.addEventListener('abort', kill, { once: true });
-      const cleanUp = (): void => {
-        clearTimeout(timeoutTimer);
-        clearTimeout(drainTimer);
-        options.signal?.removeEventListener('abort', kill);
-        running.delete(kill);
-      };
-      const onChunk = (chunk: string): void => {
-        tail.push(chunk);
-        if (!options.onOutput || failure) return;
-        try {
-          options.onOutput(chunk);
-        } catch (error) {
-          failure = { error };
-          kill();
-        }
-      };
-      child.stdout.setEncoding('utf8').on('data', onChunk);
-      child.stderr.setEncoding('utf8').on('data', onChunk);
-      child.on('exit', () => {
-        drainTimer = setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
-        }, OUTPUT_DRAIN_MS);
-      });
-      child.on('error', (error) => {
-        cleanUp();
-        reject(stewardFailure(ERROR_TYPES.sandboxUnavailable, `docker could not run: ${error.message}`));
-      });
-      child.on('close', (exitCode, signal) => {
-        cleanUp();
-        if (failure) {
-          reject(failure.error);
-          return;
-        }
-        resolve({
-          command: options.command,
-          exitCode: killedByUs ? null : exitCode,
-          signal: killedByUs ? 'SIGKILL' : signal,
-          timedOut,
-          durationMs: Date.now() - startedAt,
-          outputTail: tail.toString(),
-        });
-      });
+        void onKill().finally(() => child.kill('SIGKILL'));
+      },
+      startFailure: (error) => stewardFailure(ERROR_TYPES.sandboxUnavailable, `docker could not run: ${error.message}`),
+      reportKillAsSigkill: true,
+      registerKill: (kill) => this.sandboxes.trackRunning(sandboxId, kill),
     });
+    return end.exec;
   }
 
   private capture(args: string[]): Promise<string> {
@@ -523,27 +386,6 @@ export class DockerSandbox implements SandboxPort {
         code === 0 ? resolve(stdout) : reject(stewardFailure(ERROR_TYPES.sandboxUnavailable, `docker ${args[0]} failed (exit ${code}): ${stderr.trim()}`)),
       );
     });
-  }
-
-  private async readMetadata(sandboxId: string): Promise<DockerMetadata | null> {
-    return readJsonFile<DockerMetadata>(this.metadataPath(sandboxId));
-  }
-
-  private sandboxPath(sandboxId: string): string {
-    assertSandboxId(sandboxId);
-    return path.join(this.root, sandboxId);
-  }
-
-  private workspacePath(sandboxId: string): string {
-    return path.join(this.sandboxPath(sandboxId), 'workspace');
-  }
-
-  private metadataPath(sandboxId: string): string {
-    return path.join(this.root, '.state', `${sandboxId}.json`);
-  }
-
-  private ownerPath(sandboxId: string): string {
-    return path.join(this.root, '.owners', `${sandboxId}.json`);
   }
 }
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
-import type { ExecResult } from './sandbox.port';
+import type { ExecResult, FileEdit, SandboxSpec } from './sandbox.port';
 
 /**
  * What every sandbox backend shares about its workspace: a git clone checked out (detached) at the
@@ -21,8 +21,17 @@ export interface WorkspaceMetadata {
   commit: string;
 }
 
+/** Whether `recorded` describes a workspace built for `spec`, which an open may then reuse. */
+export function builtFor<Metadata extends WorkspaceMetadata>(recorded: Metadata | null, spec: SandboxSpec): recorded is Metadata {
+  return (
+    recorded !== null &&
+    recorded.repositoryLocation === spec.repositoryLocation &&
+    recorded.revision === spec.revision &&
+    recorded.setupCommand === spec.setupCommand
+  );
+}
+
 export const SANDBOX_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
-export const OUTPUT_TAIL_BYTES = 8 * 1024;
 export const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 /** Sandbox ids become folder, cgroup and container names: nothing that could leave a root or start with a dot. */
@@ -200,6 +209,25 @@ export async function resolveInsideWorkspace(workspace: string, requested: strin
   return target;
 }
 
+/**
+ * Writes the model's edits. Every path is checked before any is written, so that a bad edit set
+ * leaves the workspace untouched. With an owner, the files and any folders created for them are
+ * handed to it: commands must be able to change what the model wrote.
+ */
+export async function writeWorkspaceFiles(workspace: string, files: FileEdit[], owner?: { uid: number; gid: number }): Promise<void> {
+  const targets = await Promise.all(files.map(async (file) => ({ target: await resolveInsideWorkspace(workspace, file.path), file })));
+  for (const { target, file } of targets) {
+    const created = await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    if (owner && created !== undefined) await chownTree(created, owner.uid, owner.gid);
+    await fs.promises.writeFile(target, file.content, 'utf8');
+    if (owner) await fs.promises.lchown(target, owner.uid, owner.gid);
+  }
+}
+
+export async function readWorkspaceFile(workspace: string, filePath: string): Promise<string> {
+  return fs.promises.readFile(await resolveInsideWorkspace(workspace, filePath), 'utf8');
+}
+
 /** The real path of `target`, following symbolic links in the part of it that exists. */
 async function realpathOfPossiblyMissing(target: string, refuse: (why: string) => never): Promise<string> {
   try {
@@ -219,28 +247,6 @@ async function realpathOfPossiblyMissing(target: string, refuse: (why: string) =
   return path.join(await realpathOfPossiblyMissing(path.dirname(target), refuse), path.basename(target));
 }
 
-/** Keeps the last `limitBytes` of a stream of text without holding all of it. */
-export class OutputTail {
-  private text = '';
-
-  constructor(private readonly limitBytes: number = OUTPUT_TAIL_BYTES) {}
-
-  push(chunk: string): void {
-    this.text += chunk;
-    // Every character is at least one byte, so the last `limitBytes` characters hold the last `limitBytes` bytes.
-    if (this.text.length > 2 * this.limitBytes) this.text = this.text.slice(-this.limitBytes);
-  }
-
-  toString(): string {
-    const bytes = Buffer.from(this.text, 'utf8');
-    if (bytes.length <= this.limitBytes) return this.text;
-    let start = bytes.length - this.limitBytes;
-    // Start on a character boundary, not inside a multi-byte UTF-8 sequence.
-    while (start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++;
-    return bytes.subarray(start).toString('utf8');
-  }
-}
-
 /** Runs tasks one at a time per key, in call order; each caller gets its own task's outcome. */
 export class PerKeyQueue {
   private readonly pendingByKey = new Map<string, Promise<unknown>>();
@@ -257,15 +263,6 @@ export class PerKeyQueue {
       if (this.pendingByKey.get(key) === settled) this.pendingByKey.delete(key);
     });
     return result;
-  }
-}
-
-export function killProcessGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch (error) {
-    // ESRCH: every process of the group has exited already, which is the goal.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
 }
 

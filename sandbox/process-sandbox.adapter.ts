@@ -1,20 +1,20 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { commandEnvironment, runInProcessGroup } from './command-runner';
 import {
-  OutputTail,
   PerKeyQueue,
   SETUP_TIMEOUT_MS,
   assertSandboxId,
   assertSetupSucceeded,
+  builtFor,
   cloneAtRevision,
   diffWorkspace,
-  killProcessGroup,
   readJsonFile,
+  readWorkspaceFile,
   resetWorkspace,
-  resolveInsideWorkspace,
   sandboxNotOpen,
   writeJsonFileAtomically,
+  writeWorkspaceFiles,
   type WorkspaceMetadata,
 } from './git-workspace';
 import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxPort, SandboxSpec } from './sandbox.port';
@@ -36,8 +36,6 @@ export interface ProcessSandboxOptions {
   log?: (line: string) => void;
 }
 
-/** How long output may keep arriving after the command exited, from a process that escaped its group. */
-const OUTPUT_DRAIN_MS = 2_000;
 /** Home and temp folders of the commands live in the workspace, hidden from git by info/exclude. */
 const HOME_FOLDER = '.home';
 const TMP_FOLDER = '.tmp';
@@ -58,13 +56,7 @@ export class ProcessSandbox implements SandboxPort {
     const workspace = this.workspacePath(spec.sandboxId);
     return this.queue.run(spec.sandboxId, async () => {
       const recorded = await this.readMetadata(spec.sandboxId);
-      const reusable =
-        recorded !== null &&
-        recorded.repositoryLocation === spec.repositoryLocation &&
-        recorded.revision === spec.revision &&
-        recorded.setupCommand === spec.setupCommand &&
-        fs.existsSync(workspace);
-      if (reusable) {
+      if (builtFor(recorded, spec) && fs.existsSync(workspace)) {
         this.log(`sandbox ${spec.sandboxId}: reusing the workspace at ${recorded.commit}`);
         await resetWorkspace(workspace, recorded.commit);
         return { sandboxId: spec.sandboxId, revision: recorded.commit, created: false };
@@ -81,17 +73,12 @@ export class ProcessSandbox implements SandboxPort {
 
   async writeFiles(sandboxId: string, files: FileEdit[]): Promise<void> {
     const { workspace } = await this.openWorkspace(sandboxId);
-    // Check every path before writing any, so that a bad edit set leaves the workspace untouched.
-    const targets = await Promise.all(files.map(async (file) => ({ target: await resolveInsideWorkspace(workspace, file.path), file })));
-    for (const { target, file } of targets) {
-      await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      await fs.promises.writeFile(target, file.content, 'utf8');
-    }
+    await writeWorkspaceFiles(workspace, files);
   }
 
   async readFile(sandboxId: string, filePath: string): Promise<string> {
     const { workspace } = await this.openWorkspace(sandboxId);
-    return fs.promises.readFile(await resolveInsideWorkspace(workspace, filePath), 'utf8');
+    return readWorkspaceFile(workspace, filePath);
   }
 
   async diff(sandboxId: string): Promise<string> {
@@ -175,87 +162,11 @@ export class ProcessSandbox implements SandboxPort {
   }
 }
 
-/**
- * Only what a build needs. An allowlist rather than a denylist: a token added to the worker's
- * environment tomorrow must not reach model-written code either.
- */
-function sandboxEnvironment(workspace: string): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: path.join(workspace, HOME_FOLDER),
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    TMPDIR: path.join(workspace, TMP_FOLDER),
-    CI: 'true',
-  };
-}
-
 async function runCommand(workspace: string, command: string, options: ExecOptions): Promise<ExecResult> {
   options.signal?.throwIfAborted();
-  await fs.promises.mkdir(path.join(workspace, HOME_FOLDER), { recursive: true });
-  await fs.promises.mkdir(path.join(workspace, TMP_FOLDER), { recursive: true });
-  const startedAt = Date.now();
-
-  return new Promise<ExecResult>((resolve, reject) => {
-    // Its own process group, so that killing the group also reaches whatever the command started.
-    // stderr joins stdout inside the shell: one pipe keeps the two in the order they were written.
-    const child = spawn('bash', ['-c', `exec 2>&1\n${command}`], {
-      cwd: workspace,
-      env: sandboxEnvironment(workspace),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const tail = new OutputTail();
-    let timedOut = false;
-    let outputCallbackError: { error: unknown } | null = null;
-    let drainTimer: NodeJS.Timeout | undefined;
-
-    const killGroup = (): void => {
-      if (child.pid !== undefined) killProcessGroup(child.pid);
-    };
-    const timeoutTimer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    options.signal?.addEventListener('abort', killGroup, { once: true });
-    const cleanUp = (): void => {
-      clearTimeout(timeoutTimer);
-      clearTimeout(drainTimer);
-      options.signal?.removeEventListener('abort', killGroup);
-    };
-
-    const onChunk = (chunk: string): void => {
-      tail.push(chunk);
-      if (!options.onOutput || outputCallbackError) return;
-      try {
-        options.onOutput(chunk);
-      } catch (error) {
-        outputCallbackError = { error };
-        killGroup();
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onChunk);
-    // Only bash itself can write here before its first line runs.
-    child.stderr.setEncoding('utf8').on('data', onChunk);
-
-    child.on('exit', () => {
-      // Background jobs must not outlive the command; they would also hold the output pipes open.
-      killGroup();
-      drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-      }, OUTPUT_DRAIN_MS);
-    });
-    child.on('error', (error) => {
-      cleanUp();
-      reject(error);
-    });
-    child.on('close', (exitCode, signal) => {
-      cleanUp();
-      if (outputCallbackError) {
-        reject(outputCallbackError.error);
-        return;
-      }
-      resolve({ command, exitCode, signal, timedOut, durationMs: Date.now() - startedAt, outputTail: tail.toString() });
-    });
-  });
+  const home = path.join(workspace, HOME_FOLDER);
+  const tmp = path.join(workspace, TMP_FOLDER);
+  await fs.promises.mkdir(home, { recursive: true });
+  await fs.promises.mkdir(tmp, { recursive: true });
+  return runInProcessGroup(workspace, command, commandEnvironment({ home, tmp }), options);
 }
