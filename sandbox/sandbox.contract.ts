@@ -121,6 +121,7 @@ export function describeSandboxContract(name: string, makeSandbox: (root: string
         const failing = specFor({ setupCommand: 'echo broken install; exit 7' });
         await expect(sandbox.open(failing)).rejects.toMatchObject({ type: ERROR_TYPES.sandboxUnavailable, message: expect.stringContaining('broken install') });
         await expect(sandbox.exec(failing.sandboxId, 'true', { timeoutMs: 5_000 })).rejects.toMatchObject({ type: ERROR_TYPES.sandboxUnavailable });
+        await expect(sandbox.open(failing)).rejects.toMatchObject({ type: ERROR_TYPES.sandboxUnavailable });
       });
 
       it('fails with RevisionNotFound for an unknown revision and leaves no usable sandbox', async () => {

@@ -1,33 +1,17 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { demoServicesConfig, type ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../config/config';
 import { ERROR_TYPES } from '../../contracts';
-import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
+import type { NormalizedAlert } from '../../domain/alert';
 import type { Reproduction } from '../../domain/incident';
-import { TriageResult } from '../../domain/triage';
-import { demoAlertPayload, ensureDemoRepository } from '../../infra/demo-fixtures';
 import type { ConversationTurn } from '../../ports/model.port';
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
 import { InMemoryAgentConversations } from '../../test/fakes/in-memory-agent-conversations';
-import { InMemoryCodeHost } from '../../test/fakes/in-memory-code-host';
 import { InMemoryIncidentLedger } from '../../test/fakes/in-memory-ledger';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
-import { createReproduceActivities, type SuiteRun } from '../reproduce/reproduce.activities';
+import { activityEnvironment, reproducedDemoIncident, runActivity, type ReproducedDemoIncident } from '../../test/support/reproduced-demo-incident';
+import type { SuiteRun } from '../reproduce/reproduce.activities';
 import { createFixAgentActivities } from './fix-agent.activities';
 
-function runActivity<A extends unknown[], R>(env: MockActivityEnvironment, activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run(activity, ...args) as Promise<R>;
-}
-
-function activityEnvironment(): MockActivityEnvironment {
-  return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-}
-
 const demoSteps = demoTranscriptSteps();
-const triage = TriageResult.parse(demoSteps.triage);
 /** The demo transcript's turns of one attempt, keyed by step, as the scripted model serves them. */
 function demoTurns(attempt: number): Record<string, unknown> {
   return Object.fromEntries(Object.entries(demoSteps).filter(([step]) => step.startsWith(`fix.attempt-${attempt}.turn-`)));
@@ -35,36 +19,22 @@ function demoTurns(attempt: number): Record<string, unknown> {
 const turn = (text: string, ...toolCalls: ConversationTurn['toolCalls']) => ({ text, toolCalls });
 
 describe('fix agent activities (process sandbox over the demo repository)', () => {
-  let scratch: string;
+  let incident: ReproducedDemoIncident;
   let sandboxRoot: string;
   let revision: string;
   let services: ServicesConfig;
   let alert: NormalizedAlert;
   let reproduction: Reproduction;
   let baseline: SuiteRun;
+  let triage: ReproducedDemoIncident['triage'];
   let nextIncident = 0;
 
   beforeAll(async () => {
-    scratch = fs.mkdtempSync(path.join(process.env.STEWARD_TEST_ROOT ?? os.tmpdir(), 'fix-agent-'));
-    services = demoServicesConfig(scratch);
-    const repositoryPath = services['checkout-service']!.repository;
-    revision = ensureDemoRepository(repositoryPath);
-    sandboxRoot = path.join(scratch, 'sandboxes');
-    alert = normalizeDatadogPayload(demoAlertPayload({ alertCycleKey: 'fix-agent-test', deployedRevision: revision }));
-    const reproduce = createReproduceActivities({
-      model: ScriptedModel.fromDemoTranscript(),
-      sandbox: new ProcessSandbox({ root: sandboxRoot }),
-      codeHost: new InMemoryCodeHost({ repositories: { [repositoryPath]: { main: revision } } }),
-      services,
-    });
-    const outcome = await runActivity(activityEnvironment(), reproduce.reproduceIncident, { incidentId: 'incident-agent-reproduction', alert, triage });
-    reproduction = outcome.reproduction!;
-    baseline = outcome.baseline;
+    incident = await reproducedDemoIncident('fix-agent');
+    ({ sandboxRoot, revision, services, alert, reproduction, baseline, triage } = incident);
   });
 
-  afterAll(() => {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => incident.cleanUp());
 
   function setUp(script: Record<string, unknown>, options: { tokenBudget?: number | null; attempt?: number } = {}) {
     const incidentId = `incident-4401001-agent-${++nextIncident}`;

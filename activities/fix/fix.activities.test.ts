@@ -1,29 +1,13 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { DefaultLogger } from '@temporalio/worker';
-import { demoServicesConfig, type ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../config/config';
 import { ERROR_TYPES } from '../../contracts';
-import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
+import type { NormalizedAlert } from '../../domain/alert';
 import type { Reproduction } from '../../domain/incident';
 import { TriageResult } from '../../domain/triage';
-import { demoAlertPayload, ensureDemoRepository } from '../../infra/demo-fixtures';
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
-import { InMemoryCodeHost } from '../../test/fakes/in-memory-code-host';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
-import { createReproduceActivities, type SuiteRun } from '../reproduce/reproduce.activities';
+import { activityEnvironment, reproducedDemoIncident, runActivity, type ReproducedDemoIncident } from '../../test/support/reproduced-demo-incident';
+import type { SuiteRun } from '../reproduce/reproduce.activities';
 import { createFixActivities, diffStat } from './fix.activities';
-
-/** Runs an activity in the mocked activity context; `MockActivityEnvironment.run` loses the result type, so it is restored here. */
-function runActivity<A extends unknown[], R>(env: MockActivityEnvironment, activity: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run(activity, ...args) as Promise<R>;
-}
-
-/** Activities that fail on purpose would otherwise print their failure as a warning. */
-function activityEnvironment(): MockActivityEnvironment {
-  return new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-}
 
 const demoSteps = demoTranscriptSteps();
 const triage = TriageResult.parse(demoSteps.triage);
@@ -31,7 +15,7 @@ const verifiedFix = demoSteps['fix.attempt-2'] as { summary: string; edits: { pa
 const roundingRegression = demoSteps['fix.attempt-1'] as typeof verifiedFix;
 
 describe('fix activities (process sandbox over the demo repository)', () => {
-  let scratch: string;
+  let incident: ReproducedDemoIncident;
   let sandboxRoot: string;
   let revision: string;
   let services: ServicesConfig;
@@ -41,27 +25,11 @@ describe('fix activities (process sandbox over the demo repository)', () => {
   let nextIncident = 0;
 
   beforeAll(async () => {
-    scratch = fs.mkdtempSync(path.join(process.env.STEWARD_TEST_ROOT ?? os.tmpdir(), 'fix-activities-'));
-    services = demoServicesConfig(scratch);
-    const repositoryPath = services['checkout-service']!.repository;
-    revision = ensureDemoRepository(repositoryPath);
-    sandboxRoot = path.join(scratch, 'sandboxes');
-    alert = normalizeDatadogPayload(demoAlertPayload({ alertCycleKey: 'fix-test', deployedRevision: revision }));
-    // The reproduction and baseline every attempt is judged against, made the way the workflow makes them.
-    const reproduce = createReproduceActivities({
-      model: ScriptedModel.fromDemoTranscript(),
-      sandbox: new ProcessSandbox({ root: sandboxRoot }),
-      codeHost: new InMemoryCodeHost({ repositories: { [repositoryPath]: { main: revision } } }),
-      services,
-    });
-    const outcome = await runActivity(activityEnvironment(), reproduce.reproduceIncident, { incidentId: 'incident-fix-reproduction', alert, triage });
-    reproduction = outcome.reproduction!;
-    baseline = outcome.baseline;
+    incident = await reproducedDemoIncident('fix-activities');
+    ({ sandboxRoot, revision, services, alert, reproduction, baseline } = incident);
   });
 
-  afterAll(() => {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  });
+  afterAll(() => incident.cleanUp());
 
   function setUp(proposal: unknown, attempt = 2) {
     const incidentId = `incident-4401001-fix-${++nextIncident}`;
