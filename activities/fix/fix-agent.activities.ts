@@ -10,7 +10,7 @@ import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
 import type { ConversationMessage, ModelPort, ToolCall } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import type { SuiteRun } from '../reproduce/reproduce.activities';
-import { sandboxIdFor, serviceConfigFor } from '../shared/sandbox-session';
+import { heartbeatWhile, sandboxIdFor, serviceConfigFor } from '../shared/sandbox-session';
 import { executeAgentTool, shellQuote } from './agent-tools';
 import { agentToolDefinitions, AGENT_TOOL_SCHEMAS } from './agent-tools.schema';
 import { FIX_AGENT_SYSTEM_PROMPT, fixAgentTaskPrompt } from './fix-agent.prompt';
@@ -72,7 +72,9 @@ export function createFixAgentActivities(deps: {
   const restoreWorkspace = async (input: { incidentId: string; alert: NormalizedAlert; revision: string; reproduction: Reproduction }, stored: StoredMessage[]) => {
     const service = serviceConfigFor(deps.services, input.alert.service);
     const sandboxId = sandboxIdFor(input.incidentId);
-    await deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand });
+    await heartbeatWhile({ phase: 'opening', incidentId: input.incidentId }, () =>
+      deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand }),
+    );
     await deps.sandbox.reset(sandboxId);
     const lastDiff = stored.filter((m) => m.workspaceDiff !== null).at(-1)?.workspaceDiff ?? '';
     if (lastDiff.trim() === '') {

@@ -9,7 +9,7 @@ import type { TriageResult } from '../../domain/triage';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import type { SuiteRun } from '../reproduce/reproduce.activities';
-import { runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { heartbeatWhile, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
 import { generateStructured } from '../shared/structured-output';
 import { FIX_SYSTEM_PROMPT, fixPrompt, REVIEW_SYSTEM_PROMPT, reviewPrompt } from './fix.prompt';
 
@@ -125,7 +125,9 @@ export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPo
       const sandboxId = sandboxIdFor(input.incidentId);
       Context.current().heartbeat({ phase: 'opening', attempt: input.attempt });
       // Idempotent: reuses the reproduction's workspace, or rebuilds it after a crash on another worker.
-      await deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand });
+      await heartbeatWhile({ phase: 'opening', attempt: input.attempt }, () =>
+        deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand }),
+      );
       await deps.sandbox.reset(sandboxId);
 
       const files = [...new Set(input.triage.suspectedArea.files)].slice(0, 8);

@@ -203,6 +203,30 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
     expect(commandsRun()).toEqual([]);
   });
 
+  it('keeps heartbeating while the sandbox takes long to open, as a clone and an install do', async () => {
+    const { incidentId, input, model } = setUp();
+    const sandbox = new ProcessSandbox({ root: sandboxRoot });
+    const open = sandbox.open.bind(sandbox);
+    // Longer than one heartbeat interval (5 s): without heartbeats meanwhile, a timeout this short would end the activity.
+    jest.spyOn(sandbox, 'open').mockImplementation(async (spec) => {
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      return open(spec);
+    });
+    const activities = createReproduceActivities({ model, sandbox, codeHost: new InMemoryCodeHost({ repositories: { [repositoryPath]: { main: revision } } }), services });
+    const env = activityEnvironment();
+    const openingBeats: number[] = [];
+    const startedAt = Date.now();
+    env.on('heartbeat', (details: { phase?: string }) => {
+      if (details.phase === 'opening') openingBeats.push(Date.now() - startedAt);
+    });
+
+    const outcome = await runActivity(env, activities.reproduceIncident, { ...input, incidentId });
+
+    expect(outcome.reproduction).not.toBeNull();
+    expect(openingBeats.length).toBeGreaterThanOrEqual(2);
+    expect(openingBeats.at(-1)!).toBeGreaterThanOrEqual(4_500);
+  });
+
   it('resumes from its heartbeat: the baseline is not run again', async () => {
     const { activities, input, commandsRun } = setUp();
     const baseline: SuiteRun = {

@@ -10,7 +10,7 @@ import type { TriageResult } from '../../domain/triage';
 import type { CodeHostPort } from '../../ports/code-host.port';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
-import { repositoryRefFor, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { heartbeatWhile, repositoryRefFor, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
 import type { LogsPort } from '../../ports/logs.port';
 import { errorLogContext } from '../shared/error-logs';
 import { generateStructured } from '../shared/structured-output';
@@ -95,7 +95,9 @@ export function createReproduceActivities(deps: {
 
       const revision = resumed.revision ?? (await deps.codeHost.resolveRevision(repository, input.alert.deployedRevision ?? service.defaultBranch));
       context.heartbeat({ phase: 'opening', revision } satisfies ReproduceProgress);
-      await deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision, setupCommand: service.setupCommand });
+      await heartbeatWhile({ phase: 'opening', revision } satisfies ReproduceProgress, () =>
+        deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision, setupCommand: service.setupCommand }),
+      );
 
       let baseline = resumed.baseline;
       if (!baseline) {

@@ -36,16 +36,33 @@ export function toEvidence(result: ExecResult): ExecEvidence {
   };
 }
 
+/** Well inside any heartbeat timeout the workflow sets, so a live activity is never taken for dead. */
+const HEARTBEAT_INTERVAL_MS = 5_000;
+
 /**
- * Runs a sandbox command from inside an activity: heartbeats with the given progress while output
- * flows (so a dead worker is noticed within the heartbeat timeout), and kills the command when the
+ * Heartbeats with the given progress for as long as the work runs. Opening a sandbox can take
+ * minutes (a clone and a dependency install, or a snapshot build); without this, a long open
+ * would outlast the heartbeat timeout, be retried, and outlast it again.
+ */
+export async function heartbeatWhile<T>(progress: unknown, work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  context.heartbeat(progress);
+  const ticker = setInterval(() => context.heartbeat(progress), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/**
+ * Runs a sandbox command from inside an activity: heartbeats with the given progress while it runs
+ * (so a dead worker is noticed within the heartbeat timeout), and kills the command when the
  * activity is cancelled.
  */
 export async function runInActivity(sandbox: SandboxPort, sandboxId: string, command: string, timeoutMs: number, progress: unknown): Promise<ExecResult> {
   const context = Context.current();
-  context.heartbeat(progress);
-  const ticker = setInterval(() => context.heartbeat(progress), 5_000);
-  try {
+  return heartbeatWhile(progress, async () => {
     const result = await sandbox.exec(sandboxId, command, {
       timeoutMs,
       signal: context.cancellationSignal,
@@ -54,7 +71,5 @@ export async function runInActivity(sandbox: SandboxPort, sandboxId: string, com
     // The sandbox reports a killed command as a result; read as one, it would pass for a failing test.
     context.cancellationSignal.throwIfAborted();
     return result;
-  } finally {
-    clearInterval(ticker);
-  }
+  });
 }
