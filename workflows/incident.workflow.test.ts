@@ -238,13 +238,13 @@ describe('incident workflow', () => {
     const turnMayAnswer = new Promise<void>((resolve) => (releaseTurn = resolve));
     let turnAsked!: () => void;
     const firstTurnAsked = new Promise<void>((resolve) => (turnAsked = resolve));
-    const firstTurn = demoTranscriptStep('fix.attempt-1.turn-1');
+    const secondTurn = demoTranscriptStep('fix.attempt-1.turn-2');
     const model = ScriptedModel.fromDemoTranscript({
-      // The first agent turn waits while the host that holds the sandbox goes away.
-      'fix.attempt-1.turn-1': async () => {
+      // The agent's second turn waits while the host that holds the sandbox goes away.
+      'fix.attempt-1.turn-2': async () => {
         turnAsked();
         await turnMayAnswer;
-        return firstTurn;
+        return secondTurn;
       },
     });
     await h.startWorker({ taskQueue, ports: { model }, sandboxHost: false });
@@ -254,6 +254,9 @@ describe('incident workflow', () => {
     const handle = await start(h.alert({ monitorId: '5513001' }), policy, taskQueue);
 
     await firstTurnAsked;
+    // The Web UI's current details say where the agent is.
+    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    expect(metadata.currentDetails).toContain('Fix agent: attempt 1, turn 1 of 8: read_file');
     await firstHost.stop();
     const secondHost = await h.startSandboxHost({ taskQueue, ports: { model } });
     releaseTurn();
@@ -269,7 +272,7 @@ describe('incident workflow', () => {
       ['sandbox_host_lost', firstHost.hostId],
       ['sandbox_host_claimed', secondHost.hostId],
     ]);
-    // The reproduction ran on the first host; the agent's tools and the verification on the second, from a rebuilt sandbox.
+    // The reproduction and the first turn's tools ran on the first host; the later tools and the verification on the second, from a rebuilt sandbox.
     const history = await handle.fetchHistory();
     const queues = history.events!.flatMap((e) => {
       const scheduled = e.activityTaskScheduledEventAttributes;

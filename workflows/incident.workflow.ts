@@ -104,11 +104,14 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
     }
   };
 
+  /** Where the fix agent is, for the Web UI's current details: e.g. "attempt 2, turn 3 of 20: edit_file, run_command". */
+  let agentProgress: string | null = null;
   const describe = (): string =>
     [
       `**${state.status.replace(/_/g, ' ')}** · ${state.deliveries} deliver${state.deliveries === 1 ? 'y' : 'ies'}${state.recovered ? ' · monitor recovered' : ''}`,
       state.triage ? `Triage: ${state.triage.verdict}, ${state.triage.severity}, confidence ${state.triage.confidence}` : null,
       state.attempts.length > 0 ? `Fix attempts: ${state.attempts.map((a) => `#${a.attempt} ${a.verified ? 'verified' : 'rejected'}`).join(', ')}` : null,
+      state.status === 'fixing' && agentProgress ? `Fix agent: ${agentProgress}` : null,
       state.pullRequest ? `PR: ${state.pullRequest.url}` : null,
       state.outcome,
     ]
@@ -210,6 +213,8 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
         agentBudgetSpent = true;
         return unfinished(`the incident's token budget is spent (${answer.tokensSpent} tokens), so the agent stopped before turn ${turn}`);
       }
+      agentProgress = `attempt ${attempt}, turn ${turn} of ${maxTurns}: ${answer.toolNames.join(', ') || 'answered without tools'}`;
+      setCurrentDetails(describe());
       if (answer.toolNames.length > 0) {
         await onSandboxHost('sandbox', `Fix attempt ${attempt}, turn ${turn}: run ${answer.toolNames.join(', ')} in the sandbox`, (on) =>
           on.runFixAgentTools({ incidentId, attempt, turn, alert: input.alert, revision: input.revision, reproduction: input.reproduction }),
