@@ -237,7 +237,7 @@ describe('incident workflow', () => {
     let releaseTurn!: () => void;
     const turnMayAnswer = new Promise<void>((resolve) => (releaseTurn = resolve));
     let turnAsked!: () => void;
-    const firstTurnAsked = new Promise<void>((resolve) => (turnAsked = resolve));
+    const pausedTurnAsked = new Promise<void>((resolve) => (turnAsked = resolve));
     const secondTurn = demoTranscriptStep('fix.attempt-1.turn-2');
     const model = ScriptedModel.fromDemoTranscript({
       // The agent's second turn waits while the host that holds the sandbox goes away.
@@ -253,7 +253,7 @@ describe('incident workflow', () => {
     const policy = testPolicy({ activityTimeouts: { ...testPolicy().activityTimeouts, sandboxHostScheduleToStartMs: 2_000 } });
     const handle = await start(h.alert({ monitorId: '5513001' }), policy, taskQueue);
 
-    await firstTurnAsked;
+    await pausedTurnAsked;
     // The Web UI's current details say where the agent is.
     const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
     expect(metadata.currentDetails).toContain('Fix agent: attempt 1, turn 1 of 8: read_file');
