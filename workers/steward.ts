@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
@@ -12,9 +12,7 @@ import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
-import { sandboxRootOf } from './sandbox-backend';
-import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
-import { createSandboxHostWorkers, sandboxHostId, snapshotRepositoriesOf } from './sandbox-host';
+import { createStewardWorkers } from './steward-workers';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -74,43 +72,8 @@ export async function startSteward(
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print });
   for (const label of labels) log(`steward: ${label}`);
-  // Bundled once for the incident worker and the snapshot refresh: bundling is seconds of CPU.
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
-  const incidentWorker: Worker = await createIncidentWorker({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    activities,
-    dataConverter,
-    workflowBundle,
-  });
-  // A deployment whose sandboxes run on other hosts (STEWARD_WORKER_ROLES=incident) runs none here.
-  const sandboxHost = !config.temporal.workerRoles.includes('sandbox') ? null : await createSandboxHostWorkers({
-    connection: workerConnection,
-    namespace: config.temporal.namespace,
-    sharedQueue: config.temporal.sandboxTaskQueue,
-    hostId: sandboxHostId(sandboxRootOf(resolved)),
-    activities,
-    dataConverter,
-    ...(sandboxBackend.snapshots
-      ? {
-          snapshotRefresh: {
-            client: new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter }),
-            snapshots: sandboxBackend.snapshots,
-            repositories: snapshotRepositoriesOf(resolved),
-            everyMs: config.sandbox.snapshotRefreshEveryMs,
-            garbage: config.sandbox.snapshotGarbage,
-            workflowBundle,
-          },
-        }
-      : {}),
-  });
-  if (sandboxHost) log(`steward: sandbox host ${sandboxHost.hostId}, polling ${config.temporal.sandboxTaskQueue} and ${sandboxHost.hostQueue}`);
-  else log(`steward: no sandbox host here (STEWARD_WORKER_ROLES=${config.temporal.workerRoles.join(',')}); sandbox activities wait for hosts on ${config.temporal.sandboxTaskQueue}`);
-  if (sandboxHost?.snapshotSchedule) {
-    log(`steward: snapshots refreshed by schedule ${sandboxHost.snapshotSchedule.scheduleId} every ${config.sandbox.snapshotRefreshEveryMs / 60_000} min on ${sandboxHost.snapshotSchedule.taskQueue}`);
-  }
-  const workers = [incidentWorker, ...(sandboxHost?.workers ?? [])];
+  const { workers, described } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities, sandboxBackend, dataConverter });
+  for (const line of described) log(`steward: ${line}`);
   const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const shutdownWorkers = (): void => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -1,0 +1,68 @@
+import { Client, type Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { bundleWorkflowCode, type NativeConnection, type Worker } from '@temporalio/worker';
+import type { IncidentActivities } from '../activities';
+import type { StewardConfig } from '../config/config';
+import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
+import { sandboxRootOf, type SandboxBackend } from './sandbox-backend';
+import { createSandboxHostWorkers, sandboxHostId, snapshotRepositoriesOf } from './sandbox-host';
+
+/**
+ * The workers this process runs, by STEWARD_WORKER_ROLES: the incident worker, a sandbox host
+ * (with its snapshot refresh when the backend has snapshots), or both. `npm start` and
+ * `npm run worker` both come here, so the two cannot drift apart.
+ */
+export async function createStewardWorkers(options: {
+  config: StewardConfig;
+  connection: NativeConnection;
+  /** For the snapshot refresh schedule, which a client creates. */
+  clientConnection: Connection;
+  activities: IncidentActivities;
+  sandboxBackend: SandboxBackend;
+  dataConverter: DataConverter;
+  identity?: string;
+}): Promise<{ workers: Worker[]; described: string[] }> {
+  const { config, connection, activities, sandboxBackend, dataConverter } = options;
+  const { namespace, taskQueue, sandboxTaskQueue, workerRoles } = config.temporal;
+  const identity = options.identity ? { identity: options.identity } : {};
+  // Bundled once for the incident worker and the snapshot refresh: bundling is seconds of CPU.
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  const workers: Worker[] = [];
+  const described: string[] = [];
+
+  if (workerRoles.includes('incident')) {
+    workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity }));
+    described.push(`incident worker on ${taskQueue}`);
+  }
+  if (!workerRoles.includes('sandbox')) {
+    described.push(`no sandbox host here (STEWARD_WORKER_ROLES=${workerRoles.join(',')}); sandbox activities wait for hosts on ${sandboxTaskQueue}`);
+    return { workers, described };
+  }
+  const host = await createSandboxHostWorkers({
+    connection,
+    namespace,
+    sharedQueue: sandboxTaskQueue,
+    hostId: sandboxHostId(sandboxRootOf(config)),
+    activities,
+    dataConverter,
+    ...identity,
+    ...(sandboxBackend.snapshots
+      ? {
+          snapshotRefresh: {
+            client: new Client({ connection: options.clientConnection, namespace, dataConverter }),
+            snapshots: sandboxBackend.snapshots,
+            repositories: snapshotRepositoriesOf(config),
+            everyMs: config.sandbox.snapshotRefreshEveryMs,
+            garbage: config.sandbox.snapshotGarbage,
+            workflowBundle,
+          },
+        }
+      : {}),
+  });
+  workers.push(...host.workers);
+  described.push(`sandbox host ${host.hostId}, polling ${sandboxTaskQueue} and ${host.hostQueue}`);
+  if (host.snapshotSchedule) {
+    described.push(`snapshots refreshed by schedule ${host.snapshotSchedule.scheduleId} every ${config.sandbox.snapshotRefreshEveryMs / 60_000} min on ${host.snapshotSchedule.taskQueue}`);
+  }
+  return { workers, described };
+}
