@@ -1,4 +1,4 @@
-import type { ServicesConfig } from '../config/config';
+import type { ServicesConfig } from '../domain/service-config';
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import type { ServiceConfig as ServiceSettings, ServicesConfig as ServiceCatalog } from '../domain/service-config';
 import { Severity } from '../domain/severity';
 
 /**
@@ -38,10 +39,10 @@ export const ServiceConfig = z.object({
   /** Slack channel for this service's incidents; SLACK_CHANNEL when unset. */
   slackChannel: z.string().min(1).nullable().default(null),
 });
-export type ServiceConfig = z.infer<typeof ServiceConfig>;
+export type ServiceConfig = ServiceSettings;
 
-const ServicesConfig = z.record(z.string(), ServiceConfig);
-export type ServicesConfig = z.infer<typeof ServicesConfig>;
+const ServicesConfig = z.record(z.string(), ServiceConfig) satisfies z.ZodType<ServiceCatalog>;
+export type ServicesConfig = ServiceCatalog;
 
 const EnvSchema = z.object({
   STEWARD_DATA_DIR: z.string().default('data'),

@@ -10,9 +10,9 @@ say() { printf 'ensure-tools: %s\n' "$*" >&2; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (the versions locked in package-lock.json)"
-  # Not `npm ci`: npm 11 writes no lock entries for other platforms' optional binaries (@swc/core's),
-  # and then `npm ci` refuses its own lock. `npm install` installs the locked versions all the same.
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci`, as CI systems and Dockerfiles run it: exactly the lock, which must hold every platform's
+  # optional binaries (scripts/package-lock.test.ts checks that it does).
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if [ ! -x .tools/bin/temporal ] || [ "$(cat .tools/temporal.version 2>/dev/null)" != "$TEMPORAL_CLI_VERSION" ]; then

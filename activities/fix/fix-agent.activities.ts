@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../domain/service-config';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import type { NormalizedAlert } from '../../domain/alert';

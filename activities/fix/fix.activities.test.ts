@@ -1,4 +1,4 @@
-import type { ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../domain/service-config';
 import { ERROR_TYPES } from '../../contracts';
 import type { NormalizedAlert } from '../../domain/alert';
 import type { Reproduction } from '../../domain/incident';

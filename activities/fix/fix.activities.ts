@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../domain/service-config';
 import type { NormalizedAlert } from '../../domain/alert';
 import { unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
 import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';

@@ -1,4 +1,4 @@
-import type { ServicesConfig } from '../../config/config';
+import type { ServicesConfig } from '../../domain/service-config';
 import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
 import type { PullRequestRef } from '../../domain/incident';
 import type { CodeHostPort } from '../../ports/code-host.port';

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import type { ExecEvidence } from '../../domain/incident';
-import type { ServiceConfig, ServicesConfig } from '../../config/config';
+import type { ServiceConfig, ServicesConfig } from '../../domain/service-config';
 import type { ExecResult, SandboxPort } from '../../sandbox/sandbox.port';
 import type { RepositoryRef } from '../../ports/code-host.port';
 

@@ -1,0 +1,24 @@
+/**
+ * What Steward knows of one service it looks after: where its code is and how to build and test it.
+ * The services file (config/) is parsed into this; activities receive it through their factories.
+ */
+export interface ServiceConfig {
+  /** Path or git URL of the repository the service is built from. */
+  repository: string;
+  defaultBranch: string;
+  /** Run once in a fresh sandbox before anything else (dependency install). */
+  setupCommand: string | null;
+  /** The repository's own test suite. */
+  testCommand: string;
+  /** Runs one test file; `{file}` is replaced by the reproduction's path. */
+  singleTestCommand: string;
+  /** Folder (relative to the repository) where reproduction tests are written. */
+  reproductionDir: string;
+  /** 'owner/name' on GitHub, where the GitHub App opens this service's PRs. */
+  githubRepository: string | null;
+  /** Slack channel for this service's incidents; null for the default channel. */
+  slackChannel: string | null;
+}
+
+/** Service name (the `service:` tag of its alerts) → its settings. */
+export type ServicesConfig = Record<string, ServiceConfig>;
