@@ -1,7 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { firstBlockingFolder, lookUpSystemUser } from '../lib/folder-reach';
 
 /**
  * The embedded Postgres of the local stack: a private cluster under the data folder, on loopback
@@ -28,6 +30,11 @@ export interface EmbeddedPostgresOptions {
 }
 
 const SUPERUSER = 'steward';
+/**
+ * Clusters whose data folder the `postgres` user cannot reach (a clone in a 0700 home folder) live
+ * here instead, one folder per data folder path, linked from where they would have been.
+ */
+export const RELOCATED_CLUSTERS_DIR = '/var/lib/steward/postgres';
 
 export function findPostgresBinDir(): string {
   const candidates: string[] = [];
@@ -68,6 +75,45 @@ function chownToPostgres(dir: string): void {
   if (isRoot()) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
 }
 
+/**
+ * Where the cluster's files go. As root the server runs as `postgres`, which must be able to pass
+ * through every parent of the data folder; when one keeps it out, the cluster lives under
+ * RELOCATED_CLUSTERS_DIR and the data folder's path becomes a link to it, so that deleting the data
+ * folder still starts over. Without root the server runs as the caller, who reaches its own folder.
+ */
+async function placeCluster(dataDir: string, log: (line: string) => void): Promise<string> {
+  if (!isRoot()) return dataDir;
+  if (fs.lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) return fs.realpathSync(dataDir);
+  const owner = lookUpSystemUser('postgres');
+  if (!owner) throw new Error('No `postgres` system user to run the embedded Postgres as: run scripts/ensure-tools.sh, or set DATABASE_URL.');
+  const blocked = firstBlockingFolder(dataDir, owner);
+  if (!blocked) return dataDir;
+  const unreachable = `the postgres user cannot reach ${dataDir}: ${blocked.folder} has mode ${blocked.mode}`;
+  if (fs.existsSync(dataDir)) {
+    throw new Error(`${unreachable}. Remove ${dataDir} to let Steward keep the cluster under ${RELOCATED_CLUSTERS_DIR}, run \`chmod o+x ${blocked.folder}\`, or set DATABASE_URL.`);
+  }
+  const clusterDir = path.join(RELOCATED_CLUSTERS_DIR, createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  try {
+    if (fs.existsSync(clusterDir)) {
+      // Its link is gone, so its data folder was deleted to start over: so is the cluster.
+      if (fs.existsSync(path.join(clusterDir, 'postmaster.pid'))) await runAsOwner(path.join(findPostgresBinDir(), 'pg_ctl'), ['-D', clusterDir, '-m', 'immediate', '-w', 'stop']);
+      fs.rmSync(clusterDir, { recursive: true, force: true });
+    }
+    // Only traversal for others: the clusters' names are not listed, and each cluster is 0700.
+    for (const dir of [path.dirname(RELOCATED_CLUSTERS_DIR), RELOCATED_CLUSTERS_DIR]) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+      fs.chmodSync(dir, 0o711);
+    }
+    fs.mkdirSync(clusterDir, { mode: 0o700 });
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    fs.symlinkSync(clusterDir, dataDir);
+  } catch (error) {
+    throw new Error(`${unreachable}, and the cluster cannot be kept under ${RELOCATED_CLUSTERS_DIR} instead (${(error as Error).message}). Run \`chmod o+x ${blocked.folder}\`, or set DATABASE_URL.`);
+  }
+  log(`postgres: ${unreachable}, so the cluster lives in ${clusterDir} (linked from ${dataDir})`);
+  return clusterDir;
+}
+
 async function canConnect(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   try {
@@ -95,7 +141,7 @@ async function ensureDatabase(port: number, database: string): Promise<void> {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? ((line: string) => console.log(line));
   const database = options.database ?? 'steward';
-  const dataDir = path.resolve(options.dataDir);
+  const dataDir = await placeCluster(path.resolve(options.dataDir), log);
   const url = `postgres://${SUPERUSER}@127.0.0.1:${options.port}/${database}`;
   const binDir = findPostgresBinDir();
   const pgCtl = path.join(binDir, 'pg_ctl');
