@@ -1,5 +1,4 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
@@ -8,6 +7,7 @@ import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { startSteward } from '../workers/steward';
+import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident.workflow';
 
 /**
@@ -41,7 +41,7 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
 
 async function main(): Promise<void> {
   // The demo prints its own account of each step; the SDK's info lines (worker states) would bury it.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installTemporalRuntime({ level: 'WARN' });
   const config = loadConfig();
   say(`starting Steward on ${config.temporal.address ? 'the configured Temporal' : 'the embedded defaults'} (data in ${config.dataDir})`);
   const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });

@@ -1,8 +1,10 @@
+import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig } from '../config/config';
 import { startSteward } from './steward';
 
 /** `npm start`: the long-lived service, worker and API, until SIGINT or SIGTERM. */
 async function main(): Promise<void> {
+  installTemporalRuntime();
   const steward = await startSteward(loadConfig(), { withApi: true });
   console.log(`steward: webhook at ${steward.api!.url}/webhooks/datadog, health at ${steward.api!.url}/healthz`);
   if (steward.stack.webUiUrl) console.log(`steward: Temporal Web UI at ${steward.stack.webUiUrl}`);

@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
+import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { migrate } from '../store/migrate';
@@ -13,6 +14,7 @@ import { createStewardWorkers } from './steward-workers';
  * process and start it again.
  */
 async function main(): Promise<void> {
+  installTemporalRuntime();
   const config = loadConfig();
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'a lone worker joins an existing Temporal');
   const pool = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the ledger and monitor store live in Postgres'), max: 20 });
