@@ -9,7 +9,8 @@ import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState } from '../domain/incident';
 import type { Severity } from '../domain/severity';
 
-export const TASK_QUEUES = {
+/** The task queues' names when the deployment does not choose its own (STEWARD_TASK_QUEUE, STEWARD_SANDBOX_TASK_QUEUE). */
+export const DEFAULT_TASK_QUEUES = {
   incidents: 'steward-incidents',
   /** Sandbox capacity: every sandbox host polls it, and the first free one claims a new incident's sandbox. */
   sandboxes: 'steward-sandboxes',

@@ -6,6 +6,7 @@ import {
   type SnapshotGarbageLimits,
   type SnapshotRefreshWorkflowInput,
 } from '../contracts';
+import { SNAPSHOT_DEFAULTS } from '../config/sandbox.config';
 
 export interface SnapshotRefreshScheduleOptions {
   /** Default 30 minutes. */
@@ -16,8 +17,8 @@ export interface SnapshotRefreshScheduleOptions {
   garbage?: SnapshotGarbageLimits | null;
 }
 
-export const DEFAULT_SNAPSHOT_REFRESH_EVERY_MS = 30 * 60_000;
-export const DEFAULT_SNAPSHOT_GARBAGE_LIMITS: SnapshotGarbageLimits = { maxAgeMs: 7 * 24 * 60 * 60_000, maxBytes: 50 * 1024 ** 3 };
+const DEFAULT_SNAPSHOT_REFRESH_EVERY_MS = SNAPSHOT_DEFAULTS.refreshEveryMs;
+const DEFAULT_SNAPSHOT_GARBAGE_LIMITS: SnapshotGarbageLimits = { maxAgeMs: SNAPSHOT_DEFAULTS.maxAgeMs, maxBytes: SNAPSHOT_DEFAULTS.diskBudgetBytes };
 
 /**
  * Creates the Temporal Schedule that refreshes workspace snapshots, or brings an existing one to

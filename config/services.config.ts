@@ -1,0 +1,56 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import type { ServicesConfig } from '../domain/service-config';
+import { describeIssues } from '../lib/describe-issues';
+import { ConfigError } from './env';
+
+/** The services file: which services Steward looks after, and how to build and test each. */
+export const ServiceConfig = z.object({
+  /** Path or git URL of the repository the service is built from. */
+  repository: z.string().min(1),
+  defaultBranch: z.string().default('main'),
+  /** Run once in a fresh sandbox before anything else (dependency install). */
+  setupCommand: z.string().nullable().default(null),
+  /** The repository's own test suite. */
+  testCommand: z.string().min(1),
+  /** Runs one test file; `{file}` is replaced by the reproduction's path. */
+  singleTestCommand: z.string().min(1).refine((c) => c.includes('{file}'), 'singleTestCommand must contain {file}'),
+  /** Folder (relative to the repository) where reproduction tests are written. */
+  reproductionDir: z.string().default('test'),
+  /** 'owner/name' on GitHub, where the GitHub App opens this service's PRs (required with GITHUB_APP_ID). */
+  githubRepository: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'githubRepository is owner/name')
+    .nullable()
+    .default(null),
+  /** Slack channel for this service's incidents; SLACK_CHANNEL when unset. */
+  slackChannel: z.string().min(1).nullable().default(null),
+});
+
+const ServicesFile = z.record(z.string(), ServiceConfig) satisfies z.ZodType<ServicesConfig>;
+
+/** The bundled demo service, used when no services file is configured. */
+export function demoServicesConfig(dataDir: string): ServicesConfig {
+  return {
+    'checkout-service': ServiceConfig.parse({
+      repository: path.join(dataDir, 'repos', 'checkout-service'),
+      testCommand: 'node --test --test-reporter=tap test/',
+      singleTestCommand: 'node --test --test-reporter=tap {file}',
+      reproductionDir: 'test',
+    }),
+  };
+}
+
+export function loadServices(file: string | undefined, dataDir: string): ServicesConfig {
+  if (!file) return demoServicesConfig(dataDir);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`STEWARD_SERVICES_FILE (${file}) could not be read as JSON: ${(error as Error).message}`);
+  }
+  const parsed = ServicesFile.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`STEWARD_SERVICES_FILE (${file}) is invalid: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

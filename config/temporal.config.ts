@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { DEFAULT_TASK_QUEUES } from '../contracts';
+import type { EnvOf } from './env';
+
+/** Temporal, the task queues this deployment uses, and which workers run on this machine. */
+export const TEMPORAL_DEFAULTS = {
+  namespace: 'default',
+  /** Payloads above this go to Steward's payload store; the history keeps a reference. */
+  payloadOffloadBytes: 32 * 1024,
+} as const;
+
+export const temporalEnv = {
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default(TEMPORAL_DEFAULTS.namespace),
+  STEWARD_TASK_QUEUE: z.string().default(DEFAULT_TASK_QUEUES.incidents),
+  STEWARD_SANDBOX_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.sandboxes),
+  STEWARD_WORKER_ROLES: z
+    .string()
+    .default('incident,sandbox')
+    .transform((roles) => roles.split(',').map((role) => role.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['incident', 'sandbox'])).min(1, 'name at least one of incident, sandbox')),
+  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(TEMPORAL_DEFAULTS.payloadOffloadBytes),
+  STEWARD_TEMPORAL_UI_URL: z.string().url().optional(),
+};
+
+export interface TemporalConfig {
+  address: string | null;
+  namespace: string;
+  taskQueue: string;
+  /** Shared queue of the sandbox hosts; each host also polls its own (contracts: sandboxHostTaskQueue). */
+  sandboxTaskQueue: string;
+  /** What `npm run worker` runs here: the incident worker, a sandbox host, or both. */
+  workerRoles: ('incident' | 'sandbox')[];
+  webUiUrl: string | null;
+  /** Payloads above this size go to the payload store, and the history keeps a reference. */
+  payloadOffloadBytes: number;
+}
+
+export function temporalConfig(e: EnvOf<typeof temporalEnv>): TemporalConfig {
+  return {
+    address: e.TEMPORAL_ADDRESS ?? null,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.STEWARD_TASK_QUEUE,
+    payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES,
+    sandboxTaskQueue: e.STEWARD_SANDBOX_TASK_QUEUE,
+    workerRoles: e.STEWARD_WORKER_ROLES,
+    webUiUrl: e.STEWARD_TEMPORAL_UI_URL ?? null,
+  };
+}
