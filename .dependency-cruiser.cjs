@@ -4,6 +4,8 @@
  *
  * Tests (`*.test.ts`, `*.contract.ts`, `test/**`) may reach across layers to build what they test.
  */
+const fs = require('node:fs');
+
 const TESTS = '(\\.test\\.ts$|\\.contract\\.ts$|^test/)';
 /** Adapters: one per provider behind a port; only the composition root builds them. */
 const ADAPTERS = '(\\.adapter\\.ts$|\\.driver\\.ts$)';
@@ -56,8 +58,9 @@ module.exports = {
       name: 'adapters-built-in-workers-only',
       severity: 'error',
       comment: 'workers/ is the one composition root: everything else receives adapters through ports.',
-      from: { pathNot: `(^workers/|${TESTS}|${ADAPTERS}|^scripts/bench-)` },
-      to: { path: ADAPTERS },
+      from: { pathNot: `(^workers/|${TESTS}|${ADAPTERS})` },
+      // A type says what an adapter returns; only a value import can build one.
+      to: { path: ADAPTERS, dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'workflows-reach-world-through-activities',
@@ -99,7 +102,8 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(node_modules|data|demo|\\.tools|coverage)/' },
     tsPreCompilationDeps: true,
-    tsConfig: { fileName: 'tsconfig.json' },
+    // The rules' own tests run it over small probe trees that have no tsconfig.
+    ...(fs.existsSync('tsconfig.json') ? { tsConfig: { fileName: 'tsconfig.json' } } : {}),
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.cjs', '.json'] },
   },
 };

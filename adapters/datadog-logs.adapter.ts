@@ -1,6 +1,6 @@
 import { v2 } from '@datadog/datadog-api-client';
 import type { ErrorLog, ErrorLogSearch, ErrorLogSearchResult, LogsPort } from '../ports/logs.port';
-import { callDatadog, datadogConfiguration, type DatadogConnection } from './datadog-monitors.adapter';
+import { callDatadog, datadogConfiguration, type DatadogConnection } from './datadog-client';
 
 /** Datadog's largest page: each page costs one request against the logs search rate limit. */
 const DEFAULT_PAGE_SIZE = 1000;

@@ -11,9 +11,9 @@ import { ERROR_TYPES } from '../contracts';
 import type { StewardPrLink } from '../domain/monitor-annotation';
 import { STEWARD_MONITOR_TAG } from '../ports/monitors.port';
 import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar, type HarEntry } from '../test/support/har-replay-server';
+import { datadogConfiguration } from './datadog-client';
 import {
   DatadogMonitors,
-  datadogConfiguration,
   evaluationWindowOf,
   withEvaluationWindow,
   withQueryThreshold,

@@ -7,7 +7,7 @@ import { getLocalPullRequest, type LocalPullRequestRecord } from '../adapters/lo
 import { ConfigError, loadConfig, required } from '../config/config';
 import { approveSignal, incidentStateQuery, rejectSignal, type DecisionInput } from '../contracts';
 import { LOCAL_PORTS } from '../infra/local-stack';
-import { stewardDataConverter } from '../infra/temporal-data-converter';
+import { stewardDataConverter } from '../workers/temporal-data-converter';
 import { runSandboxCli } from './sandbox-run.cli';
 
 /**

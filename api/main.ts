@@ -4,7 +4,7 @@ import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { loadConfig, required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
-import { stewardDataConverter } from '../infra/temporal-data-converter';
+import { stewardDataConverter } from '../workers/temporal-data-converter';
 import { createApiServer } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 

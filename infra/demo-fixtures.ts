@@ -1,15 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Pool } from 'pg';
-import { upsertMonitor } from '../adapters/postgres-monitors.adapter';
 import { PROJECT_ROOT } from '../config/config';
 import type { Monitor } from '../ports/monitors.port';
 
 /**
- * The bundled demo's world: the checkout-service as a local git repository (the code host) and
- * its Datadog monitor in the embedded monitor store. Both are created once and then reused, so
- * the PR links Steward writes survive between demo runs.
+ * The bundled demo's world: the checkout-service as a local git repository (the code host), its
+ * Datadog monitor (seeded into the monitor store by workers/demo-monitor.ts) and its alert. The
+ * repository is created once and then reused, so the PR branches Steward writes survive between runs.
  */
 
 export const DEMO_SOURCE_DIR = path.join(PROJECT_ROOT, 'demo', 'checkout-service');
@@ -46,10 +44,6 @@ export function ensureDemoRepository(repositoryPath: string): string {
 
 export function demoMonitor(): Omit<Monitor, 'createdBySteward'> {
   return JSON.parse(fs.readFileSync(DEMO_MONITOR_PATH, 'utf8')) as Omit<Monitor, 'createdBySteward'>;
-}
-
-export async function seedDemoMonitor(pool: Pool, overrides: Partial<Omit<Monitor, 'createdBySteward'>> = {}): Promise<Monitor> {
-  return upsertMonitor(pool, { ...demoMonitor(), ...overrides });
 }
 
 /** The demo alert as Datadog would post it, for a new alert cycle at the given revision. */

@@ -20,7 +20,8 @@ import {
   type IncidentWorkflowInput,
 } from '../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../domain/alert';
-import { demoAlertPayload, seedDemoMonitor } from '../infra/demo-fixtures';
+import { demoAlertPayload } from '../infra/demo-fixtures';
+import { seedDemoMonitor } from '../workers/demo-monitor';
 import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import { startTemporalDevServer } from '../infra/temporal-dev-server';
 import { freePort } from '../test/support/ports';

@@ -1,11 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
 import { demoAlertPayload } from '../infra/demo-fixtures';
-import { stewardDataConverter } from '../infra/temporal-data-converter';
-import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
-import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { startSteward } from '../workers/steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident.workflow';
@@ -68,12 +64,7 @@ async function main(): Promise<void> {
   say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
   if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
 
-  const client = new Client({
-    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
-    namespace: config.temporal.namespace,
-    dataConverter: stewardDataConverter(steward.pool, config.temporal.payloadOffloadBytes),
-  });
-  const handle = client.workflow.getHandle(answer.incidentId);
+  const handle = steward.client.workflow.getHandle(answer.incidentId);
   const seen = new Set<string>();
   let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
   const result = (handle.result() as Promise<IncidentOutcome>).then(
@@ -111,17 +102,17 @@ async function main(): Promise<void> {
 
   let prThere = false;
   if (done.status === 'pr_opened' && finalState.pullRequest) {
-    const record = await getLocalPullRequest(steward.pool, finalState.pullRequest.number);
+    const record = await steward.inspect.localPullRequest(finalState.pullRequest.number);
     prThere = record !== null;
     const repository = config.services['checkout-service']!.repository;
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
     say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
-    const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
+    const monitor = await steward.inspect.monitor(payload.monitor_id!);
     say(`monitor ${monitor.id}'s description now links the fix:`);
     for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);
   } else if (done.status === 'duplicate') {
-    const monitor = await new PostgresMonitors(steward.pool).get(payload.monitor_id!);
+    const monitor = await steward.inspect.monitor(payload.monitor_id!);
     prThere = monitor.message.includes('steward:begin');
     say(`stood down as a duplicate of ${finalState.duplicateOf}; the monitor's description already links its PR:`);
     for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);

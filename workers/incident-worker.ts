@@ -16,7 +16,7 @@ export interface IncidentWorkerOptions {
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   identity?: string;
-  /** Steward's (infra/temporal-data-converter.ts): large payloads offloaded to the payload store. */
+  /** Steward's (workers/temporal-data-converter.ts): large payloads offloaded to the payload store. */
   dataConverter: DataConverter;
 }
 

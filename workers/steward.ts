@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
-import { ensureDemoRepository, seedDemoMonitor } from '../infra/demo-fixtures';
+import { ensureDemoRepository } from '../infra/demo-fixtures';
+import { seedDemoMonitor } from './demo-monitor';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
-import { stewardDataConverter } from '../infra/temporal-data-converter';
+import { stewardDataConverter } from './temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
+import { getLocalPullRequest, type LocalPullRequestRecord } from '../adapters/local-git-code-host.adapter';
+import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
+import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
 import { createStewardWorkers } from './steward-workers';
@@ -24,6 +28,13 @@ export interface RunningSteward {
   demoRevision: string | null;
   /** Settles when the worker stops; rejects if it crashed. */
   workerDone: Promise<void>;
+  /** A Temporal client with Steward's data converter, to follow runs this process serves. */
+  client: Client;
+  /** Reads back what the loop wrote on the embedded defaults, for the demo's account of it. */
+  inspect: {
+    monitor(monitorId: string): Promise<Monitor>;
+    localPullRequest(number: number): Promise<LocalPullRequestRecord | null>;
+  };
   stop(): Promise<void>;
 }
 
@@ -98,6 +109,11 @@ export async function startSteward(
     webhookToken,
     demoRevision,
     workerDone,
+    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter }),
+    inspect: {
+      monitor: (monitorId) => new PostgresMonitors(pool).get(monitorId),
+      localPullRequest: (number) => getLocalPullRequest(pool, number),
+    },
     stop() {
       stopping ??= (async () => {
         await api?.close();

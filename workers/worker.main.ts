@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig, required } from '../config/config';
-import { stewardDataConverter } from '../infra/temporal-data-converter';
+import { stewardDataConverter } from './temporal-data-converter';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
 import { createStewardWorkers } from './steward-workers';

@@ -17,13 +17,14 @@ import { MeteredModel } from '../../activities/shared/metered-model';
 import { demoServicesConfig, DEMO_TRANSCRIPT_PATH } from '../../config/config';
 import type { IncidentPolicy } from '../../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
-import { demoAlertPayload, ensureDemoRepository, seedDemoMonitor } from '../../infra/demo-fixtures';
+import { demoAlertPayload, ensureDemoRepository } from '../../infra/demo-fixtures';
+import { seedDemoMonitor } from '../../workers/demo-monitor';
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
 import { createIncidentWorker, WORKFLOWS_PATH } from '../../workers/incident-worker';
 import { createSandboxHostWorkers } from '../../workers/sandbox-host';
 import { createTestDatabase } from './database';
 import { PostgresAgentConversations } from '../../adapters/postgres-agent-conversation.adapter';
-import { stewardDataConverter } from '../../infra/temporal-data-converter';
+import { stewardDataConverter } from '../../workers/temporal-data-converter';
 
 /**
  * A real Steward for tests: the incident worker on its own task queue of the run's Temporal dev
