@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -75,7 +76,7 @@ export function folderCycles(modules: CruisedModule[]): string[][] {
 
 /** Runs dependency-cruiser in `cwd` over `folders` (those that exist) and reads its JSON answer. */
 export function checkLayers(cwd: string, folders: string[], configFile = path.join(__dirname, '..', '.dependency-cruiser.cjs')): LayerReport {
-  const existing = folders.filter((folder) => require('node:fs').existsSync(path.join(cwd, folder)));
+  const existing = folders.filter((folder) => fs.existsSync(path.join(cwd, folder)));
   const depcruise = path.join(__dirname, '..', 'node_modules', '.bin', 'depcruise');
   const run = spawnSync(depcruise, ['--config', configFile, '--output-type', 'json', ...existing], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (run.error) throw run.error;
