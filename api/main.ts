@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { loadConfig, required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
 import { stewardDataConverter } from '../infra/temporal-data-converter';
-import { createApiServer } from './server';
+import { createApiServer, type EdgeApp } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 
 export interface StartApiOptions {
@@ -36,18 +36,15 @@ async function connectTemporal(config: StewardConfig): Promise<Connection> {
   }
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
-  return new Promise((resolve, fail) => {
-    server.once('error', fail);
-    server.listen(port, () => {
-      server.off('error', fail);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve, fail) => server.close((error) => (error ? fail(error) : resolve())));
+/** On every interface, as Datadog, Slack and GitHub reach it from outside: '::' also takes IPv4 where the host has IPv6. */
+async function listen(app: EdgeApp, port: number): Promise<number> {
+  try {
+    await app.listen({ port, host: '::' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (error as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw error;
+    await app.listen({ port, host: '0.0.0.0' });
+  }
+  return (app.server.address() as AddressInfo).port;
 }
 
 export async function startApi(config: StewardConfig, opts: StartApiOptions = {}): Promise<RunningApi> {
@@ -64,7 +61,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes) });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;
 
-  const server = createApiServer({
+  const app = createApiServer({
     client,
     taskQueue: config.temporal.taskQueue,
     policy: incidentPolicyFromConfig(config, policyUiUrl),
@@ -86,7 +83,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   };
   let port: number;
   try {
-    port = await listen(server, opts.port ?? config.api.port);
+    port = await listen(app, opts.port ?? config.api.port);
   } catch (error) {
     await closeOwned();
     throw error;
@@ -97,10 +94,10 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
   let closing: Promise<void> | null = null;
   return {
-    server,
+    server: app.server,
     url,
     close() {
-      closing ??= closeServer(server).then(closeOwned);
+      closing ??= app.close().then(closeOwned);
       return closing;
     },
   };
