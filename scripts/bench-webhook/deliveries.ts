@@ -2,10 +2,10 @@ import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /**
- * The bench's webhook client. node:http over one keep-alive agent, as Datadog's sender keeps its
- * connections: fetch() (undici) with a per-request AbortSignal.timeout costs several times more
- * client-side work per call, and in one process on two shared cores that work was counted as the
- * API's overhead.
+ * The bench's webhook client. node:http over one keep-alive agent: fetch() (undici) with a
+ * per-request AbortSignal.timeout took about three times as long per loopback call (1.0 ms against
+ * 0.3 ms at p50 on an idle machine), and with client and server in one process on two shared cores
+ * that client-side work was counted as the API's overhead.
  */
 
 export interface WebhookAnswer {
