@@ -4,7 +4,7 @@ import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { applyFilePatch, parseUnifiedDiff, UnifiedDiffError, type FilePatch } from '../domain/unified-diff';
 import type { CodeHostPort, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
-import { importOctokit } from './github-webhooks';
+import { importEsModule } from '../lib/import-esm';
 
 /**
  * The code host on GitHub (or GitHub Enterprise Server), acting as a GitHub App: each operation
@@ -151,7 +151,7 @@ export class GitHubAppCodeHost implements CodeHostPort {
 
   private gitHubApp(): Promise<GitHubApp> {
     this.app ??= (async () => {
-      const [{ App }, { Octokit }] = await Promise.all([importOctokit<AppModule>('@octokit/app'), importOctokit<CoreModule>('@octokit/core')]);
+      const [{ App }, { Octokit }] = await Promise.all([importEsModule<AppModule>('@octokit/app'), importEsModule<CoreModule>('@octokit/core')]);
       return new App({
         appId: this.options.appId,
         privateKey: this.options.privateKey,
@@ -394,7 +394,7 @@ function gitBlobSha(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
-// Octokit's errors are read by their fields: under jest they come from another realm (see importOctokit).
+// Octokit's errors are read by their fields: under jest they come from another realm (see importEsModule in lib/import-esm).
 function statusOf(error: unknown): number | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   return typeof status === 'number' ? status : undefined;

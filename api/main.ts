@@ -1,18 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { Pool } from 'pg';
-import { loadConfig, required, type StewardConfig } from '../config/config';
+import type { DataConverter } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
-import { stewardDataConverter } from '../workers/temporal-data-converter';
-import { createApiServer } from './server';
+import { createApiServer, type EdgeApp } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 
 export interface StartApiOptions {
   /** A connection the caller already holds (the composition root, the demo); otherwise one is opened and owned. */
   connection?: Connection;
-  /** A pool the caller already holds; otherwise one is opened and owned. */
-  pool?: Pool;
+  /** Postgres, which the health check asks; the caller owns it. */
+  pool: Pool;
+  /** Steward's data converter (workers/temporal-data-converter.ts), built by the composition root. */
+  dataConverter: DataConverter;
   /** Overrides config.api.port, e.g. 0 for any free port. */
   port?: number;
   /** Web UI base URL for links in the incident, when it differs from config.temporal.webUiUrl. */
@@ -23,7 +25,7 @@ export interface StartApiOptions {
 export interface RunningApi {
   server: http.Server;
   url: string;
-  /** Stops listening and closes the connection and pool it opened itself, not those passed in. */
+  /** Stops listening and closes the connection it opened itself, not one passed in. */
   close(): Promise<void>;
 }
 
@@ -36,35 +38,26 @@ async function connectTemporal(config: StewardConfig): Promise<Connection> {
   }
 }
 
-function listen(server: http.Server, port: number): Promise<number> {
-  return new Promise((resolve, fail) => {
-    server.once('error', fail);
-    server.listen(port, () => {
-      server.off('error', fail);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+/** On every interface, as Datadog, Slack and GitHub reach it from outside: '::' also takes IPv4 where the host has IPv6. */
+async function listen(app: EdgeApp, port: number): Promise<number> {
+  try {
+    await app.listen({ port, host: '::' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAFNOSUPPORT' && (error as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw error;
+    await app.listen({ port, host: '0.0.0.0' });
+  }
+  return (app.server.address() as AddressInfo).port;
 }
 
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve, fail) => server.close((error) => (error ? fail(error) : resolve())));
-}
-
-export async function startApi(config: StewardConfig, opts: StartApiOptions = {}): Promise<RunningApi> {
+export async function startApi(config: StewardConfig, opts: StartApiOptions): Promise<RunningApi> {
   const log = opts.logger ?? ((line: string) => console.log(line));
   const webhookToken = required(config.api.webhookToken, 'STEWARD_WEBHOOK_TOKEN', 'Datadog webhooks are authenticated with it');
-  const ownPool = (): Pool => {
-    const created = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the health check reports whether Postgres answers') });
-    // A dropped idle connection shows up in /healthz on the next check; unhandled, it would end the process.
-    created.on('error', (error) => log(`postgres: idle connection lost (${error.message})`));
-    return created;
-  };
-  const pool = opts.pool ?? ownPool();
+  const pool = opts.pool;
   const connection = opts.connection ?? (await connectTemporal(config));
-  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes) });
+  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: opts.dataConverter });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;
 
-  const server = createApiServer({
+  const app = createApiServer({
     client,
     taskQueue: config.temporal.taskQueue,
     policy: incidentPolicyFromConfig(config, policyUiUrl),
@@ -81,12 +74,11 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
     logger: log,
   });
   const closeOwned = async (): Promise<void> => {
-    if (!opts.pool) await pool.end();
     if (!opts.connection) await connection.close();
   };
   let port: number;
   try {
-    port = await listen(server, opts.port ?? config.api.port);
+    port = await listen(app, opts.port ?? config.api.port);
   } catch (error) {
     await closeOwned();
     throw error;
@@ -97,34 +89,11 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions = {}
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
   let closing: Promise<void> | null = null;
   return {
-    server,
+    server: app.server,
     url,
     close() {
-      closing ??= closeServer(server).then(closeOwned);
+      closing ??= app.close().then(closeOwned);
       return closing;
     },
   };
-}
-
-if (require.main === module) {
-  startApi(loadConfig()).then(
-    (api) => {
-      const shutdown = (signal: string): void => {
-        console.log(`${signal}: stopping the API`);
-        api.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            console.error('API did not stop cleanly:', error);
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    },
-    (error: unknown) => {
-      console.error(`Steward API failed to start: ${(error as Error).message}`);
-      process.exit(1);
-    },
-  );
 }

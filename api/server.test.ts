@@ -15,7 +15,7 @@ import { incidentPolicyFromConfig } from '../config/policy';
 import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES } from '../contracts';
 import { normalizeDatadogPayload } from '../domain/alert';
 import { freePort } from '../test/support/ports';
-import { createApiServer, type ApiServerDeps } from './server';
+import { createApiServer, type ApiServerDeps, type EdgeApp } from './server';
 import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, SECRET } from '../test/support/github-deliveries';
 
 const NAMESPACE = 'default';
@@ -27,7 +27,7 @@ const policy = incidentPolicyFromConfig(loadConfig({}));
 let connection: Connection;
 let client: Client;
 let pool: Pool;
-const servers: http.Server[] = [];
+const servers: EdgeApp[] = [];
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(servers.map((server) => server.close()));
   await pool.end();
   await connection.close();
 });
@@ -68,8 +68,8 @@ async function startServer(overrides: Partial<ApiServerDeps> = {}): Promise<{ ur
   };
   const server = createApiServer(deps);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, taskQueue: deps.taskQueue };
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  return { url: `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`, taskQueue: deps.taskQueue };
 }
 
 function alertPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -159,6 +159,8 @@ describe('POST /webhooks/datadog', () => {
     expect(response.status).toBe(202);
     const body = (await response.json()) as { incidentId: string; runId: string; joined: boolean };
     expect(body).toEqual({ incidentId: idOf(payload), runId: expect.any(String), joined: false });
+    // The share of the answer that was Temporal's, which npm run bench takes off to time the edge alone.
+    expect(response.headers.get('server-timing')).toMatch(/^temporal;dur=\d+(\.\d+)?$/);
 
     const description = await client.workflow.getHandle(body.incidentId).describe();
     expect(description.type).toBe(INCIDENT_WORKFLOW_TYPE);
@@ -603,9 +605,24 @@ describe('POST /webhooks/github', () => {
     expect((await signalsOf(idOf(payload))).filter((s) => s.name === 'pullRequestResolved')).toEqual([]);
   });
 
-  it('acknowledges closed-unmerged PRs, other branches and closed incidents without recording', async () => {
+  it('records a Steward PR closed without merging on its running incident, which then ends as pr_closed', async () => {
+    const payload = alertPayload();
+    expect((await postWebhook(api.url, payload)).status).toBe(202);
+    const incidentId = idOf(payload);
+
+    const response = await deliver(pullRequestEvent({ branch: `steward/${incidentId}`, merged: false }));
+
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ recorded: true, incidentId });
+    expect((await signalsOf(incidentId)).filter((s) => s.name === 'pullRequestResolved')).toEqual([
+      { name: 'pullRequestResolved', args: [{ number: 42, merged: false, mergeCommitSha: null, at: '2026-11-21T15:31:18Z' }] },
+    ]);
+  });
+
+  it('acknowledges PRs not yet closed, other branches and closed incidents without recording', async () => {
     for (const [body, reason] of [
-      [pullRequestEvent({ merged: false }), 'not a merged pull request'],
+      [pullRequestEvent({ action: 'opened', merged: false }), 'not a closed pull request'],
+      [pullRequestEvent({ merged: false }), 'incident incident-4401001-cycle-7 is closed'],
       [pullRequestEvent({ branch: 'feature/login' }), 'feature/login is not a Steward branch'],
       [pullRequestEvent({ branch: 'steward/incident-0-never-started' }), 'incident incident-0-never-started is closed'],
     ] as const) {

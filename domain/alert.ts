@@ -84,7 +84,11 @@ function parseDate(raw: string): string {
 
 /** Throws a ZodError (or an Error naming the field) on a payload that cannot become an alert. */
 export function normalizeDatadogPayload(body: unknown): NormalizedAlert {
-  const payload = DatadogWebhookPayload.parse(body);
+  return alertFromDatadogPayload(DatadogWebhookPayload.parse(body));
+}
+
+/** The alert of a payload that passed the schema (the HTTP edge validates it on the way in); throws an Error naming the field. */
+export function alertFromDatadogPayload(payload: z.output<typeof DatadogWebhookPayload>): NormalizedAlert {
   const tags = parseTags(payload.tags);
   return {
     monitorId: payload.monitor_id,

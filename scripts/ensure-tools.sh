@@ -8,11 +8,15 @@ cd "$(dirname "$0")/.."
 TEMPORAL_CLI_VERSION=v1.5.1 # newest tag whose go.mod has no replace directive, so `go install` works
 say() { printf 'ensure-tools: %s\n' "$*" >&2; }
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed once per lock: node_modules remembers the lock's hash it was installed from (file times
+# say nothing after a clone, a checkout or a shared node_modules).
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ "$(cat node_modules/.steward-lock-sha256 2>/dev/null)" != "$lock_hash" ]; then
   say "installing npm dependencies (the versions locked in package-lock.json)"
   # `npm ci`, as CI systems and Dockerfiles run it: exactly the lock, which must hold every platform's
   # optional binaries (scripts/package-lock.test.ts checks that it does).
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.steward-lock-sha256
 fi
 
 if [ ! -x .tools/bin/temporal ] || [ "$(cat .tools/temporal.version 2>/dev/null)" != "$TEMPORAL_CLI_VERSION" ]; then

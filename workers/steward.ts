@@ -92,7 +92,7 @@ export async function startSteward(
 
   let api: RunningApi | null = null;
   try {
-    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, webUiUrl: stack.webUiUrl, logger: log });
+    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log });
   } catch (error) {
     shutdownWorkers();
     await workerDone.catch(() => undefined);

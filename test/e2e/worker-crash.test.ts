@@ -25,7 +25,7 @@ const CRASH_POLICY = testPolicy({
 });
 /** Every kill costs a restart, so a worker that keeps dying for another reason stops the test instead of looping. */
 const MAX_WORKER_STARTS = 12;
-/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, named here as api/server.ts names its enum values. */
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, named here as use-cases/check-temporal-health.use-case.ts names its enum values. */
 const PENDING_ACTIVITY_STATE_STARTED = 2;
 
 interface WorkerExit {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { WebhookHeaders } from '../../adapters/github-webhooks';
+import type { WebhookHeaders } from '../../api/github/pull-request-delivery';
 
 /** GitHub `pull_request` deliveries for tests, shaped as GitHub sends them and signed as GitHub documents. */
 export const SECRET = 'steward-webhook-secret-for-tests';

@@ -190,7 +190,8 @@ export async function createHarness(): Promise<Harness> {
         STEWARD_SANDBOX_TASK_QUEUE: sandboxQueueFor(taskQueue),
         STEWARD_DATA_DIR: dataDir,
       });
-      const api = await startApi(config, { connection, pool: database.pool, port: 0, webUiUrl, logger: () => undefined });
+      const dataConverter = stewardDataConverter(database.pool, config.temporal.payloadOffloadBytes);
+      const api = await startApi(config, { connection, pool: database.pool, dataConverter, port: 0, webUiUrl, logger: () => undefined });
       apis.push(api);
       return api;
     },

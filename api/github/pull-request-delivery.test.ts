@@ -1,40 +1,53 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, repository, SECRET } from '../test/support/github-deliveries';
-import { GitHubWebhookRejectedError, mergedPullRequestFromWebhook } from './github-webhooks';
+import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, repository, SECRET } from '../../test/support/github-deliveries';
+import { GitHubWebhookRejectedError, resolvedPullRequestFromDelivery } from './pull-request-delivery';
 
-
-describe('mergedPullRequestFromWebhook', () => {
+describe('resolvedPullRequestFromDelivery', () => {
   it('accepts a signed merge of a Steward branch and names its incident', async () => {
     const body = pullRequestEvent();
-    await expect(mergedPullRequestFromWebhook(deliveryHeaders(body), body, SECRET)).resolves.toEqual({
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body), body, SECRET)).resolves.toEqual({
       repository: 'acme/checkout-service',
       number: 42,
       branch: 'steward/incident-4401001-cycle-7',
+      merged: true,
       mergeCommitSha: MERGE_COMMIT,
-      mergedAt: '2026-11-21T15:31:18Z',
+      resolvedAt: '2026-11-21T15:31:18Z',
+      incidentId: 'incident-4401001-cycle-7',
+    });
+  });
+
+  it('reports a Steward branch closed without merging, so that its incident ends instead of waiting out its follow-up', async () => {
+    const body = pullRequestEvent({ merged: false });
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body), body, SECRET)).resolves.toEqual({
+      repository: 'acme/checkout-service',
+      number: 42,
+      branch: 'steward/incident-4401001-cycle-7',
+      merged: false,
+      // GitHub names a test merge commit even for an unmerged PR; nothing was merged.
+      mergeCommitSha: null,
+      resolvedAt: '2026-11-21T15:31:18Z',
       incidentId: 'incident-4401001-cycle-7',
     });
   });
 
   it('verifies the raw bytes when the body arrives as a Buffer, as an HTTP server reads it', async () => {
     const body = Buffer.from(pullRequestEvent({ branch: 'steward/incident-é' }), 'utf8');
-    await expect(mergedPullRequestFromWebhook(deliveryHeaders(body), body, SECRET)).resolves.toMatchObject({ incidentId: 'incident-é' });
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body), body, SECRET)).resolves.toMatchObject({ incidentId: 'incident-é' });
   });
 
   it('reads header names in any case', async () => {
     const body = pullRequestEvent();
     const shouted = Object.fromEntries(Object.entries(deliveryHeaders(body)).map(([name, value]) => [name.toUpperCase(), value]));
-    await expect(mergedPullRequestFromWebhook(shouted, body, SECRET)).resolves.toMatchObject({ number: 42 });
+    await expect(resolvedPullRequestFromDelivery(shouted, body, SECRET)).resolves.toMatchObject({ number: 42 });
   });
 
   it.each([
-    ['a pull request closed without merging', pullRequestEvent({ merged: false }), 'pull_request'],
     ['a pull request opened', pullRequestEvent({ action: 'opened', merged: false }), 'pull_request'],
     ['another event type', JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 292430182 }), 'ping'],
   ])('returns null for %s', async (_label, body, event) => {
-    await expect(mergedPullRequestFromWebhook(deliveryHeaders(body, event), body, SECRET)).resolves.toBeNull();
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body, event), body, SECRET)).resolves.toBeNull();
   });
 
   it.each([
@@ -43,21 +56,21 @@ describe('mergedPullRequestFromWebhook', () => {
     ['a branch of a deleted fork', { headRepository: null }],
   ])('reports a merge of %s without an incident', async (_label, overrides) => {
     const body = pullRequestEvent(overrides);
-    await expect(mergedPullRequestFromWebhook(deliveryHeaders(body), body, SECRET)).resolves.toMatchObject({ number: 42, incidentId: null });
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body), body, SECRET)).resolves.toMatchObject({ number: 42, incidentId: null });
   });
 
   it('rejects a body changed after signing', async () => {
     const body = pullRequestEvent();
     const tampered = body.replace('"number":42', '"number":43');
     expect(tampered).not.toBe(body);
-    await expect(mergedPullRequestFromWebhook(deliveryHeaders(body), tampered, SECRET)).rejects.toEqual(
+    await expect(resolvedPullRequestFromDelivery(deliveryHeaders(body), tampered, SECRET)).rejects.toEqual(
       new GitHubWebhookRejectedError('signature', 'the X-Hub-Signature-256 signature does not match the body and the webhook secret'),
     );
   });
 
   it('rejects a body signed with another secret', async () => {
     const body = pullRequestEvent();
-    const rejection = mergedPullRequestFromWebhook(deliveryHeaders(body, 'pull_request', 'not-the-secret'), body, SECRET);
+    const rejection = resolvedPullRequestFromDelivery(deliveryHeaders(body, 'pull_request', 'not-the-secret'), body, SECRET);
     await expect(rejection).rejects.toBeInstanceOf(GitHubWebhookRejectedError);
     await expect(rejection).rejects.toMatchObject({ reason: 'signature' });
   });
@@ -66,23 +79,23 @@ describe('mergedPullRequestFromWebhook', () => {
     const body = pullRequestEvent();
     const unsigned = deliveryHeaders(body);
     delete unsigned['x-hub-signature-256'];
-    await expect(mergedPullRequestFromWebhook(unsigned, body, SECRET)).rejects.toEqual(
+    await expect(resolvedPullRequestFromDelivery(unsigned, body, SECRET)).rejects.toEqual(
       new GitHubWebhookRejectedError('signature', 'the delivery has no X-Hub-Signature-256 header'),
     );
   });
 
   it('rejects a correctly signed pull_request event that lacks the documented fields', async () => {
     const body = JSON.stringify({ action: 'closed', pull_request: { number: 42 }, repository });
-    const rejection = mergedPullRequestFromWebhook(deliveryHeaders(body), body, SECRET);
+    const rejection = resolvedPullRequestFromDelivery(deliveryHeaders(body), body, SECRET);
     await expect(rejection).rejects.toMatchObject({ reason: 'payload', message: expect.stringContaining('pull_request.head') });
   });
 
   it('loads @octokit/webhooks outside jest too, with the plain import() of tsx, as Steward runs', async () => {
-    const root = path.join(__dirname, '..');
+    const root = path.join(__dirname, '..', '..');
     const body = pullRequestEvent();
     const script = `
-      const { mergedPullRequestFromWebhook } = require('./adapters/github-webhooks');
-      mergedPullRequestFromWebhook(${JSON.stringify(deliveryHeaders(body))}, ${JSON.stringify(body)}, ${JSON.stringify(SECRET)})
+      const { resolvedPullRequestFromDelivery } = require('./api/github/pull-request-delivery');
+      resolvedPullRequestFromDelivery(${JSON.stringify(deliveryHeaders(body))}, ${JSON.stringify(body)}, ${JSON.stringify(SECRET)})
         .then((merged) => process.stdout.write(JSON.stringify(merged)));
     `;
     const { stdout, stderr } = await promisify(execFile)(path.join(root, 'node_modules', '.bin', 'tsx'), ['-e', script], { cwd: root });

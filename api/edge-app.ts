@@ -1,0 +1,104 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { WorkflowClient } from '@temporalio/client';
+import type { IncidentPolicy } from '../contracts';
+import type { RejectReasonModal } from './slack-reject-modal';
+import { reject } from './http-errors';
+
+/**
+ * What every route module of the HTTP edge is given: the Fastify app, typed for zod schemas, and
+ * the edge's dependencies. A route module registers its routes; api/routes/index.ts lists them.
+ */
+
+export interface ApiServerDeps {
+  client: WorkflowClient;
+  taskQueue: string;
+  policy: IncidentPolicy;
+  webhookToken: string;
+  maxBodyBytes: number;
+  /** Null when Slack is not configured: the interaction endpoint then does not exist. */
+  slackSigningSecret: string | null;
+  /** Secret of GitHub's webhook deliveries; null when no GitHub App is configured (the route then does not exist). */
+  githubWebhookSecret?: string | null;
+  /** Asks for a reason on Reject; without it (no bot token), a click rejects with a stock reason. */
+  rejectReasonModal?: RejectReasonModal | null;
+  health: { postgres: () => Promise<void> };
+  logger?: (line: string) => void;
+  /** Longest a webhook waits on Temporal before telling Datadog to retry. */
+  temporalTimeoutMs?: number;
+  /** The clock Slack's 5-minute window is judged by; tests set it to check Slack's published signing example. */
+  now?: () => number;
+}
+
+export type EdgeApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface EdgeContext {
+  deps: ApiServerDeps;
+  log: (line: string) => void;
+  temporalTimeoutMs: number;
+}
+
+export type RouteModule = (app: EdgeApp, context: EdgeContext) => void;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * 'json' (the default): the body is parsed as JSON whatever its content type, as Datadog's
+     * webhook always was. 'raw': the body is the Buffer as received, for routes that check a
+     * signature over the exact bytes before believing any of them.
+     */
+    bodyAs?: 'json' | 'raw';
+    /** Starts the 400 error of a body that fails the route's schema, e.g. 'invalid Datadog payload'. */
+    invalidBody?: string;
+  }
+}
+
+/** Keeps the bytes as received: signatures are over them, and re-serialized JSON no longer matches. */
+export function parseBodiesKeepingRaw(app: EdgeApp, maxBodyBytes: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (request, body, done) => {
+    const raw = body as Buffer;
+    if (request.routeOptions.config.bodyAs === 'raw') {
+      done(null, raw);
+      return;
+    }
+    try {
+      done(null, JSON.parse(raw.toString('utf8')));
+    } catch (error) {
+      done(reject(400, `request body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+}
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Records the methods of every route registered after it; `answerOtherMethods` then answers the
+ * other methods of each path with 405 and Allow (Fastify itself answers them 404, as unknown routes).
+ */
+export function methodNotAllowed(app: EdgeApp): { answerOtherMethods(): void } {
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByUrl.set(route.url, methods);
+  });
+  return {
+    answerOtherMethods() {
+      for (const [url, methods] of [...methodsByUrl]) {
+        // Fastify adds HEAD to every GET route itself, after this runs.
+        const others = ALL_METHODS.filter((method) => !methods.has(method) && !(method === 'HEAD' && methods.has('GET')));
+        if (others.length === 0) continue;
+        const allow = [...methods].join(', ');
+        app.route({
+          method: [...others],
+          url,
+          config: { bodyAs: 'raw' },
+          handler: async () => {
+            throw reject(405, `use ${allow}`, {}, { Allow: allow });
+          },
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isGrpcServiceError } from '@temporalio/client';
+import type { ValidationIssue } from '../lib/describe-issues';
+
+/** Ends a request early with a definite answer; anything else thrown is a 500 or a 503. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export function reject(status: number, error: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): HttpError {
+  return new HttpError(status, { error, ...extra }, headers);
+}
+
+const RETRY_AFTER_SECONDS = '15';
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** Unreachable or too slow: the request may succeed later, so the sender is told to retry. */
+function isTemporalUnavailable(error: unknown): boolean {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if (isGrpcServiceError(cause) && (cause.code === GRPC_DEADLINE_EXCEEDED || cause.code === GRPC_UNAVAILABLE)) return true;
+  }
+  return false;
+}
+
+/** As lib/describe-issues words zod's issues: a dotted path, `(root)` for the value itself. */
+function schemaIssues(error: FastifyError): ValidationIssue[] {
+  return (error.validation ?? []).map((issue) => ({ path: issue.instancePath.split('/').filter(Boolean).join('.') || '(root)', message: issue.message ?? 'invalid' }));
+}
+
+/** Every failure's answer, in the bodies Steward has always sent: `{ error, …details }`. */
+export function edgeErrorHandler(options: { maxBodyBytes: number; log: (line: string) => void }) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (error instanceof HttpError) return reply.code(error.status).headers(error.headers).send(error.body);
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = schemaIssues(error);
+      const what = request.routeOptions.config.invalidBody ?? 'invalid request';
+      return reply.code(400).send({ error: `${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // The rest of the body is not read, so the connection cannot carry another request.
+      return reply.code(413).header('Connection', 'close').send({ error: `request body exceeds ${options.maxBodyBytes} bytes` });
+    }
+    // Fastify's own refusals of a malformed request (a bad Content-Length, a body cut short).
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: error.message });
+    }
+    if (isTemporalUnavailable(error)) {
+      options.log(`${request.method} ${request.url}: Temporal unavailable: ${error.message}`);
+      return reply.code(503).header('Retry-After', RETRY_AFTER_SECONDS).send({ error: `Temporal is unavailable, retry later: ${error.message}` });
+    }
+    options.log(`${request.method} ${request.url} failed: ${error.stack ?? error.message}`);
+    return reply.code(500).send({ error: `internal error: ${error.message}` });
+  };
+}
