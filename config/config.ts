@@ -44,10 +44,14 @@ export type ServiceConfig = ServiceSettings;
 const ServicesConfig = z.record(z.string(), ServiceConfig) satisfies z.ZodType<ServiceCatalog>;
 export type ServicesConfig = ServiceCatalog;
 
+/** Defaults the CLI's environment (config/cli.config.ts) shares with the workers'. */
+export const DEFAULT_TEMPORAL_NAMESPACE = 'default';
+export const DEFAULT_PAYLOAD_OFFLOAD_BYTES = 32 * 1024;
+
 const EnvSchema = z.object({
   STEWARD_DATA_DIR: z.string().default('data'),
   TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_NAMESPACE: z.string().default(DEFAULT_TEMPORAL_NAMESPACE),
   STEWARD_TASK_QUEUE: z.string().default('steward-incidents'),
   STEWARD_SANDBOX_TASK_QUEUE: z.string().min(1).default('steward-sandboxes'),
   STEWARD_SANDBOX_BACKEND: z.enum(['auto', 'bubblewrap', 'process', 'docker']).default('auto'),
@@ -66,7 +70,7 @@ const EnvSchema = z.object({
     .default('incident,sandbox')
     .transform((roles) => roles.split(',').map((role) => role.trim()).filter(Boolean))
     .pipe(z.array(z.enum(['incident', 'sandbox'])).min(1, 'name at least one of incident, sandbox')),
-  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(32 * 1024),
+  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(DEFAULT_PAYLOAD_OFFLOAD_BYTES),
   STEWARD_TEMPORAL_UI_URL: z.string().url().optional(),
   DATABASE_URL: z.string().url().optional(),
   STEWARD_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
