@@ -1,14 +1,24 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureDemoRepository } from '../infra/demo-fixtures';
-import { bubblewrapAvailability } from '../sandbox/bubblewrap-sandbox.adapter';
-import { runCli } from './cli';
-import { parseSandboxRunArgs, type SandboxRunReport } from './sandbox-run.cli';
+import { ensureDemoRepository } from '../../infra/demo-fixtures';
+import { bubblewrapAvailability } from '../../sandbox/bubblewrap-sandbox.adapter';
+import { buildCliContext } from '../../workers/cli-context';
+import { parseCommandLine, runCli } from '../program';
+import type { SandboxRunReport } from './sandbox-run';
+
+/** `steward sandbox <args>` as the program reads it: the request, or what it said was wrong. */
+async function parseSandboxRunArgs(args: string[]): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
+  const err: string[] = [];
+  const parsed = await parseCommandLine(['sandbox', ...args], { out: () => undefined, err: (text) => err.push(text) }, () => 'cli:test');
+  if (!parsed.ok) return { ok: false, error: err.join('\n') };
+  return parsed.help ? { ok: false, error: 'help' } : { ok: true, value: parsed.planned.request };
+}
 
 describe('parseSandboxRunArgs', () => {
-  it('takes the repository, revision, setup and the command after --', () => {
-    expect(parseSandboxRunArgs(['run', '--repo', '/srv/app', '--ref', 'v1.4.2', '--setup', 'npm ci', '--json', '--', 'npm', 'test', '--', '--grep', 'coupon'])).toEqual({
+  it('takes the repository, revision, setup and the command after --', async () => {
+    expect(await parseSandboxRunArgs(['run', '--repo', '/srv/app', '--ref', 'v1.4.2', '--setup', 'npm ci', '--json', '--', 'npm', 'test', '--', '--grep', 'coupon'])).toEqual({
       ok: true,
       value: { repo: '/srv/app', ref: 'v1.4.2', setup: 'npm ci', json: true, timeout: 600, command: 'npm test -- --grep coupon' },
     });
@@ -19,10 +29,11 @@ describe('parseSandboxRunArgs', () => {
     [['run', '--repo', '.', '--', 'true'], '--ref <revision> is required'],
     [['run', '--repo', '.', '--ref', 'main'], 'the command goes after --'],
     [['run', '--repo', '.', '--ref', 'main', '--timeout', '0', '--', 'true'], '--timeout is in seconds, at least 1'],
-    [['run', '--repo', '.', '--ref', 'main', '--network', '--', 'true'], "Unknown option '--network'"],
-    [['exec', '--repo', '.'], 'unknown sandbox command "exec"'],
-  ])('refuses %j: %s', (args, message) => {
-    const parsed = parseSandboxRunArgs(args);
+    [['run', '--repo', '.', '--ref', 'main', '--network', '--', 'true'], "unknown option '--network'"],
+    [['run', '--repo', '.', '--ref', 'main', 'npm', '--', 'true'], "unexpected argument 'npm': the command goes after --"],
+    [['exec', '--repo', '.'], "unknown command 'exec'"],
+  ])('refuses %j: %s', async (args, message) => {
+    const parsed = await parseSandboxRunArgs(args);
     expect(parsed.ok).toBe(false);
     expect(!parsed.ok && parsed.error).toContain(message);
   });
@@ -46,12 +57,11 @@ describe('steward sandbox run', () => {
     const out: string[] = [];
     const err: string[] = [];
     const written: string[] = [];
-    const code = await runCli(['sandbox', ...args], {
-      out: (text) => out.push(text),
-      err: (text) => err.push(text),
-      write: (chunk) => written.push(chunk),
-      env: { PATH: process.env.PATH, STEWARD_DATA_DIR: path.join(scratch, `data-${backend}`), STEWARD_SANDBOX_BACKEND: backend },
-    });
+    const context = buildCliContext(
+      { out: (text) => out.push(text), err: (text) => err.push(text), write: (chunk) => written.push(chunk) },
+      { PATH: process.env.PATH, STEWARD_DATA_DIR: path.join(scratch, `data-${backend}`), STEWARD_SANDBOX_BACKEND: backend },
+    );
+    const code = await runCli(['sandbox', ...args], context);
     return { code, out: out.join('\n'), err: err.join('\n'), written: written.join('') };
   }
 
@@ -61,6 +71,22 @@ describe('steward sandbox run', () => {
     expect(result.written).toBe('pricing lives in coupons.js pricing.js server.js \n');
     // The sandbox is gone afterwards.
     expect(fs.readdirSync(path.join(scratch, 'data-process', 'sandboxes')).filter((entry) => entry.startsWith('cli-'))).toEqual([]);
+  });
+
+  // What follows -- is an argument vector: the sandbox must run exactly what a shell runs for it.
+  it.each([
+    [['sh', '-c', 'echo "a  b"; echo second']],
+    [['node', '-e', "const http = require('http'); console.log(typeof http.createServer, process.argv.length, 'a  b')"]],
+    [['printf', '%s|', "it's", '$HOME', '*', '', 'a\nb']],
+  ])('runs the argument vector after -- as it is: %j', async (vector) => {
+    const direct = spawnSync(vector[0]!, vector.slice(1), { cwd: repository, encoding: 'utf8' });
+    expect(direct.status).toBe(0);
+
+    const result = await cli(['run', '--repo', repository, '--ref', revision, '--', ...vector], 'process');
+
+    expect(result.err).toBe('');
+    expect(result.written).toBe(direct.stdout);
+    expect(result.code).toBe(0);
   });
 
   it('answers --json with the exit code, output tail and timings, and runs the real test suite', async () => {
