@@ -52,6 +52,8 @@ describe('parseCliArgs', () => {
   it('reads --help', async () => {
     expect(await parseCliArgs(['--help'], env)).toEqual({ ok: true, value: { command: 'help' } });
     expect(await parseCliArgs(['approve', '--help'], env)).toEqual({ ok: true, value: { command: 'help' } });
+    expect(await parseCliArgs(['help', 'approve'], env)).toEqual({ ok: true, value: { command: 'help' } });
+    expect(await parseCliArgs(['sandbox', 'help'], env)).toEqual({ ok: true, value: { command: 'help' } });
   });
 
   // Usage errors are commander's wording (the missing command shows the help listing the commands); Steward's own checks keep theirs.

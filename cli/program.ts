@@ -79,7 +79,8 @@ export async function parseCommandLine(argv: readonly string[], output: CliOutpu
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return { ok: true, help: true };
+    // --help, and `steward help <command>` (commander.help with 0); commander.help with 1 is help shown for a missing command.
+    if (error.exitCode === 0 && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code)) return { ok: true, help: true };
     // Usage errors, and help shown because a command is missing: commander says 1, Steward says 2.
     return { ok: false, exitCode: EXIT.usage, message: error.message };
   }
