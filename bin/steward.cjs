@@ -2,8 +2,5 @@
 'use strict';
 // tsx compiles the TypeScript sources on load, so `npx steward` works without a build step.
 require('tsx/cjs');
-const { runCli } = require('../api/cli.ts');
-
-runCli(process.argv.slice(2)).then((exitCode) => {
-  process.exitCode = exitCode;
-});
+// The composition root builds what the commands need (workers/ is the one place adapters are made).
+require('../workers/cli.main.ts');

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import { DEFAULT_TASK_QUEUES } from '../contracts';
 import type { EnvOf } from './env';
 
+/**
+ * Where the local stack (`npm start`, `npm run demo` with nothing configured) serves Temporal, its
+ * Web UI and Postgres; the CLI defaults to the same addresses.
+ */
+export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, postgres: 54329 } as const;
+
 /** Temporal, the task queues this deployment uses, and which workers run on this machine. */
 export const TEMPORAL_DEFAULTS = {
   namespace: 'default',

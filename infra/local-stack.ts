@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StewardConfig } from '../config/config';
+import { LOCAL_PORTS } from '../config/temporal.config';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -12,8 +13,6 @@ export interface LocalStack {
   started: string[];
   stop(): Promise<void>;
 }
-
-export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, postgres: 54329 } as const;
 
 /**
  * The embedded defaults: a Temporal dev server and a Postgres cluster under the data folder, each

@@ -1,0 +1,4 @@
+import { decisionCommand } from './decision';
+
+/** `steward approve <incidentId> [--by NAME] [--reason TEXT]` */
+export const approveCommand = decisionCommand('approve');

@@ -1,0 +1,58 @@
+import type { WorkflowClient } from '@temporalio/client';
+import type { CliConfig } from '../config/cli.config';
+import type { SandboxPort } from '../sandbox/sandbox.port';
+
+/**
+ * What the CLI's commands work with, as interfaces only: workers/cli-context.ts builds them (it is
+ * the composition root), so no command constructs an adapter, a connection or a data converter.
+ */
+
+export interface CliIo {
+  /** One line (or block) of the command's result. */
+  out: (text: string) => void;
+  /** One line of diagnostics: errors, warnings, progress. */
+  err: (text: string) => void;
+  /** Raw output as it comes, e.g. a sandboxed command's. */
+  write: (chunk: string) => void;
+}
+
+/** A client of Steward's Temporal namespace, with the data converter that reads offloaded payloads. */
+export interface TemporalSession {
+  client: WorkflowClient;
+  close(): Promise<void>;
+}
+
+/** A pull request of the local code host, as kept in Postgres (the local_pull_requests row). */
+export interface LocalPullRequest {
+  number: number;
+  url: string;
+  repository: string;
+  branch: string;
+  baseRevision: string;
+  headRevision: string;
+  title: string;
+  body: string;
+  diff: string;
+  draft: boolean;
+  incidentId: string;
+  state: string;
+  createdAt: Date;
+}
+
+export interface LocalPullRequests {
+  /** Null when there is no pull request with that number. */
+  get(number: number): Promise<LocalPullRequest | null>;
+  close(): Promise<void>;
+}
+
+export interface CliContext {
+  io: CliIo;
+  /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
+  config(): CliConfig;
+  /** Rejects when Temporal cannot be reached (within a few seconds). */
+  connectTemporal(): Promise<TemporalSession>;
+  /** The local code host's records, read from the database at `databaseUrl`. */
+  openLocalPullRequests(databaseUrl: string): LocalPullRequests;
+  /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
+  openSandbox(log: (line: string) => void): SandboxPort;
+}

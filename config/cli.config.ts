@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { describeIssues } from '../lib/describe-issues';
+import { ConfigError } from './env';
+import { LOCAL_PORTS, TEMPORAL_DEFAULTS } from './temporal.config';
+
+/**
+ * The environment of `steward`, the CLI. A terminal talks to a Steward that already runs, so
+ * unlike config/config.ts it defaults to the local stack that `npm start` and `npm run demo`
+ * start (same ports, same defaults), and it reads only what its commands need.
+ */
+
+/** Where `npm start` and `npm run demo` serve Temporal when TEMPORAL_ADDRESS is not set. */
+export const LOCAL_STACK_TEMPORAL_ADDRESS = `127.0.0.1:${LOCAL_PORTS.temporal}`;
+/** Where `npm start` and `npm run demo` run their embedded Postgres when DATABASE_URL is not set. */
+export const LOCAL_STACK_DATABASE_URL = `postgres://steward@127.0.0.1:${LOCAL_PORTS.postgres}/steward`;
+
+const CliEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_STACK_TEMPORAL_ADDRESS),
+  TEMPORAL_NAMESPACE: z.string().min(1).default(TEMPORAL_DEFAULTS.namespace),
+  /** Where offloaded payloads are read from, and where the local code host keeps its pull requests. */
+  DATABASE_URL: z.string().min(1).optional(),
+  STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(TEMPORAL_DEFAULTS.payloadOffloadBytes),
+  /** Who decides when --by is not given: `cli:$USER`. */
+  USER: z.string().default('unknown'),
+});
+
+export interface CliConfig {
+  temporal: { address: string; namespace: string; payloadOffloadBytes: number };
+  /** Null: offloaded payloads cannot be read, and `pr show` has nothing to read from. */
+  databaseUrl: string | null;
+  /** The actor a decision is recorded under when --by is not given. */
+  defaultActor: string;
+}
+
+/** Parses the CLI's environment; a ConfigError names each variable that is wrong. */
+export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
+  const parsed = CliEnv.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
+  const e = parsed.data;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES },
+    databaseUrl: e.DATABASE_URL ?? null,
+    defaultActor: `cli:${e.USER}`,
+  };
+}

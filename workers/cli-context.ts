@@ -1,0 +1,65 @@
+import { Connection, WorkflowClient } from '@temporalio/client';
+import { Pool } from 'pg';
+import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import type { CliContext, CliIo, LocalPullRequests, TemporalSession } from '../cli/context';
+import { loadCliConfig, type CliConfig } from '../config/cli.config';
+import { loadConfig } from '../config/config';
+import { stewardDataConverter } from './temporal-data-converter';
+import { buildSandboxBackend } from './sandbox-backend';
+
+/**
+ * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
+ * constructed: the Temporal client with Steward's data converter, the local code host's records,
+ * and this machine's sandbox backend.
+ */
+
+const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
+const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
+
+export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
+  let config: CliConfig | undefined;
+  // Parsed on first use, once: `steward --help` and `sandbox run` need none of it.
+  const cliConfig = (): CliConfig => (config ??= loadCliConfig(env));
+  return {
+    io,
+    config: cliConfig,
+    connectTemporal: () => connectTemporal(cliConfig()),
+    openLocalPullRequests,
+    // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
+    openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
+  };
+}
+
+async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
+  const { address, namespace, payloadOffloadBytes } = config.temporal;
+  // Without a database, offloaded payloads cannot be read: the client says so on the first one it meets.
+  const payloadPool = config.databaseUrl ? new Pool({ connectionString: config.databaseUrl, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS }) : null;
+  payloadPool?.on('error', () => undefined);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    await payloadPool?.end();
+    throw error;
+  }
+  const dataConverter = payloadPool ? stewardDataConverter(payloadPool, payloadOffloadBytes) : undefined;
+  return {
+    client: new WorkflowClient({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) }),
+    close: async () => {
+      await connection.close();
+      await payloadPool?.end();
+    },
+  };
+}
+
+function openLocalPullRequests(databaseUrl: string): LocalPullRequests {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  return { get: (number) => getLocalPullRequest(pool, number), close: () => pool.end() };
+}
+
+/** Standard output and error of this process. */
+export const processIo: CliIo = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+  write: (chunk) => process.stdout.write(chunk),
+};
