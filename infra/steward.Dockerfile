@@ -10,4 +10,4 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --loglevel=error
 COPY . .
 ENV STEWARD_DATA_DIR=/var/lib/steward
-CMD ["npx", "tsx", "workers/main.ts"]
+CMD ["npx", "tsx", "workers/service.main.ts"]

@@ -18,7 +18,7 @@ import { startTemporalDevServer } from '../infra/temporal-dev-server';
 import { freePort } from '../lib/free-port';
 import { withTimeout } from '../lib/with-timeout';
 import { alertSignalWithStartOptions } from '../use-cases/deliver-alert.use-case';
-import { startSteward, type RunningSteward } from '../workers/steward';
+import { startSteward, type RunningSteward } from '../workers/start-steward';
 import type { IncidentOutcome } from '../workflows/incident.workflow';
 import { cleanUpEverything, isStopping, onCleanup, startTracked, stopRequests, throwIfStopping } from './bench-webhook/cleanup';
 import { closeDeliveryConnections, postDelivery, type Delivery } from './bench-webhook/deliveries';

@@ -2,7 +2,7 @@ import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
 import { demoAlertPayload } from '../infra/demo-fixtures';
-import { startSteward } from '../workers/steward';
+import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident.workflow';
 

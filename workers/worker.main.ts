@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, required } from '../config/config';
 import { stewardDataConverter } from './temporal-data-converter';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
-import { createStewardWorkers } from './steward-workers';
+import { createStewardWorkers } from './workers-by-role';
 
 /**
  * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../config/config';
-import type { RunningSteward } from '../../workers/steward';
+import type { RunningSteward } from '../../workers/start-steward';
 import type { BenchOptions } from './options';
 import type { Delivery } from './deliveries';
 

@@ -17,7 +17,7 @@ export async function createTestDatabase(): Promise<{ pool: Pool; url: string; d
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   const pool = new Pool({ connectionString: url.toString(), max: 10 });
-  // As in production (workers/steward.ts): an idle connection the server ends is dropped from the
+  // As in production (workers/start-steward.ts): an idle connection the server ends is dropped from the
   // pool and replaced on next use; a query that fails still fails its test.
   pool.on('error', (error) => console.warn(`test database ${name}: idle connection lost (${error.message})`));
   await migrate(pool);

@@ -1,6 +1,6 @@
 import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig } from '../config/config';
-import { startSteward } from './steward';
+import { startSteward } from './start-steward';
 
 /** `npm start`: the long-lived service, worker and API, until SIGINT or SIGTERM. */
 async function main(): Promise<void> {

@@ -16,7 +16,7 @@ import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities } from './dependencies';
-import { createStewardWorkers } from './steward-workers';
+import { createStewardWorkers } from './workers-by-role';
 
 export interface RunningSteward {
   config: StewardConfig;
