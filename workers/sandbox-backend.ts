@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, type StewardConfig } from '../config/config';
-import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import { DockerSandbox } from '../sandbox/docker-sandbox.adapter';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { SnapshotStore } from '../sandbox/snapshots/snapshot-store';
-import type { SetupRunner } from '../sandbox/snapshots/snapshot.types';
+import type { SetupRunner } from '../sandbox/snapshots/snapshot-store.port';
 
 /** Where this machine's sandboxes live; the sandbox host's id is kept there too (workers/sandbox-host.ts). */
 export function sandboxRootOf(config: StewardConfig): string {
