@@ -95,17 +95,29 @@ export function assertInsidePath(mountPoint: string): void {
 
 /**
  * bwrap runs as the sandbox uid, so every folder on the way to what it binds must let others
- * through; failing here names the folder, where bwrap would only say "Permission denied".
+ * through; failing here names the folder and the fix, where bwrap would only say "Permission denied".
  */
 export function assertTraversableByOthers(target: string, what: string): void {
-  for (let folder = path.resolve(target); ; folder = path.dirname(folder)) {
-    const mode = fs.statSync(folder).mode;
-    if ((mode & 0o001) === 0) {
-      throw stewardFailure(
-        ERROR_TYPES.sandboxUnavailable,
-        `${what} is out of the sandbox uid's reach: ${folder} has mode ${(mode & 0o777).toString(8)} (others need x, e.g. chmod 0711)`,
-      );
-    }
-    if (folder === path.dirname(folder)) return;
+  const blocked = untraversableFolder(target);
+  if (blocked === null) return;
+  throw stewardFailure(
+    ERROR_TYPES.sandboxUnavailable,
+    `${what} is out of the sandbox uid's reach: ${blocked.folder} has mode ${blocked.mode.toString(8)} ` +
+      `(others need x: chmod o+x ${blocked.folder}, or choose a folder whose parents all let others through)`,
+  );
+}
+
+/**
+ * The first folder on the way to `target` (or to where it will be created) that others may not
+ * traverse, with its permission bits; null when the sandbox uid gets through every one.
+ */
+export function untraversableFolder(target: string): { folder: string; mode: number } | null {
+  let folder = path.resolve(target);
+  // A folder not created yet gets its parents' fate: start from the nearest one that exists.
+  while (!fs.existsSync(folder) && folder !== path.dirname(folder)) folder = path.dirname(folder);
+  for (; ; folder = path.dirname(folder)) {
+    const mode = fs.statSync(folder).mode & 0o777;
+    if ((mode & 0o001) === 0) return { folder, mode };
+    if (folder === path.dirname(folder)) return null;
   }
 }
