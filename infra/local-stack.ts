@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StewardConfig } from '../config/config';
+import { reachableStateFolder } from '../lib/reachable-folder';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalDevServer } from './temporal-dev-server';
 
@@ -26,7 +27,10 @@ export async function startLocalStack(config: StewardConfig, log: (line: string)
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const postgres = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: LOCAL_PORTS.postgres, log });
+      // Run as root, the cluster belongs to the postgres user, which must reach it: a data folder in a private folder cannot offer that.
+      const state = reachableStateFolder(config.dataDir);
+      if (state.relocatedBecause) log(`postgres: cluster in ${state.folder}, because ${state.relocatedBecause.folder} (mode ${state.relocatedBecause.mode.toString(8)}) keeps other users out of the data folder`);
+      const postgres = await startEmbeddedPostgres({ dataDir: path.join(state.folder, 'postgres'), port: LOCAL_PORTS.postgres, log });
       databaseUrl = postgres.url;
       stops.push(postgres.stop);
       started.push(`Postgres (embedded) at ${postgres.url}`);

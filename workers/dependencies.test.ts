@@ -11,7 +11,7 @@ import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
 import { bubblewrapAvailability } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
-import { untraversableFolder } from '../sandbox/bubblewrap/mounts';
+import { untraversableFolder } from '../lib/reachable-folder';
 import { buildIncidentPorts } from './dependencies';
 import { buildSandboxBackend, sandboxRootOf, snapshotRootOf } from './sandbox-backend';
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
+import { untraversableFolder } from '../../lib/reachable-folder';
 
 /**
  * What the host's mount table says (for cgroups, disks and views), which host folders a sandbox
@@ -105,19 +106,4 @@ export function assertTraversableByOthers(target: string, what: string): void {
     `${what} is out of the sandbox uid's reach: ${blocked.folder} has mode ${blocked.mode.toString(8)} ` +
       `(others need x: chmod o+x ${blocked.folder}, or choose a folder whose parents all let others through)`,
   );
-}
-
-/**
- * The first folder on the way to `target` (or to where it will be created) that others may not
- * traverse, with its permission bits; null when the sandbox uid gets through every one.
- */
-export function untraversableFolder(target: string): { folder: string; mode: number } | null {
-  let folder = path.resolve(target);
-  // A folder not created yet gets its parents' fate: start from the nearest one that exists.
-  while (!fs.existsSync(folder) && folder !== path.dirname(folder)) folder = path.dirname(folder);
-  for (; ; folder = path.dirname(folder)) {
-    const mode = fs.statSync(folder).mode & 0o777;
-    if ((mode & 0o001) === 0) return { folder, mode };
-    if (folder === path.dirname(folder)) return null;
-  }
 }
