@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
+import { git, resolveCommit, runGit } from '../lib/git';
+import { KeyedLock } from '../lib/keyed-lock';
 import type { CodeHostPort, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 
 /**
@@ -63,8 +64,8 @@ const LOCK_RETRY_BASE_DELAY_MS = 50;
 /** What git prints when another process holds a lock file, or moved a ref between our read and our write. */
 const LOCK_CONTENTION = /Unable to create '.*\.lock'|\.lock': File exists|cannot lock ref/;
 
-/** Per repository path, the tail of the chain of branch writes in this process. Shared by all instances. */
-const branchWritesByRepository = new Map<string, Promise<unknown>>();
+/** Branch writes, one at a time per repository path in this process. Shared by all instances. */
+const branchWrites = new KeyedLock();
 
 /**
  * Not a hosted PR: the URL names the local record, as `local-git://<absolute repository path>/pulls/<number>`,
@@ -88,7 +89,7 @@ export class LocalGitCodeHost implements CodeHostPort {
   async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {
     const repository = repositoryPath(request.repository);
     // Serialized per repository: concurrent incidents then never race each other for git's lock files.
-    return serializePerRepository(repository, async () => {
+    return branchWrites.run(repository, async () => {
       const existing = await selectPullRequest(this.pool, repository, request.branch);
       if (existing) return toPullRequest(existing, false);
 
@@ -237,36 +238,12 @@ async function isCheckedOutAnywhere(repository: string, ref: string): Promise<bo
   return worktrees.split('\n').some((line) => line === `branch ${ref}`);
 }
 
-async function resolveCommit(repository: string, ref: string): Promise<string | null> {
-  // A leading dash would be read as an option; no branch, tag or sha starts with one.
-  if (ref.startsWith('-')) return null;
-  const result = await runGit(repository, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-  if (result.code === 1) return null;
-  if (result.code !== 0) throw gitError(repository, ['rev-parse', '--verify', ref], result);
-  return result.stdout.trim();
-}
-
 async function resolveCommitOrFail(repository: string, ref: string): Promise<string> {
   const commit = await resolveCommit(repository, ref);
   if (commit === null) {
     throw stewardFailure(ERROR_TYPES.revisionNotFound, `revision ${ref} not found in ${repository}`, { repository, ref });
   }
   return commit;
-}
-
-function serializePerRepository<T>(repository: string, task: () => Promise<T>): Promise<T> {
-  const previous = branchWritesByRepository.get(repository) ?? Promise.resolve();
-  const result = previous.then(task);
-  // The chain only orders tasks; each caller gets its own task's outcome through `result`.
-  const settled = result.then(
-    () => undefined,
-    () => undefined,
-  );
-  branchWritesByRepository.set(repository, settled);
-  void settled.then(() => {
-    if (branchWritesByRepository.get(repository) === settled) branchWritesByRepository.delete(repository);
-  });
-  return result;
 }
 
 /** Other processes (another worker, the user's own git) can hold the repository's locks briefly; each retry re-reads the branch. */
@@ -279,37 +256,4 @@ async function retryOnLockContention<T>(task: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BASE_DELAY_MS * attempt));
     }
   }
-}
-
-interface GitOutcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runGit(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
-      // EPIPE: git exited before reading all its input; its exit code and stderr say why.
-      if (error.code !== 'EPIPE') reject(error);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-async function git(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
-  const outcome = await runGit(cwd, args, options);
-  if (outcome.code !== 0) throw gitError(cwd, args, outcome);
-  return outcome.stdout;
-}
-
-function gitError(cwd: string, args: string[], outcome: GitOutcome): Error {
-  return new Error(`git ${args.join(' ')} failed in ${cwd} (exit ${outcome.code}): ${outcome.stderr.trim()}`);
 }

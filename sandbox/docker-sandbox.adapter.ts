@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
-import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from './bubblewrap-sandbox.adapter';
+import { DEFAULT_SANDBOX_LIMITS, DEFAULT_SANDBOX_USER } from './sandbox-limits';
 import { superviseCommand } from './command-runner';
 import {
   SETUP_TIMEOUT_MS,
@@ -19,7 +19,7 @@ import {
   type WorkspaceMetadata,
 } from './git-workspace';
 import { SandboxRoot, prepareSandboxRoot } from './sandbox-root';
-import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxPort, SandboxSpec } from './sandbox.port';
+import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxLimits, SandboxPort, SandboxSpec } from './sandbox.port';
 import { registryAllowlist, startSetupNetwork, type RegistryAccess } from './setup-network';
 
 /**
@@ -169,7 +169,7 @@ export class DockerSandbox implements SandboxPort {
     this.image = options.image;
     this.log = options.log ?? (() => undefined);
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
-    this.uid = options.uid ?? 65534;
+    this.uid = options.uid ?? DEFAULT_SANDBOX_USER.uid;
     this.gid = options.gid ?? this.uid;
     this.keepaliveUid = options.keepaliveUid ?? (this.uid === 65534 ? 65533 : this.uid + 1);
     if (this.uid <= 0 || this.gid <= 0 || this.keepaliveUid <= 0 || this.keepaliveUid === this.uid) {

@@ -4,13 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
+import { git, resolveCommit } from '../lib/git';
 import type { ExecResult, FileEdit, SandboxSpec } from './sandbox.port';
 
 /**
  * What every sandbox backend shares about its workspace: a git clone checked out (detached) at the
  * commit a revision resolved to, metadata written last so that a half-built workspace is rebuilt,
- * diff and reset against that recorded commit, path checks for files the model names, and the
- * bookkeeping that lets a later worker recognise workspaces whose owner died.
+ * diff and reset against that recorded commit, and path checks for files the model names.
  */
 
 export interface WorkspaceMetadata {
@@ -57,23 +57,6 @@ export function assertSetupSucceeded(sandboxId: string, setup: ExecResult, notes
       setup,
     );
   }
-}
-
-export async function readJsonFile<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await fs.promises.readFile(file, 'utf8')) as T;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
-/** Written beside the target and renamed over it, so that readers never see half a file. */
-export async function writeJsonFileAtomically(file: string, value: unknown): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  await fs.promises.writeFile(partial, JSON.stringify(value));
-  await fs.promises.rename(partial, file);
 }
 
 export interface CloneRequest {
@@ -179,14 +162,6 @@ export function workspaceGitEnvironment(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function resolveCommit(repository: string, revision: string): Promise<string | null> {
-  if (revision.startsWith('-')) return null;
-  const result = await runGit(repository, ['rev-parse', '--verify', '--quiet', `${revision}^{commit}`]);
-  if (result.code === 1) return null;
-  if (result.code !== 0) throw gitError(repository, ['rev-parse', revision], result);
-  return result.stdout.trim();
-}
-
 /**
  * Resolves a path given by the model to an absolute path in the workspace, refusing absolute paths,
  * escapes through `..` or symbolic links, and anything inside .git.
@@ -247,85 +222,6 @@ async function realpathOfPossiblyMissing(target: string, refuse: (why: string) =
   return path.join(await realpathOfPossiblyMissing(path.dirname(target), refuse), path.basename(target));
 }
 
-/** Runs tasks one at a time per key, in call order; each caller gets its own task's outcome. */
-export class PerKeyQueue {
-  private readonly pendingByKey = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.pendingByKey.get(key) ?? Promise.resolve();
-    const result = previous.then(task);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.pendingByKey.set(key, settled);
-    void settled.then(() => {
-      if (this.pendingByKey.get(key) === settled) this.pendingByKey.delete(key);
-    });
-    return result;
-  }
-}
-
-/**
- * Who owns a workspace: enough to tell later whether that worker process is gone. A pid alone is
- * not: pids are reused, and workers in other pid namespaces (containers) sharing the root see
- * different pids, so the start time, boot and pid namespace are recorded too.
- */
-export interface WorkspaceOwner {
-  pid: number;
-  /** Field 22 of /proc/<pid>/stat: clock ticks after boot; differs when the pid was reused. */
-  startTime: string | null;
-  bootId: string | null;
-  pidNamespace: string | null;
-}
-
-export type OwnerState = 'alive' | 'dead' | 'unknown';
-
-export function currentOwner(): WorkspaceOwner {
-  return { pid: process.pid, startTime: processStartTime(process.pid), bootId: bootId(), pidNamespace: ownPidNamespace() };
-}
-
-export function ownerState(owner: WorkspaceOwner | null): OwnerState {
-  if (owner === null || typeof owner.pid !== 'number') return 'dead';
-  const boot = bootId();
-  // After a reboot every process of the old boot is gone.
-  if (owner.bootId !== null && boot !== null && owner.bootId !== boot) return 'dead';
-  const namespace = ownPidNamespace();
-  // Another container's worker: its pid means nothing here, so it cannot be judged from here.
-  if (owner.pidNamespace !== null && namespace !== null && owner.pidNamespace !== namespace) return 'unknown';
-  const startTime = processStartTime(owner.pid);
-  if (startTime === null) return 'dead';
-  if (owner.startTime !== null && owner.startTime !== startTime) return 'dead';
-  return 'alive';
-}
-
-function processStartTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function bootId(): string | null {
-  try {
-    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-function ownPidNamespace(): string | null {
-  try {
-    return fs.readlinkSync('/proc/self/ns/pid');
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Makes `target` and everything below it (but not `skipTopLevel` entries at its top) owned by
  * uid:gid, changing only entries owned by someone else: on an overlay view, each change copies the
@@ -343,33 +239,4 @@ export async function chownTree(target: string, uid: number, gid: number, option
     child.on('close', (code) => resolve({ code, stderr }));
   });
   if (outcome.code !== 0) throw new Error(`cannot hand ${target} to ${uid}:${gid}: ${outcome.stderr.trim()}`);
-}
-
-export interface GitOutcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runGit(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<GitOutcome> {
-  return new Promise((resolve, reject) => {
-    // Never prompt for credentials: there is nobody at the terminal.
-    const child = spawn('git', args, { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
-  });
-}
-
-export async function git(cwd: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  const outcome = await runGit(cwd, args, options);
-  if (outcome.code !== 0) throw gitError(cwd, args, outcome);
-  return outcome.stdout;
-}
-
-export function gitError(cwd: string, args: string[], outcome: GitOutcome): Error {
-  return new Error(`git ${args.join(' ')} failed in ${cwd} (exit ${outcome.code}): ${outcome.stderr.trim()}`);
 }

@@ -1,19 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readJsonIfExists, writeJsonAtomically } from '../lib/atomic-json';
+import { KeyedLock } from '../lib/keyed-lock';
 import { commandEnvironment, runInProcessGroup } from './command-runner';
 import {
-  PerKeyQueue,
   SETUP_TIMEOUT_MS,
   assertSandboxId,
   assertSetupSucceeded,
   builtFor,
   cloneAtRevision,
   diffWorkspace,
-  readJsonFile,
   readWorkspaceFile,
   resetWorkspace,
   sandboxNotOpen,
-  writeJsonFileAtomically,
   writeWorkspaceFiles,
   type WorkspaceMetadata,
 } from './git-workspace';
@@ -45,7 +44,7 @@ export class ProcessSandbox implements SandboxPort {
   private readonly root: string;
   private readonly log: (line: string) => void;
   /** One open or destroy per sandbox at a time in this process, so a retried open never tears down a build in progress. */
-  private readonly queue = new PerKeyQueue();
+  private readonly queue = new KeyedLock();
 
   constructor(options: ProcessSandboxOptions) {
     this.root = path.resolve(options.root);
@@ -122,7 +121,7 @@ export class ProcessSandbox implements SandboxPort {
       setupCommand: spec.setupCommand,
       commit,
     };
-    await writeJsonFileAtomically(this.metadataPath(sandboxId), metadata);
+    await writeJsonAtomically(this.metadataPath(sandboxId), metadata);
     this.log(`sandbox ${sandboxId}: ready at ${commit}`);
     return commit;
   }
@@ -145,7 +144,7 @@ export class ProcessSandbox implements SandboxPort {
   }
 
   private readMetadata(sandboxId: string): Promise<WorkspaceMetadata | null> {
-    return readJsonFile<WorkspaceMetadata>(this.metadataPath(sandboxId));
+    return readJsonIfExists<WorkspaceMetadata>(this.metadataPath(sandboxId));
   }
 
   private workspacePath(sandboxId: string): string {

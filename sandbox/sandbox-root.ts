@@ -1,17 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  PerKeyQueue,
-  assertSandboxId,
-  chownTree,
-  currentOwner,
-  ownerState,
-  readJsonFile,
-  sandboxNotOpen,
-  writeJsonFileAtomically,
-  type WorkspaceMetadata,
-  type WorkspaceOwner,
-} from './git-workspace';
+import { readJsonIfExists, writeJsonAtomically } from '../lib/atomic-json';
+import { KeyedLock } from '../lib/keyed-lock';
+import { assertSandboxId, chownTree, sandboxNotOpen, type WorkspaceMetadata } from './git-workspace';
+import { currentOwner, ownerState, parseOwner } from './process-owner';
 
 /**
  * The folder an isolating backend (bubblewrap, docker) keeps its sandboxes in, and the order of the
@@ -49,7 +41,7 @@ export class SandboxRoot<Metadata extends WorkspaceMetadata> {
    * One operation per sandbox at a time in this process: a host-side file access never races a
    * sandboxed process (none exists between two commands), and a retried open never tears down a build in progress.
    */
-  private readonly queue = new PerKeyQueue();
+  private readonly queue = new KeyedLock();
   /** Kills for the commands running per sandbox, so destroy does not wait for them. */
   private readonly runningBySandbox = new Map<string, Set<() => void>>();
   private ready: Promise<void> = Promise.resolve();
@@ -77,11 +69,11 @@ export class SandboxRoot<Metadata extends WorkspaceMetadata> {
   }
 
   readMetadata(sandboxId: string): Promise<Metadata | null> {
-    return readJsonFile<Metadata>(this.metadataPath(sandboxId));
+    return readJsonIfExists<Metadata>(this.metadataPath(sandboxId));
   }
 
   writeMetadata(sandboxId: string, metadata: Metadata): Promise<void> {
-    return writeJsonFileAtomically(this.metadataPath(sandboxId), metadata);
+    return writeJsonAtomically(this.metadataPath(sandboxId), metadata);
   }
 
   removeMetadata(sandboxId: string): Promise<void> {
@@ -89,7 +81,7 @@ export class SandboxRoot<Metadata extends WorkspaceMetadata> {
   }
 
   recordOwner(sandboxId: string): Promise<void> {
-    return writeJsonFileAtomically(this.ownerPath(sandboxId), currentOwner());
+    return writeJsonAtomically(this.ownerPath(sandboxId), currentOwner());
   }
 
   removeOwner(sandboxId: string): Promise<void> {
@@ -177,7 +169,7 @@ export class SandboxRoot<Metadata extends WorkspaceMetadata> {
     for (const sandboxId of candidates) {
       if (!isValidSandboxId(sandboxId)) continue;
       await this.queue.run(sandboxId, async () => {
-        const owner = await readJsonFile<WorkspaceOwner>(this.ownerPath(sandboxId)).catch(() => null);
+        const owner = parseOwner(await readJsonIfExists<unknown>(this.ownerPath(sandboxId)).catch(() => null));
         if (ownerState(owner) !== 'dead') return;
         this.log(`sandbox ${sandboxId}: owner ${owner?.pid ?? '(none)'} is gone; removing it`);
         await remove(sandboxId);

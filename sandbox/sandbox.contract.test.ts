@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BubblewrapSandbox, DEFAULT_SANDBOX_LIMITS, bubblewrapAvailability } from './bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, DEFAULT_SANDBOX_LIMITS, bubblewrapAvailability } from './bubblewrap/bubblewrap-sandbox.adapter';
 import { DockerSandbox, dockerAvailability, dockerRunArguments } from './docker-sandbox.adapter';
 import { ProcessSandbox } from './process-sandbox.adapter';
 import { describeSandboxContract } from './sandbox.contract';

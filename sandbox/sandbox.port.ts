@@ -53,6 +53,22 @@ export interface ExecResult {
   outputTail: string;
 }
 
+/** What one sandbox may use; the isolating backends enforce it, each in its own way (see theirs). */
+export interface SandboxLimits {
+  /** RLIMIT_CPU, per process: SIGXCPU at the limit, SIGKILL five seconds of CPU later. */
+  cpuSeconds: number;
+  /** A memory cgroup's limit (OOM kill inside the sandbox) when one can be created, otherwise RLIMIT_AS. */
+  memoryBytes: number;
+  /** A pids cgroup per command when available (RLIMIT_NPROC at twice this as a backstop), else RLIMIT_NPROC for the sandbox uid. */
+  processes: number;
+  /** The size of the sandbox's own file system, holding the workspace and HOME; also RLIMIT_FSIZE. */
+  diskBytes: number;
+  /** Size of the private /tmp (and /dev/shm), a tmpfs, so its pages count as the sandbox's memory. */
+  tmpBytes: number;
+  /** CPU bandwidth (cgroup cpu quota), in cores; null for no cap. */
+  cpus: number | null;
+}
+
 export interface FileEdit {
   path: string;
   content: string;

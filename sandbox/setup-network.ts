@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomically } from '../lib/atomic-json';
 import { DEFAULT_REGISTRY_HOSTS, RegistryAllowlistProxy, SETUP_FORWARDER_SOURCE } from './registry-allowlist-proxy';
 
 /**
@@ -37,8 +38,7 @@ export interface SetupNetwork {
 export async function startSetupNetwork(runtimeFolder: string, registry: Required<RegistryAccess>, log: (line: string) => void): Promise<SetupNetwork> {
   const forwarderPath = path.join(runtimeFolder, 'forwarder.cjs');
   if (!fs.existsSync(forwarderPath)) {
-    await fs.promises.writeFile(`${forwarderPath}.${process.pid}.partial`, SETUP_FORWARDER_SOURCE, { mode: 0o644 });
-    await fs.promises.rename(`${forwarderPath}.${process.pid}.partial`, forwarderPath);
+    await writeFileAtomically(forwarderPath, SETUP_FORWARDER_SOURCE, { mode: 0o644 });
   }
   const socketPath = path.join(runtimeFolder, `proxy-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
   const proxy = await RegistryAllowlistProxy.start(

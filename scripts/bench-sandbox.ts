@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../config/config';
-import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { SnapshotStore } from '../sandbox/snapshots/snapshot-store';
 

@@ -10,7 +10,10 @@ import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
+import { bubblewrapAvailability } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
+import { untraversableFolder } from '../lib/reachable-folder';
 import { buildIncidentPorts } from './dependencies';
+import { buildSandboxBackend, sandboxRootOf, snapshotRootOf } from './sandbox-backend';
 
 /** The composition root chooses an adapter per port from configuration, and says which it chose. */
 describe('buildIncidentPorts', () => {
@@ -70,5 +73,48 @@ describe('buildIncidentPorts', () => {
     const { ports, labels } = buildIncidentPorts(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_CHANNEL: 'C1' }), pool);
     expect(ports.notifier).toBeInstanceOf(SlackNotifier);
     expect(labels).toContain('notifier: Slack channel C1');
+  });
+});
+
+/** bubblewrap runs commands as the sandbox uid, which must get through every folder on the way to its workspace. */
+const describeIfBubblewrap = bubblewrapAvailability() === true ? describe : describe.skip;
+describeIfBubblewrap('the sandbox folders of a data folder in a private folder', () => {
+  const pool = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+  afterAll(() => pool.end());
+  const made: string[] = [];
+  afterEach(() => {
+    for (const folder of made.splice(0)) fs.rmSync(folder, { recursive: true, force: true });
+  });
+  /** A 0700 folder, as mkdtemp makes them (and as a clone in one would sit). */
+  const privateFolder = (): string => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-private-'));
+    made.push(folder);
+    expect(fs.statSync(folder).mode & 0o777).toBe(0o700);
+    return folder;
+  };
+
+  it('go where the sandbox uid can reach them, and the start-up label says where and why', async () => {
+    const parent = privateFolder();
+    const config = loadConfig({ STEWARD_DATA_DIR: path.join(parent, 'data') });
+    const { labels, sandboxBackend } = buildIncidentPorts(config, pool);
+    // Waits for the sandbox's start (its probe and sweep log into the data folder), and works there.
+    await sandboxBackend.sandbox.destroy('never-opened');
+    const root = sandboxRootOf(config);
+    made.push(path.dirname(root));
+    expect(root.startsWith(`${parent}/`)).toBe(false);
+    expect(path.dirname(snapshotRootOf(config))).toBe(path.dirname(root));
+    expect(untraversableFolder(root)).toBeNull();
+    expect(labels.join('\n')).toContain(`sandboxes and snapshots in ${path.dirname(root)}, because the sandbox uid cannot reach the data folder (${parent} has mode 700)`);
+    // The same data folder finds the same place again: a restarted worker finds its sandboxes and host id.
+    expect(sandboxRootOf(loadConfig({ STEWARD_DATA_DIR: path.join(parent, 'data') }))).toBe(root);
+  });
+
+  it('name the folder in the way, with the fix, where no other place can serve either', () => {
+    const parent = privateFolder();
+    const config = loadConfig({ STEWARD_DATA_DIR: path.join(parent, 'data'), STEWARD_SANDBOX_BACKEND: 'bubblewrap' });
+    const unusableBase = path.join(privateFolder(), 'steward');
+    expect(() => buildSandboxBackend(config, { sharedBase: unusableBase })).toThrow(
+      `the sandbox root is out of the sandbox uid's reach: ${parent} has mode 700 (others need x: chmod o+x ${parent}`,
+    );
   });
 });

@@ -1,20 +1,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, type StewardConfig } from '../config/config';
-import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap-sandbox.adapter';
+import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import { DockerSandbox } from '../sandbox/docker-sandbox.adapter';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
+import { placeSandboxFolders, type SandboxFolders } from '../sandbox/sandbox-placement';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { SnapshotStore } from '../sandbox/snapshots/snapshot-store';
-import type { SetupRunner } from '../sandbox/snapshots/snapshot.types';
+import type { SetupRunner } from '../sandbox/snapshots/snapshot-store.port';
 
-/** Where this machine's sandboxes live; the sandbox host's id is kept there too (workers/sandbox-host.ts). */
+/**
+ * Where this machine's sandboxes and snapshots live: under the data folder, unless the bubblewrap
+ * backend will run and its sandbox uid cannot reach the data folder (sandbox/sandbox-placement.ts).
+ */
+export function sandboxFoldersOf(config: StewardConfig, options: { sharedBase?: string } = {}): SandboxFolders {
+  const { backend } = config.sandbox;
+  const runsAsSandboxUid = backend === 'bubblewrap' || (backend === 'auto' && bubblewrapAvailability() === true);
+  if (!runsAsSandboxUid) return { sandboxRoot: path.join(config.dataDir, 'sandboxes'), snapshotRoot: path.join(config.dataDir, 'snapshots'), relocatedBecause: null };
+  return placeSandboxFolders(config.dataDir, options);
+}
+
+/** The sandbox host's id is kept in the sandbox root too (workers/sandbox-host.ts). */
 export function sandboxRootOf(config: StewardConfig): string {
-  return path.join(config.dataDir, 'sandboxes');
+  return sandboxFoldersOf(config).sandboxRoot;
 }
 
 export function snapshotRootOf(config: StewardConfig): string {
-  return path.join(config.dataDir, 'snapshots');
+  return sandboxFoldersOf(config).snapshotRoot;
 }
 
 export interface SandboxBackend {
@@ -33,8 +45,11 @@ const WORKSPACE_MOUNT_POINT = '/workspace';
  * can run; elsewhere it falls back to the process-level backend and says plainly that this
  * isolates nothing. Asking for bubblewrap where it cannot run is a configuration error.
  */
-export function buildSandboxBackend(config: StewardConfig, options: { log?: (line: string) => void } = {}): SandboxBackend {
-  const root = sandboxRootOf(config);
+export function buildSandboxBackend(config: StewardConfig, options: { log?: (line: string) => void; sharedBase?: string } = {}): SandboxBackend {
+  // The data folder holds the sandbox's log, wherever the sandboxes themselves go.
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const folders = sandboxFoldersOf(config, options.sharedBase ? { sharedBase: options.sharedBase } : {});
+  const root = folders.sandboxRoot;
   const { backend, limits } = config.sandbox;
   if (backend === 'process') {
     return { sandbox: new ProcessSandbox({ root }), label: 'sandbox: process-level (STEWARD_SANDBOX_BACKEND=process): a checkout per incident, scrubbed environment, no isolation', snapshots: null };
@@ -56,14 +71,14 @@ export function buildSandboxBackend(config: StewardConfig, options: { log?: (lin
     };
   }
   // The sandbox user must traverse to its workspace; the store's folders hold no secret.
-  for (const folder of [root, snapshotRootOf(config)]) fs.mkdirSync(folder, { recursive: true, mode: 0o711 });
+  for (const folder of [root, folders.snapshotRoot]) fs.mkdirSync(folder, { recursive: true, mode: 0o711 });
   const store = config.sandbox.snapshots
-    ? new SnapshotStore({ root: snapshotRootOf(config), mountPoint: WORKSPACE_MOUNT_POINT, owner: DEFAULT_SANDBOX_USER, ...(options.log ? { log: options.log } : {}) })
+    ? new SnapshotStore({ root: folders.snapshotRoot, mountPoint: WORKSPACE_MOUNT_POINT, owner: DEFAULT_SANDBOX_USER, ...(options.log ? { log: options.log } : {}) })
     : null;
   const sandbox = new BubblewrapSandbox({ root, limits, ...(store ? { snapshots: store } : {}), ...(options.log ? { log: options.log } : {}) });
   return {
     sandbox,
-    label: `sandbox: bubblewrap (no network, read-only system, ${Math.round(limits.memoryBytes / 1024 ** 2)} MiB, ${limits.processes} processes, ${Math.round(limits.diskBytes / 1024 ** 2)} MiB disk)${store ? ', started from workspace snapshots' : ', cold starts (snapshots off)'}`,
+    label: `sandbox: bubblewrap (no network, read-only system, ${Math.round(limits.memoryBytes / 1024 ** 2)} MiB, ${limits.processes} processes, ${Math.round(limits.diskBytes / 1024 ** 2)} MiB disk)${store ? ', started from workspace snapshots' : ', cold starts (snapshots off)'}${folders.relocatedBecause ? `; sandboxes and snapshots in ${path.dirname(root)}, because ${folders.relocatedBecause}` : ''}`,
     snapshots: store ? { store, runSetup: sandbox.setupRunner } : null,
   };
 }

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { shellQuote } from '../../lib/shell-quote';
 import type { ToolCall, ToolResult } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import { AGENT_TOOL_SCHEMAS, isAgentToolName, type AgentToolInput, type AgentToolName } from './agent-tools.schema';
@@ -138,7 +139,5 @@ function isProtected(file: string, protectedPaths: string[]): boolean {
   return protectedPaths.some((p) => normalized(p) === normalized(file));
 }
 
-/** Single-quotes a word for bash, so that a model's pattern or path is never read as shell syntax. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+// fix-agent.activities.ts quotes its own command lines with the same function.
+export { shellQuote };

@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SnapshotGarbageLimits } from '../../contracts';
-import type { GarbageReport, SnapshotStore } from '../../sandbox/snapshots/snapshot-store';
-import type { SetupRunner, SnapshotSpec } from '../../sandbox/snapshots/snapshot.types';
+import type { GarbageReport, SetupRunner, SnapshotSpec, SnapshotStorePort } from '../../sandbox/snapshots/snapshot-store.port';
 
 export type { GarbageReport };
 
@@ -36,7 +35,7 @@ interface RefreshProgress {
 /** Setup commands can be silent for minutes (a large `npm ci`); the heartbeat must not wait for output. */
 const HEARTBEAT_EVERY_MS = 5_000;
 
-export function createSnapshotActivities(deps: { store: SnapshotStore; runSetup: SetupRunner; repositories: SnapshotRepository[] }) {
+export function createSnapshotActivities(deps: { store: SnapshotStorePort; runSetup: SetupRunner; repositories: SnapshotRepository[] }) {
   return {
     /**
      * Brings the snapshot of each configured repository up to its revision's current head. One
@@ -77,7 +76,7 @@ export function createSnapshotActivities(deps: { store: SnapshotStore; runSetup:
       };
     },
 
-    /** Frees disk: see SnapshotStore.collectGarbage for what goes and what never does. */
+    /** Frees disk: see SnapshotStorePort.collectGarbage for what goes and what never does. */
     async collectSnapshotGarbage(limits: SnapshotGarbageLimits): Promise<GarbageReport> {
       const context = Context.current();
       context.heartbeat();

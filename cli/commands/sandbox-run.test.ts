@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureDemoRepository } from '../../infra/demo-fixtures';
-import { bubblewrapAvailability } from '../../sandbox/bubblewrap-sandbox.adapter';
+import { bubblewrapAvailability } from '../../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import { buildCliContext } from '../../workers/cli-context';
 import { parseCommandLine, runCli } from '../program';
 import type { SandboxRunReport } from './sandbox-run';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { commandEnvironment, runInProcessGroup } from '../command-runner';
-import type { SetupRunner } from './snapshot.types';
+import type { SetupRunner } from './snapshot-store.port';
 
 /**
  * Runs a snapshot's setup command as a child process of the worker, as the process sandbox runs its

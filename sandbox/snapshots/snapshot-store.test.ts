@@ -7,7 +7,7 @@ import { ERROR_TYPES } from '../../contracts';
 import { createTestRepository } from './fixtures/git-repository';
 import { processSetupRunner } from './process-setup-runner';
 import { SnapshotStore, type StoredSnapshot } from './snapshot-store';
-import type { SetupRunner, SnapshotSpec } from './snapshot.types';
+import type { SetupRunner, SnapshotSpec } from './snapshot-store.port';
 
 /** Real git repositories, a real setup command and real mounts; nothing here is faked. */
 
@@ -211,20 +211,49 @@ describe('SnapshotStore', () => {
       expect(f.setupRuns()).toBe(4);
     });
 
-    it('resolves a branch from the mirror without fetching; refresh fetches and builds the new head, which latest() then returns', async () => {
+    it('resolves a branch against the repository as it is now; refresh fetches and serves the new head, which latest() then returns', async () => {
       const f = fixture();
       const before = (await f.store.acquire(f.spec, f.runSetup)).snapshot;
       const newHead = f.commit({ 'README.md': '# shop, now with discounts\n' }, 'docs');
 
-      const stale = await f.store.acquire(f.spec, f.runSetup);
-      expect(stale).toMatchObject({ hit: true, snapshot: { key: before.key } });
+      // The mirror is fetched before a branch name is resolved in it: no stale snapshot of the old head.
+      const current = await f.store.acquire(f.spec, f.runSetup);
+      expect(current).toMatchObject({ hit: false, snapshot: { commit: newHead } });
+      expect(current.snapshot.key).not.toBe(before.key);
 
       const refreshed = await f.store.refresh(f.spec, f.runSetup);
-      expect(refreshed.hit).toBe(false);
       expect(refreshed.snapshot.commit).toBe(newHead);
+      expect(refreshed.snapshot.key).toBe(current.snapshot.key);
       expect((await f.store.refresh(f.spec, f.runSetup)).hit).toBe(true);
       expect((await f.store.latest(f.spec))?.key).toBe(refreshed.snapshot.key);
       expect((await f.store.latest({ ...f.spec, revision: 'release' }))).toBeNull();
+    });
+
+    it('resolves HEAD to the repository\'s current commit each time, keyed by that commit', async () => {
+      const f = fixture();
+      const headSpec = { ...f.spec, revision: 'HEAD' };
+      const first = f.commit({ 'a.txt': 'a\n' }, 'first');
+      const atFirst = (await f.store.acquire(headSpec, f.runSetup)).snapshot;
+      expect(atFirst.commit).toBe(first);
+
+      const second = f.commit({ 'b.txt': 'b\n' }, 'second');
+      const atSecond = await f.store.acquire(headSpec, f.runSetup);
+      expect(atSecond).toMatchObject({ hit: false, snapshot: { commit: second } });
+      expect(gitIn(atSecond.snapshot.directory, 'rev-parse', 'HEAD')).toBe(second);
+      expect(atSecond.snapshot.key).not.toBe(atFirst.key);
+      // A branch checked out anew in the repository moves its HEAD too.
+      gitIn(f.repository, 'checkout', '--quiet', '-b', 'release', first);
+      expect((await f.store.acquire(headSpec, f.runSetup)).snapshot.key).toBe(atFirst.key);
+    });
+
+    it('needs no fetch for a full sha the mirror holds: it names the same commit whatever the repository does', async () => {
+      const f = fixture();
+      const built = (await f.store.acquire(f.spec, f.runSetup)).snapshot;
+      // The repository is gone: a fetch would fail.
+      fs.renameSync(f.repository, `${f.repository}-moved`);
+      const bySha = await f.store.acquire({ ...f.spec, revision: f.initialCommit }, f.runSetup);
+      expect(bySha).toMatchObject({ hit: true, snapshot: { key: built.key } });
+      await expect(f.store.acquire(f.spec, f.runSetup)).rejects.toMatchObject({ type: ERROR_TYPES.sandboxUnavailable, message: expect.stringContaining('could not fetch') });
     });
 
     it('snapshots a plain checkout when there is no setup command', async () => {

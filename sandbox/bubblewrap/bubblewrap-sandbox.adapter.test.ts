@@ -5,11 +5,11 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ERROR_TYPES } from '../contracts';
+import { ERROR_TYPES } from '../../contracts';
 import { BubblewrapSandbox, bubblewrapAvailability, DEFAULT_SANDBOX_USER, type SandboxSnapshots } from './bubblewrap-sandbox.adapter';
-import { SnapshotStore } from './snapshots/snapshot-store';
-import type { SandboxSpec } from './sandbox.port';
-import type { SetupRunner, Snapshot, SnapshotAcquisition, SnapshotSpec, WorkspaceView } from './snapshots/snapshot.types';
+import { SnapshotStore } from '../snapshots/snapshot-store';
+import type { SandboxSpec } from '../sandbox.port';
+import type { SetupRunner, Snapshot, SnapshotAcquisition, SnapshotSpec, WorkspaceView } from '../snapshots/snapshot-store.port';
 
 /**
  * Breakout attempts: each test runs something model-written code could try, and passes only when
@@ -468,7 +468,7 @@ void sandbox
 `,
       );
       // One node process (not the tsx launcher, which would outlive nothing but relay signals): killing it is the worker dying.
-      const worker = spawn(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+      const worker = spawn(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
       const workerPid = worker.pid!;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the worker never started its command')), 30_000);

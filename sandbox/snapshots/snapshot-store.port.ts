@@ -48,3 +48,50 @@ export interface WorkspaceView {
   mode: ViewMode;
   readyMs: number;
 }
+
+export interface AcquireOptions {
+  /** Aborting stops the setup command and leaves no snapshot behind. */
+  signal?: AbortSignal;
+}
+
+export interface GarbageLimits {
+  /** Snapshots unused for longer than this are removed, even the newest of their repository. */
+  maxAgeMs: number;
+  /** Then the least recently used go until the snapshots take no more than this. */
+  maxBytes: number;
+  now?: number;
+}
+
+export interface RemovedSnapshot {
+  key: string;
+  repositoryLocation: string;
+  commit: string;
+  sizeBytes: number;
+  lastUsedAt: string;
+  reason: 'unused-too-long' | 'over-disk-budget';
+  detail: string;
+}
+
+export interface GarbageReport {
+  removed: RemovedSnapshot[];
+  /** Snapshots that a live view holds: never removed. */
+  inUse: string[];
+  totalBytesBefore: number;
+  totalBytesAfter: number;
+  /** Still over maxBytes: what is left is in use or the newest of its repository. */
+  overBudget: boolean;
+}
+
+/**
+ * The snapshot store as the snapshot activities use it: keep repositories warm and free disk.
+ * sandbox/snapshots/snapshot-store.ts implements it on local disk.
+ */
+export interface SnapshotStorePort {
+  /** Fetches first: the spec's revision resolves to the repository's current head, built if no snapshot has it yet. */
+  refresh(spec: SnapshotSpec, runSetup: SetupRunner, options?: AcquireOptions): Promise<SnapshotAcquisition>;
+  /**
+   * Removes snapshots unused for longer than maxAgeMs, then the least recently used until the rest
+   * fit in maxBytes. Never one a live view holds; by size, never the newest of its repository.
+   */
+  collectGarbage(limits: GarbageLimits): Promise<GarbageReport>;
+}
