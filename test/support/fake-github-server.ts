@@ -12,6 +12,9 @@ import * as path from 'node:path';
  * before issuing an installation token, and that token on every repository call. Response bodies
  * start from the exchanges @octokit/fixtures recorded against github.com where one fits; the others
  * follow GitHub's REST reference.
+ *
+ * Over 500 lines on purpose: it is one stateful server (repositories, objects, refs, pull requests
+ * and tokens share its maps), and its routes read best side by side against GitHub's reference.
  */
 
 export interface FakeGitHubOptions {
