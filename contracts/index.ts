@@ -9,12 +9,6 @@ import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState } from '../domain/incident';
 import type { Severity } from '../domain/severity';
 
-export const TASK_QUEUES = {
-  incidents: 'steward-incidents',
-  /** Sandbox capacity: every sandbox host polls it, and the first free one claims a new incident's sandbox. */
-  sandboxes: 'steward-sandboxes',
-} as const;
-
 /**
  * The queue of one sandbox host. A sandbox lives on its host's disk, so once an incident has one,
  * its sandbox activities go to that host's own queue. The id is persisted with the host's sandbox
