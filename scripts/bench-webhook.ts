@@ -25,7 +25,7 @@ import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import { startTemporalDevServer } from '../infra/temporal-dev-server';
 import { freePort } from '../test/support/ports';
 import { startSteward, type RunningSteward } from '../workers/steward';
-import type { IncidentOutcome } from '../workflows/incident.workflow';
+import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 
 /**
  * `npm run bench`: how long the webhook takes to hand an alert to Temporal, next to the bare

@@ -8,7 +8,7 @@ import { stewardDataConverter } from '../infra/temporal-data-converter';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { startSteward } from '../workers/steward';
-import type { IncidentOutcome } from '../workflows/incident.workflow';
+import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 
 /**
  * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled

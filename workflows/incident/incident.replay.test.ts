@@ -2,14 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { workflowBundle } from '../test/support/harness';
+import { workflowBundle } from '../../test/support/harness';
 
 /**
  * Replays histories recorded from real runs (test/histories, written by the workflow tests with
  * STEWARD_RECORD_HISTORIES=1) against today's workflow code. A change that would break running
  * incidents on deploy (a reordered activity, a new timer, a removed signal) fails here.
  */
-const HISTORIES_DIR = path.join(__dirname, '..', 'test', 'histories');
+const HISTORIES_DIR = path.join(__dirname, '..', '..', 'test', 'histories');
 const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
 describe('incident workflow replay', () => {
