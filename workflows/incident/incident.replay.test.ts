@@ -6,8 +6,9 @@ import { workflowBundle } from '../../test/support/harness';
 
 /**
  * Replays histories recorded from real runs (test/histories, written by the workflow tests with
- * STEWARD_RECORD_HISTORIES=1) against today's workflow code. A change that would break running
- * incidents on deploy (a reordered activity, a new timer, a removed signal) fails here.
+ * `npm run record:histories`) against today's workflow code. A change that would break running
+ * incidents on deploy (a reordered activity, a new timer, a removed signal) fails here. Until the
+ * first release an intended change re-records them; see workflows/README.md.
  */
 const HISTORIES_DIR = path.join(__dirname, '..', '..', 'test', 'histories');
 const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
@@ -15,6 +16,22 @@ const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'
 describe('incident workflow replay', () => {
   it('has recorded histories to replay', () => {
     expect(histories.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('holds a history of each path the workflow tests record', () => {
+    expect(histories).toEqual(
+      expect.arrayContaining([
+        'approved-at-the-gate.json',
+        'budget-exhausted.json',
+        'could-not-fix.json',
+        'duplicate-by-monitor-description.json',
+        'noise-tunes-monitor.json',
+        'not-reproduced.json',
+        'pr-merged-while-followed.json',
+        'pr-opened-after-a-rejected-attempt.json',
+        'rejected-at-the-gate.json',
+      ]),
+    );
   });
 
   it.each(histories)('replays %s deterministically', async (file) => {
