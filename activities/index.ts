@@ -45,7 +45,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
       logs: ports.logs,
       limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
     }),
-    ...createFixActivities({ model: ports.model, sandbox: ports.sandbox, services: ports.services, commandTimeoutMs: ports.sandboxCommandTimeoutMs }),
+    ...createFixActivities({ model: ports.model }),
     ...createFixAgentActivities({
       model: ports.model,
       sandbox: ports.sandbox,
@@ -63,7 +63,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
 export type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
-export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'attemptFix'] as const;
+export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt'] as const;
 export type SandboxActivityName = (typeof SANDBOX_ACTIVITY_NAMES)[number];
 
 export function sandboxActivitiesOf(activities: IncidentActivities): Pick<IncidentActivities, SandboxActivityName> {

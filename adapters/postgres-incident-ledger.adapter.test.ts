@@ -234,12 +234,13 @@ describe('PostgresIncidentLedger', () => {
 
   describe('notification outbox', () => {
     it('lets a key be claimed again until it is delivered, then never', async () => {
-      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toBe('claimed');
+      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toEqual({ status: 'claimed' });
       // The sender crashed before delivering: the retry must send.
-      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toBe('reclaimed');
+      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toEqual({ status: 'reclaimed' });
       await ledger.markNotificationDelivered('inc-notify-1:approval', 'slack:C123/1714557600.000100');
 
-      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toBe('delivered');
+      // Delivered: nothing to send, and the reference the delivery recorded, for a retry to return.
+      expect(await ledger.claimNotification('inc-notify-1:approval', 'inc-notify-1', 'approval_requested')).toEqual({ status: 'delivered', ref: 'slack:C123/1714557600.000100' });
       expect(await countRows('notification_outbox', 'inc-notify-1')).toBe(1);
       const { rows } = await database.pool.query('SELECT status, ref FROM notification_outbox WHERE key = $1', ['inc-notify-1:approval']);
       expect(rows).toEqual([{ status: 'delivered', ref: 'slack:C123/1714557600.000100' }]);

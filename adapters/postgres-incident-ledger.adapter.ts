@@ -186,8 +186,14 @@ export class PostgresIncidentLedger implements IncidentLedgerPort {
        RETURNING (xmax = 0) AS inserted`,
       [key, incidentId, kind],
     );
-    if (result.rowCount === 0) return 'delivered';
-    return result.rows[0]!.inserted ? 'claimed' : 'reclaimed';
+    if (result.rowCount === 0) {
+      // Delivered rows never change again, so reading the ref after the failed claim is safe.
+      const delivered = await this.pool.query<{ ref: string }>(`SELECT ref FROM notification_outbox WHERE key = $1 AND status = 'delivered'`, [key]);
+      const ref = delivered.rows[0]?.ref;
+      if (ref === undefined || ref === null) throw new Error(`notification ${key} is neither claimable nor delivered with a reference`);
+      return { status: 'delivered', ref };
+    }
+    return { status: result.rows[0]!.inserted ? 'claimed' : 'reclaimed' };
   }
 
   async markNotificationDelivered(key: string, ref: string): Promise<void> {

@@ -21,6 +21,8 @@ export function incidentPolicyFromConfig(config: StewardConfig, uiUrl: string | 
       sandboxHeartbeatMs: 30_000,
       // A model step may re-ask twice when its answer fails validation: three calls must fit.
       modelStartToCloseMs: 10 * 60_000,
+      // Past this, a sandbox host that has not picked up its incident's activity counts as gone, and another takes over.
+      sandboxHostScheduleToStartMs: 2 * 60_000,
     },
   };
 }

@@ -80,18 +80,12 @@ export interface IncidentPolicy {
   maxFixAttempts: number;
   /** Triage confidence below which the PR is opened as a draft. */
   draftPrBelowConfidence: number;
-  /** Model turns the fix agent gets per attempt. Absent in inputs of runs started before the agent. */
-  fixAgentMaxTurns?: number;
-  /**
-   * The shared queue of the sandbox hosts. Absent in inputs of runs started before sandboxes had
-   * their own workers: those run sandbox activities on the incident queue, as they did.
-   */
-  sandboxTaskQueue?: string;
-  /**
-   * How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the
-   * PR opens. Absent in inputs of runs started before it existed.
-   */
-  prFollowUpMs?: number;
+  /** Model turns the fix agent gets per attempt. */
+  fixAgentMaxTurns: number;
+  /** The shared queue of the sandbox hosts: the first free host claims the incident's sandbox there. */
+  sandboxTaskQueue: string;
+  /** How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the PR opens. */
+  prFollowUpMs: number;
   webUiBaseUrl: string;
   namespace: string;
   activityTimeouts: {
@@ -99,8 +93,8 @@ export interface IncidentPolicy {
     sandboxStartToCloseMs: number;
     sandboxHeartbeatMs: number;
     modelStartToCloseMs: number;
-    /** How long a sandbox activity waits for its host to pick it up before the host counts as gone; default 2 minutes. */
-    sandboxHostScheduleToStartMs?: number;
+    /** How long a sandbox activity waits for its host to pick it up before the host counts as gone. */
+    sandboxHostScheduleToStartMs: number;
   };
 }
 
@@ -154,7 +148,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.agentConversationOutOfStep,
 ];
 
-// ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh.workflow.ts) ----
+// ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 
 export const SNAPSHOT_REFRESH_WORKFLOW_TYPE = 'snapshotRefreshWorkflow';
 /** One schedule per namespace; infra/snapshot-schedule.ts creates it or brings it up to date. */

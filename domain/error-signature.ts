@@ -40,7 +40,3 @@ export function errorSignature(text: string): string {
   const line = parsed ? `${parsed.type}: ${parsed.message}` : (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
   return normalizeErrorText(line).slice(0, 300);
 }
-
-export function exceptionType(text: string): string | null {
-  return parseError(text)?.type ?? null;
-}

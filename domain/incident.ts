@@ -22,19 +22,6 @@ export type IncidentStatus =
   | 'approval_timed_out'
   | 'budget_exhausted';
 
-export const TERMINAL_STATUSES: readonly IncidentStatus[] = [
-  'pr_opened',
-  'pr_merged',
-  'pr_closed',
-  'duplicate',
-  'noise',
-  'not_reproduced',
-  'could_not_fix',
-  'rejected',
-  'approval_timed_out',
-  'budget_exhausted',
-];
-
 export interface ExecEvidence {
   command: string;
   exitCode: number | null;

@@ -53,7 +53,8 @@ export interface MonitorChangeRecord {
   reason: string;
 }
 
-export type NotificationClaim = 'claimed' | 'reclaimed' | 'delivered';
+/** What claiming an outbox key found; a delivered key carries the reference its delivery recorded. */
+export type NotificationClaim = { status: 'claimed' } | { status: 'reclaimed' } | { status: 'delivered'; ref: string };
 
 export interface RecentIncident {
   incidentId: string;
@@ -93,7 +94,8 @@ export interface IncidentLedgerPort {
   /**
    * Notification outbox. `claimed`: the key is new, send it. `reclaimed`: an earlier attempt claimed
    * it and never recorded a delivery, so it may or may not have gone out: ask the notifier first.
-   * `delivered`: sent already, send nothing.
+   * `delivered`: sent already, send nothing; its `ref` is the one markNotificationDelivered stored,
+   * so that a retried send still hands the caller the message it may later rewrite.
    */
   claimNotification(key: string, incidentId: string, kind: string): Promise<NotificationClaim>;
   markNotificationDelivered(key: string, ref: string): Promise<void>;

@@ -19,7 +19,7 @@ import { freePort } from '../lib/free-port';
 import { withTimeout } from '../lib/with-timeout';
 import { alertSignalWithStartOptions } from '../use-cases/deliver-alert.use-case';
 import { startSteward, type RunningSteward } from '../workers/start-steward';
-import type { IncidentOutcome } from '../workflows/incident.workflow';
+import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 import { cleanUpEverything, isStopping, onCleanup, startTracked, stopRequests, throwIfStopping } from './bench-webhook/cleanup';
 import { closeDeliveryConnections, postDelivery, type Delivery } from './bench-webhook/deliveries';
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-webhook/options';

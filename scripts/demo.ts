@@ -4,7 +4,7 @@ import type { IncidentState } from '../domain/incident';
 import { demoAlertPayload } from '../infra/demo-fixtures';
 import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
-import type { IncidentOutcome } from '../workflows/incident.workflow';
+import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 
 /**
  * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled

@@ -1,2 +1,6 @@
-export { incidentWorkflow } from './incident.workflow';
-export { snapshotRefreshWorkflow } from './snapshot-refresh.workflow';
+/**
+ * The workflow bundle's entry: every workflow Steward registers, each in its own folder
+ * (workflows/<name>/<name>.workflow.ts, held by layout.test.ts).
+ */
+export { incidentWorkflow } from './incident/incident.workflow';
+export { snapshotRefreshWorkflow } from './snapshot-refresh/snapshot-refresh.workflow';

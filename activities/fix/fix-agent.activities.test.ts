@@ -244,6 +244,9 @@ describe('fix agent activities (process sandbox over the demo repository)', () =
     const task = conversation!.messages[0] as { role: 'user'; content: string };
     expect(task.content).toContain(`<untrusted source="datadog-alert-message">`);
     expect(task.content).toContain('Attempt 1 was rejected: the suite regressed');
+    // The failing reproduction, and what it printed at the deployed revision.
+    expect(task.content).toContain(reproduction.testContent);
+    expect(task.content).toContain("Cannot read properties of undefined (reading 'percent')");
     expect(conversation!.system).toMatch(/never instructions/);
     expect(conversation!.tools.map((t) => t.name)).toEqual(['read_file', 'list_files', 'grep', 'edit_file', 'write_file', 'run_command', 'finish']);
     expect(conversation!.tools.find((t) => t.name === 'edit_file')!.inputSchema).toMatchObject({ type: 'object', required: ['path', 'oldText', 'newText'] });

@@ -1,22 +1,12 @@
-import * as path from 'node:path';
-import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import type { ServicesConfig } from '../../domain/service-config';
-import type { NormalizedAlert } from '../../domain/alert';
 import { unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
 import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';
-import type { TriageResult } from '../../domain/triage';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import type { SuiteRun } from '../reproduce/reproduce.activities';
-import { heartbeatWhile, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
+import { runInActivity, toEvidence } from '../shared/sandbox-session';
 import { generateStructured } from '../shared/structured-output';
-import { FIX_SYSTEM_PROMPT, fixPrompt, REVIEW_SYSTEM_PROMPT, reviewPrompt } from './fix.prompt';
-
-const FixProposal = z.object({
-  summary: z.string().min(1),
-  edits: z.array(z.object({ path: z.string().min(1), content: z.string() })).min(1),
-});
+import { REVIEW_SYSTEM_PROMPT, reviewPrompt } from './review.prompt';
 
 const Review = z.object({
   approve: z.boolean(),
@@ -102,67 +92,9 @@ export async function verifyChange(input: {
   return { attempt, verified: true, failureReason: null, summary: input.summary, diff, diffStat: stat, runs, ...evidence };
 }
 
-export function createFixActivities(deps: { model: ModelPort; sandbox: SandboxPort; services: ServicesConfig; commandTimeoutMs?: number }) {
-  const commandTimeoutMs = deps.commandTimeoutMs ?? 5 * 60_000;
-
+/** The self-review a verified change gets before it becomes a pull request. */
+export function createFixActivities(deps: { model: ModelPort }) {
   return {
-    /**
-     * Kept for runs started before the tool-calling agent (see fix-agent.activities.ts), which
-     * still schedule it. One verified attempt: the model proposes a change, and it counts only if the reproduction
-     * now passes and the suite has no failure that the baseline did not have.
-     */
-    async attemptFix(input: {
-      incidentId: string;
-      attempt: number;
-      alert: NormalizedAlert;
-      triage: TriageResult;
-      revision: string;
-      reproduction: Reproduction;
-      baseline: SuiteRun;
-      previousAttempts: { attempt: number; failureReason: string }[];
-    }): Promise<FixAttemptOutcome> {
-      const service = serviceConfigFor(deps.services, input.alert.service);
-      const sandboxId = sandboxIdFor(input.incidentId);
-      Context.current().heartbeat({ phase: 'opening', attempt: input.attempt });
-      // Idempotent: reuses the reproduction's workspace, or rebuilds it after a crash on another worker.
-      await heartbeatWhile({ phase: 'opening', attempt: input.attempt }, () =>
-        deps.sandbox.open({ sandboxId, repositoryLocation: service.repository, revision: input.revision, setupCommand: service.setupCommand }),
-      );
-      await deps.sandbox.reset(sandboxId);
-
-      const files = [...new Set(input.triage.suspectedArea.files)].slice(0, 8);
-      const sourceFiles = await Promise.all(
-        files.map(async (file) => ({ path: file, content: await deps.sandbox.readFile(sandboxId, file).catch((e: Error) => `(could not be read: ${e.message})`) })),
-      );
-      const { value: proposal } = await generateStructured({
-        model: deps.model,
-        incidentId: input.incidentId,
-        step: `fix.attempt-${input.attempt}`,
-        system: FIX_SYSTEM_PROMPT,
-        prompt: fixPrompt({ alert: input.alert, triage: input.triage, reproduction: input.reproduction, sourceFiles, previousAttempts: input.previousAttempts }),
-        schemaName: 'FixProposal',
-        schema: FixProposal,
-      });
-      const failed = (failureReason: string): FixAttemptOutcome => unverifiedAttempt(input.attempt, failureReason, { summary: proposal.summary });
-
-      // Compared normalized: `./test//x.test.js` is the same file, and would overwrite the reproduction.
-      const normalized = (file: string): string => path.posix.normalize(file.replace(/\\/g, '/'));
-      const touchesTest = proposal.edits.find((e) => normalized(e.path) === normalized(input.reproduction.testPath));
-      if (touchesTest) return failed(`the change edits the reproduction test ${touchesTest.path}`);
-
-      await deps.sandbox.writeFiles(sandboxId, proposal.edits);
-      return verifyChange({
-        sandbox: deps.sandbox,
-        sandboxId,
-        attempt: input.attempt,
-        summary: proposal.summary,
-        reproduction: input.reproduction,
-        baseline: input.baseline,
-        testCommand: service.testCommand,
-        commandTimeoutMs,
-      });
-    },
-
     async reviewFix(input: { incidentId: string; attempt: number; signature: string; diff: string; reproductionMatch: string; suiteExplanation: string }): Promise<Review> {
       const { value } = await generateStructured({
         model: deps.model,

@@ -30,7 +30,8 @@ describe('notify activity', () => {
     const second = await activities.notify(notification('incident-1:pr_opened'));
 
     expect(first).toEqual({ sent: true, ref: 'recording:1' });
-    expect(second).toEqual({ sent: false, ref: null });
+    // Not sent again, but the message it refers to is the one sent the first time.
+    expect(second).toEqual({ sent: false, ref: 'recording:1' });
     expect(notifier.delivered).toEqual([notification('incident-1:pr_opened')]);
     expect(ledger.outboxEntry('incident-1:pr_opened')).toMatchObject({ status: 'delivered', ref: 'recording:1' });
   });
@@ -53,7 +54,7 @@ describe('notify activity', () => {
       expect(ledger.outboxEntry('incident-1:could_not_fix')).toMatchObject({ status: 'claimed' });
     }
     await expect(activities.notify(notification('incident-1:could_not_fix'))).resolves.toMatchObject({ sent: true });
-    await expect(activities.notify(notification('incident-1:could_not_fix'))).resolves.toEqual({ sent: false, ref: null });
+    await expect(activities.notify(notification('incident-1:could_not_fix'))).resolves.toEqual({ sent: false, ref: 'recording:1' });
 
     expect(notifier.sendCalls).toBe(3);
     expect(notifier.delivered).toHaveLength(1);
@@ -69,6 +70,30 @@ describe('notify activity', () => {
     await expect(activities.notify(notification('incident-1:pr_opened'))).resolves.toEqual({ sent: false, ref: 'recording:1' });
     expect(notifier.sendCalls).toBe(1);
     expect(ledger.outboxEntry('incident-1:pr_opened')).toMatchObject({ status: 'delivered', ref: 'recording:1' });
+  });
+
+  it('returns the recorded ref to a retry after the delivery, so that the decision can still rewrite the approval message', async () => {
+    const { activities, notifier } = setUp();
+    const request = { ...notification('incident-1:approval_requested'), kind: 'approval_requested' as const };
+
+    // The activity delivered and recorded the message, then its completion was lost: Temporal retries it.
+    const delivered = await activities.notify(request);
+    const retried = await activities.notify(request);
+    expect(retried).toEqual({ sent: false, ref: delivered.ref });
+
+    await activities.notify({ ...notification('incident-1:approval_decided'), kind: 'approval_decided', replaces: retried.ref });
+    expect(notifier.updates.map((u) => [u.ref, u.notification.key])).toEqual([['recording:1', 'incident-1:approval_decided']]);
+    expect(notifier.sendCalls).toBe(1);
+  });
+
+  it('returns what the notifier reported on a re-claimed key to later retries too', async () => {
+    const { activities, notifier, ledger } = setUp();
+    ledger.failNextCalls('markNotificationDelivered');
+    await expect(activities.notify(notification('incident-1:approval_requested'))).rejects.toMatchObject({ type: ERROR_TYPES.storeUnavailable });
+
+    await expect(activities.notify(notification('incident-1:approval_requested'))).resolves.toEqual({ sent: false, ref: 'recording:1' });
+    await expect(activities.notify(notification('incident-1:approval_requested'))).resolves.toEqual({ sent: false, ref: 'recording:1' });
+    expect(notifier.sendCalls).toBe(1);
   });
 
   it('sends nothing when the outbox cannot be reached, and sends on the retry', async () => {

@@ -4,13 +4,15 @@ import type { Notification, NotifierPort } from '../../ports/notifier.port';
 export function createNotifyActivities(deps: { notifier: NotifierPort; ledger: Pick<IncidentLedgerPort, 'claimNotification' | 'markNotificationDelivered'> }) {
   return {
     /**
-     * Sends through the outbox: a key already delivered is not sent again, and a retry after a
-     * crash around the send first asks the notifier whether the message went out.
+     * Sends through the outbox: a key already delivered is not sent again (its recorded ref is
+     * returned), and a retry after a crash around the send first asks the notifier whether the
+     * message went out.
      */
-    async notify(notification: Notification): Promise<{ sent: boolean; ref: string | null }> {
+    async notify(notification: Notification): Promise<{ sent: boolean; ref: string }> {
       const claim = await deps.ledger.claimNotification(notification.key, notification.incidentId, notification.kind);
-      if (claim === 'delivered') return { sent: false, ref: null };
-      if (claim === 'reclaimed') {
+      // The ref recorded the first time: a retry after the delivery must still let the caller rewrite the message.
+      if (claim.status === 'delivered') return { sent: false, ref: claim.ref };
+      if (claim.status === 'reclaimed') {
         const earlier = await deps.notifier.findDelivered(notification);
         if (earlier) {
           await deps.ledger.markNotificationDelivered(notification.key, earlier.ref);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import type { RunningApi } from '../../api/main';
 import { incidentWorkflowId } from '../../contracts';
 import { demoAlertPayload } from '../../infra/demo-fixtures';
-import type { IncidentOutcome } from '../../workflows/incident.workflow';
+import type { IncidentOutcome } from '../../workflows/incident/incident.workflow';
 import { createHarness, type Harness } from '../support/harness';
 
 /**

@@ -5,7 +5,7 @@ import type { RunningApi } from '../../api/main';
 import { incidentStateQuery, incidentWorkflowId } from '../../contracts';
 import { findStewardLinks } from '../../domain/monitor-annotation';
 import { demoAlertPayload } from '../../infra/demo-fixtures';
-import type { IncidentOutcome } from '../../workflows/incident.workflow';
+import type { IncidentOutcome } from '../../workflows/incident/incident.workflow';
 import { createHarness, type Harness } from '../support/harness';
 
 /**

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../config/config';
 import { alertDeliveredSignal, incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, type IncidentWorkflowInput } from '../../contracts';
 import type { NormalizedAlert } from '../../domain/alert';
 import { findStewardLinks } from '../../domain/monitor-annotation';
-import type { IncidentOutcome } from '../../workflows/incident.workflow';
+import type { IncidentOutcome } from '../../workflows/incident/incident.workflow';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../support/harness';
 
 /**
@@ -21,7 +21,7 @@ import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../sup
  * The sandbox heartbeat timeout stays above the 5 s interval at which a running command heartbeats.
  */
 const CRASH_POLICY = testPolicy({
-  activityTimeouts: { quickStartToCloseMs: 5_000, sandboxStartToCloseMs: 60_000, sandboxHeartbeatMs: 10_000, modelStartToCloseMs: 5_000 },
+  activityTimeouts: { quickStartToCloseMs: 5_000, sandboxStartToCloseMs: 60_000, sandboxHeartbeatMs: 10_000, modelStartToCloseMs: 5_000, sandboxHostScheduleToStartMs: 120_000 },
 });
 /** Every kill costs a restart, so a worker that keeps dying for another reason stops the test instead of looping. */
 const MAX_WORKER_STARTS = 12;

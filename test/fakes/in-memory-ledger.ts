@@ -148,12 +148,12 @@ export class InMemoryIncidentLedger implements IncidentLedgerPort {
     const entry = this.outbox.get(key);
     if (!entry) {
       this.outbox.set(key, { key, incidentId, kind, status: 'claimed', claims: 1, ref: null });
-      return 'claimed';
+      return { status: 'claimed' };
     }
-    if (entry.status === 'delivered') return 'delivered';
+    if (entry.status === 'delivered') return { status: 'delivered', ref: entry.ref! };
     // Claimed but never delivered: the sender died or failed somewhere around its send.
     entry.claims += 1;
-    return 'reclaimed';
+    return { status: 'reclaimed' };
   }
 
   async markNotificationDelivered(key: string, ref: string): Promise<void> {

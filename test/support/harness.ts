@@ -61,10 +61,13 @@ export function testPolicy(overrides: Partial<IncidentPolicy> = {}): IncidentPol
     maxEscalations: 2,
     maxFixAttempts: 3,
     fixAgentMaxTurns: 8,
+    // Nobody polls it: a test that reaches a sandbox sets the queue of its harness's hosts, sandboxQueueFor(taskQueue).
+    sandboxTaskQueue: 'test-sandboxes-unpolled',
     draftPrBelowConfidence: 0.5,
+    prFollowUpMs: 0,
     webUiBaseUrl: 'http://127.0.0.1:8233',
     namespace: 'default',
-    activityTimeouts: { quickStartToCloseMs: 15_000, sandboxStartToCloseMs: 120_000, sandboxHeartbeatMs: 15_000, modelStartToCloseMs: 15_000 },
+    activityTimeouts: { quickStartToCloseMs: 15_000, sandboxStartToCloseMs: 120_000, sandboxHeartbeatMs: 15_000, modelStartToCloseMs: 15_000, sandboxHostScheduleToStartMs: 120_000 },
     ...overrides,
   };
 }

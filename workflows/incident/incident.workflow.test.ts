@@ -14,12 +14,12 @@ import {
   SEARCH_ATTRIBUTES,
   type IncidentPolicy,
   type IncidentWorkflowInput,
-} from '../contracts';
-import type { NormalizedAlert } from '../domain/alert';
-import { findStewardLinks } from '../domain/monitor-annotation';
-import { createHarness, demoTriage, sandboxQueueFor, testPolicy, transcriptWith, type Harness } from '../test/support/harness';
+} from '../../contracts';
+import type { NormalizedAlert } from '../../domain/alert';
+import { findStewardLinks } from '../../domain/monitor-annotation';
+import { createHarness, demoTriage, sandboxQueueFor, testPolicy, transcriptWith, type Harness } from '../../test/support/harness';
 import type { IncidentOutcome } from './incident.workflow';
-import { ScriptedModel } from '../test/fakes/scripted-model';
+import { ScriptedModel } from '../../test/fakes/scripted-model';
 
 /** Workflow tests: the real workflow on a real dev server, with a real worker over the embedded adapters. */
 describe('incident workflow', () => {
@@ -34,7 +34,7 @@ describe('incident workflow', () => {
   const recordHistory = async (name: string, workflowId: string): Promise<void> => {
     if (!process.env.STEWARD_RECORD_HISTORIES) return;
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    const dir = path.join(__dirname, '..', 'test', 'histories');
+    const dir = path.join(__dirname, '..', '..', 'test', 'histories');
     fs.mkdirSync(dir, { recursive: true });
     // The same JSON form as `temporal workflow show --output json` and the Web UI's download.
     fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
@@ -45,7 +45,7 @@ describe('incident workflow', () => {
       workflowId: incidentWorkflowId(alert.monitorId, alert.alertCycleKey),
       taskQueue,
       // Sandbox activities go through the sandbox hosts that startWorker starts beside each worker.
-      args: [{ alert, policy: { sandboxTaskQueue: sandboxQueueFor(taskQueue), ...policy } } satisfies IncidentWorkflowInput],
+      args: [{ alert, policy: { ...policy, sandboxTaskQueue: sandboxQueueFor(taskQueue) } } satisfies IncidentWorkflowInput],
       signal: alertDeliveredSignal,
       signalArgs: [alert],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -483,6 +483,6 @@ function payloadsIn(history: unknown): { metadata?: Record<string, Uint8Array> |
 }
 
 function demoTranscriptStep(step: string): unknown {
-  const transcript = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'demo', 'transcript.json'), 'utf8')) as { steps: Record<string, { response: unknown }> };
+  const transcript = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'demo', 'transcript.json'), 'utf8')) as { steps: Record<string, { response: unknown }> };
   return transcript.steps[step]!.response;
 }

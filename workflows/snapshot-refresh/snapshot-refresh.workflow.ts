@@ -1,6 +1,6 @@
 import { log, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
-import type { createSnapshotActivities, GarbageReport, SnapshotRefreshReport } from '../activities/snapshots/snapshot.activities';
-import { NON_RETRYABLE_ERRORS, type SnapshotRefreshWorkflowInput } from '../contracts';
+import type { createSnapshotActivities, GarbageReport, SnapshotRefreshReport } from '../../activities/snapshots/snapshot.activities';
+import { NON_RETRYABLE_ERRORS, type SnapshotRefreshWorkflowInput } from '../../contracts';
 
 type SnapshotActivities = ReturnType<typeof createSnapshotActivities>;
 

@@ -5,12 +5,12 @@ import * as path from 'node:path';
 import { Client, Connection, ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createSnapshotActivities } from '../activities/snapshots/snapshot.activities';
-import { SNAPSHOT_REFRESH_WORKFLOW_TYPE, type SnapshotRefreshWorkflowInput } from '../contracts';
-import { ensureSnapshotRefreshSchedule } from '../infra/snapshot-schedule';
-import { createTestRepository } from '../sandbox/snapshots/fixtures/git-repository';
-import { processSetupRunner } from '../sandbox/snapshots/process-setup-runner';
-import { SnapshotStore } from '../sandbox/snapshots/snapshot-store';
+import { createSnapshotActivities } from '../../activities/snapshots/snapshot.activities';
+import { SNAPSHOT_REFRESH_WORKFLOW_TYPE, type SnapshotRefreshWorkflowInput } from '../../contracts';
+import { ensureSnapshotRefreshSchedule } from '../../infra/snapshot-schedule';
+import { createTestRepository } from '../../sandbox/snapshots/fixtures/git-repository';
+import { processSetupRunner } from '../../sandbox/snapshots/process-setup-runner';
+import { SnapshotStore } from '../../sandbox/snapshots/snapshot-store';
 import type { SnapshotRefreshOutcome } from './snapshot-refresh.workflow';
 
 /** The refresh workflow on the run's Temporal dev server, with a real worker over a real snapshot store. */

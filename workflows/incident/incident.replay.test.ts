@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../../test/support/harness';
+
+/**
+ * Replays histories recorded from real runs (test/histories, written by the workflow tests with
+ * `npm run record:histories`) against today's workflow code. A change that would break running
+ * incidents on deploy (a reordered activity, a new timer, a removed signal) fails here. Until the
+ * first release an intended change re-records them; see workflows/README.md.
+ */
+const HISTORIES_DIR = path.join(__dirname, '..', '..', 'test', 'histories');
+const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
+
+describe('incident workflow replay', () => {
+  it('has recorded histories to replay', () => {
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('holds a history of each path the workflow tests record', () => {
+    expect(histories).toEqual(
+      expect.arrayContaining([
+        'approved-at-the-gate.json',
+        'budget-exhausted.json',
+        'could-not-fix.json',
+        'duplicate-by-monitor-description.json',
+        'noise-tunes-monitor.json',
+        'not-reproduced.json',
+        'pr-merged-while-followed.json',
+        'pr-opened-after-a-rejected-attempt.json',
+        'rejected-at-the-gate.json',
+      ]),
+    );
+  });
+
+  it.each(histories)('replays %s deterministically', async (file) => {
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+  });
+});

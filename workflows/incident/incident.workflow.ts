@@ -1,0 +1,126 @@
+import { ActivityFailure, ApplicationFailure, setHandler } from '@temporalio/workflow';
+import {
+  alertDeliveredSignal,
+  approveSignal,
+  ERROR_TYPES,
+  incidentStateQuery,
+  pullRequestResolvedSignal,
+  rejectSignal,
+  type IncidentWorkflowInput,
+} from '../../contracts';
+import { isAtLeast } from '../../domain/severity';
+import { call } from './activity-proxies';
+import { awaitApproval, takeDecision } from './approval-gate';
+import { close, notify } from './closing';
+import { attemptFixes, type VerifiedFix } from './fix-agent';
+import { startIncidentRun, type IncidentOutcome, type IncidentRun } from './incident-run';
+import { followPullRequest, openFixPullRequest, takeResolution } from './pull-request';
+
+export type { IncidentOutcome } from './incident-run';
+
+/**
+ * One incident, from the first alert delivery to a verified PR (or a reasoned stop). Orchestration
+ * only: every read and write happens in an activity, so the workflow replays deterministically.
+ * This file is the story; each step's detail lives in the modules beside it.
+ */
+export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput): Promise<IncidentOutcome> {
+  const incident = startIncidentRun(alert, policy);
+  setHandler(incidentStateQuery, () => incident.state);
+  setHandler(alertDeliveredSignal, (delivered) => incident.progress.recordDelivery(delivered));
+  setHandler(approveSignal, (input) => takeDecision(incident, 'approve', input));
+  setHandler(rejectSignal, (input) => takeDecision(incident, 'reject', input));
+  setHandler(pullRequestResolvedSignal, (resolution) => takeResolution(incident, resolution));
+
+  try {
+    return await handleIncident(incident);
+  } catch (error) {
+    // The model budget is the one way out the steps do not take themselves: any model call may hit it.
+    if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === ERROR_TYPES.budgetExhausted)) throw error;
+    const report = error.cause.message;
+    await notify(incident, { key: `${incident.incidentId}:could_not_fix`, kind: 'could_not_fix', title: `Stopped, model budget spent: ${alert.title}`, text: report });
+    return close(incident, 'budget_exhausted', `Stopped: ${report}`);
+  }
+}
+
+async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
+  const { incidentId, alert, policy, state, activities, progress, sandboxHosts } = incident;
+  const { quick, model } = activities;
+  progress.recordStart();
+  progress.setStatus('checking_duplicates');
+  await progress.checkpoint();
+
+  // Dedup by the monitor's description: a later run that finds Steward's PR link stands down.
+  const existing = await call(quick.findExistingFix, `Read monitor ${alert.monitorId} for a Steward fix already linked`, { monitorId: alert.monitorId, alert });
+  state.signature = existing.signature;
+  if (existing.existingFix) {
+    state.duplicateOf = existing.existingFix.incidentId;
+    progress.recordEvent('duplicate_detected', { by: 'monitor_description', ...existing.existingFix });
+    return close(incident, 'duplicate', `Stood down: incident ${existing.existingFix.incidentId} already has a fix for this error, ${existing.existingFix.prUrl}`);
+  }
+
+  progress.setStatus('triaging');
+  const triage = await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
+  progress.recordTriage(triage);
+  await progress.checkpoint();
+
+  if (triage.verdict === 'noise') {
+    progress.setStatus('tuning_monitor');
+    const change = await call(quick.quietNoisyMonitor, `Quiet noisy monitor ${alert.monitorId}`, { incidentId, monitorId: alert.monitorId, tuning: triage.monitorTuning });
+    state.monitorChange = change.description;
+    progress.recordEvent('monitor_changed', change);
+    return close(incident, 'noise', `Noise: ${change.description}`);
+  }
+  if (triage.verdict === 'duplicate') {
+    state.duplicateOf = triage.duplicateOf;
+    progress.recordEvent('duplicate_detected', { by: 'triage', duplicateOf: triage.duplicateOf });
+    return close(incident, 'duplicate', `Stood down: triage found this to duplicate ${triage.duplicateOf ?? 'an earlier incident'}. ${triage.reasoning}`);
+  }
+
+  progress.setStatus('reproducing');
+  let revision: string;
+  let verified: VerifiedFix | null;
+  try {
+    const reproduced = await sandboxHosts.call('sandbox', 'reproduceIncident', `Reproduce "${state.signature}" in a sandbox at the deployed revision`, { incidentId, alert, triage });
+    revision = reproduced.revision;
+    if (!reproduced.reproduction) {
+      const reasons = reproduced.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
+      progress.recordEvent('not_reproduced', { revision, tries: reproduced.refusedTries });
+      await notify(incident, {
+        key: `${incidentId}:could_not_fix`,
+        kind: 'could_not_fix',
+        title: `Could not reproduce: ${alert.title}`,
+        text: `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+      });
+      return await close(incident, 'not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
+    }
+    state.reproduction = reproduced.reproduction;
+    state.baseline = reproduced.baseline.evidence;
+    progress.recordEvent('reproduced', { revision, testPath: reproduced.reproduction.testPath, match: reproduced.reproduction.match });
+
+    progress.setStatus('fixing');
+    verified = await attemptFixes(incident, { triage, revision, reproduction: reproduced.reproduction, baseline: reproduced.baseline });
+  } finally {
+    // The sandbox is not needed past verification, and an approval can take hours.
+    await sandboxHosts.call('quick', 'releaseSandbox', `Remove the sandbox of ${incidentId}`, { incidentId });
+  }
+
+  if (!verified) {
+    const evidence = state.attempts.map((a) => `Attempt ${a.attempt}: ${a.failureReason}`).join('\n');
+    await notify(incident, {
+      key: `${incidentId}:could_not_fix`,
+      kind: 'could_not_fix',
+      title: `Could not fix: ${alert.title}`,
+      text: `The reproduction fails at the deployed revision, and no attempt out of ${policy.maxFixAttempts} passed verification.\n${evidence}`,
+    });
+    return close(incident, 'could_not_fix', `Could not fix in ${policy.maxFixAttempts} attempts:\n${evidence}`);
+  }
+
+  if (isAtLeast(triage.severity, policy.approvalMinSeverity)) {
+    const decision = await awaitApproval(incident, { triage, verified });
+    if (decision.decision === 'timed_out') return close(incident, 'approval_timed_out', 'Closed: nobody approved the fix before the deadline.');
+    if (decision.decision === 'reject') return close(incident, 'rejected', `Rejected by ${decision.by}: ${decision.reason}`);
+  }
+
+  const pr = await openFixPullRequest(incident, { triage, revision, verified });
+  return followPullRequest(incident, pr);
+}
