@@ -6,7 +6,7 @@ import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { KeyedLock } from '../lib/keyed-lock';
-import type { CodeHostPort, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type { CodeHostPort, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 
 /**
  * The embedded code host: the repository is a local git repository, RepositoryRef.location being its
@@ -19,22 +19,6 @@ export interface LocalGitCodeHostOptions {
   pool: Pool;
 }
 
-/** A full local_pull_requests row. */
-export interface LocalPullRequestRecord {
-  number: number;
-  url: string;
-  repository: string;
-  branch: string;
-  baseRevision: string;
-  headRevision: string;
-  title: string;
-  body: string;
-  diff: string;
-  draft: boolean;
-  incidentId: string;
-  state: string;
-  createdAt: Date;
-}
 
 interface LocalPullRequestRow {
   number: number;
@@ -117,7 +101,7 @@ export class LocalGitCodeHost implements CodeHostPort {
 }
 
 /** The full record of a local pull request, body and diff included, or null when there is none with that number. */
-export async function getLocalPullRequest(pool: Pool, number: number): Promise<LocalPullRequestRecord | null> {
+export async function getLocalPullRequest(pool: Pool, number: number): Promise<LocalPullRequest | null> {
   const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE number = $1', [number]);
   const row = rows[0];
   if (!row) return null;

@@ -1,5 +1,6 @@
 import type { WorkflowClient } from '@temporalio/client';
 import type { CliConfig } from '../config/cli.config';
+import type { LocalPullRequest } from '../ports/code-host.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 
 /**
@@ -22,22 +23,7 @@ export interface TemporalSession {
   close(): Promise<void>;
 }
 
-/** A pull request of the local code host, as kept in Postgres (the local_pull_requests row). */
-export interface LocalPullRequest {
-  number: number;
-  url: string;
-  repository: string;
-  branch: string;
-  baseRevision: string;
-  headRevision: string;
-  title: string;
-  body: string;
-  diff: string;
-  draft: boolean;
-  incidentId: string;
-  state: string;
-  createdAt: Date;
-}
+export type { LocalPullRequest };
 
 export interface LocalPullRequests {
   /** Null when there is no pull request with that number. */

@@ -37,3 +37,23 @@ export interface CodeHostPort {
   openPullRequest(request: PullRequestRequest): Promise<PullRequest>;
   findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null>;
 }
+
+/**
+ * A pull request of the local code host (the embedded default), as it keeps it in Postgres: there is
+ * no web page to open it in, so the CLI and the demo read it back whole.
+ */
+export interface LocalPullRequest {
+  number: number;
+  url: string;
+  repository: string;
+  branch: string;
+  baseRevision: string;
+  headRevision: string;
+  title: string;
+  body: string;
+  diff: string;
+  draft: boolean;
+  incidentId: string;
+  state: string;
+  createdAt: Date;
+}

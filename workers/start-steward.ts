@@ -11,7 +11,8 @@ import { seedDemoMonitor } from './demo-monitor';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { stewardDataConverter } from './temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
-import { getLocalPullRequest, type LocalPullRequestRecord } from '../adapters/local-git-code-host.adapter';
+import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import type { LocalPullRequest } from '../ports/code-host.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
@@ -33,7 +34,7 @@ export interface RunningSteward {
   /** Reads back what the loop wrote on the embedded defaults, for the demo's account of it. */
   inspect: {
     monitor(monitorId: string): Promise<Monitor>;
-    localPullRequest(number: number): Promise<LocalPullRequestRecord | null>;
+    localPullRequest(number: number): Promise<LocalPullRequest | null>;
   };
   stop(): Promise<void>;
 }
