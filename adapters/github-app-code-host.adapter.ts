@@ -86,7 +86,7 @@ export class GitHubAppCodeHost implements CodeHostPort {
   async resolveRevision(repository: RepositoryRef, ref: string): Promise<string> {
     const target = this.gitHubRepository(repository);
     const octokit = await this.installationOctokit(target);
-    return (await resolveCommit(octokit, target, ref)).sha;
+    return (await commitOnGitHub(octokit, target, ref)).sha;
   }
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {
@@ -186,7 +186,7 @@ function toPullRequest(data: Pick<PullRequestData, 'number' | 'html_url' | 'titl
   return { number: data.number, url: data.html_url, branch: data.head.ref, title: data.title, headRevision: data.head.sha, created };
 }
 
-async function resolveCommit(octokit: Octokit, target: GitHubRepository, ref: string): Promise<{ sha: string; tree: string }> {
+async function commitOnGitHub(octokit: Octokit, target: GitHubRepository, ref: string): Promise<{ sha: string; tree: string }> {
   try {
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner: target.owner, repo: target.repo, ref });
     return { sha: data.sha, tree: data.commit.tree.sha };
@@ -202,7 +202,7 @@ async function resolveCommit(octokit: Octokit, target: GitHubRepository, ref: st
 
 /** Points refs/heads/<branch> at a commit holding the diff on the base, and returns that commit; see the rules at the top. */
 async function writeBranch(octokit: Octokit, target: GitHubRepository, request: PullRequestRequest): Promise<string> {
-  const base = await resolveCommit(octokit, target, request.baseRevision);
+  const base = await commitOnGitHub(octokit, target, request.baseRevision);
   const tree = await treeWithDiffApplied(octokit, target, base, request.diff);
   const repo = { owner: target.owner, repo: target.repo };
   const commitOnBase = async (): Promise<string> => {

@@ -140,4 +140,3 @@ function isProtected(file: string, protectedPaths: string[]): boolean {
 }
 
 // fix-agent.activities.ts quotes its own command lines with the same function.
-export { shellQuote };

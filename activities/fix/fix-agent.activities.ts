@@ -11,7 +11,8 @@ import type { ConversationMessage, ModelPort, ToolCall } from '../../ports/model
 import type { SandboxPort } from '../../sandbox/sandbox.port';
 import type { SuiteRun } from '../reproduce/reproduce.activities';
 import { heartbeatWhile, sandboxIdFor, serviceConfigFor } from '../shared/sandbox-session';
-import { executeAgentTool, shellQuote } from './agent-tools';
+import { shellQuote } from '../../lib/shell-quote';
+import { executeAgentTool } from './agent-tools';
 import { agentToolDefinitions, AGENT_TOOL_SCHEMAS } from './agent-tools.schema';
 import { FIX_AGENT_SYSTEM_PROMPT, fixAgentTaskPrompt } from './fix-agent.prompt';
 import { diffStat, verifyChange, type FixAttemptOutcome } from './fix.activities';
