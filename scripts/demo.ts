@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
@@ -64,7 +65,14 @@ async function main(): Promise<void> {
   say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
   if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
 
-  const handle = steward.client.workflow.getHandle(answer.incidentId);
+  // A connection of its own, left open until the process exits: the result's long poll is still
+  // waiting when the demo stops, and it must not be retried on a channel that stop() closed.
+  const client = new Client({
+    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
+    namespace: config.temporal.namespace,
+    dataConverter: steward.dataConverter,
+  });
+  const handle = client.workflow.getHandle(answer.incidentId);
   const seen = new Set<string>();
   let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
   const result = (handle.result() as Promise<IncidentOutcome>).then(

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../api/main';
@@ -29,8 +30,8 @@ export interface RunningSteward {
   demoRevision: string | null;
   /** Settles when the worker stops; rejects if it crashed. */
   workerDone: Promise<void>;
-  /** A Temporal client with Steward's data converter, to follow runs this process serves. */
-  client: Client;
+  /** Steward's data converter, for clients that follow runs this process serves (they need its payload store). */
+  dataConverter: DataConverter;
   /** Reads back what the loop wrote on the embedded defaults, for the demo's account of it. */
   inspect: {
     monitor(monitorId: string): Promise<Monitor>;
@@ -110,7 +111,7 @@ export async function startSteward(
     webhookToken,
     demoRevision,
     workerDone,
-    client: new Client({ connection: clientConnection, namespace: config.temporal.namespace, dataConverter }),
+    dataConverter,
     inspect: {
       monitor: (monitorId) => new PostgresMonitors(pool).get(monitorId),
       localPullRequest: (number) => getLocalPullRequest(pool, number),
