@@ -102,3 +102,13 @@ export function methodNotAllowed(app: EdgeApp): { answerOtherMethods(): void } {
     },
   };
 }
+
+/**
+ * A source whose secret is not configured has no endpoint: every request to it is answered 404,
+ * saying so, before anything of its body is read.
+ */
+export function answerNotConfigured(app: EdgeApp, url: string, source: string): void {
+  app.all(url, { config: { bodyAs: 'raw' } }, async () => {
+    throw reject(404, `${source} is not configured`);
+  });
+}

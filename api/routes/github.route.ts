@@ -1,6 +1,6 @@
 import { IncidentNotRunningError } from '../../use-cases/decide-on-fix.use-case';
 import { resolvePullRequest } from '../../use-cases/resolve-pull-request.use-case';
-import type { RouteModule } from '../edge-app';
+import { answerNotConfigured, type RouteModule } from '../edge-app';
 import { GitHubWebhookRejectedError, resolvedPullRequestFromDelivery, type ResolvedPullRequest } from '../github/pull-request-delivery';
 import { reject } from '../http-errors';
 
@@ -13,9 +13,7 @@ const URL = '/webhooks/github';
 export const githubRoutes: RouteModule = (app, { deps, log, temporalTimeoutMs }) => {
   const secret = deps.githubWebhookSecret ?? null;
   if (secret === null) {
-    app.all(URL, { config: { bodyAs: 'raw' } }, async () => {
-      throw reject(404, 'GitHub is not configured');
-    });
+    answerNotConfigured(app, URL, 'GitHub');
     return;
   }
   app.route({

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { verifySlackRequest } from '@slack/bolt';
 import { validationIssues } from '../../lib/describe-issues';
 import { decideOnFix, IncidentNotRunningError, type FixDecision } from '../../use-cases/decide-on-fix.use-case';
-import type { EdgeContext, RouteModule } from '../edge-app';
+import { answerNotConfigured, type EdgeContext, type RouteModule } from '../edge-app';
 import { reject } from '../http-errors';
 import {
   REJECT_REASON_MODAL,
@@ -76,9 +76,7 @@ export const slackRoutes: RouteModule = (app, context) => {
   const { deps } = context;
   const signingSecret = deps.slackSigningSecret;
   if (signingSecret === null) {
-    app.all(URL, { config: { bodyAs: 'raw' } }, async () => {
-      throw reject(404, 'Slack is not configured');
-    });
+    answerNotConfigured(app, URL, 'Slack');
     return;
   }
   app.route({
