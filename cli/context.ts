@@ -15,6 +15,8 @@ export interface CliIo {
   err: (text: string) => void;
   /** Raw output as it comes, e.g. a sandboxed command's. */
   write: (chunk: string) => void;
+  /** All of standard input; tests give it text. Absent: the process's standard input. */
+  readInput?: () => Promise<string>;
 }
 
 /** A client of Steward's Temporal namespace, with the data converter that reads offloaded payloads. */
