@@ -29,11 +29,11 @@ describe('LogTemplateMiner', () => {
   });
 
   it('writes one signature per line, in order, with lines learnt early regrouped under the template they ended in', () => {
-    const lines = ['user alice logged in from web', 'disk full on volume data', 'user bob logged in from web', 'user carol logged in from web'];
+    const lines = ['user alice logged in from web console', 'disk full on volume data', 'user bob logged in from web console', 'user carol logged in from web console'];
     const results = new LogTemplateMiner().mineAll(lines);
     expect(results).toHaveLength(lines.length);
     expect(results[0]).toEqual(results[2]);
-    expect(results[0]!.template).toBe('user <*> logged in from web');
+    expect(results[0]!.template).toBe('user <*> logged in from web console');
     expect(results[1]!.template).toBe('disk full on volume data');
   });
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -20,7 +19,7 @@ export const PARAMETER = '<*>';
 export interface MinerOptions {
   /** How many leading tokens route a line below its length; Drain's depth minus two. */
   routingTokens: number;
-  /** The share of equal tokens at which a line joins a template: 0.75 groups best on average over loghub's 16 labelled samples (npm run bench:signatures). */
+  /** The share of a line's tokens a template must hold (a parameter holds any) for the line to join it: 0.85 groups best on average over loghub's 16 labelled samples (npm run bench:signatures). */
   similarity: number;
   /** Templates kept per leaf; beyond it, a new line joins its most similar template. */
   maxTemplatesPerLeaf: number;
@@ -28,7 +27,7 @@ export interface MinerOptions {
   maxMessageChars: number;
 }
 
-export const DEFAULT_MINER_OPTIONS: MinerOptions = { routingTokens: 1, similarity: 0.75, maxTemplatesPerLeaf: 100, maxMessageChars: 4_000 };
+export const DEFAULT_MINER_OPTIONS: MinerOptions = { routingTokens: 1, similarity: 0.85, maxTemplatesPerLeaf: 100, maxMessageChars: 4_000 };
 
 export interface LogTemplate {
   /** Stable id: the hash of the template as first seen, 16 hex characters. */
@@ -63,15 +62,20 @@ const MASKS: readonly RegExp[] = [
 
 /** Splits a message into tokens: on white space, and apart from `=`, `:` or `,` that end a word, so `key=value` varies in its value only. */
 export function tokenize(message: string): string[] {
-  return message
-    .trim()
-    .split(/\s+/)
-    .flatMap((word) => word.split(/(?<==)|(?<=[^:\d]:)(?=[^:/\d])|(?<=,)(?=\S)/))
-    .filter((token) => token.length > 0);
+  const tokens: string[] = [];
+  for (const word of message.trim().split(/\s+/)) {
+    if (word.length === 0) continue;
+    // Most words hold none of the separators: they skip the lookbehind split.
+    if (!/[=:,]/.test(word)) tokens.push(word);
+    else for (const token of word.split(/(?<==)|(?<=[^:\d]:)(?=[^:/\d])|(?<=,)(?=\S)/)) if (token.length > 0) tokens.push(token);
+  }
+  return tokens;
 }
 
 /** A token with its values masked; a token that was wholly a value is the parameter itself. */
 export function maskToken(token: string): string {
+  // Every mask needs a digit (UUIDs, hex ids, addresses, numbers, timestamps): a word without one is kept as it is.
+  if (!/\d/.test(token)) return token;
   let masked = token;
   for (const mask of MASKS) masked = masked.replace(mask, PARAMETER);
   // `<*><*>` and `/<*>/<*>` say no more than one parameter.
@@ -79,8 +83,21 @@ export function maskToken(token: string): string {
   return /^[^A-Za-z]*<\*>[^A-Za-z]*$/.test(masked) ? PARAMETER : masked;
 }
 
+/**
+ * 16 hex characters from two 32-bit FNV-1a hashes of the template (different offset bases): an id,
+ * not a secret, and the miner makes thousands of them a second, which a cryptographic hash slowed
+ * down more than everything else together. A collision is resolved by freshId.
+ */
 function templateId(tokens: readonly string[]): string {
-  return createHash('sha256').update(tokens.join(' ')).digest('hex').slice(0, 16);
+  const text = tokens.join(' ');
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x9e3779b9;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 export class LogTemplateMiner {
@@ -110,24 +127,31 @@ export class LogTemplateMiner {
 
   /** Learns from one line: it joins the closest template (generalizing it) or starts one. */
   learn(message: string): TemplateMatch {
-    const tokens = this.tokensOf(message);
+    return this.matchOf(this.learnTokens(this.tokensOf(message)));
+  }
+
+  /** The template a line belongs to, without learning from it; null when no template is close enough. */
+  match(message: string): TemplateMatch | null {
+    const template = this.matchTokens(this.tokensOf(message));
+    return template ? this.matchOf(template) : null;
+  }
+
+  private learnTokens(tokens: string[]): LogTemplate {
     const leaf = this.leafFor(tokens);
     const best = this.closest(leaf, tokens);
     if (best && (best.score >= this.options.similarity || leaf.length >= this.options.maxTemplatesPerLeaf)) {
       best.template.tokens = best.template.tokens.map((token, i) => (token === tokens[i] ? token : PARAMETER));
       best.template.count += 1;
-      return this.matchOf(best.template);
+      return best.template;
     }
     const created: LogTemplate = { id: this.freshId(tokens), tokens, count: 1 };
     this.place(created);
-    return this.matchOf(created);
+    return created;
   }
 
-  /** The template a line belongs to, without learning from it; null when no template is close enough. */
-  match(message: string): TemplateMatch | null {
-    const tokens = this.tokensOf(message);
-    const best = this.closest(this.leafFor(tokens), tokens, true);
-    return best && best.score >= this.options.similarity ? this.matchOf(best.template) : null;
+  private matchTokens(tokens: readonly string[]): LogTemplate | null {
+    const best = this.closest(this.leafFor(tokens), tokens);
+    return best && best.score >= this.options.similarity ? best.template : null;
   }
 
   /**
@@ -135,8 +159,9 @@ export class LogTemplateMiner {
    * groups the lines that came before. One result per input line, in order.
    */
   mineAll(messages: readonly string[]): TemplateMatch[] {
-    const learnt = messages.map((message) => this.learn(message));
-    return messages.map((message, i) => this.match(message) ?? learnt[i]!).map((m) => this.matchOf(this.byId.get(m.id)!));
+    const tokenized = messages.map((message) => this.tokensOf(message));
+    const learnt = tokenized.map((tokens) => this.learnTokens(tokens));
+    return tokenized.map((tokens, i) => this.matchTokens(tokens) ?? this.byId.get(learnt[i]!.id)!).map((template) => this.matchOf(template));
   }
 
   private tokensOf(message: string): string[] {
@@ -167,8 +192,12 @@ export class LogTemplateMiner {
     this.byId.set(template.id, template);
   }
 
-  /** The most similar template of the leaf: most equal tokens, then most parameters (the more general), then the older. */
-  private closest(leaf: readonly LogTemplate[], tokens: readonly string[], parametersMatch = false): { template: LogTemplate; score: number } | null {
+  /**
+   * The most similar template of the leaf: the most tokens held (a parameter holds any token), then
+   * the most parameters (the more general), then the older. Counting a parameter as held while
+   * learning keeps a generalized template attracting its lines, instead of spawning near-copies.
+   */
+  private closest(leaf: readonly LogTemplate[], tokens: readonly string[]): { template: LogTemplate; score: number } | null {
     let best: { template: LogTemplate; score: number; parameters: number } | null = null;
     for (const template of leaf) {
       let equal = 0;
@@ -177,7 +206,7 @@ export class LogTemplateMiner {
         const token = template.tokens[i];
         if (token === PARAMETER) {
           parameters += 1;
-          if (parametersMatch) equal += 1;
+          equal += 1;
         } else if (token === tokens[i]) equal += 1;
       }
       const score = equal / tokens.length;
