@@ -64,11 +64,18 @@ export const SEARCH_ATTRIBUTES = {
   prUrl: defineSearchAttributeKey('StewardPrUrl', SearchAttributeType.KEYWORD),
   /** What the incident's model calls cost so far, in US dollars. */
   costUsd: defineSearchAttributeKey('StewardCostUsd', SearchAttributeType.DOUBLE),
+  /** The deploy watch's revision under watch. */
+  revision: defineSearchAttributeKey('StewardRevision', SearchAttributeType.KEYWORD),
+  /** How many error signatures the deploy watch flagged as raised by the deploy. */
+  flaggedSignatures: defineSearchAttributeKey('StewardFlaggedSignatures', SearchAttributeType.INT),
 } as const;
 
-export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: 'Keyword' | 'Double' }[] = Object.values(SEARCH_ATTRIBUTES).map((key) => ({
+const REGISTRATION_TYPES = { [SearchAttributeType.DOUBLE]: 'Double', [SearchAttributeType.INT]: 'Int', [SearchAttributeType.KEYWORD]: 'Keyword' } as const;
+export type SearchAttributeRegistrationType = (typeof REGISTRATION_TYPES)[keyof typeof REGISTRATION_TYPES];
+
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: SearchAttributeRegistrationType }[] = Object.values(SEARCH_ATTRIBUTES).map((key) => ({
   name: key.name,
-  type: key.type === SearchAttributeType.DOUBLE ? 'Double' : 'Keyword',
+  type: REGISTRATION_TYPES[key.type as keyof typeof REGISTRATION_TYPES],
 }));
 
 /** Policy the workflow runs under; fixed at start so that replays see the same values. */
@@ -147,6 +154,8 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
 ];
+
+export * from './deploy-watch';
 
 // ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 

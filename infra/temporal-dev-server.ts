@@ -123,7 +123,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const missing = SEARCH_ATTRIBUTE_REGISTRATIONS.filter((sa) => !known.has(sa.name));
   if (missing.length === 0) return [];
   // temporal.api.enums.v1.IndexedValueType
-  const indexedValueType = { Keyword: 2, Double: 4 } as const;
+  const indexedValueType = { Keyword: 2, Int: 3, Double: 4 } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, indexedValueType[sa.type]])),
