@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Severity } from './severity';
 
 /**
  * The body Datadog posts, as produced by the payload template in README.md. Every value is a string
@@ -21,6 +22,28 @@ export type DatadogWebhookPayload = z.input<typeof DatadogWebhookPayload>;
 export const AlertTransition = z.enum(['triggered', 'retriggered', 'recovered', 'warn', 'no_data', 'renotify', 'other']);
 export type AlertTransition = z.infer<typeof AlertTransition>;
 
+/**
+ * A regression the deploy watch pinned on a deploy and is fixing forward: the incident's alert then
+ * comes from the watch, not from a monitor, and carries what the watch already established.
+ */
+export const RegressionContext = z.object({
+  watchId: z.string(),
+  revision: z.string(),
+  previousRevision: z.string().nullable(),
+  signature: z.string(),
+  template: z.string(),
+  baselineCount: z.number(),
+  afterCount: z.number(),
+  /** The after-deploy rate over the baseline's; null for a signature new since the deploy. */
+  ratio: z.number().nullable(),
+  severity: Severity,
+  confidence: z.number().min(0).max(1),
+  reasoning: z.string(),
+  /** The diff line the deploy triage tied the error to, checked against the repository. */
+  citedLine: z.object({ revision: z.string(), file: z.string(), line: z.number().int(), text: z.string() }).nullable(),
+});
+export type RegressionContext = z.infer<typeof RegressionContext>;
+
 export const NormalizedAlert = z.object({
   monitorId: z.string(),
   alertCycleKey: z.string(),
@@ -35,6 +58,8 @@ export const NormalizedAlert = z.object({
   occurredAt: z.string(),
   link: z.string(),
   eventId: z.string().nullable(),
+  /** Set when the deploy watch raised this alert; absent for a monitor's. */
+  regression: RegressionContext.nullable().optional(),
 });
 export type NormalizedAlert = z.infer<typeof NormalizedAlert>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RegressionContext } from './alert';
 import { Severity } from './severity';
 
 export const MonitorTuning = z.object({
@@ -26,3 +27,23 @@ export const TriageResult = z.object({
   monitorTuning: MonitorTuning.nullable().describe('how to quiet the monitor, when verdict is noise'),
 });
 export type TriageResult = z.infer<typeof TriageResult>;
+
+/**
+ * The triage of a regression the deploy watch fixes forward: the watch's own triage already found
+ * it real and tied it to a line of the diff, so the alert triage is not asked again.
+ */
+export function triageOfRegression(regression: RegressionContext): TriageResult {
+  const cited = regression.citedLine;
+  return {
+    verdict: 'real',
+    severity: regression.severity,
+    confidence: regression.confidence,
+    reasoning: regression.reasoning,
+    suspectedArea: {
+      files: cited ? [cited.file] : [],
+      summary: cited ? `${cited.file}:${cited.line} (${cited.revision.slice(0, 12)}): ${cited.text.trim()}` : 'no line of the diff was tied to the error',
+    },
+    duplicateOf: null,
+    monitorTuning: null,
+  };
+}

@@ -9,6 +9,7 @@ import {
   type IncidentWorkflowInput,
 } from '../../contracts';
 import { isAtLeast } from '../../domain/severity';
+import { triageOfRegression } from '../../domain/triage';
 import { call } from './activity-proxies';
 import { awaitApproval, takeDecision } from './approval-gate';
 import { close, notify } from './closing';
@@ -49,8 +50,11 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   progress.setStatus('checking_duplicates');
   await progress.checkpoint();
 
-  // Dedup by the monitor's description: a later run that finds Steward's PR link stands down.
-  const existing = await call(quick.findExistingFix, `Read monitor ${alert.monitorId} for a Steward fix already linked`, { monitorId: alert.monitorId, alert });
+  // Dedup by the monitor's description: a later run that finds Steward's PR link stands down. A
+  // regression from the deploy watch has no monitor; its dedup is its id, one per deploy and signature.
+  const existing = alert.regression
+    ? { signature: alert.regression.template, existingFix: null }
+    : await call(quick.findExistingFix, `Read monitor ${alert.monitorId} for a Steward fix already linked`, { monitorId: alert.monitorId, alert });
   state.signature = existing.signature;
   if (existing.existingFix) {
     state.duplicateOf = existing.existingFix.incidentId;
@@ -59,7 +63,10 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   }
 
   progress.setStatus('triaging');
-  const triage = await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
+  // The deploy watch's triage already found a regression real and tied it to a line: it is not asked again.
+  const triage = alert.regression
+    ? triageOfRegression(alert.regression)
+    : await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
   progress.recordTriage(triage);
   await progress.checkpoint();
 

@@ -48,11 +48,14 @@ export async function openFixPullRequest(
   progress.recordPullRequest(pr);
   await progress.checkpoint();
 
-  await call(activities.quick.annotateMonitorWithPr, `Link the PR on monitor ${alert.monitorId}'s description`, {
-    monitorId: alert.monitorId,
-    link: { incidentId, prUrl: pr.url, signature: state.signature },
-  });
-  progress.recordEvent('monitor_annotated', { prUrl: pr.url });
+  // A regression the deploy watch raised has no monitor to link the PR on.
+  if (!alert.regression) {
+    await call(activities.quick.annotateMonitorWithPr, `Link the PR on monitor ${alert.monitorId}'s description`, {
+      monitorId: alert.monitorId,
+      link: { incidentId, prUrl: pr.url, signature: state.signature },
+    });
+    progress.recordEvent('monitor_annotated', { prUrl: pr.url });
+  }
   await notify(incident, {
     key: `${incidentId}:pr_opened`,
     kind: 'pr_opened',
