@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeployEvent } from '../domain/deploy';
+import type { IncidentPolicy } from './incident-policy';
 
 export const DEPLOY_WATCH_WORKFLOW_TYPE = 'deployWatchWorkflow';
 
@@ -86,4 +87,6 @@ export interface DeployWatchPolicy {
 export interface DeployWatchWorkflowInput {
   deploy: DeployEvent;
   policy: DeployWatchPolicy;
+  /** The policy of the incident a regression or a failed build is fixed forward in. */
+  incidentPolicy: IncidentPolicy;
 }

@@ -7,7 +7,6 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState } from '../domain/incident';
-import type { Severity } from '../domain/severity';
 
 /** The task queues' names when the deployment does not choose its own (STEWARD_TASK_QUEUE, STEWARD_SANDBOX_TASK_QUEUE). */
 export const DEFAULT_TASK_QUEUES = {
@@ -78,32 +77,8 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: SearchAttribu
   type: REGISTRATION_TYPES[key.type as keyof typeof REGISTRATION_TYPES],
 }));
 
-/** Policy the workflow runs under; fixed at start so that replays see the same values. */
-export interface IncidentPolicy {
-  approvalMinSeverity: Severity;
-  approvalTimeoutMs: number;
-  approvalTimeoutPolicy: 'escalate' | 'close';
-  maxEscalations: number;
-  maxFixAttempts: number;
-  /** Triage confidence below which the PR is opened as a draft. */
-  draftPrBelowConfidence: number;
-  /** Model turns the fix agent gets per attempt. */
-  fixAgentMaxTurns: number;
-  /** The shared queue of the sandbox hosts: the first free host claims the incident's sandbox there. */
-  sandboxTaskQueue: string;
-  /** How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the PR opens. */
-  prFollowUpMs: number;
-  webUiBaseUrl: string;
-  namespace: string;
-  activityTimeouts: {
-    quickStartToCloseMs: number;
-    sandboxStartToCloseMs: number;
-    sandboxHeartbeatMs: number;
-    modelStartToCloseMs: number;
-    /** How long a sandbox activity waits for its host to pick it up before the host counts as gone. */
-    sandboxHostScheduleToStartMs: number;
-  };
-}
+export type { IncidentPolicy } from './incident-policy';
+import type { IncidentPolicy } from './incident-policy';
 
 export interface IncidentWorkflowInput {
   alert: NormalizedAlert;
