@@ -199,6 +199,12 @@ describe('groundCausalLink', () => {
     expect(failure?.detail).toMatch(detail);
   });
 
+  it('refuses a changed line of a file that does not run in production', () => {
+    const result = groundCausalLink({ link: { ...LINK, file: 'README.md', line: 1, lineText: null, symbols: [] }, patches, flagged: FLAGGED, enclosingFunctions: [], symbolsPresent: PRESENT, runtimeFiles: ['src/pricing.js'] });
+    expect(result.ok ? [] : result.failures).toContainEqual({ check: 'runtime_file', detail: 'README.md does not run in production (runtime files of the diff: src/pricing.js)' });
+    expect(groundCausalLink({ link: LINK, patches, flagged: FLAGGED, enclosingFunctions: ['discountCents'], symbolsPresent: PRESENT, runtimeFiles: ['./src/pricing.js'] })).toEqual({ ok: true });
+  });
+
   it('names every failed check at once', () => {
     const result = ground({ line: 3, signature: 'sig-nope', symbols: ['ghost'] });
     expect(result.ok ? [] : result.failures.map((f) => f.check)).toEqual(['signature', 'line_in_diff', 'symbols_exist']);

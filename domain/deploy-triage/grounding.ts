@@ -31,7 +31,7 @@ export interface FlaggedErrorEvidence {
   stackTrace: string | null;
 }
 
-export type GroundingCheck = 'signature' | 'line_in_diff' | 'line_text' | 'on_code_path' | 'symbols_exist';
+export type GroundingCheck = 'signature' | 'line_in_diff' | 'line_text' | 'runtime_file' | 'on_code_path' | 'symbols_exist';
 export interface GroundingFailure {
   check: GroundingCheck;
   detail: string;
@@ -89,6 +89,8 @@ export function groundCausalLink(input: {
   enclosingFunctions: string[];
   /** Whether each of symbolsToLookUp(link) occurs at the revision. A symbol missing from the record counts as absent. */
   symbolsPresent: Record<string, boolean>;
+  /** The files of the diff that run in production; a line of any other (a test, a README) explains no production error. */
+  runtimeFiles?: string[];
 }): GroundingResult {
   const { link } = input;
   const failures: GroundingFailure[] = [];
@@ -101,6 +103,10 @@ export function groundCausalLink(input: {
     failures.push({ check: 'line_in_diff', detail: `${link.file}:${link.line} is no ${kind} line of the diff${describeChangedLines(input.patches, link.file, link.side)}` });
   } else if (link.lineText !== null && !sameLineText(link.lineText, changed.text)) {
     failures.push({ check: 'line_text', detail: `${link.file}:${link.line} reads ${JSON.stringify(changed.text.trim())}, not ${JSON.stringify(link.lineText.trim())}` });
+  }
+
+  if (changed && input.runtimeFiles && !input.runtimeFiles.map(normalizeRepoPath).includes(normalizeRepoPath(link.file))) {
+    failures.push({ check: 'runtime_file', detail: `${link.file} does not run in production (runtime files of the diff: ${input.runtimeFiles.join(', ') || 'none'})` });
   }
 
   if (error) {
