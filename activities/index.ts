@@ -1,6 +1,7 @@
 import type { ServicesConfig } from '../domain/service-config';
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
+import type { CodeSearchPort } from '../ports/code-search.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
 import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
@@ -27,6 +28,8 @@ export interface IncidentPorts {
   conversations: AgentConversationPort;
   /** Error-log search for context; null where none is configured (the embedded defaults). */
   logs: LogsPort | null;
+  /** The services' code at a revision, for checking what models say of it; absent, triage passes its suspected area on unchecked. */
+  codeSearch?: CodeSearchPort | null;
   services: ServicesConfig;
   sandboxCommandTimeoutMs?: number;
   /** Input plus output tokens an incident may spend before the fix agent stops; null or absent for no limit. */
@@ -36,7 +39,7 @@ export interface IncidentPorts {
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
-    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs }),
+    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs, codeSearch: ports.codeSearch ?? null, services: ports.services }),
     ...createReproduceActivities({
       model: ports.model,
       sandbox: ports.sandbox,
@@ -71,4 +74,5 @@ export function sandboxActivitiesOf(activities: IncidentActivities): Pick<Incide
 }
 
 export { createSandboxHostActivities } from './sandbox-host/sandbox-host.activities';
+export { createDeployTriageActivities, type DeployTriageInput, type DeployTriageVerdict } from './deploy-triage/deploy-triage.activities';
 export type SandboxHostActivities = ReturnType<typeof import('./sandbox-host/sandbox-host.activities').createSandboxHostActivities>;

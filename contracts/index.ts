@@ -113,6 +113,10 @@ export const ERROR_TYPES = {
   agentConversationOutOfStep: 'AgentConversationOutOfStep',
   /** A workspace snapshot's setup command failed or timed out (often a registry hiccup, so retried); the details carry its output. */
   snapshotSetupFailed: 'SnapshotSetupFailed',
+  /** The deploy triage was given input it cannot work on (no diff, a diff of another revision); the field is named. */
+  deployTriageInputInvalid: 'DeployTriageInputInvalid',
+  /** A deploy's diff cannot be read as a unified diff: the same text fails the same way. */
+  deployDiffUnreadable: 'DeployDiffUnreadable',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -128,6 +132,8 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.datadogRequestRejected,
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
+  ERROR_TYPES.deployTriageInputInvalid,
+  ERROR_TYPES.deployDiffUnreadable,
 ];
 
 export * from './deploy-watch';

@@ -20,7 +20,8 @@ export const TriageResult = z.object({
   confidence: z.number().min(0).max(1),
   reasoning: z.string().min(1),
   suspectedArea: z.object({
-    files: z.array(z.string()),
+    files: z.array(z.string()).describe('repository paths of the suspected files'),
+    functions: z.array(z.string()).optional().describe('names of the suspected functions, as written in the code'),
     summary: z.string(),
   }),
   duplicateOf: z.string().nullable().describe('incident id this duplicates, when verdict is duplicate'),

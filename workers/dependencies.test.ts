@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
+import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
@@ -28,6 +29,8 @@ describe('buildIncidentPorts', () => {
     expect(labels.join('\n')).toMatch(/replay of .*not a live model/);
     expect(labels.join('\n')).toContain('not Datadog');
     expect(labels.join('\n')).toContain('not GitHub');
+    expect(ports.codeSearch).toBeInstanceOf(GitCodeSearch);
+    expect(labels.join('\n')).toMatch(/code search: git, in each service's repository .*code-search\)/);
   });
 
   it('routes each stage to its configured model, and records when asked to', () => {

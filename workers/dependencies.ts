@@ -14,6 +14,7 @@ import { AnthropicModel } from '../adapters/anthropic-model.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
+import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
@@ -94,6 +95,11 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
         ),
       })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
+  const codeSearchMirrors = path.join(config.dataDir, 'code-search');
+  const codeSearch = new GitCodeSearch({
+    repositories: Object.fromEntries(Object.entries(config.services).map(([service, settings]) => [service, settings.repository])),
+    mirrorRoot: codeSearchMirrors,
+  });
   return {
     ports: {
       model,
@@ -105,6 +111,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       conversations: new PostgresAgentConversations(pool),
       fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : null,
+      codeSearch,
       services: config.services,
     },
     labels: [
@@ -115,6 +122,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
       'ledger: Postgres',
       config.monitors.provider === 'datadog' ? 'error logs: Datadog log search' : 'error logs: none (no log search configured)',
+      `code search: git, in each service's repository (local folders in place, remote ones mirrored under ${codeSearchMirrors})`,
     ],
     sandboxBackend,
   };
