@@ -1,0 +1,29 @@
+import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { deployDeliveredSignal, type DeployWatchWorkflowInput } from '../../contracts';
+import type { DeployEvent } from '../../domain/deploy';
+
+/**
+ * A STAND-IN for the deploy watch (workflows/deploy-watch/), registered under its type name
+ * (DEPLOY_WATCH_WORKFLOW_TYPE) so that the intake's tests can run against a worker: it only records
+ * the input it was started with and every deployDelivered signal, answers them to a query, and
+ * completes when told to. It watches nothing.
+ */
+
+export interface StandInRecord {
+  input: DeployWatchWorkflowInput;
+  deliveries: DeployEvent[];
+}
+
+export const standInRecordQuery = defineQuery<StandInRecord>('deployWatchStandInRecord');
+/** Ends the run, so that a test can have a completed watch. */
+export const standInFinishSignal = defineSignal('deployWatchStandInFinish');
+
+export async function deployWatchWorkflow(input: DeployWatchWorkflowInput): Promise<StandInRecord> {
+  const record: StandInRecord = { input, deliveries: [] };
+  let finished = false;
+  setHandler(deployDeliveredSignal, (deploy) => void record.deliveries.push(deploy));
+  setHandler(standInFinishSignal, () => void (finished = true));
+  setHandler(standInRecordQuery, () => record);
+  await condition(() => finished);
+  return record;
+}
