@@ -23,7 +23,12 @@ export async function deployWatchWorkflow(input: DeployWatchWorkflowInput): Prom
   let finished = false;
   setHandler(deployDeliveredSignal, (deploy) => void record.deliveries.push(deploy));
   setHandler(standInFinishSignal, () => void (finished = true));
-  setHandler(standInRecordQuery, () => record);
+  // The input's deploy is the first delivery again: its build log (up to a million characters) is left
+  // out of the answer, so that two copies of it do not pass Temporal's 2 MiB limit on a query's answer.
+  setHandler(standInRecordQuery, () => {
+    const build = record.input.deploy.build;
+    return build?.log ? { ...record, input: { ...record.input, deploy: { ...record.input.deploy, build: { ...build, log: `(${build.log.length} characters, as delivered)` } } } } : record;
+  });
   await condition(() => finished);
   return record;
 }
