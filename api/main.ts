@@ -65,6 +65,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     maxBodyBytes: config.api.maxBodyBytes,
     slackSigningSecret: config.slack?.signingSecret ?? null,
     githubWebhookSecret: config.codeHost.provider === 'github-app' ? config.codeHost.webhookSecret : null,
+    deploys: { policy: config.deployWatch, services: config.services, maxBodyBytes: config.api.deployMaxBodyBytes },
     rejectReasonModal: config.slack ? slackRejectReasonModal({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }) : null,
     health: {
       postgres: async () => {
@@ -84,7 +85,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     throw error;
   }
   const url = `http://localhost:${port}`;
-  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog)`);
+  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog, deploys: POST ${url}/webhooks/deploy)`);
 
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
   let closing: Promise<void> | null = null;

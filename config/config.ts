@@ -1,8 +1,10 @@
 import * as path from 'node:path';
 import { z } from 'zod';
+import type { DeployWatchPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
 import { apiConfig, apiEnv, type ApiConfig } from './api.config';
+import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { ConfigError } from './env';
 import { incidentPolicyConfig, incidentPolicyEnv, type IncidentPolicyConfig } from './incident-policy.config';
 import { codeHostConfig, integrationsEnv, monitorsConfig, slackConfig, type CodeHostConfig, type MonitorsConfig, type SlackConfig } from './integrations.config';
@@ -34,6 +36,7 @@ const EnvSchema = z.object({
   ...sandboxEnv,
   ...apiEnv,
   ...incidentPolicyEnv,
+  ...deployWatchEnv,
   ...modelEnv,
   ...integrationsEnv,
 });
@@ -58,6 +61,8 @@ export interface StewardConfig extends IncidentPolicyConfig {
   servicesSource: 'demo' | 'file';
   slack: SlackConfig;
   sandbox: SandboxConfig;
+  /** The deploy watch's policy, which every deploy's watch is started with. */
+  deployWatch: DeployWatchPolicy;
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
 }
@@ -91,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',
     slack,
     sandbox: sandboxConfig(e),
+    deployWatch: deployWatchConfig(e),
     faults: {
       crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
       markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),

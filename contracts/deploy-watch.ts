@@ -4,7 +4,6 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeployEvent } from '../domain/deploy';
-import type { IncidentPolicy } from './incident-policy';
 
 export const DEPLOY_WATCH_WORKFLOW_TYPE = 'deployWatchWorkflow';
 
@@ -87,6 +86,4 @@ export interface DeployWatchPolicy {
 export interface DeployWatchWorkflowInput {
   deploy: DeployEvent;
   policy: DeployWatchPolicy;
-  /** The policy of the incident a regression or a failed build is fixed forward in. */
-  incidentPolicy: IncidentPolicy;
 }

@@ -117,6 +117,8 @@ export const ERROR_TYPES = {
   deployTriageInputInvalid: 'DeployTriageInputInvalid',
   /** A deploy's diff cannot be read as a unified diff: the same text fails the same way. */
   deployDiffUnreadable: 'DeployDiffUnreadable',
+  /** The code host has no such CI run or log, or keeps no CI runs at all (the local git host): asking again gets the same answer. */
+  buildLogUnavailable: 'BuildLogUnavailable',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -134,6 +136,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.agentConversationOutOfStep,
   ERROR_TYPES.deployTriageInputInvalid,
   ERROR_TYPES.deployDiffUnreadable,
+  ERROR_TYPES.buildLogUnavailable,
 ];
 
 export * from './deploy-watch';

@@ -30,12 +30,28 @@ export interface PullRequest {
   created: boolean;
 }
 
+/** The log of a failed CI run, as the code host keeps it. */
+export interface FailedRunLog {
+  /** Each failed job's log under a heading naming the job and its failed steps, cut to its tail within BUILD_LOG_MAX_CHARS (domain/deploy). */
+  log: string;
+  /** The run's page. */
+  url: string;
+  /** True when some of the log was left out to fit. */
+  truncated: boolean;
+}
+
 export interface CodeHostPort {
   /** Resolves a branch, tag or sha to a full sha; fails with ERROR_TYPES.revisionNotFound. */
   resolveRevision(repository: RepositoryRef, ref: string): Promise<string>;
   /** Opens the PR, or returns the one already open for the branch. Never opens a second. */
   openPullRequest(request: PullRequestRequest): Promise<PullRequest>;
   findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null>;
+  /**
+   * The logs of a failed CI run's failed jobs (a GitHub Actions run id, as a workflow_run event gives
+   * it: DeployEvent.build.githubRunId). Fails with ERROR_TYPES.buildLogUnavailable when the run is not
+   * there, has no failed job, or the code host keeps no CI runs.
+   */
+  fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog>;
 }
 
 /**
