@@ -31,6 +31,7 @@ function json<T>(text: string | undefined): T {
 const PAGINATED = 'Search-logs-returns-OK-response-with-pagination';
 const recordedPages: HarEntry[] = readHar(harOf(PAGINATED));
 const recordedAt = new Date(json<string>(fs.readFileSync(path.join(LOG_FIXTURES, PAGINATED, 'frozen.json'), 'utf8')));
+const recordedAfter = recordedPages.map((entry) => json<RecordedPage>(entry.response.content.text).meta?.page?.after);
 const recordedLogs = recordedPages.flatMap((entry) => json<RecordedPage>(entry.response.content.text).data);
 const paginatedSearch = { query: '*', from: 'now-15m', to: 'now', indexes: ['main'] };
 const countRequest = { compute: [{ aggregation: 'count', type: 'total' }], filter: { query: '*', from: 'now-15m', to: 'now', indexes: ['main'] } };
@@ -83,7 +84,7 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
       indexes: ['main'],
     });
 
-    expect(result).toEqual({ logs: [], total: 0 });
+    expect(result).toEqual({ logs: [], total: 0, nextCursor: null });
     expect(server.received.map((r) => r.answeredBy)).toEqual(['Search-logs-returns-OK-response #0']);
   });
 
@@ -96,6 +97,7 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
     expect(cursorsSent()).toEqual([undefined, first, second]);
     expect(result.logs.map((log) => log.id)).toEqual(recordedLogs.map((log) => log.id));
     expect(result.total).toBe(3);
+    expect(result.nextCursor).toBeNull();
     expect(result.logs[0]).toEqual({
       id: 'AQAAAYAZdbh47dGwNwAAAABBWUFaZGJyMUFBQ0s4OEN3YmZ1UDJRQUI',
       timestamp: '2022-04-11T16:29:47.000Z',
@@ -115,6 +117,36 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
     }
   });
 
+  it('reads a baseline window across calls, each starting from the nextCursor of the one before, to its end (recorded pages; requests adapted, counts synthetic)', async () => {
+    answerRecordedPages(3);
+    for (let call = 0; call < 3; call++) answerCount(3);
+    // One page per call: a baseline read spread over activities, each bounded, handing the cursor on.
+    const adapter = logsAdapter({ pageSize: 2, maxPages: 1 });
+
+    const calls: { ids: string[]; total: number; nextCursor: string | null }[] = [];
+    let cursor: string | undefined;
+    do {
+      const result = await adapter.searchErrorLogs({ ...paginatedSearch, limit: 10, ...(cursor ? { cursor } : {}) });
+      calls.push({ ids: result.logs.map((log) => log.id), total: result.total, nextCursor: result.nextCursor });
+      cursor = result.nextCursor ?? undefined;
+    } while (cursor && calls.length < 5);
+
+    expect(calls).toEqual([
+      { ids: recordedLogs.slice(0, 2).map((log) => log.id), total: 3, nextCursor: recordedAfter[0] },
+      { ids: recordedLogs.slice(2, 3).map((log) => log.id), total: 3, nextCursor: recordedAfter[1] },
+      { ids: [], total: 3, nextCursor: null },
+    ]);
+    expect(cursorsSent()).toEqual([undefined, recordedAfter[0], recordedAfter[1]]);
+    expect(server.received.map((r) => r.answeredBy)).toEqual([
+      'synthetic: search page 1',
+      'synthetic: count',
+      'synthetic: search page 2',
+      'synthetic: count',
+      'synthetic: search page 3',
+      'synthetic: count',
+    ]);
+  });
+
   it('stops after maxPages with logs left, and asks Datadog to count them all', async () => {
     answerRecordedPages(2);
     answerCount(57);
@@ -123,6 +155,7 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
 
     expect(result.logs).toHaveLength(3);
     expect(result.total).toBe(57);
+    expect(result.nextCursor).toBe(recordedAfter[1]);
     expect(server.received.map((r) => r.path)).toEqual([SEARCH_PATH, SEARCH_PATH, AGGREGATE_PATH]);
   });
 
@@ -134,6 +167,7 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
 
     expect(result.logs.map((log) => log.id)).toEqual(recordedLogs.slice(0, 2).map((log) => log.id));
     expect(result.total).toBe(57);
+    expect(result.nextCursor).toBe(recordedAfter[0]);
     expect(server.received.map((r) => r.path)).toEqual([SEARCH_PATH, AGGREGATE_PATH]);
   });
 
@@ -187,7 +221,7 @@ describe('DatadogLogs against recorded Datadog exchanges', () => {
     server.answer('429 for no time', request, jsonResponse(429, { errors: ['Rate limit exceeded'] }, { 'X-RateLimit-Reset': '0' }));
     server.answer('the search again', request, jsonResponse(200, { data: [] }));
 
-    expect(await logsAdapter().searchErrorLogs({ query: '*', from: 'now-15m', to: 'now', limit: 5 })).toEqual({ logs: [], total: 0 });
+    expect(await logsAdapter().searchErrorLogs({ query: '*', from: 'now-15m', to: 'now', limit: 5 })).toEqual({ logs: [], total: 0, nextCursor: null });
     expect(server.received.map((r) => r.answeredBy)).toEqual(['synthetic: 429 for no time', 'synthetic: the search again']);
   });
 

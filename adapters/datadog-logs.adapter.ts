@@ -34,8 +34,10 @@ function toErrorLog(log: v2.Log): ErrorLog {
 
 /**
  * Datadog's logs (Logs API v2): listLogs page by page, following `meta.page.after`, until the
- * window is exhausted, the limit is reached or `maxPages` pages were read. Datadog returns no total
- * with a page; when the search stops early, one aggregate request counts the matching logs.
+ * window is exhausted, the limit is reached or `maxPages` pages were read; a search given a cursor
+ * starts from it, and one that stops early hands back Datadog's `after` as `nextCursor`. Datadog
+ * returns no total with a page; unless one search read the whole window from its start, one
+ * aggregate request counts the matching logs.
  */
 export class DatadogLogs implements LogsPort {
   private readonly api: v2.LogsApi;
@@ -51,16 +53,16 @@ export class DatadogLogs implements LogsPort {
   async searchErrorLogs(search: ErrorLogSearch): Promise<ErrorLogSearchResult> {
     const filter: v2.LogsQueryFilter = { query: search.query, from: search.from, to: search.to, ...(search.indexes ? { indexes: search.indexes } : {}) };
     const logs: ErrorLog[] = [];
-    let cursor: string | undefined;
+    let cursor: string | undefined = search.cursor;
     for (let pages = 0; pages < this.maxPages && logs.length < search.limit; pages++) {
       const page = { limit: Math.min(this.pageSize, search.limit - logs.length), ...(cursor ? { cursor } : {}) };
       const response = await callDatadog('POST logs/events/search', () => this.api.listLogs({ body: { filter, page, sort: 'timestamp' } }));
       logs.push(...(response.data ?? []).map(toErrorLog));
       cursor = response.meta?.page?.after;
-      if (!cursor) return { logs, total: logs.length };
+      if (!cursor) return { logs, total: search.cursor ? Math.max(logs.length, await this.count(filter)) : logs.length, nextCursor: null };
     }
     // The count is a second look at a window that may still be filling: never report fewer than were read.
-    return { logs, total: Math.max(logs.length, await this.count(filter)) };
+    return { logs, total: Math.max(logs.length, await this.count(filter)), nextCursor: cursor ?? null };
   }
 
   private async count(filter: v2.LogsQueryFilter): Promise<number> {

@@ -8,6 +8,11 @@ export interface ErrorLogSearch {
   limit: number;
   /** Log indexes to search; all of them when absent. */
   indexes?: string[];
+  /**
+   * Where a previous search of the same query and window stopped (its `nextCursor`): the search
+   * goes on from there instead of starting over. Opaque; only the adapter that issued it reads it.
+   */
+  cursor?: string;
 }
 
 export interface ErrorLog {
@@ -31,6 +36,11 @@ export interface ErrorLogSearchResult {
   logs: ErrorLog[];
   /** How many logs matched in the window: more than `logs` holds when the search stopped at its limit. */
   total: number;
+  /**
+   * Hand it back as `cursor` to read the logs after these, when the search stopped at its limit or
+   * its page budget with logs left; null when the window is exhausted.
+   */
+  nextCursor: string | null;
 }
 
 /** The error logs around an incident, for triage and reproduction. */
