@@ -138,6 +138,8 @@ export const ERROR_TYPES = {
   agentConversationOutOfStep: 'AgentConversationOutOfStep',
   /** A workspace snapshot's setup command failed or timed out (often a registry hiccup, so retried); the details carry its output. */
   snapshotSetupFailed: 'SnapshotSetupFailed',
+  /** A log search the embedded log store cannot read (syntax beyond service:, status:, words and quoted phrases); the same query fails the same way. */
+  logQueryUnsupported: 'LogQueryUnsupported',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -153,6 +155,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.datadogRequestRejected,
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
+  ERROR_TYPES.logQueryUnsupported,
 ];
 
 export * from './deploy-watch';
