@@ -178,7 +178,7 @@ describe('triage activities', () => {
             stackTrace: "TypeError: Cannot read properties of undefined (reading 'percent')\n    at discountCents (/app/src/pricing.js:10:40)",
             requestId,
           });
-          return { logs: [log('a', 'req-7f3a'), log('b', 'req-91cc')], total: 132 };
+          return { logs: [log('a', 'req-7f3a'), log('b', 'req-91cc')], total: 132, nextCursor: 'cursor-after-b' };
         },
       };
       const { activities, model } = setUp({ logs });
