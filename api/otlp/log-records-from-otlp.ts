@@ -72,7 +72,8 @@ function recordOf(log: OtlpLogRecord, service: string, resourceAttributes: Recor
   const observed = millisOf(log.observedTimeUnixNano);
   if (time === 'out of range' || (time === null && observed === 'out of range')) return 'a timestamp past the year 9999';
   const attributes = attributesOf(log.attributes);
-  const severityNumber = log.severityNumber ?? 0;
+  // A number outside the spec's range (protobuf lets any int32 through) is read as unspecified.
+  const severityNumber = log.severityNumber !== undefined && log.severityNumber >= 0 && log.severityNumber <= 24 ? log.severityNumber : 0;
   const severityText = log.severityText ? storable(log.severityText) : null;
   const exceptionType = textAttribute(attributes, 'exception.type');
   const exceptionMessage = textAttribute(attributes, 'exception.message');

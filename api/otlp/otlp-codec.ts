@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { z } from 'zod';
 import { describeIssues } from '../../lib/describe-issues';
 import { ExportLogsServiceRequest } from './otlp-logs.schema';
 
@@ -22,25 +23,35 @@ export function encodingOf(contentType: string | undefined): OtlpEncoding | null
   return null;
 }
 
-function base64ToHex(value: unknown): unknown {
-  return typeof value === 'string' ? Buffer.from(value, 'base64').toString('hex') : value;
-}
+const ID_BYTES = { traceId: 16, spanId: 8 } as const;
+/** A batch with a bad field in every record would otherwise answer with thousands of lines. */
+const MAX_ISSUES_SHOWN = 5;
 
-/** Protobuf's bytes come out base64, as JSON's bytesValue is; ids alone are hex in OTLP's JSON. */
-function idsAsHex(request: { resourceLogs?: { scopeLogs?: { logRecords?: Record<string, unknown>[] }[] }[] }): unknown {
-  for (const resourceLogs of request.resourceLogs ?? []) {
-    for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
-      for (const record of scopeLogs.logRecords ?? []) {
-        if ('traceId' in record) record.traceId = base64ToHex(record.traceId);
-        if ('spanId' in record) record.spanId = base64ToHex(record.spanId);
-      }
-    }
-  }
+type DecodedRequest = { resourceLogs?: { scopeLogs?: { logRecords?: Record<string, unknown>[] }[] }[] };
+
+/**
+ * Protobuf's bytes come out base64, as JSON's bytesValue is; ids alone are hex in OTLP's JSON, and
+ * are turned so here, their lengths checked (proto3 allows an empty one: not set).
+ */
+function idsAsHex(request: DecodedRequest): DecodedRequest {
+  (request.resourceLogs ?? []).forEach((resourceLogs, r) =>
+    (resourceLogs.scopeLogs ?? []).forEach((scopeLogs, s) =>
+      (scopeLogs.logRecords ?? []).forEach((record, l) => {
+        for (const [field, bytes] of Object.entries(ID_BYTES)) {
+          if (typeof record[field] !== 'string') continue;
+          const id = Buffer.from(record[field], 'base64');
+          if (id.length !== 0 && id.length !== bytes) {
+            throw new OtlpDecodeError(`invalid ExportLogsServiceRequest: resourceLogs.${r}.scopeLogs.${s}.logRecords.${l}.${field}: expected ${bytes} bytes, got ${id.length}`);
+          }
+          record[field] = id.toString('hex');
+        }
+      }),
+    ),
+  );
   return request;
 }
 
 export function decodeExportLogsRequest(body: Buffer, encoding: OtlpEncoding): ExportLogsServiceRequest {
-  let candidate: unknown;
   if (encoding === 'protobuf') {
     let message: protobuf.Message;
     try {
@@ -48,17 +59,22 @@ export function decodeExportLogsRequest(body: Buffer, encoding: OtlpEncoding): E
     } catch (error) {
       throw new OtlpDecodeError(`body is not a protobuf ExportLogsServiceRequest: ${(error as Error).message}`);
     }
-    // Exact 64-bit values as decimal strings, enums as numbers, NaN and infinities as JSON writes them.
-    candidate = idsAsHex(RequestMessage.toObject(message, { longs: String, enums: Number, bytes: String, json: true }));
-  } else {
-    try {
-      candidate = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
-    }
+    // Exact 64-bit values as decimal strings, enums as numbers, NaN and infinities as JSON writes them:
+    // the JSON form, its types held by the .proto, so zod's second look (a third of the decoding's time) is spared.
+    return idsAsHex(RequestMessage.toObject(message, { longs: String, enums: Number, bytes: String, json: true })) as ExportLogsServiceRequest;
+  }
+  let candidate: unknown;
+  try {
+    candidate = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = ExportLogsServiceRequest.safeParse(candidate);
-  if (!parsed.success) throw new OtlpDecodeError(`invalid ExportLogsServiceRequest: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) {
+    const { issues } = parsed.error;
+    const more = issues.length > MAX_ISSUES_SHOWN ? ` (and ${issues.length - MAX_ISSUES_SHOWN} more)` : '';
+    throw new OtlpDecodeError(`invalid ExportLogsServiceRequest: ${describeIssues(new z.ZodError(issues.slice(0, MAX_ISSUES_SHOWN)))}${more}`);
+  }
   return parsed.data;
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * ExportLogsServiceRequest in OTLP's JSON encoding (lowerCamelCase keys, trace and span ids in hex,
  * 64-bit integers as strings or numbers, enums as integers). A protobuf request is decoded into the
- * same form and checked by the same schema, so both encodings are read one way. Unknown keys are
+ * same form (its types held by the .proto), so both encodings are mapped one way. Unknown keys are
  * dropped, as the spec asks of receivers.
  */
 

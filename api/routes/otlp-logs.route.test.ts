@@ -174,6 +174,19 @@ describe('POST /v1/logs', () => {
     expect(logs[0]!.timestamp).toBe(AT_ISO);
   });
 
+  it('reads a protobuf severity number outside the spec as unspecified, by its text', async () => {
+    const response = await post(protobufOf(exportRequest([{ ...errorRecord, severityNumber: 40_000, severityText: 'ERROR' }, { ...infoRecord, severityNumber: 99 }])), {
+      'content-type': 'application/x-protobuf',
+    });
+
+    expect(response.status).toBe(200);
+    const rows = (await database.pool.query('SELECT severity_number, is_error FROM log_records ORDER BY id')).rows;
+    expect(rows).toEqual([
+      { severity_number: 0, is_error: true },
+      { severity_number: 0, is_error: false },
+    ]);
+  });
+
   it("keeps a record's NUL characters out of Postgres' way instead of failing the whole export", async () => {
     const response = await postJson(exportRequest([{ ...errorRecord, body: text('bad\u0000byte'), attributes: [attribute('k\u0000', text('v\u0000'))] }]));
 
@@ -232,8 +245,25 @@ describe('POST /v1/logs', () => {
       const status = otlpMessages.status.toObject(otlpMessages.status.decode(Buffer.from(await garbage.arrayBuffer())));
       expect(status).toEqual({ code: 3, message: expect.stringContaining('not a protobuf ExportLogsServiceRequest') });
 
+      const shortId = await post(protobufOf(exportRequest([{ ...errorRecord, traceId: 'abcd' }])), { 'content-type': 'application/x-protobuf' });
+      expect(shortId.status).toBe(400);
+      expect(otlpMessages.status.toObject(otlpMessages.status.decode(Buffer.from(await shortId.arrayBuffer())))).toEqual({
+        code: 3,
+        message: 'invalid ExportLogsServiceRequest: resourceLogs.0.scopeLogs.0.logRecords.0.traceId: expected 16 bytes, got 2',
+      });
+
       await expectStatus(await post(JSON.stringify(exportRequest([errorRecord])), { 'content-encoding': 'gzip' }), 400, 3, /does not unzip/);
       expect(await storedCount()).toBe(0);
+    });
+
+    it('names the first five bad fields of a batch and counts the rest, instead of answering a page per record', async () => {
+      const response = await postJson(exportRequest(Array.from({ length: 40 }, () => ({ ...errorRecord, severityNumber: 'high' }))));
+
+      expect(response.status).toBe(400);
+      const { message } = (await response.json()) as { message: string };
+      expect(message).toContain('logRecords.4.severityNumber');
+      expect(message).not.toContain('logRecords.5.severityNumber');
+      expect(message).toMatch(/\(and 35 more\)$/);
     });
 
     it('answers 401 without the bearer token, before reading the body', async () => {
