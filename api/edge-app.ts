@@ -3,6 +3,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WorkflowClient } from '@temporalio/client';
 import type { DeployWatchPolicy, IncidentPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
+import type { LogRecordsPort } from '../ports/log-records.port';
+import type { LogRetention } from './otlp/log-retention';
 import type { RejectReasonModal } from './slack-reject-modal';
 import { reject } from './http-errors';
 
@@ -30,6 +32,11 @@ export interface ApiServerDeps {
    */
   deploys?: DeployIntakeDeps | null;
   health: { postgres: () => Promise<void> };
+  /**
+   * The OTLP/HTTP logs endpoint (POST /v1/logs): the store it writes to, its body limit (as sent and
+   * unzipped) and its retention. Null or absent when logs are read from Datadog: the route then answers 404.
+   */
+  otlpLogs?: { store: LogRecordsPort; maxBodyBytes: number; retention: LogRetention } | null;
   logger?: (line: string) => void;
   /** Longest a webhook waits on Temporal before telling Datadog to retry. */
   temporalTimeoutMs?: number;

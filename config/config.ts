@@ -8,6 +8,7 @@ import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { ConfigError } from './env';
 import { incidentPolicyConfig, incidentPolicyEnv, type IncidentPolicyConfig } from './incident-policy.config';
 import { codeHostConfig, integrationsEnv, monitorsConfig, slackConfig, type CodeHostConfig, type MonitorsConfig, type SlackConfig } from './integrations.config';
+import { logsConfig, logsEnv, type LogsConfig } from './logs.config';
 import { modelConfig, modelEnv, modelPrices, type ModelConfig, type ModelPrices } from './model.config';
 import { sandboxConfig, sandboxEnv, type SandboxConfig } from './sandbox.config';
 import { loadServices } from './services.config';
@@ -39,6 +40,7 @@ const EnvSchema = z.object({
   ...deployWatchEnv,
   ...modelEnv,
   ...integrationsEnv,
+  ...logsEnv,
 });
 
 /** Every variable Steward reads; .env.example documents each (a test holds them together). */
@@ -55,6 +57,8 @@ export interface StewardConfig extends IncidentPolicyConfig {
   /** USD per million tokens by model family, the defaults overlaid with STEWARD_MODEL_PRICES. */
   modelPrices: ModelPrices;
   monitors: MonitorsConfig;
+  /** The embedded log store (OTLP/HTTP logs endpoint), which serves the logs port when Datadog is not configured. */
+  logs: LogsConfig;
   codeHost: CodeHostConfig;
   services: ServicesConfig;
   /** 'demo' when no services file is configured and the bundled demo service stands in. */
@@ -91,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     incidentBudgetUsd: e.STEWARD_INCIDENT_BUDGET_USD,
     modelPrices: modelPrices(e.STEWARD_MODEL_PRICES),
     monitors: monitorsConfig(e),
+    logs: logsConfig(e),
     codeHost,
     services,
     servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',

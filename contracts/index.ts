@@ -119,6 +119,8 @@ export const ERROR_TYPES = {
   deployDiffUnreadable: 'DeployDiffUnreadable',
   /** The code host has no such CI run or log, or keeps no CI runs at all (the local git host): asking again gets the same answer. */
   buildLogUnavailable: 'BuildLogUnavailable',
+  /** A log search the embedded log store cannot read (syntax beyond service:, status:, words and quoted phrases); the same query fails the same way. */
+  logQueryUnsupported: 'LogQueryUnsupported',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -137,6 +139,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.deployTriageInputInvalid,
   ERROR_TYPES.deployDiffUnreadable,
   ERROR_TYPES.buildLogUnavailable,
+  ERROR_TYPES.logQueryUnsupported,
 ];
 
 export * from './deploy-watch';
