@@ -7,7 +7,7 @@ import { LogTemplateMiner } from '../domain/log-template-miner';
 /**
  * `npm run bench:signatures`: how well the template miner groups log lines, on public labelled
  * data nobody here wrote — the 2k-line samples of logpai/loghub (`<System>/<System>_2k.log_structured.csv`,
- * whose EventId column is the ground truth). The data is not committed: point --loghub at a copy
+ * whose EventTemplate column is the ground truth, or the corrected labels of logpai/logparser). The data is not committed: point --loghub at a copy
  * (default ../shared/loghub, or STEWARD_LOGHUB_DIR). Prints grouping accuracy per system and on
  * average, and lines per second on one core. A benchmark, not a test: it asserts nothing.
  */
@@ -51,17 +51,24 @@ function parseCsv(text: string): string[][] {
 
 interface Labelled {
   system: string;
+  corrected: boolean;
   messages: string[];
   events: string[];
 }
 
+/**
+ * One system's sample: the corrected labels (logpai/logparser's data/loghub_2k_corrected,
+ * `<System>_2k.log_structured_corrected.csv`) when the directory holds them, else loghub's own.
+ * Lines are grouped by their true EventTemplate, as logparser's evaluator does: the corrected
+ * Linux sample gives two EventIds the same template.
+ */
 function loadSystem(dir: string, system: string): Labelled | null {
-  const file = path.join(dir, system, `${system}_2k.log_structured.csv`);
-  if (!fs.existsSync(file)) return null;
+  const file = [`${system}_2k.log_structured_corrected.csv`, `${system}_2k.log_structured.csv`].map((name) => path.join(dir, system, name)).find((f) => fs.existsSync(f));
+  if (!file) return null;
   const [header, ...rows] = parseCsv(fs.readFileSync(file, 'utf8')).filter((r) => r.length > 1);
   const content = header!.indexOf('Content');
-  const event = header!.indexOf('EventId');
-  return { system, messages: rows.map((r) => r[content]!), events: rows.map((r) => r[event]!) };
+  const event = header!.indexOf('EventTemplate');
+  return { system, corrected: file.endsWith('_corrected.csv'), messages: rows.map((r) => r[content]!), events: rows.map((r) => r[event]!) };
 }
 
 /**
@@ -90,7 +97,8 @@ function main(): void {
     say(`not run: no loghub 2k samples under ${dir} (<System>/<System>_2k.log_structured.csv); pass --loghub <dir> or set STEWARD_LOGHUB_DIR`);
     process.exit(1);
   }
-  say(`data: ${systems.length} systems of logpai/loghub's 2k-line labelled samples, from ${dir}`);
+  const labels = systems.every((s) => s.corrected) ? 'corrected labels (loghub_2k_corrected)' : systems.some((s) => s.corrected) ? 'mixed labels' : "loghub's original labels";
+  say(`data: ${systems.length} systems of logpai/loghub's 2k-line labelled samples, ${labels}, from ${dir}`);
   const accuracies: number[] = [];
   for (const { system, messages, events } of systems) {
     const miner = new LogTemplateMiner();
