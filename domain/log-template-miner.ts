@@ -79,7 +79,7 @@ const QUANTITY = /\(?[-+<>~#]?\d[\d.,:]*\s?(?:[KMGT]i?B|bytes?|B|ms|us|µs|ns|se
  * ISO and ctime timestamps (`Fri Jun 17 07:07:00 2005`), host names with a port.
  */
 const WHOLE_VALUE =
-  /\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){3,7}\b|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2}(?: \d{4})?|\b[A-Za-z][\w.-]*:\d{1,5}(?![\w.:])/gi;
+  /\b[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){3,7}\b|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?|\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2}(?: \d{4})?|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+:\d{1,5}(?![\w.:])/g;
 
 /** Replaces the values a message spells across token boundaries, before it is split. */
 export function maskMessage(message: string): string {
@@ -109,18 +109,18 @@ export function tokenize(message: string): string[] {
  * dotted name with capitals (`NameSystem.allocateBlock`, `java.lang.NullPointerException`) names code, and is kept.
  */
 export function maskToken(token: string): string {
-  if (!/\d|<\*>/.test(token)) return ((token.includes('/') || token.includes('.')) && NAME_VALUE.test(token)) || EMPTY_VALUE.test(token) ? PARAMETER : token;
+  if (!/\d|<\*>/.test(token)) return ((token.includes('/') || token.includes('.')) && NAME_VALUE.test(token)) || (token.length <= 6 && EMPTY_VALUE.test(token)) ? PARAMETER : token;
   // A name with one digit (`ssh2`, `eth0`, `IPv6`) names a thing, not a value.
   if (NUMBERED_NAME.test(token)) return token;
   const prefix = LABEL_PREFIX.exec(token);
   return prefix ? `${prefix[0]}${PARAMETER}` : PARAMETER;
 }
 
-/** `()`, `""`, `[]`: a value left empty. */
-const EMPTY_VALUE = /^(?:\(\)|\[\]|""|''|\{\})[,;:.]?$/;
+/** `()`, `""`, `[]`: a value left empty; `true`, `false`, `null`: values however they are written. */
+const EMPTY_VALUE = /^(?:\(\)|\[\]|""|''|\{\}|true|false|null)[,;:.]?$/i;
 const NUMBERED_NAME = /^["'(\[]?[A-Za-z]{2,}\d["')\],;:.]?$/;
 /** `uid=`, `onExtend:`, `instruction......`: a label glued to the value it introduces. */
-const LABEL_PREFIX = /^[A-Za-z][A-Za-z_-]*(?:=|:|\.{2,})(?=.)/;
+const LABEL_PREFIX = /^[A-Za-z][A-Za-z_-]*(?:=|:|\.{2,}|\{|\(|\[)(?=.)/;
 const NAME_VALUE = /^["'(\[<]*(?:\.{0,2}\/[^\s/]*\/\S*|~\/\S*|[a-z][a-z-]*(?:\.[a-z-]+){2,})["')\]>,;:.]*$/;
 
 function alikeBut(a: readonly string[], b: readonly string[], position: number): boolean {
