@@ -331,3 +331,13 @@ export class LogTemplateMiner {
     return { id: template.id, template: template.tokens.join(' ') };
   }
 }
+
+/**
+ * The signature of one line on its own: the miner's masking and tokenization, and the id a miner
+ * gives a template born from that line. A single line cannot be generalized by learning, so this is
+ * what every miner would make of it first: an incident's error and a deploy watch's log lines get
+ * the same id for the same masked line.
+ */
+export function signatureOf(line: string): TemplateMatch {
+  return new LogTemplateMiner().learn(line);
+}
