@@ -189,8 +189,7 @@ export class LogTemplateMiner {
     return template ? this.matchOf(template) : null;
   }
 
-  private learnTokens(tokens: string[]): LogTemplate {
-    const leaf = this.leafFor(tokens);
+  private learnTokens(tokens: string[], leaf = this.leafFor(tokens)): LogTemplate {
     const best = this.closest(leaf, tokens);
     if (best && (best.score >= this.options.similarity || leaf.length >= this.options.maxTemplatesPerLeaf)) {
       best.template.tokens = best.template.tokens.map((token, i) => (token === tokens[i] ? token : PARAMETER));
@@ -237,8 +236,8 @@ export class LogTemplateMiner {
     return this.byId.get(current)!;
   }
 
-  private matchTokens(tokens: readonly string[]): LogTemplate | null {
-    const best = this.closest(this.leafFor(tokens), tokens);
+  private matchTokens(tokens: readonly string[], leaf = this.leafFor(tokens)): LogTemplate | null {
+    const best = this.closest(leaf, tokens);
     return best && best.score >= this.options.similarity ? best.template : null;
   }
 
@@ -248,11 +247,13 @@ export class LogTemplateMiner {
    */
   mineAll(messages: readonly string[]): TemplateMatch[] {
     const tokenized = messages.map((message) => this.tokensOf(message));
-    const learnt = tokenized.map((tokens) => this.learnTokens(tokens));
+    // A leaf is routed to once per line: merges change its templates in place, never the leaf.
+    const leaves = tokenized.map((tokens) => this.leafFor(tokens));
+    const learnt = tokenized.map((tokens, i) => this.learnTokens(tokens, leaves[i]));
     // Many lines end in one template: its text is joined once.
     const matches = new Map<LogTemplate, TemplateMatch>();
     return tokenized.map((tokens, i) => {
-      const template = this.matchTokens(tokens) ?? this.resolve(learnt[i]!.id);
+      const template = this.matchTokens(tokens, leaves[i]) ?? this.resolve(learnt[i]!.id);
       let match = matches.get(template);
       if (!match) matches.set(template, (match = this.matchOf(template)));
       return match;
