@@ -72,7 +72,7 @@ export type MinerState = z.infer<typeof MinerState>;
  * the number and its unit are one value, so that `0 bytes sent` and `1190 bytes (1.16 KB) sent`
  * are the same event. Replaced in the message before it is split into tokens.
  */
-const QUANTITY = /\(?[-+<>~#]?\d[\d.,:]*\s?(?:[KMGT]i?B|bytes?|B|ms|us|µs|ns|secs?|seconds?|s|mins?|minutes?|hours?|%)\)?(?![\w(])/g;
+const QUANTITY = /(?<![\w.])\(?[-+<>~#]?\d[\d.,:]*\s?(?:[KMGT]i?B|bytes?|B|ms|us|µs|ns|secs?|seconds?|s|mins?|minutes?|hours?|%)\)?(?![\w(])/g;
 
 /**
  * Values that are one token even though they hold separators or spaces: MAC and IPv6 addresses,
