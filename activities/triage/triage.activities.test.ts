@@ -58,7 +58,7 @@ describe('triage activities', () => {
 
   describe('findExistingFix', () => {
     const sameIssue: StewardPrLink = { incidentId: 'incident-earlier', prUrl: 'https://code.example.test/pull/7', signature };
-    const otherIssue: StewardPrLink = { incidentId: 'incident-other', prUrl: 'https://code.example.test/pull/3', signature: 'RangeError: unknown coupon <str>' };
+    const otherIssue: StewardPrLink = { incidentId: 'incident-other', prUrl: 'https://code.example.test/pull/3', signature: errorSignature('RangeError: unknown coupon FREE100') };
 
     it('finds the PR linked on the monitor for the same error signature', async () => {
       const message = withStewardLink(withStewardLink(monitorWith().message, otherIssue).description, sameIssue).description;
