@@ -18,6 +18,18 @@ function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
 }
 
+/** Fixed identity and dates: every fresh demo repository gets the same commit ids. */
+function demoIdentity(date: string): NodeJS.ProcessEnv {
+  return {
+    GIT_AUTHOR_NAME: 'Checkout Team',
+    GIT_AUTHOR_EMAIL: 'checkout@example.com',
+    GIT_COMMITTER_NAME: 'Checkout Team',
+    GIT_COMMITTER_EMAIL: 'checkout@example.com',
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+  };
+}
+
 /** Creates the demo repository under the data folder if it is missing; returns its deployed revision. */
 export function ensureDemoRepository(repositoryPath: string): string {
   if (!fs.existsSync(path.join(repositoryPath, '.git'))) {
@@ -26,16 +38,7 @@ export function ensureDemoRepository(repositoryPath: string): string {
     fs.cpSync(DEMO_SOURCE_DIR, staging, { recursive: true });
     git(staging, ['init', '--quiet', '--initial-branch=main']);
     git(staging, ['add', '-A']);
-    // Fixed identity and dates: every fresh demo repository gets the same commit id.
-    const identity = {
-      GIT_AUTHOR_NAME: 'Checkout Team',
-      GIT_AUTHOR_EMAIL: 'checkout@example.com',
-      GIT_COMMITTER_NAME: 'Checkout Team',
-      GIT_COMMITTER_EMAIL: 'checkout@example.com',
-      GIT_AUTHOR_DATE: '2026-11-01T09:00:00Z',
-      GIT_COMMITTER_DATE: '2026-11-01T09:00:00Z',
-    };
-    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'checkout-service 1.4.2'], identity);
+    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'checkout-service 1.4.2'], demoIdentity('2026-11-01T09:00:00Z'));
     fs.mkdirSync(path.dirname(repositoryPath), { recursive: true });
     fs.renameSync(staging, repositoryPath);
   }
@@ -56,4 +59,86 @@ export function demoAlertPayload(options: { alertCycleKey: string; deployedRevis
     tags: template.tags!.replace('DEPLOYED_SHA', options.deployedRevision),
     date: String((options.date ?? new Date()).getTime()),
   };
+}
+
+/**
+ * The build-failure scenario's change: shipping moves into a module of its own, and pricing
+ * requires it under a name it does not have. Every module still parses, so only a build that
+ * loads them (the demo's `node scripts/build.js`) catches it before production does.
+ */
+export const BROKEN_BUILD_BRANCH = 'release/1.5.0';
+export const BROKEN_BUILD_COMMIT_MESSAGE = 'Move the shipping rules into their own module';
+export const BROKEN_BUILD_FILES: Record<string, string> = {
+  'src/shipping.js': `'use strict';
+
+/** Orders from 50.00 ship free; below that, shipping is a flat 4.99. */
+const FREE_SHIPPING_FROM_CENTS = 5000;
+const SHIPPING_CENTS = 499;
+
+function shippingCents(subtotal) {
+  return subtotal >= FREE_SHIPPING_FROM_CENTS ? 0 : SHIPPING_CENTS;
+}
+
+module.exports = { shippingCents, FREE_SHIPPING_FROM_CENTS };
+`,
+  'src/pricing.js': `'use strict';
+
+const { shippingCents } = require('./shipping-rules');
+
+/** Prices are kept in cents so that sums never drift. */
+function subtotalCents(items) {
+  return items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
+}
+
+/** Coupons take a percentage off the subtotal, rounded to the nearest cent. */
+function discountCents(subtotal, coupon) {
+  return Math.round((subtotal * coupon.percent) / 100);
+}
+
+function priceOrder(order) {
+  const subtotal = subtotalCents(order.items);
+  const discount = discountCents(subtotal, order.coupon);
+  const shipping = shippingCents(subtotal - discount);
+  return { subtotal, discount, shipping, total: subtotal - discount + shipping };
+}
+
+module.exports = { subtotalCents, discountCents, shippingCents, priceOrder };
+`,
+};
+
+/**
+ * Commits the breaking change on BROKEN_BUILD_BRANCH, from main, in the demo repository (once;
+ * later calls find the branch). Main is left as it is, so the plain demo still deploys main.
+ * Returns the deploy the scenario reports: the broken revision and the one deployed before it.
+ */
+export function commitBrokenBuild(repositoryPath: string): { revision: string; previousRevision: string } {
+  const previousRevision = git(repositoryPath, ['rev-parse', 'main']);
+  const existing = branchHead(repositoryPath, BROKEN_BUILD_BRANCH);
+  if (existing) return { revision: existing, previousRevision: git(repositoryPath, ['rev-parse', `${existing}^`]) };
+  // A worktree of its own: the repository is the code host's, and its checkout is not ours to move.
+  const staging = `${repositoryPath}.broken-build-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  git(repositoryPath, ['worktree', 'add', '--quiet', '-b', BROKEN_BUILD_BRANCH, staging, previousRevision]);
+  try {
+    for (const [file, content] of Object.entries(BROKEN_BUILD_FILES)) fs.writeFileSync(path.join(staging, file), content);
+    git(staging, ['add', '-A']);
+    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', BROKEN_BUILD_COMMIT_MESSAGE], demoIdentity('2026-11-20T10:00:00Z'));
+    return { revision: git(staging, ['rev-parse', 'HEAD']), previousRevision };
+  } finally {
+    git(repositoryPath, ['worktree', 'remove', '--force', staging]);
+  }
+}
+
+function branchHead(repositoryPath: string, branch: string): string | null {
+  try {
+    return git(repositoryPath, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+  } catch {
+    // rev-parse --verify --quiet exits 1, silently, exactly when the branch does not exist.
+    return null;
+  }
+}
+
+/** `git diff previous..revision` in the demo repository: the context the build-failure alert carries. */
+export function demoDiff(repositoryPath: string, previousRevision: string, revision: string): string {
+  return git(repositoryPath, ['diff', `${previousRevision}..${revision}`]);
 }
