@@ -187,6 +187,11 @@ describe('triageOfBuildFailure', () => {
     expect(triage.confidence).toBeGreaterThan(triageOfBuildFailure({ ...alert.buildFailure!, diffSinceLastDeploy: null }).confidence);
   });
 
+  it("takes a CI runner's absolute path for the changed file it ends with", () => {
+    const alert = alertFromBuildFailure(deploy({ build: { status: 'failure', log: NODE_SYNTAX_LOG, logUrl: null } }), { watchId: 'w', diff: DIFF });
+    expect(triageOfBuildFailure(alert.buildFailure!).suspectedArea.files).toEqual(['src/pricing.js', 'src/shipping.js']);
+  });
+
   it('names files of a tsc log even without a diff', () => {
     expect(suspectedFilesOfBuildFailure({ errorExcerpt: extractBuildErrors(TSC_LOG).lines.join('\n'), diffSinceLastDeploy: null })).toEqual(['src/pricing.ts', 'src/server.ts']);
   });

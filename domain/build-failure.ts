@@ -172,8 +172,11 @@ export function alertFromBuildFailure(deploy: DeployEvent, context: { watchId: s
 
 /** Files the triage of a build failure points at: those its errors name, then those the latest change touched. */
 export function suspectedFilesOfBuildFailure(build: { errorExcerpt: string; diffSinceLastDeploy: string | null }): string[] {
-  const named = filesOfErrorLines(build.errorExcerpt.split('\n'));
   const changed = build.diffSinceLastDeploy ? filesOfDiff(build.diffSinceLastDeploy) : [];
+  // A CI runner's absolute path is no path of the repository: it counts as the changed file it ends with, or not at all.
+  const named = filesOfErrorLines(build.errorExcerpt.split('\n'))
+    .map((file) => (file.startsWith('/') ? (changed.find((c) => file.endsWith(`/${c}`)) ?? null) : file))
+    .filter((file): file is string => file !== null);
   // A file both named and changed first: that is where the break most likely is.
   const both = named.filter((file) => changed.some((c) => c === file || c.endsWith(`/${file}`) || file.endsWith(`/${c}`)));
   return [...new Set([...both, ...changed, ...named])].slice(0, 8);

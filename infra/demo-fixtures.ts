@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../config/config';
+import type { DeployEvent } from '../domain/deploy';
 import type { Monitor } from '../ports/monitors.port';
 
 /**
@@ -13,6 +14,8 @@ import type { Monitor } from '../ports/monitors.port';
 export const DEMO_SOURCE_DIR = path.join(PROJECT_ROOT, 'demo', 'checkout-service');
 export const DEMO_ALERT_PATH = path.join(PROJECT_ROOT, 'demo', 'alert.json');
 const DEMO_MONITOR_PATH = path.join(PROJECT_ROOT, 'demo', 'monitor.json');
+/** The model's answers for the build-failure scenario: the fix agent's turns and the review, nothing else. */
+export const BUILD_FAILURE_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'build-failure.transcript.json');
 
 function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
@@ -141,4 +144,30 @@ function branchHead(repositoryPath: string, branch: string): string | null {
 /** `git diff previous..revision` in the demo repository: the context the build-failure alert carries. */
 export function demoDiff(repositoryPath: string, previousRevision: string, revision: string): string {
   return git(repositoryPath, ['diff', `${previousRevision}..${revision}`]);
+}
+
+/** The deploy pipeline's log of the broken build, as a CI runner prints it from a checkout of its own. */
+export const BROKEN_BUILD_LOG = [
+  '2026-11-20T10:01:02.1Z > checkout-service@1.5.0 build',
+  '2026-11-20T10:01:02.1Z > node scripts/build.js',
+  '2026-11-20T10:01:02.3Z build: src/pricing.js does not load',
+  "2026-11-20T10:01:02.3Z Error: Cannot find module './shipping-rules'",
+  '2026-11-20T10:01:02.3Z Require stack:',
+  '2026-11-20T10:01:02.3Z - /home/runner/work/checkout-service/checkout-service/src/pricing.js',
+  '2026-11-20T10:01:02.3Z     at Object.<anonymous> (/home/runner/work/checkout-service/checkout-service/src/pricing.js:3:27)',
+  '2026-11-20T10:01:02.4Z build failed: 2 of 4 modules',
+  '2026-11-20T10:01:02.5Z ##[error]Process completed with exit code 1.',
+].join('\n');
+
+/** The deploy of the broken revision, its build failed with BROKEN_BUILD_LOG: what the scenario reports to Steward. */
+export function brokenBuildDeploy(deploy: { revision: string; previousRevision: string }, deployedAt: Date = new Date()): DeployEvent {
+  return {
+    service: 'checkout-service',
+    revision: deploy.revision,
+    previousRevision: deploy.previousRevision,
+    environment: 'production',
+    deployedAt: deployedAt.toISOString(),
+    build: { status: 'failure', log: BROKEN_BUILD_LOG, logUrl: null },
+    source: 'cli',
+  };
 }
