@@ -1,4 +1,6 @@
 import type { ServicesConfig } from '../domain/service-config';
+import type { SignatureStorePort } from '../ports/signature-store.port';
+import { createDeployWatchActivities } from './deploy-watch/deploy-watch.activities';
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { CodeSearchPort } from '../ports/code-search.port';
@@ -30,6 +32,8 @@ export interface IncidentPorts {
   logs: LogsPort | null;
   /** The services' code at a revision, for checking what models say of it; absent, triage passes its suspected area on unchecked. */
   codeSearch?: CodeSearchPort | null;
+  /** The deploy watch's error-signature counts; absent where no watch runs (the incident-only test harness). */
+  signatures?: SignatureStorePort | null;
   services: ServicesConfig;
   sandboxCommandTimeoutMs?: number;
   /** Input plus output tokens an incident may spend before the fix agent stops; null or absent for no limit. */
@@ -39,6 +43,7 @@ export interface IncidentPorts {
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
+    ...createDeployWatchActivities({ logs: ports.logs, signatures: ports.signatures ?? null }),
     ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs, codeSearch: ports.codeSearch ?? null, services: ports.services }),
     ...createReproduceActivities({
       model: ports.model,

@@ -121,10 +121,13 @@ export const ERROR_TYPES = {
   buildLogUnavailable: 'BuildLogUnavailable',
   /** A log search the embedded log store cannot read (syntax beyond service:, status:, words and quoted phrases); the same query fails the same way. */
   logQueryUnsupported: 'LogQueryUnsupported',
+  /** The deploy watch runs where no logs or no signature store are configured: the same worker fails the same way. */
+  deployWatchNotConfigured: 'DeployWatchNotConfigured',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
 export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+  ERROR_TYPES.deployWatchNotConfigured,
   ERROR_TYPES.monitorNotFound,
   ERROR_TYPES.monitorNotOwned,
   ERROR_TYPES.modelRecordingMissing,

@@ -7,6 +7,7 @@ import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresLogs } from '../adapters/postgres-logs.adapter';
+import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
@@ -125,6 +126,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : buildLogStore(config, pool),
       codeSearch,
+      signatures: new PostgresSignatureStore(pool),
       services: config.services,
     },
     labels: [
