@@ -1,6 +1,7 @@
 import { alertFromBuildFailure, BUILD_DIFF_MAX_CHARS, BUILD_LOG_TAIL_CHARS, extractBuildErrors, matchBuildFailure, suspectedFilesOfBuildFailure } from './build-failure';
 import { NormalizedAlert } from './alert';
 import type { DeployEvent } from './deploy';
+import { errorSignature } from './error-signature';
 import { triageOfBuildFailure } from './triage';
 
 const TSC_LOG = `> checkout@2.1.0 build
@@ -151,7 +152,7 @@ describe('alertFromBuildFailure', () => {
       watchId: 'deploy-watch-checkout-service-41c7b48',
       revision: '41c7b48645836fe33e6f1061df641fc4e8eded62',
       previousRevision: '4de00ec4c4cb86191b62fe96924a3bbf12de49a0',
-      signature: "Error: Cannot find module './shipping-rules'",
+      signature: errorSignature("Error: Cannot find module './shipping-rules'"),
       errorExcerpt: alert.message,
       log: DEMO_BUILD_OUTPUT,
       logUrl: 'https://ci.example.com/runs/812',
@@ -166,7 +167,7 @@ describe('alertFromBuildFailure', () => {
     expect(alert.buildFailure!.log!.endsWith('Process completed with exit code 1.')).toBe(true);
     expect(alert.buildFailure!.diffSinceLastDeploy!.startsWith('diff --git a/src/pricing.js')).toBe(true);
     expect(alert.buildFailure!.diffSinceLastDeploy!.length).toBeLessThan(BUILD_DIFF_MAX_CHARS + 100);
-    expect(alert.buildFailure!.signature).toBe('SyntaxError: missing ) after argument list');
+    expect(alert.buildFailure!.signature).toBe(errorSignature('SyntaxError: missing ) after argument list'));
     expect(alert.link).toBe('');
   });
 
