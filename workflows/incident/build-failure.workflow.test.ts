@@ -4,6 +4,7 @@ import { alertDeliveredSignal, incidentStateQuery, incidentWorkflowId, INCIDENT_
 import type { NormalizedAlert } from '../../domain/alert';
 import { alertFromBuildFailure } from '../../domain/build-failure';
 import type { DeployEvent } from '../../domain/deploy';
+import { errorSignature } from '../../domain/error-signature';
 import { BROKEN_BUILD_LOG, brokenBuildDeploy, BUILD_FAILURE_TRANSCRIPT_PATH, commitBrokenBuild, demoDiff } from '../../infra/demo-fixtures';
 import { ScriptedModel } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
@@ -54,7 +55,7 @@ describe('incident workflow: a failed build', () => {
 
     expect(outcome.status).toBe('pr_opened');
     const state = await handle.query(incidentStateQuery);
-    expect(state.signature).toBe("Error: Cannot find module './shipping-rules'");
+    expect(state.signature).toBe(errorSignature("Error: Cannot find module './shipping-rules'"));
     expect(state.triage).toMatchObject({ verdict: 'real', severity: 'P2', suspectedArea: { files: ['src/pricing.js', 'src/shipping.js'] } });
     expect(state.reproduction).toMatchObject({ testPath: null, command: 'node scripts/build.js', match: "The build fails with the build log's error: Error: Cannot find module './shipping-rules'" });
     expect(state.attempts.map((a) => a.verified)).toEqual([true]);
