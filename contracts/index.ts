@@ -138,6 +138,14 @@ export const ERROR_TYPES = {
   agentConversationOutOfStep: 'AgentConversationOutOfStep',
   /** A workspace snapshot's setup command failed or timed out (often a registry hiccup, so retried); the details carry its output. */
   snapshotSetupFailed: 'SnapshotSetupFailed',
+  /** The deploy left the tree as the previous revision had it: a revert would change nothing. */
+  nothingToRevert: 'NothingToRevert',
+  /** The service has no rollbackHook in the services file: the roll-back has to be a revert PR. */
+  rollbackHookNotConfigured: 'RollbackHookNotConfigured',
+  /** The rollback hook answered 4xx: the same request gets the same answer. */
+  rollbackHookRejected: 'RollbackHookRejected',
+  /** The rollback hook answered 5xx, timed out or could not be reached: worth retrying. */
+  rollbackHookUnavailable: 'RollbackHookUnavailable',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -153,6 +161,9 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.datadogRequestRejected,
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
+  ERROR_TYPES.nothingToRevert,
+  ERROR_TYPES.rollbackHookNotConfigured,
+  ERROR_TYPES.rollbackHookRejected,
 ];
 
 export * from './deploy-watch';
