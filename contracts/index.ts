@@ -140,6 +140,8 @@ export const ERROR_TYPES = {
   snapshotSetupFailed: 'SnapshotSetupFailed',
   /** The deploy left the tree as the previous revision had it: a revert would change nothing. */
   nothingToRevert: 'NothingToRevert',
+  /** An activity's input failed its schema: the workflow sent something the activity cannot take, and will again. */
+  invalidActivityInput: 'InvalidActivityInput',
   /** The service has no rollbackHook in the services file: the roll-back has to be a revert PR. */
   rollbackHookNotConfigured: 'RollbackHookNotConfigured',
   /** The rollback hook answered 4xx: the same request gets the same answer. */
@@ -162,6 +164,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
   ERROR_TYPES.nothingToRevert,
+  ERROR_TYPES.invalidActivityInput,
   ERROR_TYPES.rollbackHookNotConfigured,
   ERROR_TYPES.rollbackHookRejected,
 ];
