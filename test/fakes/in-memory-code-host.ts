@@ -58,7 +58,7 @@ export class InMemoryCodeHost implements CodeHostPort {
       title: request.title,
       headRevision: createHash('sha1').update(`${base}\n${request.restoreTreeOf ?? request.diff}`).digest('hex'),
       created: true,
-      reviewRequests: { requested: [...(request.reviewers ?? [])], refused: [] },
+      ...(request.reviewers ? { reviewRequests: { requested: [...request.reviewers], refused: [] } } : {}),
     };
     this.pullRequests.set(key, pullRequest);
     return { ...pullRequest };
