@@ -1,6 +1,9 @@
 import type { ServicesConfig } from '../domain/service-config';
+import type { SignatureStorePort } from '../ports/signature-store.port';
+import { createDeployWatchActivities } from './deploy-watch/deploy-watch.activities';
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
+import type { CodeSearchPort } from '../ports/code-search.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
 import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
@@ -29,6 +32,10 @@ export interface IncidentPorts {
   conversations: AgentConversationPort;
   /** Error-log search for context; null where none is configured (the embedded defaults). */
   logs: LogsPort | null;
+  /** The services' code at a revision, for checking what models say of it; absent, triage passes its suspected area on unchecked. */
+  codeSearch?: CodeSearchPort | null;
+  /** The deploy watch's error-signature counts; absent where no watch runs (the incident-only test harness). */
+  signatures?: SignatureStorePort | null;
   services: ServicesConfig;
   /** The services' own roll-back endpoints (the deploy watch's roll-back path). */
   rollbackHook: RollbackHookPort;
@@ -40,7 +47,8 @@ export interface IncidentPorts {
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
-    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs }),
+    ...createDeployWatchActivities({ logs: ports.logs, signatures: ports.signatures ?? null }),
+    ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs, codeSearch: ports.codeSearch ?? null, services: ports.services }),
     ...createReproduceActivities({
       model: ports.model,
       sandbox: ports.sandbox,
@@ -82,4 +90,5 @@ export function sandboxActivitiesOf(activities: IncidentActivities): Pick<Incide
 }
 
 export { createSandboxHostActivities } from './sandbox-host/sandbox-host.activities';
+export { createDeployTriageActivities, type DeployTriageInput, type DeployTriageVerdict } from './deploy-triage/deploy-triage.activities';
 export type SandboxHostActivities = ReturnType<typeof import('./sandbox-host/sandbox-host.activities').createSandboxHostActivities>;

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ERROR_TYPES } from '../contracts';
+import { BUILD_LOG_MAX_CHARS } from '../domain/deploy';
 import type { PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 import { startFakeGitHub, type FakeGitHub, type StoredFile } from '../test/support/fake-github-server';
 import { GitHubAppCodeHost, type GitHubAppCodeHostOptions } from './github-app-code-host.adapter';
@@ -406,5 +407,77 @@ describe('GitHubAppCodeHost against a loopback GitHub REST API', () => {
     });
     expect(stdout).toBe(base);
     expect(stderr).not.toContain('ExperimentalWarning');
+  });
+
+  describe('fetchFailedRunLog', () => {
+    const RUN_ID = 30433642;
+    const installFailedRun = (jobs: Parameters<FakeGitHub['addWorkflowRun']>[1]['jobs']) =>
+      github.addWorkflowRun(REPOSITORY, { id: RUN_ID, name: 'CI', headBranch: 'main', headSha: base, jobs });
+
+    it("downloads each failed job's log through GitHub's redirect, without the token, headed by the job and its failed steps", async () => {
+      installFailedRun([
+        { id: 501, name: 'lint', conclusion: 'success', steps: [{ name: 'Run npm run lint', conclusion: 'success' }], log: 'lint ok\n' },
+        {
+          id: 502,
+          name: 'test (node 20)',
+          conclusion: 'failure',
+          steps: [
+            { name: 'Set up job', conclusion: 'success' },
+            { name: 'Run npm test', conclusion: 'failure' },
+            { name: 'Upload coverage', conclusion: 'skipped' },
+          ],
+          log: '2026-11-21T09:52:01.0000000Z > jest\n2026-11-21T09:53:12.0000000Z FAIL test/pricing.test.js\n',
+        },
+        { id: 503, name: 'e2e', conclusion: 'timed_out', steps: [{ name: 'Run e2e', conclusion: 'timed_out' }], log: 'waiting for checkout…\n' },
+      ]);
+
+      const fetched = await codeHost().fetchFailedRunLog(checkoutService, RUN_ID);
+
+      expect(fetched).toEqual({
+        log: [
+          '=== test (node 20), failed steps: Run npm test ===',
+          '2026-11-21T09:52:01.0000000Z > jest',
+          '2026-11-21T09:53:12.0000000Z FAIL test/pricing.test.js',
+          '',
+          '=== e2e, failed steps: Run e2e ===',
+          'waiting for checkout…',
+          '',
+        ].join('\n'),
+        url: `${new URL(github.baseUrl).origin}/${REPOSITORY}/actions/runs/${RUN_ID}`,
+        truncated: false,
+      });
+      expect(github.logDownloads).toEqual([
+        { path: '/actions-results/job-logs.txt', authorized: false, status: 200 },
+        { path: '/actions-results/job-logs.txt', authorized: false, status: 200 },
+      ]);
+      const jobsRequest = github.requests.find((r) => r.path.endsWith(`/actions/runs/${RUN_ID}/jobs`))!;
+      expect(Object.fromEntries(jobsRequest.query)).toEqual({ filter: 'latest', per_page: '100' });
+      expect(github.writes()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`]);
+    });
+
+    it('keeps the tail of a log too long for a deploy, and says a log past its retention is gone', async () => {
+      const huge = `${'compiling module\n'.repeat(80_000)}error TS2322: Type 'string' is not assignable to type 'number'.\n`;
+      installFailedRun([
+        { id: 601, name: 'build', conclusion: 'failure', steps: [{ name: 'Run tsc', conclusion: 'failure' }], log: huge },
+        { id: 602, name: 'old', conclusion: 'failure', steps: [], log: null },
+      ]);
+
+      const fetched = await codeHost().fetchFailedRunLog(checkoutService, RUN_ID);
+
+      expect(huge.length).toBeGreaterThan(BUILD_LOG_MAX_CHARS);
+      expect(fetched.truncated).toBe(true);
+      expect(fetched.log.length).toBeLessThanOrEqual(BUILD_LOG_MAX_CHARS);
+      expect(fetched.log.startsWith('=== build, failed steps: Run tsc ===\n… (earlier lines cut)\n')).toBe(true);
+      expect(fetched.log).toContain("error TS2322: Type 'string' is not assignable to type 'number'.\n\n=== old ===\n(the log of job 602 is no longer available on GitHub: Gone)");
+    });
+
+    it('fails permanently on a run that is not there or has no failed job', async () => {
+      const missing = await rejectionOf(codeHost().fetchFailedRunLog(checkoutService, 999));
+      expect(missing).toMatchObject({ type: ERROR_TYPES.buildLogUnavailable, nonRetryable: true, message: expect.stringContaining(`workflow run 999 not found in ${REPOSITORY}`) });
+
+      installFailedRun([{ id: 701, name: 'test', conclusion: 'success', steps: [], log: 'ok\n' }]);
+      const clean = await rejectionOf(codeHost().fetchFailedRunLog(checkoutService, RUN_ID));
+      expect(clean).toMatchObject({ type: ERROR_TYPES.buildLogUnavailable, message: `workflow run ${RUN_ID} of ${REPOSITORY} has no failed job (of 1)` });
+    });
   });
 });

@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
+import { joinJobLogs, type JobLog } from '../domain/build-log';
+import { BUILD_LOG_MAX_CHARS } from '../domain/deploy';
 import { applyFilePatch, parseUnifiedDiff, UnifiedDiffError, type FilePatch } from '../domain/unified-diff';
-import type { CodeHostPort, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 import { importEsModule } from '../lib/import-esm';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
@@ -61,6 +63,10 @@ const OptionsSchema = z.object({
 const mirrorWrites = new KeyedLock();
 
 const GITHUB_API = 'https://api.github.com';
+/** GitHub's most per page; a run of more jobs than this has its first hundred read. */
+const JOBS_PER_PAGE = 100;
+/** What a job or step that broke the run concluded. */
+const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out']);
 /** GitHub refuses a pull request body longer than this many characters. */
 const PULL_REQUEST_BODY_LIMIT = 65_536;
 const NULL_BLOB = /^0+$/;
@@ -197,6 +203,39 @@ export class GitHubAppCodeHost implements CodeHostPort {
     return found ? toPullRequest(found, false) : null;
   }
 
+  /**
+   * The run's failed jobs, each job's log downloaded as GitHub serves it (a redirect to a short-lived
+   * URL of plain text) and headed by the job's name and its failed steps. Only the latest attempt's
+   * jobs are read, as a re-run replaces the failed attempt's.
+   */
+  async fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog> {
+    const target = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(target);
+    const repo = { owner: target.owner, repo: target.repo };
+    const unavailable = (message: string): never => {
+      throw stewardFailure(ERROR_TYPES.buildLogUnavailable, message, { repository: target.fullName, runId });
+    };
+    let run: { html_url: string };
+    try {
+      ({ data: run } = await octokit.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', { ...repo, run_id: runId }));
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      return unavailable(`workflow run ${runId} not found in ${target.fullName}: ${gitHubMessage(error)}`);
+    }
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs', { ...repo, run_id: runId, filter: 'latest', per_page: JOBS_PER_PAGE });
+    const failed = data.jobs.filter((job) => job.conclusion !== null && FAILED_CONCLUSIONS.has(job.conclusion));
+    if (failed.length === 0) unavailable(`workflow run ${runId} of ${target.fullName} has no failed job (of ${data.total_count})`);
+
+    const logs: JobLog[] = [];
+    for (const job of failed) {
+      const steps = (job.steps ?? []).filter((step) => step.conclusion !== null && FAILED_CONCLUSIONS.has(step.conclusion)).map((step) => step.name);
+      const heading = `${job.name}${steps.length > 0 ? `, failed steps: ${steps.join(', ')}` : ''}`;
+      logs.push({ heading, log: await jobLog(octokit, target, Number(job.id)) });
+    }
+    const joined = joinJobLogs(logs, BUILD_LOG_MAX_CHARS);
+    return { log: joined.text, url: run.html_url, truncated: joined.truncated };
+  }
+
   /** The repository configured for the service; the ref's location must name it, so that a typo cannot aim the App elsewhere. */
   private gitHubRepository(repository: RepositoryRef): GitHubRepository {
     const configured = this.options.repositories[repository.service];
@@ -245,6 +284,25 @@ export class GitHubAppCodeHost implements CodeHostPort {
       });
     })();
     return this.app;
+  }
+}
+
+/**
+ * One job's log, as text. GitHub answers with a redirect to a short-lived URL on another host, which
+ * fetch follows without the installation token; a log past its retention is gone (404 or 410), which
+ * the heading then says instead of failing the other jobs' logs.
+ */
+async function jobLog(octokit: Octokit, target: GitHubRepository, jobId: number): Promise<string> {
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', { owner: target.owner, repo: target.repo, job_id: jobId });
+    const log: unknown = data;
+    if (typeof log === 'string') return log;
+    if (log instanceof ArrayBuffer) return Buffer.from(log).toString('utf8');
+    throw new Error(`GitHub answered the log of job ${jobId} in ${target.fullName} with ${typeof log}, not text`);
+  } catch (error) {
+    const status = statusOf(error);
+    if (status !== 404 && status !== 410) throw error;
+    return `(the log of job ${jobId} is no longer available on GitHub: ${gitHubMessage(error)})\n`;
   }
 }
 

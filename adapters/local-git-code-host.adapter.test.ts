@@ -209,4 +209,12 @@ describe('LocalGitCodeHost', () => {
     const request = { ...requestFor('steward/no-base', diffFor({ 'app.js': 'y\n' })), baseRevision: 'e'.repeat(40) };
     await expect(codeHost.openPullRequest(request)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
   });
+
+  it('says plainly, and permanently, that it keeps no CI runs to fetch a log from', async () => {
+    await expect(codeHost.fetchFailedRunLog(repository, 30433642)).rejects.toMatchObject({
+      type: ERROR_TYPES.buildLogUnavailable,
+      nonRetryable: true,
+      message: expect.stringContaining('the local git code host keeps no CI runs'),
+    });
+  });
 });

@@ -7,7 +7,7 @@ import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
 import { KeyedLock } from '../lib/keyed-lock';
-import type { CodeHostPort, LineAuthor, LineRef, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 
 /**
  * The embedded code host: the repository is a local git repository, RepositoryRef.location being its
@@ -70,6 +70,15 @@ export class LocalGitCodeHost implements CodeHostPort {
 
   async resolveRevision(repository: RepositoryRef, ref: string): Promise<string> {
     return resolveCommitOrFail(repositoryPath(repository), ref);
+  }
+
+  /** A local repository has no CI: a build log comes with the deploy (POST /webhooks/deploy, `steward deploy --log`) instead. */
+  async fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog> {
+    throw stewardFailure(
+      ERROR_TYPES.buildLogUnavailable,
+      `the local git code host keeps no CI runs, so run ${runId} of ${repository.service} has no log here: send the build log with the deploy (build.log, or steward deploy --log)`,
+      { service: repository.service, runId },
+    );
   }
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {

@@ -1,7 +1,10 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WorkflowClient } from '@temporalio/client';
-import type { IncidentPolicy } from '../contracts';
+import type { DeployWatchPolicy, IncidentPolicy } from '../contracts';
+import type { ServicesConfig } from '../domain/service-config';
+import type { LogRecordsPort } from '../ports/log-records.port';
+import type { LogRetention } from './otlp/log-retention';
 import type { RejectReasonModal } from './slack-reject-modal';
 import { reject } from './http-errors';
 
@@ -22,12 +25,29 @@ export interface ApiServerDeps {
   githubWebhookSecret?: string | null;
   /** Asks for a reason on Reject; without it (no bot token), a click rejects with a stock reason. */
   rejectReasonModal?: RejectReasonModal | null;
+  /**
+   * What deploys are watched with: the watch's policy, the services GitHub's deploy events are
+   * mapped to by repository, and the deploy webhook's own body limit (it may carry a build log).
+   * Absent, POST /webhooks/deploy answers 404 and GitHub's deploy events are acknowledged unread.
+   */
+  deploys?: DeployIntakeDeps | null;
   health: { postgres: () => Promise<void> };
+  /**
+   * The OTLP/HTTP logs endpoint (POST /v1/logs): the store it writes to, its body limit (as sent and
+   * unzipped) and its retention. Null or absent when logs are read from Datadog: the route then answers 404.
+   */
+  otlpLogs?: { store: LogRecordsPort; maxBodyBytes: number; retention: LogRetention } | null;
   logger?: (line: string) => void;
   /** Longest a webhook waits on Temporal before telling Datadog to retry. */
   temporalTimeoutMs?: number;
   /** The clock Slack's 5-minute window is judged by; tests set it to check Slack's published signing example. */
   now?: () => number;
+}
+
+export interface DeployIntakeDeps {
+  policy: DeployWatchPolicy;
+  services: ServicesConfig;
+  maxBodyBytes: number;
 }
 
 export type EdgeApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

@@ -46,7 +46,9 @@ export function edgeErrorHandler(options: { maxBodyBytes: number; log: (line: st
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       // The rest of the body is not read, so the connection cannot carry another request.
-      return reply.code(413).header('Connection', 'close').send({ error: `request body exceeds ${options.maxBodyBytes} bytes` });
+      // A route may take more than the edge's limit (the deploy webhook, which may carry a build log).
+      const limit = request.routeOptions.bodyLimit ?? options.maxBodyBytes;
+      return reply.code(413).header('Connection', 'close').send({ error: `request body exceeds ${limit} bytes` });
     }
     // Fastify's own refusals of a malformed request (a bad Content-Length, a body cut short).
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

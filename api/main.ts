@@ -5,6 +5,8 @@ import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
+import type { LogRecordsPort } from '../ports/log-records.port';
+import { LogRetention } from './otlp/log-retention';
 import { createApiServer, type EdgeApp } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 
@@ -20,6 +22,8 @@ export interface StartApiOptions {
   /** Web UI base URL for links in the incident, when it differs from config.temporal.webUiUrl. */
   webUiUrl?: string | null;
   logger?: (line: string) => void;
+  /** The embedded log store the OTLP/HTTP logs endpoint writes to (workers/ builds it); absent or null, POST /v1/logs answers 404. */
+  logRecords?: LogRecordsPort | null;
 }
 
 export interface RunningApi {
@@ -65,6 +69,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     maxBodyBytes: config.api.maxBodyBytes,
     slackSigningSecret: config.slack?.signingSecret ?? null,
     githubWebhookSecret: config.codeHost.provider === 'github-app' ? config.codeHost.webhookSecret : null,
+    deploys: { policy: config.deployWatch, services: config.services, maxBodyBytes: config.api.deployMaxBodyBytes },
     rejectReasonModal: config.slack ? slackRejectReasonModal({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }) : null,
     health: {
       postgres: async () => {
@@ -72,6 +77,9 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
       },
     },
     logger: log,
+    otlpLogs: opts.logRecords
+      ? { store: opts.logRecords, maxBodyBytes: config.logs.otlpMaxBytes, retention: new LogRetention(opts.logRecords, { retentionMs: config.logs.retentionMs, log }) }
+      : null,
   });
   const closeOwned = async (): Promise<void> => {
     if (!opts.connection) await connection.close();
@@ -84,7 +92,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     throw error;
   }
   const url = `http://localhost:${port}`;
-  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog)`);
+  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog, deploys: POST ${url}/webhooks/deploy${opts.logRecords ? `, OTLP logs: POST ${url}/v1/logs` : ''})`);
 
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
   let closing: Promise<void> | null = null;

@@ -107,13 +107,13 @@ describe('runCli', () => {
     expect(await runCli(['--help'], io.context)).toBe(0);
     const help = io.lines.out.join('\n');
     expect(help).toMatch(/^Usage: steward /);
-    for (const command of ['approve [options] <incidentId>', 'reject [options] <incidentId>', 'status [options] <incidentId>', 'pr show [options] <number>', 'sandbox run [options]']) {
+    for (const command of ['approve [options] <incidentId>', 'reject [options] <incidentId>', 'status [options] <incidentId>', 'deploy [options] <service> <revision>', 'pr show [options] <number>', 'sandbox run [options]']) {
       expect(help).toMatch(new RegExp(`^  ${command.replace(/[[\]]/g, '\\$&')}`, 'm'));
     }
     expect(io.lines.err).toEqual([]);
   });
 
-  it.each([['approve', ['--by <name>', '--reason <text>']], ['reject', ['--by <name>', '--reason <text>']], ['status', ['--json']], ['pr show', ['--json']], ['sandbox run', ['--repo', '--ref', '--setup', '--json', '--timeout']]])(
+  it.each([['approve', ['--by <name>', '--reason <text>']], ['reject', ['--by <name>', '--reason <text>']], ['status', ['--json']], ['deploy', ['--previous <rev>', '--environment <name>', '--deployed-at <iso>', '--build-failed', '--log <file>']], ['pr show', ['--json']], ['sandbox run', ['--repo', '--ref', '--setup', '--json', '--timeout']]])(
     '%s --help describes its options and exits 0',
     async (command, options) => {
       const io = capture();

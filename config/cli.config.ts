@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_TASK_QUEUES, type DeployWatchPolicy } from '../contracts';
 import { describeIssues } from '../lib/describe-issues';
+import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { ConfigError } from './env';
 import { LOCAL_PORTS, TEMPORAL_DEFAULTS } from './temporal.config';
 
@@ -17,6 +19,9 @@ export const LOCAL_STACK_DATABASE_URL = `postgres://steward@127.0.0.1:${LOCAL_PO
 const CliEnv = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_STACK_TEMPORAL_ADDRESS),
   TEMPORAL_NAMESPACE: z.string().min(1).default(TEMPORAL_DEFAULTS.namespace),
+  /** Where `steward deploy` starts a deploy's watch: the incident workers' queue, as the API starts it. */
+  STEWARD_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.incidents),
+  ...deployWatchEnv,
   /** Where offloaded payloads are read from, and where the local code host keeps its pull requests. */
   DATABASE_URL: z.string().min(1).optional(),
   STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(TEMPORAL_DEFAULTS.payloadOffloadBytes),
@@ -30,6 +35,8 @@ export interface CliConfig {
   databaseUrl: string | null;
   /** The actor a decision is recorded under when --by is not given. */
   defaultActor: string;
+  /** `steward deploy` starts a watch as the API does: on this queue, under this policy. */
+  deployWatch: { taskQueue: string; policy: DeployWatchPolicy };
 }
 
 /** Parses the CLI's environment; a ConfigError names each variable that is wrong. */
@@ -41,5 +48,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES },
     databaseUrl: e.DATABASE_URL ?? null,
     defaultActor: `cli:${e.USER}`,
+    deployWatch: { taskQueue: e.STEWARD_TASK_QUEUE, policy: deployWatchConfig(e) },
   };
 }

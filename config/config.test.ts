@@ -82,7 +82,11 @@ describe('loadConfig', () => {
     fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest' } }));
     expect(failure({ STEWARD_SERVICES_FILE: file })).toContain('singleTestCommand must contain {file}');
     fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }));
-    expect(loadConfig({ STEWARD_SERVICES_FILE: file })).toMatchObject({ servicesSource: 'file', services: { checkout: { defaultBranch: 'main', reproductionDir: 'test' } } });
+    expect(loadConfig({ STEWARD_SERVICES_FILE: file })).toMatchObject({ servicesSource: 'file', services: { checkout: { defaultBranch: 'main', reproductionDir: 'test', buildCommand: null } } });
+    fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}', buildCommand: '' } }));
+    expect(failure({ STEWARD_SERVICES_FILE: file })).toContain('buildCommand is a command, or null');
+    fs.writeFileSync(file, JSON.stringify({ checkout: { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}', buildCommand: 'npm run build' } }));
+    expect(loadConfig({ STEWARD_SERVICES_FILE: file }).services.checkout).toMatchObject({ buildCommand: 'npm run build' });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

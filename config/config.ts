@@ -1,11 +1,14 @@
 import * as path from 'node:path';
 import { z } from 'zod';
+import type { DeployWatchPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
 import { apiConfig, apiEnv, type ApiConfig } from './api.config';
+import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { ConfigError } from './env';
 import { incidentPolicyConfig, incidentPolicyEnv, type IncidentPolicyConfig } from './incident-policy.config';
 import { codeHostConfig, integrationsEnv, monitorsConfig, slackConfig, type CodeHostConfig, type MonitorsConfig, type SlackConfig } from './integrations.config';
+import { logsConfig, logsEnv, type LogsConfig } from './logs.config';
 import { modelConfig, modelEnv, modelPrices, type ModelConfig, type ModelPrices } from './model.config';
 import { sandboxConfig, sandboxEnv, type SandboxConfig } from './sandbox.config';
 import { loadServices } from './services.config';
@@ -34,8 +37,10 @@ const EnvSchema = z.object({
   ...sandboxEnv,
   ...apiEnv,
   ...incidentPolicyEnv,
+  ...deployWatchEnv,
   ...modelEnv,
   ...integrationsEnv,
+  ...logsEnv,
 });
 
 /** Every variable Steward reads; .env.example documents each (a test holds them together). */
@@ -52,12 +57,16 @@ export interface StewardConfig extends IncidentPolicyConfig {
   /** USD per million tokens by model family, the defaults overlaid with STEWARD_MODEL_PRICES. */
   modelPrices: ModelPrices;
   monitors: MonitorsConfig;
+  /** The embedded log store (OTLP/HTTP logs endpoint), which serves the logs port when Datadog is not configured. */
+  logs: LogsConfig;
   codeHost: CodeHostConfig;
   services: ServicesConfig;
   /** 'demo' when no services file is configured and the bundled demo service stands in. */
   servicesSource: 'demo' | 'file';
   slack: SlackConfig;
   sandbox: SandboxConfig;
+  /** The deploy watch's policy, which every deploy's watch is started with. */
+  deployWatch: DeployWatchPolicy;
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
 }
@@ -86,11 +95,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     incidentBudgetUsd: e.STEWARD_INCIDENT_BUDGET_USD,
     modelPrices: modelPrices(e.STEWARD_MODEL_PRICES),
     monitors: monitorsConfig(e),
+    logs: logsConfig(e),
     codeHost,
     services,
     servicesSource: e.STEWARD_SERVICES_FILE ? 'file' : 'demo',
     slack,
     sandbox: sandboxConfig(e),
+    deployWatch: deployWatchConfig(e),
     faults: {
       crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
       markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),

@@ -14,6 +14,8 @@ export const ServiceConfig = z.object({
   setupCommand: z.string().nullable().default(null),
   /** The repository's own test suite. */
   testCommand: z.string().min(1),
+  /** Builds the service as its deploy pipeline does; a failed deploy build is reproduced with it. */
+  buildCommand: z.string().min(1, 'buildCommand is a command, or null for a service without a build step').nullable().default(null),
   /** Runs one test file; `{file}` is replaced by the reproduction's path. */
   singleTestCommand: z.string().min(1).refine((c) => c.includes('{file}'), 'singleTestCommand must contain {file}'),
   /** Folder (relative to the repository) where reproduction tests are written. */
@@ -46,6 +48,7 @@ export function demoServicesConfig(dataDir: string): ServicesConfig {
     'checkout-service': ServiceConfig.parse({
       repository: path.join(dataDir, 'repos', 'checkout-service'),
       testCommand: 'node --test --test-reporter=tap test/',
+      buildCommand: 'node scripts/build.js',
       singleTestCommand: 'node --test --test-reporter=tap {file}',
       reproductionDir: 'test',
     }),

@@ -7,7 +7,6 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState } from '../domain/incident';
-import type { Severity } from '../domain/severity';
 
 /** The task queues' names when the deployment does not choose its own (STEWARD_TASK_QUEUE, STEWARD_SANDBOX_TASK_QUEUE). */
 export const DEFAULT_TASK_QUEUES = {
@@ -78,32 +77,8 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: SearchAttribu
   type: REGISTRATION_TYPES[key.type as keyof typeof REGISTRATION_TYPES],
 }));
 
-/** Policy the workflow runs under; fixed at start so that replays see the same values. */
-export interface IncidentPolicy {
-  approvalMinSeverity: Severity;
-  approvalTimeoutMs: number;
-  approvalTimeoutPolicy: 'escalate' | 'close';
-  maxEscalations: number;
-  maxFixAttempts: number;
-  /** Triage confidence below which the PR is opened as a draft. */
-  draftPrBelowConfidence: number;
-  /** Model turns the fix agent gets per attempt. */
-  fixAgentMaxTurns: number;
-  /** The shared queue of the sandbox hosts: the first free host claims the incident's sandbox there. */
-  sandboxTaskQueue: string;
-  /** How long the incident follows its PR, waiting to record the merge; 0 ends the incident when the PR opens. */
-  prFollowUpMs: number;
-  webUiBaseUrl: string;
-  namespace: string;
-  activityTimeouts: {
-    quickStartToCloseMs: number;
-    sandboxStartToCloseMs: number;
-    sandboxHeartbeatMs: number;
-    modelStartToCloseMs: number;
-    /** How long a sandbox activity waits for its host to pick it up before the host counts as gone. */
-    sandboxHostScheduleToStartMs: number;
-  };
-}
+export type { IncidentPolicy } from './incident-policy';
+import type { IncidentPolicy } from './incident-policy';
 
 export interface IncidentWorkflowInput {
   alert: NormalizedAlert;
@@ -148,10 +123,21 @@ export const ERROR_TYPES = {
   rollbackHookRejected: 'RollbackHookRejected',
   /** The rollback hook answered 5xx, timed out or could not be reached: worth retrying. */
   rollbackHookUnavailable: 'RollbackHookUnavailable',
+  /** The deploy triage was given input it cannot work on (no diff, a diff of another revision); the field is named. */
+  deployTriageInputInvalid: 'DeployTriageInputInvalid',
+  /** A deploy's diff cannot be read as a unified diff: the same text fails the same way. */
+  deployDiffUnreadable: 'DeployDiffUnreadable',
+  /** The code host has no such CI run or log, or keeps no CI runs at all (the local git host): asking again gets the same answer. */
+  buildLogUnavailable: 'BuildLogUnavailable',
+  /** A log search the embedded log store cannot read (syntax beyond service:, status:, words and quoted phrases); the same query fails the same way. */
+  logQueryUnsupported: 'LogQueryUnsupported',
+  /** The deploy watch runs where no logs or no signature store are configured: the same worker fails the same way. */
+  deployWatchNotConfigured: 'DeployWatchNotConfigured',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
 export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+  ERROR_TYPES.deployWatchNotConfigured,
   ERROR_TYPES.monitorNotFound,
   ERROR_TYPES.monitorNotOwned,
   ERROR_TYPES.modelRecordingMissing,
@@ -167,6 +153,10 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.invalidActivityInput,
   ERROR_TYPES.rollbackHookNotConfigured,
   ERROR_TYPES.rollbackHookRejected,
+  ERROR_TYPES.deployTriageInputInvalid,
+  ERROR_TYPES.deployDiffUnreadable,
+  ERROR_TYPES.buildLogUnavailable,
+  ERROR_TYPES.logQueryUnsupported,
 ];
 
 export * from './deploy-watch';

@@ -44,6 +44,26 @@ export const RegressionContext = z.object({
 });
 export type RegressionContext = z.infer<typeof RegressionContext>;
 
+/**
+ * A deploy whose build failed, raised by the deploy watch: the incident's reproduction is the
+ * service's build command failing the way the build log does, and its fix must make the build pass.
+ */
+export const BuildFailureContext = z.object({
+  watchId: z.string(),
+  revision: z.string(),
+  previousRevision: z.string().nullable(),
+  /** The normalized first error line of the log: the incident's signature. */
+  signature: z.string(),
+  /** The lines of the build log that carry the error; the log's last lines when none is recognized. */
+  errorExcerpt: z.string(),
+  /** The end of the build log, where its error is; null when the deploy sent none. */
+  log: z.string().nullable(),
+  logUrl: z.string().nullable(),
+  /** `git diff previousRevision..revision`, cut to a bound: a build is almost always broken by its latest change. */
+  diffSinceLastDeploy: z.string().nullable(),
+});
+export type BuildFailureContext = z.infer<typeof BuildFailureContext>;
+
 export const NormalizedAlert = z.object({
   monitorId: z.string(),
   alertCycleKey: z.string(),
@@ -60,6 +80,8 @@ export const NormalizedAlert = z.object({
   eventId: z.string().nullable(),
   /** Set when the deploy watch raised this alert; absent for a monitor's. */
   regression: RegressionContext.nullable().optional(),
+  /** Set when the deploy watch found the deploy's build failed; absent for a monitor's. */
+  buildFailure: BuildFailureContext.nullable().optional(),
 });
 export type NormalizedAlert = z.infer<typeof NormalizedAlert>;
 

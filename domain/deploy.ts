@@ -48,7 +48,18 @@ export const DeployEvent = z.object({
   environment: z.string().nullable(),
   /** ISO-8601, UTC. */
   deployedAt: z.string(),
-  build: z.object({ status: z.enum(['success', 'failure']), log: z.string().nullable(), logUrl: z.string().nullable() }).nullable(),
+  build: z
+    .object({
+      status: z.enum(['success', 'failure']),
+      log: z.string().nullable(),
+      logUrl: z.string().nullable(),
+      /**
+       * A failed GitHub Actions run whose log is not fetched yet: the GitHub edge answers the webhook
+       * without the slow download, and the watch fetches it through the code host (fetchFailedRunLog).
+       */
+      githubRunId: z.number().int().positive().nullable().optional(),
+    })
+    .nullable(),
   source: DeploySource,
 });
 export type DeployEvent = z.infer<typeof DeployEvent>;

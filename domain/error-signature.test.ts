@@ -1,4 +1,5 @@
-import { errorSignature, parseError } from './error-signature';
+import { errorSignature, errorSignatureOf, parseError } from './error-signature';
+import { LogTemplateMiner } from './log-template-miner';
 import { matchReproduction } from './reproduction-match';
 
 const alertMessage = [
@@ -9,14 +10,26 @@ const alertMessage = [
 ].join('\n');
 
 describe('errorSignature', () => {
-  it('is equal for two occurrences that differ only in ids and numbers', () => {
-    const other = alertMessage.replace('7f3a9c2e-1b4d-4e8f-9a0b-3c5d7e9f1a2b', '00000000-1111-2222-3333-444444444444');
-    expect(errorSignature(other)).toBe(errorSignature(alertMessage));
-    expect(errorSignature(alertMessage)).toBe("TypeError: Cannot read properties of undefined (reading 'percent')");
+  it("is the template miner's signature of the error line: a 16-hex id and the line with its values masked", () => {
+    expect(errorSignatureOf(alertMessage)).toEqual({ id: expect.stringMatching(/^[0-9a-f]{16}$/), template: "TypeError: Cannot read properties of undefined (reading 'percent')" });
+    expect(errorSignature(alertMessage)).toBe(errorSignatureOf(alertMessage).id);
+    expect(errorSignatureOf('RangeError: unknown coupon FREE100 for order 8812 after 30 ms').template).toBe('RangeError: unknown coupon <*> for order <*> after <*>');
+    // A text naming no exception is signed by its first line.
+    expect(errorSignatureOf('\n  upstream 10.0.0.7:8080 timed out\nretrying').template).toBe('upstream <*> timed out');
   });
 
-  it('differs for another exception', () => {
+  it('is equal for two occurrences that differ only in ids and numbers, and differs for another error', () => {
+    const other = alertMessage.replace('7f3a9c2e-1b4d-4e8f-9a0b-3c5d7e9f1a2b', '00000000-1111-2222-3333-444444444444');
+    expect(errorSignature(other)).toBe(errorSignature(alertMessage));
+    expect(errorSignature('RangeError: unknown coupon FREE100 for order 8812')).toBe(errorSignature('RangeError: unknown coupon SAVE15 for order 9921'));
     expect(errorSignature('RangeError: unknown coupon FREE100')).not.toBe(errorSignature(alertMessage));
+    expect(errorSignature("TypeError: Cannot read properties of null (reading 'percent')")).not.toBe(errorSignature(alertMessage));
+  });
+
+  it('gives the id a miner gives the template born from the same line, so a deploy watch and a PR link name it alike', () => {
+    const line = "TypeError: Cannot read properties of undefined (reading 'percent')";
+    const [mined] = new LogTemplateMiner().mineAll([`${line}`, 'GET /health 200 in 3 ms', line.replace('percent', 'total')]);
+    expect(errorSignature(alertMessage)).toBe(mined!.id);
   });
 
   it("reads Node's test runner form 'TypeError [Error]: …' and its frames", () => {
@@ -48,6 +61,12 @@ describe('matchReproduction', () => {
     expect(matchReproduction(alertMessage, tap).matched).toBe(true);
     expect(matchReproduction(alertMessage, tap.replace("reading 'percent'", "reading 'total'")).matched).toBe(true);
     expect(matchReproduction(alertMessage, tap.replace("'TypeError'", "'RangeError'")).matched).toBe(false);
+  });
+
+  it('accepts the same message with other values in it, as the template miner masks them', () => {
+    const alert = 'RangeError: unknown coupon FREE100 for order 8812\n    at applyCoupon (/app/src/coupons.js:4:11)';
+    expect(matchReproduction(alert, 'RangeError [Error]: unknown coupon SAVE15 for order 9921\n      at validate (/w/src/coupons.js:9:3)').matched).toBe(true);
+    expect(matchReproduction(alert, 'RangeError [Error]: unknown currency XYZ for order 9921\n      at validate (/w/src/coupons.js:9:3)').matched).toBe(false);
   });
 
   it('refuses a test that fails for another reason', () => {

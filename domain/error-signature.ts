@@ -1,17 +1,4 @@
-/**
- * Error text normalized so that occurrences of the same bug compare equal: ids, numbers, hex and
- * quoted values vary between events, so they become placeholders. Used for dedup ("this issue")
- * and to check that a reproduction fails for the reason in the alert.
- */
-export function normalizeErrorText(text: string): string {
-  return text
-    .replace(/0x[0-9a-f]+/gi, '<hex>')
-    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
-    .replace(/\b[0-9a-f]{12,}\b/gi, '<hex>')
-    .replace(/"[^"\n]*"/g, '"<str>"')
-    .replace(/\b\d+(\.\d+)?\b/g, '<n>')
-    .replace(/[ \t]+/g, ' ');
-}
+import { signatureOf, type TemplateMatch } from './log-template-miner';
 
 const ERROR_LINE = /\b([A-Z][A-Za-z]*(?:Error|Exception))\b(?: \[[A-Za-z]+\])?: (.+)/;
 
@@ -35,8 +22,18 @@ export function parseError(text: string): ParsedError | null {
   return { type: type!, message: message!.trim(), frames };
 }
 
-export function errorSignature(text: string): string {
+/**
+ * The signature of the error a text names: the template miner's signature of its first error line
+ * (`Type: message`), or of its first line when it names no exception. It is the one function behind
+ * dedup (the PR link on a monitor), the triage prompt and the deploy watch's signatures, so an id
+ * shown in one is the id shown in the others.
+ */
+export function errorSignatureOf(text: string): TemplateMatch {
   const parsed = parseError(text);
-  const line = parsed ? `${parsed.type}: ${parsed.message}` : (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
-  return normalizeErrorText(line).slice(0, 300);
+  return signatureOf(parsed ? `${parsed.type}: ${parsed.message}` : (text.split('\n').find((l) => l.trim() !== '') ?? '').trim());
+}
+
+/** The id of errorSignatureOf: 16 hex characters, what incidents and PR links carry. */
+export function errorSignature(text: string): string {
+  return errorSignatureOf(text).id;
 }

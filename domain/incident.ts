@@ -31,16 +31,22 @@ export interface ExecEvidence {
 }
 
 export interface Reproduction {
-  testPath: string;
-  /** Kept so that every fix attempt can put the same test back into a clean workspace. */
-  testContent: string;
+  /** The reproduction test; null for a failed build, which the build command itself reproduces. */
+  testPath: string | null;
+  /** Kept so that every fix attempt can put the same test back into a clean workspace; null with testPath. */
+  testContent: string | null;
   explanation: string;
   command: string;
-  /** The test's run at the deployed revision: it must fail, for the alert's reason. */
+  /** The test's (or the build's) run at the deployed revision: it must fail, for the alert's reason. */
   before: ExecEvidence;
   match: string;
   /** Every run at the deployed revision, the first included: each failed for the alert's reason. Absent before re-runs. */
   runsBefore?: ExecEvidence[];
+}
+
+/** The file a clean workspace gets back before each attempt and each verification: the test, or none for a build. */
+export function reproductionFiles(reproduction: Pick<Reproduction, 'testPath' | 'testContent'>): { path: string; content: string }[] {
+  return reproduction.testPath !== null && reproduction.testContent !== null ? [{ path: reproduction.testPath, content: reproduction.testContent }] : [];
 }
 
 /** One command the verification ran, kept as evidence with the incident and shown in the PR. */

@@ -64,4 +64,42 @@ describe('pullRequestBody', () => {
     const rows = body.slice(body.indexOf('## Evidence'), body.indexOf('## Diff')).trim().split('\n').slice(4);
     expect(rows).toEqual(['| reproduction, before the fix | `node --test test/repro.test.js` | 1 | 0.3 s |', '| reproduction, after the fix | `node --test test/repro.test.js` | 0 | 0.3 s |']);
   });
+
+  it('tells a failed build: the error it failed with, that it passes after the fix, and the suite', () => {
+    const build = run('node scripts/build.js', 1, 420);
+    const body = pullRequestBody(
+      content({
+        alertTitle: 'Build failed: checkout-service at 41c7b4864583',
+        alertLink: '',
+        monitorId: 'deploy:checkout-service',
+        reproduction: {
+          testPath: null,
+          testContent: null,
+          explanation: '`node scripts/build.js` fails at 41c7b4864583 as the deploy\'s build did.',
+          command: 'node scripts/build.js',
+          before: build,
+          match: "The build fails with the build log's error: Error: Cannot find module './shipping-rules'",
+          runsBefore: [build, build],
+        },
+        reproAfter: run('node scripts/build.js', 0, 400),
+        verificationRuns: [{ phase: 'reproduction-after', evidence: run('node scripts/build.js', 0, 400) }, { phase: 'suite-after', evidence: run('node --test test/', 0, 900) }],
+        suiteExplanation: 'No new failures (11 passing, 0 failing as before).',
+        buildFailure: { revision: '41c7b48645836fe33e6f1061df641fc4e8eded62', previousRevision: '4de00ec4c4cb86191b62fe96924a3bbf12de49a0', errorExcerpt: "Error: Cannot find module './shipping-rules'", logUrl: 'https://ci.example.com/runs/812' },
+      }),
+    );
+    expect(body).toContain('the build of `41c7b4864583` failed when it was deployed (previous deploy `4de00ec4c4cb`): Build failed: checkout-service at 41c7b4864583.');
+    expect(body).not.toContain('Datadog monitor');
+    expect(body).not.toContain('## Reproduction');
+    expect(body).toContain("## Build\n\nThe build failed at `41c7b4864583` with:\n\n```\nError: Cannot find module './shipping-rules'\n```\n\n[The deploy's build log](https://ci.example.com/runs/812)");
+    expect(body).toContain('After the fix it passes.\n\n**After the fix:** `node scripts/build.js` exited 0 in 0.4 s');
+    expect(body).toContain('Test suite: No new failures (11 passing, 0 failing as before).');
+    const table = body.slice(body.indexOf('## Evidence'), body.indexOf('## Diff')).trim().split('\n').slice(4);
+    expect(table).toEqual([
+      '| suite, before the fix (baseline) | `node --test test/` | 1 | 1.2 s |',
+      '| build, before the fix | `node scripts/build.js` | 1 | 0.4 s |',
+      '| build, before the fix | `node scripts/build.js` | 1 | 0.4 s |',
+      '| build, after the fix | `node scripts/build.js` | 0 | 0.4 s |',
+      '| suite, after the fix | `node --test test/` | 0 | 0.9 s |',
+    ]);
+  });
 });

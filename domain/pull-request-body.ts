@@ -20,6 +20,8 @@ export interface PullRequestContent {
   attempts: { attempt: number; verified: boolean; failureReason: string | null }[];
   diff: string;
   runUrl: string;
+  /** Set when the incident is a failed deploy build: the reproduction is then the build command. */
+  buildFailure?: { revision: string; previousRevision: string | null; errorExcerpt: string; logUrl: string | null };
 }
 
 const block = (text: string): string => `\`\`\`\n${text.trim().slice(-4_000)}\n\`\`\``;
@@ -35,8 +37,15 @@ const PHASE_LABELS: Record<RecordedRun['phase'], string> = {
   'suite-after': 'suite, after the fix',
 };
 
+const BUILD_PHASE_LABELS: Record<RecordedRun['phase'], string> = {
+  ...PHASE_LABELS,
+  'reproduction-before': 'build, before the fix',
+  'reproduction-after': 'build, after the fix',
+};
+
 /** Every command the gate ran, with its exit code and time: what a reviewer needs to trust the verdict. */
 function evidenceTable(c: PullRequestContent): string {
+  const labels = c.buildFailure ? BUILD_PHASE_LABELS : PHASE_LABELS;
   const runs: RecordedRun[] = [
     ...(c.baseline ? [{ phase: 'baseline' as const, evidence: c.baseline }] : []),
     ...(c.reproduction.runsBefore ?? [c.reproduction.before]).map((evidence) => ({ phase: 'reproduction-before' as const, evidence })),
@@ -46,7 +55,7 @@ function evidenceTable(c: PullRequestContent): string {
   return [
     '| step | command | exit | time |',
     '|---|---|---|---|',
-    ...runs.map(({ phase, evidence: e }) => `| ${PHASE_LABELS[phase]} | \`${cell(e.command)}\` | ${e.timedOut ? 'timeout' : (e.exitCode ?? 'killed')} | ${(e.durationMs / 1000).toFixed(1)} s |`),
+    ...runs.map(({ phase, evidence: e }) => `| ${labels[phase]} | \`${cell(e.command)}\` | ${e.timedOut ? 'timeout' : (e.exitCode ?? 'killed')} | ${(e.durationMs / 1000).toFixed(1)} s |`),
   ].join('\n');
 }
 
@@ -58,20 +67,40 @@ export function pullRequestBody(c: PullRequestContent): string {
   const attempts = c.attempts
     .map((a) => `- Attempt ${a.attempt}: ${a.verified ? 'verified' : `rejected: ${a.failureReason}`}`)
     .join('\n');
+  const build = c.buildFailure;
+  const reproduction = build
+    ? [
+        `## Build`,
+        `The build failed at \`${build.revision.slice(0, 12)}\` with:`,
+        block(build.errorExcerpt || '(the deploy sent no build log)'),
+        ...(build.logUrl ? [`[The deploy's build log](${build.logUrl})`] : []),
+        `${c.reproduction.explanation} ${c.reproduction.match}`,
+        evidenceLine('Before the fix', c.reproduction.before),
+        block(c.reproduction.before.outputTail),
+        `After the fix it passes.`,
+        evidenceLine('After the fix', c.reproAfter),
+        block(c.reproAfter.outputTail),
+      ]
+    : [
+        `## Reproduction`,
+        `\`${c.reproduction.testPath}\`: ${c.reproduction.explanation}`,
+        evidenceLine('Before the fix', c.reproduction.before),
+        block(c.reproduction.before.outputTail),
+        evidenceLine('After the fix', c.reproAfter),
+        block(c.reproAfter.outputTail),
+      ];
+  const origin = build
+    ? `Opened by Steward for incident \`${c.incidentId}\`: the build of \`${build.revision.slice(0, 12)}\` failed when it was deployed${build.previousRevision ? ` (previous deploy \`${build.previousRevision.slice(0, 12)}\`)` : ''}: ${c.alertTitle}.`
+    : `Opened by Steward for incident \`${c.incidentId}\`, from Datadog monitor ${c.monitorId}: [${c.alertTitle}](${c.alertLink}).`;
   return [
     `## Incident`,
-    `Opened by Steward for incident \`${c.incidentId}\`, from Datadog monitor ${c.monitorId}: [${c.alertTitle}](${c.alertLink}).`,
+    origin,
     `Triage: **${c.triage.verdict}**, severity **${c.triage.severity}**, confidence ${Math.round(c.triage.confidence * 100)}%. ${c.triage.reasoning}`,
     `## Fix`,
     c.fixSummary,
     `Self-review: ${c.reviewSummary}`,
     attempts,
-    `## Reproduction`,
-    `\`${c.reproduction.testPath}\`: ${c.reproduction.explanation}`,
-    evidenceLine('Before the fix', c.reproduction.before),
-    block(c.reproduction.before.outputTail),
-    evidenceLine('After the fix', c.reproAfter),
-    block(c.reproAfter.outputTail),
+    ...reproduction,
     `Test suite: ${c.suiteExplanation}`,
     ...(c.flakyTests && c.flakyTests.length > 0
       ? [`**Flaky tests** (failed in some runs after the change and passed on a re-run; not counted against it): ${c.flakyTests.map((t) => `\`${t}\``).join(', ')}`]

@@ -1,4 +1,5 @@
-import { normalizeErrorText, parseError } from './error-signature';
+import { parseError } from './error-signature';
+import { signatureOf } from './log-template-miner';
 
 export interface ReproductionMatch {
   matched: boolean;
@@ -8,21 +9,20 @@ export interface ReproductionMatch {
 
 /**
  * A reproduction counts only when it fails for the reason in the alert: the same exception type,
- * and either the same message (normalized) or the same innermost stack frame. A test that fails
- * for any other reason proves nothing about the incident.
+ * and either the same message (as the template miner masks its values) or the same innermost
+ * stack frame. A test that fails for any other reason proves nothing about the incident.
  */
 export function matchReproduction(alertText: string, failureOutput: string): ReproductionMatch {
   const expected = parseError(alertText);
   if (!expected) {
     return { matched: false, explanation: 'The alert names no exception, so there is nothing a reproduction could be checked against.' };
   }
-  const normalizedOutput = normalizeErrorText(failureOutput);
   const typeSeen = new RegExp(`\\b${expected.type}\\b`).test(failureOutput);
   if (!typeSeen) {
     return { matched: false, explanation: `The test did not fail with ${expected.type}.` };
   }
-  // Raw first: normalizing quotes would erase a message that a reporter prints quoted (TAP's YAML `error: "…"`).
-  if (failureOutput.includes(expected.message) || normalizedOutput.includes(normalizeErrorText(expected.message))) {
+  // Raw first, then as templates: the same message with other values (ids, numbers, addresses) is the same failure.
+  if (failureOutput.includes(expected.message) || holdsTemplate(failureOutput, expected.message)) {
     return { matched: true, explanation: `The test fails with ${expected.type}: ${expected.message}` };
   }
   const innermostFrame = expected.frames[0];
@@ -34,4 +34,10 @@ export function matchReproduction(alertText: string, failureOutput: string): Rep
     matched: false,
     explanation: `The test fails with ${expected.type}, but neither with the alert's message ("${expected.message}") nor in its frame ${innermostFrame ?? '(none)'}.`,
   };
+}
+
+/** Whether a line of the output holds the message's template: its tokens in a row, values masked alike. */
+function holdsTemplate(output: string, message: string): boolean {
+  const wanted = ` ${signatureOf(message).template} `;
+  return output.split('\n').some((line) => line.trim() !== '' && ` ${signatureOf(line).template} `.includes(wanted));
 }

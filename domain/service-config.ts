@@ -10,6 +10,8 @@ export interface ServiceConfig {
   setupCommand: string | null;
   /** The repository's own test suite. */
   testCommand: string;
+  /** Builds the service as its deploy pipeline does (after setupCommand); null when the service has no build step. A failed deploy build is reproduced with it. */
+  buildCommand: string | null;
   /** Runs one test file; `{file}` is replaced by the reproduction's path. */
   singleTestCommand: string;
   /** Folder (relative to the repository) where reproduction tests are written. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { RegressionContext } from './alert';
+import type { BuildFailureContext, RegressionContext } from './alert';
+import { suspectedFilesOfBuildFailure } from './build-failure';
 import { Severity } from './severity';
 
 export const MonitorTuning = z.object({
@@ -20,7 +21,8 @@ export const TriageResult = z.object({
   confidence: z.number().min(0).max(1),
   reasoning: z.string().min(1),
   suspectedArea: z.object({
-    files: z.array(z.string()),
+    files: z.array(z.string()).describe('repository paths of the suspected files'),
+    functions: z.array(z.string()).optional().describe('names of the suspected functions, as written in the code'),
     summary: z.string(),
   }),
   duplicateOf: z.string().nullable().describe('incident id this duplicates, when verdict is duplicate'),
@@ -42,6 +44,32 @@ export function triageOfRegression(regression: RegressionContext): TriageResult 
     suspectedArea: {
       files: cited ? [cited.file] : [],
       summary: cited ? `${cited.file}:${cited.line} (${cited.revision.slice(0, 12)}): ${cited.text.trim()}` : 'no line of the diff was tied to the error',
+    },
+    duplicateOf: null,
+    monitorTuning: null,
+  };
+}
+
+/**
+ * The triage of a failed build: a build that fails is real by definition, so the alert triage is
+ * not asked. It blocks the service's deploys without touching what runs in production (P2), and
+ * its cause is most likely the latest change: the files the error names and the diff touched.
+ */
+export function triageOfBuildFailure(build: BuildFailureContext): TriageResult {
+  const files = suspectedFilesOfBuildFailure(build);
+  const range = build.previousRevision ? `${build.previousRevision.slice(0, 12)}..${build.revision.slice(0, 12)}` : build.revision.slice(0, 12);
+  const firstError = build.errorExcerpt.split('\n').find((line) => line.trim() !== '') ?? 'no error line in the log';
+  return {
+    verdict: 'real',
+    severity: 'P2',
+    // With the diff the cause is narrowed to one change; without it, only the log's lines point at it.
+    confidence: build.diffSinceLastDeploy ? 0.9 : 0.7,
+    reasoning: `The build failed at ${build.revision.slice(0, 12)} with: ${firstError}. ${
+      build.diffSinceLastDeploy ? `The change since the previous deploy (${range}) is the likely cause.` : 'No diff since the previous deploy was available.'
+    }`,
+    suspectedArea: {
+      files,
+      summary: files.length > 0 ? `the build error and the latest change point at ${files.join(', ')}` : 'neither the build log nor a diff names a file',
     },
     duplicateOf: null,
     monitorTuning: null,

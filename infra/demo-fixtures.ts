@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../config/config';
+import type { DeployEvent } from '../domain/deploy';
 import type { Monitor } from '../ports/monitors.port';
 
 /**
@@ -13,9 +14,23 @@ import type { Monitor } from '../ports/monitors.port';
 export const DEMO_SOURCE_DIR = path.join(PROJECT_ROOT, 'demo', 'checkout-service');
 export const DEMO_ALERT_PATH = path.join(PROJECT_ROOT, 'demo', 'alert.json');
 const DEMO_MONITOR_PATH = path.join(PROJECT_ROOT, 'demo', 'monitor.json');
+/** The model's answers for the build-failure scenario: the fix agent's turns and the review, nothing else. */
+export const BUILD_FAILURE_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'build-failure.transcript.json');
 
 function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+}
+
+/** Fixed identity and dates: every fresh demo repository gets the same commit ids. */
+function demoIdentity(date: string): NodeJS.ProcessEnv {
+  return {
+    GIT_AUTHOR_NAME: 'Checkout Team',
+    GIT_AUTHOR_EMAIL: 'checkout@example.com',
+    GIT_COMMITTER_NAME: 'Checkout Team',
+    GIT_COMMITTER_EMAIL: 'checkout@example.com',
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+  };
 }
 
 /** Creates the demo repository under the data folder if it is missing; returns its deployed revision. */
@@ -26,16 +41,7 @@ export function ensureDemoRepository(repositoryPath: string): string {
     fs.cpSync(DEMO_SOURCE_DIR, staging, { recursive: true });
     git(staging, ['init', '--quiet', '--initial-branch=main']);
     git(staging, ['add', '-A']);
-    // Fixed identity and dates: every fresh demo repository gets the same commit id.
-    const identity = {
-      GIT_AUTHOR_NAME: 'Checkout Team',
-      GIT_AUTHOR_EMAIL: 'checkout@example.com',
-      GIT_COMMITTER_NAME: 'Checkout Team',
-      GIT_COMMITTER_EMAIL: 'checkout@example.com',
-      GIT_AUTHOR_DATE: '2026-11-01T09:00:00Z',
-      GIT_COMMITTER_DATE: '2026-11-01T09:00:00Z',
-    };
-    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'checkout-service 1.4.2'], identity);
+    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', 'checkout-service 1.4.2'], demoIdentity('2026-11-01T09:00:00Z'));
     fs.mkdirSync(path.dirname(repositoryPath), { recursive: true });
     fs.renameSync(staging, repositoryPath);
   }
@@ -55,5 +61,113 @@ export function demoAlertPayload(options: { alertCycleKey: string; deployedRevis
     alert_cycle_key: options.alertCycleKey,
     tags: template.tags!.replace('DEPLOYED_SHA', options.deployedRevision),
     date: String((options.date ?? new Date()).getTime()),
+  };
+}
+
+/**
+ * The build-failure scenario's change: shipping moves into a module of its own, and pricing
+ * requires it under a name it does not have. Every module still parses, so only a build that
+ * loads them (the demo's `node scripts/build.js`) catches it before production does.
+ */
+export const BROKEN_BUILD_BRANCH = 'release/1.5.0';
+export const BROKEN_BUILD_COMMIT_MESSAGE = 'Move the shipping rules into their own module';
+export const BROKEN_BUILD_FILES: Record<string, string> = {
+  'src/shipping.js': `'use strict';
+
+/** Orders from 50.00 ship free; below that, shipping is a flat 4.99. */
+const FREE_SHIPPING_FROM_CENTS = 5000;
+const SHIPPING_CENTS = 499;
+
+function shippingCents(subtotal) {
+  return subtotal >= FREE_SHIPPING_FROM_CENTS ? 0 : SHIPPING_CENTS;
+}
+
+module.exports = { shippingCents, FREE_SHIPPING_FROM_CENTS };
+`,
+  'src/pricing.js': `'use strict';
+
+const { shippingCents } = require('./shipping-rules');
+
+/** Prices are kept in cents so that sums never drift. */
+function subtotalCents(items) {
+  return items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
+}
+
+/** Coupons take a percentage off the subtotal, rounded to the nearest cent. */
+function discountCents(subtotal, coupon) {
+  return Math.round((subtotal * coupon.percent) / 100);
+}
+
+function priceOrder(order) {
+  const subtotal = subtotalCents(order.items);
+  const discount = discountCents(subtotal, order.coupon);
+  const shipping = shippingCents(subtotal - discount);
+  return { subtotal, discount, shipping, total: subtotal - discount + shipping };
+}
+
+module.exports = { subtotalCents, discountCents, shippingCents, priceOrder };
+`,
+};
+
+/**
+ * Commits the breaking change on BROKEN_BUILD_BRANCH, from main, in the demo repository (once;
+ * later calls find the branch). Main is left as it is, so the plain demo still deploys main.
+ * Returns the deploy the scenario reports: the broken revision and the one deployed before it.
+ */
+export function commitBrokenBuild(repositoryPath: string): { revision: string; previousRevision: string } {
+  const previousRevision = git(repositoryPath, ['rev-parse', 'main']);
+  const existing = branchHead(repositoryPath, BROKEN_BUILD_BRANCH);
+  if (existing) return { revision: existing, previousRevision: git(repositoryPath, ['rev-parse', `${existing}^`]) };
+  // A worktree of its own: the repository is the code host's, and its checkout is not ours to move.
+  const staging = `${repositoryPath}.broken-build-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  git(repositoryPath, ['worktree', 'add', '--quiet', '-b', BROKEN_BUILD_BRANCH, staging, previousRevision]);
+  try {
+    for (const [file, content] of Object.entries(BROKEN_BUILD_FILES)) fs.writeFileSync(path.join(staging, file), content);
+    git(staging, ['add', '-A']);
+    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', BROKEN_BUILD_COMMIT_MESSAGE], demoIdentity('2026-11-20T10:00:00Z'));
+    return { revision: git(staging, ['rev-parse', 'HEAD']), previousRevision };
+  } finally {
+    git(repositoryPath, ['worktree', 'remove', '--force', staging]);
+  }
+}
+
+function branchHead(repositoryPath: string, branch: string): string | null {
+  try {
+    return git(repositoryPath, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+  } catch {
+    // rev-parse --verify --quiet exits 1, silently, exactly when the branch does not exist.
+    return null;
+  }
+}
+
+/** `git diff previous..revision` in the demo repository: the context the build-failure alert carries. */
+export function demoDiff(repositoryPath: string, previousRevision: string, revision: string): string {
+  return git(repositoryPath, ['diff', `${previousRevision}..${revision}`]);
+}
+
+/** The deploy pipeline's log of the broken build, as a CI runner prints it from a checkout of its own. */
+export const BROKEN_BUILD_LOG = [
+  '2026-11-20T10:01:02.1Z > checkout-service@1.5.0 build',
+  '2026-11-20T10:01:02.1Z > node scripts/build.js',
+  '2026-11-20T10:01:02.3Z build: src/pricing.js does not load',
+  "2026-11-20T10:01:02.3Z Error: Cannot find module './shipping-rules'",
+  '2026-11-20T10:01:02.3Z Require stack:',
+  '2026-11-20T10:01:02.3Z - /home/runner/work/checkout-service/checkout-service/src/pricing.js',
+  '2026-11-20T10:01:02.3Z     at Object.<anonymous> (/home/runner/work/checkout-service/checkout-service/src/pricing.js:3:27)',
+  '2026-11-20T10:01:02.4Z build failed: 2 of 4 modules',
+  '2026-11-20T10:01:02.5Z ##[error]Process completed with exit code 1.',
+].join('\n');
+
+/** The deploy of the broken revision, its build failed with BROKEN_BUILD_LOG: what the scenario reports to Steward. */
+export function brokenBuildDeploy(deploy: { revision: string; previousRevision: string }, deployedAt: Date = new Date()): DeployEvent {
+  return {
+    service: 'checkout-service',
+    revision: deploy.revision,
+    previousRevision: deploy.previousRevision,
+    environment: 'production',
+    deployedAt: deployedAt.toISOString(),
+    build: { status: 'failure', log: BROKEN_BUILD_LOG, logUrl: null },
+    source: 'cli',
   };
 }

@@ -56,6 +56,16 @@ export interface LineAuthor {
   name: string;
 }
 
+/** The log of a failed CI run, as the code host keeps it. */
+export interface FailedRunLog {
+  /** Each failed job's log under a heading naming the job and its failed steps, cut to its tail within BUILD_LOG_MAX_CHARS (domain/deploy). */
+  log: string;
+  /** The run's page. */
+  url: string;
+  /** True when some of the log was left out to fit. */
+  truncated: boolean;
+}
+
 export interface CodeHostPort {
   /** Resolves a branch, tag or sha to a full sha; fails with ERROR_TYPES.revisionNotFound. */
   resolveRevision(repository: RepositoryRef, ref: string): Promise<string>;
@@ -64,6 +74,12 @@ export interface CodeHostPort {
   findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null>;
   /** The author of the commit that last changed the line at the revision (git blame); fails with ERROR_TYPES.revisionNotFound when the revision or line is not there. */
   authorOfLine(line: LineRef): Promise<LineAuthor>;
+  /**
+   * The logs of a failed CI run's failed jobs (a GitHub Actions run id, as a workflow_run event gives
+   * it: DeployEvent.build.githubRunId). Fails with ERROR_TYPES.buildLogUnavailable when the run is not
+   * there, has no failed job, or the code host keeps no CI runs.
+   */
+  fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog>;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface ErrorLog {
   status: string | null;
   service: string | null;
   tags: string[];
-  /** The log's attributes as it was logged, nested. */
+  /** The log's attributes as it was logged: nested from Datadog, dotted keys (`exception.type`) from the embedded OTLP store. */
   attributes: Record<string, unknown>;
   /** From the standard `error.stack` attribute, when the log has one. */
   stackTrace: string | null;

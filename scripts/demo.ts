@@ -2,7 +2,10 @@ import { Client, Connection } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
-import { demoAlertPayload } from '../infra/demo-fixtures';
+import { incidentPolicyFromConfig } from '../config/policy';
+import { alertFromBuildFailure } from '../domain/build-failure';
+import { brokenBuildDeploy, BUILD_FAILURE_TRANSCRIPT_PATH, commitBrokenBuild, demoAlertPayload, demoDiff } from '../infra/demo-fixtures';
+import { deliverAlert } from '../use-cases/deliver-alert.use-case';
 import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
@@ -12,6 +15,9 @@ import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
  * alert to the webhook as Datadog would, and follows the incident to its PR.
  */
 const once = process.argv.includes('--once') || process.env.CI === 'true';
+/** `--scenario build-failure`: a deploy whose build the latest commit broke, instead of the coupon alert. */
+const scenarioFlag = process.argv.indexOf('--scenario');
+const scenario = scenarioFlag >= 0 ? process.argv[scenarioFlag + 1] : 'alert';
 const DEADLINE_MS = 10 * 60_000;
 const say = (line: string): void => console.log(`demo  | ${line}`);
 
@@ -27,7 +33,7 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
     const t = state.triage;
     note('triage', `triage: ${t.verdict}, ${t.severity}, confidence ${t.confidence}. ${t.reasoning}`);
   }
-  if (state.reproduction) note('repro', `reproduced with ${state.reproduction.testPath}: ${state.reproduction.match}`);
+  if (state.reproduction) note('repro', `reproduced with ${state.reproduction.testPath ?? `the build, \`${state.reproduction.command}\``}: ${state.reproduction.match}`);
   for (const a of state.attempts) {
     note(`attempt:${a.attempt}`, `fix attempt ${a.attempt}: ${a.verified ? `verified (${a.diffStat})` : `rejected: ${a.failureReason}`}`);
   }
@@ -39,7 +45,9 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
 async function main(): Promise<void> {
   // The demo prints its own account of each step; the SDK's info lines (worker states) would bury it.
   installTemporalRuntime({ level: 'WARN' });
-  const config = loadConfig();
+  if (scenario !== 'alert' && scenario !== 'build-failure') throw new ConfigError(`--scenario is alert or build-failure, not ${JSON.stringify(scenario)}`);
+  // The build's fix has its own recorded answers: its step names are the coupon fix's.
+  const config = loadConfig(scenario === 'build-failure' ? { ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? BUILD_FAILURE_TRANSCRIPT_PATH } : process.env);
   say(`starting Steward on ${config.temporal.address ? 'the configured Temporal' : 'the embedded defaults'} (data in ${config.dataDir})`);
   const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });
   for (const line of steward.stack.started) say(`started ${line}`);
@@ -55,15 +63,34 @@ async function main(): Promise<void> {
     return stopAndExit(1);
   }
   const payload = demoAlertPayload({ alertCycleKey: `demo-${Date.now()}`, deployedRevision: steward.demoRevision });
-  say(`posting the demo alert for monitor ${payload.monitor_id} (cycle ${payload.alert_cycle_key}) to ${steward.api!.url}/webhooks/datadog`);
-  const response = await fetch(`${steward.api!.url}/webhooks/datadog`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${steward.webhookToken}` },
-    body: JSON.stringify(payload),
-  });
-  const answer = (await response.json()) as { incidentId?: string; error?: string };
-  say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
-  if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
+  let incidentId: string;
+  if (scenario === 'build-failure') {
+    // Without the deploy watch, for now: the alert it would raise for this deploy is delivered directly.
+    const repository = config.services['checkout-service']!.repository;
+    const broken = commitBrokenBuild(repository);
+    say(`deployed ${broken.revision.slice(0, 12)} (branch release/1.5.0, after ${broken.previousRevision.slice(0, 12)}): its build failed`);
+    const alert = alertFromBuildFailure(brokenBuildDeploy(broken), { watchId: 'demo-without-the-deploy-watch', diff: demoDiff(repository, broken.previousRevision, broken.revision) });
+    say(`delivering the build failure as an incident, without the deploy watch: ${alert.title}`);
+    const delivered = await deliverAlert(
+      new Client({ connection: await Connection.connect({ address: steward.stack.temporalAddress }), namespace: config.temporal.namespace, dataConverter: steward.dataConverter }).workflow,
+      { alert, policy: incidentPolicyFromConfig(steward.config), taskQueue: config.temporal.taskQueue },
+      { timeoutMs: 30_000 },
+    );
+    say(`delivered: ${JSON.stringify(delivered)}`);
+    if (delivered.closed) say('this revision\'s build failure was handled by an earlier run; delete data/ to start over');
+    incidentId = delivered.incidentId;
+  } else {
+    say(`posting the demo alert for monitor ${payload.monitor_id} (cycle ${payload.alert_cycle_key}) to ${steward.api!.url}/webhooks/datadog`);
+    const response = await fetch(`${steward.api!.url}/webhooks/datadog`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${steward.webhookToken}` },
+      body: JSON.stringify(payload),
+    });
+    const answer = (await response.json()) as { incidentId?: string; error?: string };
+    say(`webhook answered ${response.status}: ${JSON.stringify(answer)}`);
+    if (response.status !== 202 || !answer.incidentId) return stopAndExit(1);
+    incidentId = answer.incidentId;
+  }
 
   // A connection of its own, left open until the process exits: the result's long poll is still
   // waiting when the demo stops, and it must not be retried on a channel that stop() closed.
@@ -72,7 +99,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     dataConverter: steward.dataConverter,
   });
-  const handle = client.workflow.getHandle(answer.incidentId);
+  const handle = client.workflow.getHandle(incidentId);
   const seen = new Set<string>();
   let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
   const result = (handle.result() as Promise<IncidentOutcome>).then(
@@ -116,6 +143,8 @@ async function main(): Promise<void> {
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
     say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
+    // A build failure has no monitor to link the fix on.
+    if (scenario === 'build-failure') return once ? stopAndExit(prThere ? 0 : 1) : say('the stack stays up so the run can be browsed in the Web UI; Ctrl-C stops it.');
     const monitor = await steward.inspect.monitor(payload.monitor_id!);
     say(`monitor ${monitor.id}'s description now links the fix:`);
     for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);

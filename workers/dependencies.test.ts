@@ -4,15 +4,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
+import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
+import { PostgresLogs } from '../adapters/postgres-logs.adapter';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
 import { bubblewrapAvailability } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import { untraversableFolder } from '../lib/reachable-folder';
-import { buildIncidentPorts } from './dependencies';
+import { buildIncidentPorts, buildLogStore } from './dependencies';
 import { buildSandboxBackend, sandboxRootOf, snapshotRootOf } from './sandbox-backend';
 
 /** The composition root chooses an adapter per port from configuration, and says which it chose. */
@@ -28,6 +30,8 @@ describe('buildIncidentPorts', () => {
     expect(labels.join('\n')).toMatch(/replay of .*not a live model/);
     expect(labels.join('\n')).toContain('not Datadog');
     expect(labels.join('\n')).toContain('not GitHub');
+    expect(ports.codeSearch).toBeInstanceOf(GitCodeSearch);
+    expect(labels.join('\n')).toMatch(/code search: git, in each service's repository .*code-search\)/);
   });
 
   it('routes each stage to its configured model, and records when asked to', () => {
@@ -51,7 +55,15 @@ describe('buildIncidentPorts', () => {
     expect(ports.monitors).toBeInstanceOf(DatadogMonitors);
     expect(labels).toContain('monitors: Datadog at datadoghq.eu');
     expect(ports.logs).toBeInstanceOf(DatadogLogs);
-    expect(buildIncidentPorts(loadConfig({}), pool).ports.logs).toBeNull();
+    expect(labels).toContain('error logs: Datadog log search');
+  });
+
+  it('reads error logs from the embedded log store the OTLP endpoint fills when Datadog is not configured', () => {
+    const { ports, labels } = buildIncidentPorts(loadConfig({ STEWARD_LOG_RETENTION: '3d' }), pool);
+    expect(ports.logs).toBeInstanceOf(PostgresLogs);
+    expect(labels).toContain('error logs: Postgres (OTLP/HTTP at POST /v1/logs, kept 3d; not Datadog)');
+    expect(buildLogStore(loadConfig({}), pool)).toBeInstanceOf(PostgresLogs);
+    expect(buildLogStore(loadConfig({ DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b' }), pool)).toBeNull();
   });
 
   it('opens PRs through the GitHub App when it is configured, for the repositories the services name', () => {

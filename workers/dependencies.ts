@@ -6,6 +6,8 @@ import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
+import { PostgresLogs } from '../adapters/postgres-logs.adapter';
+import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
@@ -15,6 +17,7 @@ import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
 import { HttpRollbackHook } from '../adapters/http-rollback-hook.adapter';
+import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
@@ -59,6 +62,18 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
   };
 }
 
+/**
+ * The embedded log store when Datadog is not configured: the OTLP/HTTP endpoint writes to it and
+ * the logs port reads it. Null when Datadog serves the logs port.
+ */
+export function buildLogStore(config: StewardConfig, pool: Pool): PostgresLogs | null {
+  return config.monitors.provider === 'datadog' ? null : new PostgresLogs(pool);
+}
+
+function retentionLabel(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 1000}s`;
+}
+
 /** The composition root's one decision: which adapter serves each port, from configuration. */
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
   const built = buildModel(config);
@@ -97,6 +112,11 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
         ),
       })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
+  const codeSearchMirrors = path.join(config.dataDir, 'code-search');
+  const codeSearch = new GitCodeSearch({
+    repositories: Object.fromEntries(Object.entries(config.services).map(([service, settings]) => [service, settings.repository])),
+    mirrorRoot: codeSearchMirrors,
+  });
   return {
     ports: {
       model,
@@ -107,7 +127,9 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       ledger,
       conversations: new PostgresAgentConversations(pool),
       fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
-      logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : null,
+      logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : buildLogStore(config, pool),
+      codeSearch,
+      signatures: new PostgresSignatureStore(pool),
       services: config.services,
       rollbackHook: new HttpRollbackHook(),
     },
@@ -118,7 +140,10 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       `${sandboxBackend.label}; its log: ${sandboxLog}`,
       config.slack ? `notifier: Slack channel ${config.slack.channel}` : `notifier: console, also written to ${path.join(config.dataDir, 'notifications.jsonl')}`,
       'ledger: Postgres',
-      config.monitors.provider === 'datadog' ? 'error logs: Datadog log search' : 'error logs: none (no log search configured)',
+      config.monitors.provider === 'datadog'
+        ? 'error logs: Datadog log search'
+        : `error logs: Postgres (OTLP/HTTP at POST /v1/logs, kept ${retentionLabel(config.logs.retentionMs)}; not Datadog)`,
+      `code search: git, in each service's repository (local folders in place, remote ones mirrored under ${codeSearchMirrors})`,
     ],
     sandboxBackend,
   };

@@ -17,7 +17,7 @@ import type { LocalPullRequest } from '../ports/code-host.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
-import { buildIncidentActivities } from './dependencies';
+import { buildIncidentActivities, buildLogStore } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 
 export interface RunningSteward {
@@ -94,7 +94,7 @@ export async function startSteward(
 
   let api: RunningApi | null = null;
   try {
-    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log });
+    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) });
   } catch (error) {
     shutdownWorkers();
     await workerDone.catch(() => undefined);

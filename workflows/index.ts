@@ -3,4 +3,5 @@
  * (workflows/<name>/<name>.workflow.ts, held by layout.test.ts).
  */
 export { incidentWorkflow } from './incident/incident.workflow';
+export { deployWatchWorkflow } from './deploy-watch/deploy-watch.workflow';
 export { snapshotRefreshWorkflow } from './snapshot-refresh/snapshot-refresh.workflow';

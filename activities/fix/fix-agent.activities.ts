@@ -3,7 +3,7 @@ import type { ServicesConfig } from '../../domain/service-config';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import type { NormalizedAlert } from '../../domain/alert';
-import type { Reproduction } from '../../domain/incident';
+import { reproductionFiles, type Reproduction } from '../../domain/incident';
 import type { TriageResult } from '../../domain/triage';
 import type { AgentConversationPort, ConversationKey, StoredMessage } from '../../ports/agent-conversation.port';
 import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
@@ -79,7 +79,7 @@ export function createFixAgentActivities(deps: {
     await deps.sandbox.reset(sandboxId);
     const lastDiff = stored.filter((m) => m.workspaceDiff !== null).at(-1)?.workspaceDiff ?? '';
     if (lastDiff.trim() === '') {
-      await deps.sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }]);
+      await deps.sandbox.writeFiles(sandboxId, reproductionFiles(input.reproduction));
     } else {
       await deps.sandbox.writeFiles(sandboxId, [{ path: RESTORE_PATCH, content: lastDiff }]);
       const applied = await deps.sandbox.exec(sandboxId, `git apply --whitespace=nowarn ${shellQuote(RESTORE_PATCH)} && rm -f ${shellQuote(RESTORE_PATCH)}`, { timeoutMs: 60_000 });
@@ -175,7 +175,7 @@ export function createFixAgentActivities(deps: {
           await executeAgentTool(call, {
             sandbox: deps.sandbox,
             sandboxId,
-            protectedPaths: [input.reproduction.testPath],
+            protectedPaths: reproductionFiles(input.reproduction).map((file) => file.path),
             commandTimeoutCapMs: deps.limits.commandTimeoutMs,
             signal: context.cancellationSignal,
             onOutput: () => context.heartbeat(progress),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
+import { reproductionFiles, unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
 import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';
 import type { ModelPort } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
@@ -37,7 +37,8 @@ export function diffStat(diff: string): string {
 /**
  * Whether the change now in the sandbox fixes the incident: the reproduction (put back as it was,
  * whatever the change did to it) must pass, and the suite must have no failure that the baseline
- * at the same revision did not have.
+ * at the same revision did not have. For a failed build the reproduction is the build command,
+ * which must now pass.
  */
 export async function verifyChange(input: {
   sandbox: SandboxPort;
@@ -50,7 +51,7 @@ export async function verifyChange(input: {
   commandTimeoutMs: number;
 }): Promise<FixAttemptOutcome> {
   const { sandbox, sandboxId, attempt } = input;
-  await sandbox.writeFiles(sandboxId, [{ path: input.reproduction.testPath, content: input.reproduction.testContent }]);
+  await sandbox.writeFiles(sandboxId, reproductionFiles(input.reproduction));
   const diff = await sandbox.diff(sandboxId);
   const stat = diffStat(diff);
   const rejected = (failureReason: string, evidence: Partial<FixAttemptOutcome>): FixAttemptOutcome =>

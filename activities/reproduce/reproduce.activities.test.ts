@@ -7,8 +7,10 @@ import { DefaultLogger } from '@temporalio/worker';
 import { demoServicesConfig, type ServicesConfig } from '../../config/config';
 import { ERROR_TYPES } from '../../contracts';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
-import { TriageResult } from '../../domain/triage';
-import { demoAlertPayload, ensureDemoRepository } from '../../infra/demo-fixtures';
+import { TriageResult, triageOfBuildFailure } from '../../domain/triage';
+import { BROKEN_BUILD_BRANCH, commitBrokenBuild, demoAlertPayload, demoDiff, ensureDemoRepository } from '../../infra/demo-fixtures';
+import { alertFromBuildFailure } from '../../domain/build-failure';
+import type { DeployEvent } from '../../domain/deploy';
 import { ProcessSandbox } from '../../sandbox/process-sandbox.adapter';
 import { InMemoryCodeHost } from '../../test/fakes/in-memory-code-host';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
@@ -333,5 +335,89 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
     await activities.releaseSandbox({ incidentId: input.incidentId });
 
     expect(fs.existsSync(workspace)).toBe(false);
+  });
+
+  describe('a failed build', () => {
+    let broken: { revision: string; previousRevision: string };
+    let buildLog: string;
+    beforeAll(() => {
+      broken = commitBrokenBuild(repositoryPath);
+      // The deploy pipeline's log, as CI printed it from a checkout of its own.
+      buildLog = `2026-11-20T10:01:02.2Z > node scripts/build.js\n2026-11-20T10:01:02.3Z build: src/pricing.js does not load\n2026-11-20T10:01:02.3Z Error: Cannot find module './shipping-rules'\n2026-11-20T10:01:02.3Z Require stack:\n2026-11-20T10:01:02.3Z - /home/runner/work/checkout-service/src/pricing.js`;
+    });
+
+    function setUpBuild(options: { services?: ServicesConfig; log?: string; revision?: string } = {}) {
+      const incidentId = `incident-deploy_checkout-service-build-${++nextIncident}`;
+      const sandbox = new ProcessSandbox({ root: sandboxRoot });
+      const exec = jest.spyOn(sandbox, 'exec');
+      // No model answer is scripted: a build is reproduced without asking one.
+      const model = new ScriptedModel({});
+      const codeHost = new InMemoryCodeHost({ repositories: { [repositoryPath]: { main: revision, [BROKEN_BUILD_BRANCH]: broken.revision } } });
+      const activities = createReproduceActivities({ model, sandbox, codeHost, services: options.services ?? services });
+      const deploy: DeployEvent = {
+        service: 'checkout-service',
+        revision: options.revision ?? broken.revision,
+        previousRevision: broken.previousRevision,
+        environment: 'production',
+        deployedAt: '2026-11-20T10:02:00.000Z',
+        build: { status: 'failure', log: options.log ?? buildLog, logUrl: null },
+        source: 'webhook',
+      };
+      const buildAlert = alertFromBuildFailure(deploy, { watchId: 'deploy-watch-test', diff: demoDiff(repositoryPath, broken.previousRevision, broken.revision) });
+      const input = { incidentId, alert: buildAlert, triage: triageOfBuildFailure(buildAlert.buildFailure!) };
+      return { activities, model, input, commandsRun: () => exec.mock.calls.map(([, command]) => command) };
+    }
+
+    it('is reproduced by the build command failing with the log\'s error, twice, without a model', async () => {
+      const { activities, input, model, commandsRun } = setUpBuild();
+
+      const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, input);
+
+      expect(outcome).toMatchObject({ revision: broken.revision, refusedTries: [] });
+      expect(outcome.reproduction).toMatchObject({
+        testPath: null,
+        testContent: null,
+        command: 'node scripts/build.js',
+        match: "The build fails with the build log's error: Error: Cannot find module './shipping-rules'",
+      });
+      expect(outcome.reproduction!.runsBefore).toHaveLength(2);
+      expect(outcome.reproduction!.before.outputTail).toContain("Cannot find module './shipping-rules'");
+      // The baseline suite at the broken revision fails where pricing is loaded; a fix is compared with it.
+      expect(outcome.baseline.outcome.exitCode).not.toBe(0);
+      expect(commandsRun()).toEqual(['node --test --test-reporter=tap test/', 'node scripts/build.js', 'node scripts/build.js']);
+      expect(model.stepsAsked()).toEqual([]);
+    });
+
+    it('is not reproduced when the build fails for another reason than the log says', async () => {
+      const log = "src/coupons.js:4\n  const COUPONS = {\n                  ^\nSyntaxError: Unexpected token '{'";
+      const { activities, input } = setUpBuild({ log });
+
+      const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, input);
+
+      expect(outcome.reproduction).toBeNull();
+      expect(outcome.refusedTries).toEqual([
+        expect.objectContaining({ testPath: 'node scripts/build.js', verdict: expect.stringContaining('The build fails, but not with the build log\'s error (expected "SyntaxError: Unexpected token \'{\'"') }),
+      ]);
+    });
+
+    it('is not reproduced when the build passes at the revision', async () => {
+      const { activities, input } = setUpBuild({ revision });
+
+      const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, input);
+
+      expect(outcome.reproduction).toBeNull();
+      expect(outcome.refusedTries.map((t) => [t.verdict, t.evidence.exitCode])).toEqual([[`the build passes at ${revision.slice(0, 12)}, so the failure does not reproduce here`, 0]]);
+    });
+
+    it('is not reproduced, and says why, for a service without a buildCommand', async () => {
+      const withoutBuild = { 'checkout-service': { ...services['checkout-service']!, buildCommand: null } };
+      const { activities, input, commandsRun } = setUpBuild({ services: withoutBuild });
+
+      const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, input);
+
+      expect(outcome.reproduction).toBeNull();
+      expect(outcome.refusedTries.map((t) => t.verdict)).toEqual(['service checkout-service has no buildCommand in the services file, so its build cannot be run']);
+      expect(commandsRun()).toEqual(['node --test --test-reporter=tap test/']);
+    });
   });
 });

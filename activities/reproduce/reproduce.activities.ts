@@ -4,12 +4,13 @@ import { z } from 'zod';
 import type { ServicesConfig } from '../../domain/service-config';
 import type { NormalizedAlert } from '../../domain/alert';
 import type { ExecEvidence, Reproduction } from '../../domain/incident';
-import { matchReproduction } from '../../domain/reproduction-match';
+import { matchBuildFailure } from '../../domain/build-failure';
+import { matchReproduction, type ReproductionMatch } from '../../domain/reproduction-match';
 import { readSuiteOutcome, type SuiteOutcome } from '../../domain/test-results';
 import type { TriageResult } from '../../domain/triage';
 import type { CodeHostPort } from '../../ports/code-host.port';
 import type { ModelPort } from '../../ports/model.port';
-import type { SandboxPort } from '../../sandbox/sandbox.port';
+import type { ExecResult, SandboxPort } from '../../sandbox/sandbox.port';
 import { heartbeatWhile, repositoryRefFor, runInActivity, sandboxIdFor, serviceConfigFor, toEvidence } from '../shared/sandbox-session';
 import type { LogsPort } from '../../ports/logs.port';
 import { errorLogContext } from '../shared/error-logs';
@@ -71,6 +72,34 @@ async function readSources(sandbox: SandboxPort, sandboxId: string, files: strin
   return sources;
 }
 
+/**
+ * Runs a command that must fail for the expected reason, then again (`confirmationRuns`) to refuse
+ * a failure that comes and goes. Either the runs and the match, or why it does not reproduce.
+ */
+async function reproduceByCommand(input: {
+  command: string;
+  run: () => Promise<ExecResult>;
+  matches: (output: string) => ReproductionMatch;
+  confirmationRuns: number;
+  passedVerdict: string;
+}): Promise<{ runsBefore: ExecEvidence[]; match: ReproductionMatch } | { verdict: string; evidence: ExecEvidence }> {
+  const first = await input.run();
+  const evidence = toEvidence(first);
+  const match = input.matches(first.outputTail);
+  if (first.exitCode === 0 || first.timedOut || !match.matched) {
+    return { verdict: first.timedOut ? `\`${input.command}\` timed out` : first.exitCode === 0 ? input.passedVerdict : match.explanation, evidence };
+  }
+  const runsBefore = [evidence];
+  for (let index = 2; index <= input.confirmationRuns + 1; index += 1) {
+    const again = await input.run();
+    runsBefore.push(toEvidence(again));
+    if (again.exitCode === 0 || again.timedOut || !input.matches(again.outputTail).matched) {
+      return { verdict: `the failure is flaky: run ${index} ${again.timedOut ? 'timed out' : again.exitCode === 0 ? 'passed' : 'failed for another reason'}`, evidence: runsBefore.at(-1)! };
+    }
+  }
+  return { runsBefore, match };
+}
+
 export function createReproduceActivities(deps: {
   model: ModelPort;
   sandbox: SandboxPort;
@@ -84,7 +113,8 @@ export function createReproduceActivities(deps: {
   return {
     /**
      * Checks out the deployed revision in a sandbox, runs the suite for a baseline, and has the
-     * model write a test that must fail for the alert's reason. No matching failure, no fix.
+     * model write a test that must fail for the alert's reason; for a failed build, runs the
+     * service's build command, which must fail with the build log's error. No matching failure, no fix.
      */
     async reproduceIncident(input: { incidentId: string; alert: NormalizedAlert; triage: TriageResult }): Promise<ReproductionOutcome> {
       const context = Context.current();
@@ -108,6 +138,39 @@ export function createReproduceActivities(deps: {
       const refusedTries = [...(resumed.refusedTries ?? [])];
       const progress = (): ReproduceProgress => ({ phase: 'reproducing', revision, baseline, refusedTries });
       context.heartbeat(progress());
+
+      const build = input.alert.buildFailure;
+      if (build) {
+        // A failed build needs no test written: the build command is the reproduction, and the log its expected error.
+        const outcome = { service: service.name, revision, sandboxId, baseline };
+        if (!service.buildCommand) {
+          const verdict = `service ${service.name} has no buildCommand in the services file, so its build cannot be run`;
+          return { ...outcome, reproduction: null, refusedTries: [{ testPath: '(build)', verdict, evidence: { command: '', exitCode: null, timedOut: false, durationMs: 0, outputTail: '' } }] };
+        }
+        await deps.sandbox.reset(sandboxId);
+        const reproduced = await reproduceByCommand({
+          command: service.buildCommand,
+          matches: (output) => matchBuildFailure(build.errorExcerpt, output),
+          run: () => runInActivity(deps.sandbox, sandboxId, service.buildCommand!, limits.commandTimeoutMs, progress()),
+          confirmationRuns: limits.confirmationRuns,
+          passedVerdict: `the build passes at ${revision.slice(0, 12)}, so the failure does not reproduce here`,
+        });
+        await deps.sandbox.reset(sandboxId);
+        if ('verdict' in reproduced) return { ...outcome, reproduction: null, refusedTries: [{ testPath: service.buildCommand, verdict: reproduced.verdict, evidence: reproduced.evidence }] };
+        return {
+          ...outcome,
+          reproduction: {
+            testPath: null,
+            testContent: null,
+            explanation: `\`${service.buildCommand}\` fails at ${revision.slice(0, 12)} as the deploy's build did.`,
+            command: service.buildCommand,
+            before: reproduced.runsBefore[0]!,
+            match: reproduced.match.explanation,
+            runsBefore: reproduced.runsBefore,
+          },
+          refusedTries: [],
+        };
+      }
 
       const sourceFiles = await readSources(deps.sandbox, sandboxId, input.triage.suspectedArea.files);
       const errorLogs = await errorLogContext(deps.logs ?? null, input.alert);

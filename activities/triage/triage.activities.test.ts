@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { ERROR_TYPES } from '../../contracts';
+import type { ServicesConfig } from '../../domain/service-config';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
 import { errorSignature } from '../../domain/error-signature';
 import { newIncidentState, type IncidentState } from '../../domain/incident';
@@ -52,7 +58,7 @@ describe('triage activities', () => {
 
   describe('findExistingFix', () => {
     const sameIssue: StewardPrLink = { incidentId: 'incident-earlier', prUrl: 'https://code.example.test/pull/7', signature };
-    const otherIssue: StewardPrLink = { incidentId: 'incident-other', prUrl: 'https://code.example.test/pull/3', signature: 'RangeError: unknown coupon <str>' };
+    const otherIssue: StewardPrLink = { incidentId: 'incident-other', prUrl: 'https://code.example.test/pull/3', signature: errorSignature('RangeError: unknown coupon FREE100') };
 
     it('finds the PR linked on the monitor for the same error signature', async () => {
       const message = withStewardLink(withStewardLink(monitorWith().message, otherIssue).description, sameIssue).description;
@@ -213,6 +219,77 @@ describe('triage activities', () => {
       await activities.triageAlert(input);
 
       expect(model.lastRequest('triage').prompt).toContain('Recent incidents on this service:\nnone');
+    });
+  });
+
+  describe('triageAlert grounding the suspected area', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-triage-grounding-'));
+    const repository = path.join(root, 'checkout-service');
+    const identity = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test' };
+    const gitIn = (...args: string[]) => execFileSync('git', args, { cwd: repository, encoding: 'utf8', env: { ...process.env, ...identity } }).trim();
+    // The demo service as a repository of its own: the suspected area is checked against its files.
+    fs.cpSync(path.join(__dirname, '../../demo/checkout-service'), repository, { recursive: true });
+    gitIn('init', '-q', '-b', 'main');
+    gitIn('add', '-A');
+    gitIn('commit', '-q', '-m', 'demo');
+    const deployed = gitIn('rev-parse', 'HEAD');
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    const services: ServicesConfig = {
+      'checkout-service': { repository, defaultBranch: 'main', setupCommand: null, testCommand: 'true', buildCommand: null, rollbackHook: null, singleTestCommand: 'true {file}', reproductionDir: 'test', githubRepository: null, slackChannel: null },
+    };
+    const groundedAlert = alertWith({ deployedRevision: deployed });
+    const groundedInput = { incidentId: 'incident-now', alert: groundedAlert, signature: errorSignature(`${groundedAlert.message}\n${groundedAlert.title}`) };
+    const area = demoTriage.suspectedArea as { files: string[]; summary: string };
+    const inventing = { ...demoTriage, suspectedArea: { ...area, files: ['src/pricing.js', 'src/discounts.js'], functions: ['discountCents', 'applyDiscount'] } };
+
+    function setUpGrounded(steps: Record<string, unknown>) {
+      const model = new ScriptedModel(steps);
+      const codeSearch = new GitCodeSearch({ repositories: { 'checkout-service': repository }, mirrorRoot: path.join(root, 'mirrors') });
+      const activities = createTriageActivities({ model, monitors: new InMemoryMonitors([monitorWith()]), ledger: new InMemoryIncidentLedger(), logs: null, codeSearch, services });
+      return { model, activities };
+    }
+
+    it('passes on an area that exists at the deployed revision, asking once', async () => {
+      const { model, activities } = setUpGrounded({ triage: { ...demoTriage, suspectedArea: { ...area, functions: ['discountCents', 'priceOrder'] } } });
+      const result = await activities.triageAlert(groundedInput);
+      expect(model.stepsAsked()).toEqual(['triage']);
+      expect(result.suspectedArea).toEqual({ ...area, functions: ['discountCents', 'priceOrder'] });
+    });
+
+    it('refuses a file and a function that do not exist and asks again, naming them', async () => {
+      const { model, activities } = setUpGrounded({ triage: inventing, 'triage.grounding-1': demoTriage });
+      const result = await activities.triageAlert(groundedInput);
+
+      expect(model.stepsAsked()).toEqual(['triage', 'triage.grounding-1']);
+      expect(result).toEqual(demoTriage);
+      const { blocks } = untrustedBlocks(model.lastRequest('triage.grounding-1').prompt);
+      expect(blocks.find((b) => b.source === 'grounding-failures')?.text).toBe(
+        `no file src/discounts.js exists at ${deployed}\nno symbol applyDiscount exists at ${deployed}`,
+      );
+      expect(blocks.find((b) => b.source === 'previous-answer')?.text).toContain('src/discounts.js');
+    });
+
+    it('does not pass on what still does not exist after the second answer', async () => {
+      const { activities } = setUpGrounded({ triage: inventing, 'triage.grounding-1': inventing });
+      const result = await activities.triageAlert(groundedInput);
+      expect(result.suspectedArea).toEqual({ ...area, files: ['src/pricing.js'], functions: ['discountCents'] });
+      expect(result.reasoning).toContain(`Steward left out of the suspected area what does not exist at ${deployed}: src/discounts.js, applyDiscount.`);
+    });
+
+    it('checks nothing for noise, whose area goes nowhere', async () => {
+      const noise = { ...inventing, verdict: 'noise', monitorTuning: { criticalThreshold: 200, evaluationWindow: null, reason: 'spiky' } };
+      const { model, activities } = setUpGrounded({ triage: noise });
+      await activities.triageAlert(groundedInput);
+      expect(model.stepsAsked()).toEqual(['triage']);
+    });
+
+    it('fails permanently when the deployed revision is not in the repository', async () => {
+      const { activities } = setUpGrounded({ triage: demoTriage });
+      await expect(activities.triageAlert({ ...groundedInput, alert: alertWith({ deployedRevision: DEPLOYED }) })).rejects.toMatchObject({
+        type: ERROR_TYPES.revisionNotFound,
+        nonRetryable: true,
+      });
     });
   });
 });

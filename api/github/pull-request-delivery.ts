@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { importEsModule } from '../../lib/import-esm';
+import { GitHubWebhookRejectedError, parseDeliveryJson, verifiedDelivery, type WebhookHeaders } from './webhook-delivery';
+
+export { GitHubWebhookRejectedError, type WebhookHeaders } from './webhook-delivery';
 
 /**
  * GitHub's webhook deliveries, as the HTTP edge receives them: the signature (X-Hub-Signature-256,
@@ -22,19 +24,6 @@ export interface ResolvedPullRequest {
   /** From a `steward/<incident>` branch of the repository itself; null for any other branch. */
   incidentId: string | null;
 }
-
-/** The delivery is refused: its signature does not hold, or its signed body is not the event GitHub documents. */
-export class GitHubWebhookRejectedError extends Error {
-  constructor(
-    readonly reason: 'signature' | 'payload',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GitHubWebhookRejectedError';
-  }
-}
-
-export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
 /** The prefix branchFor (activities/pull-request) gives every incident branch. */
 const INCIDENT_BRANCH_PREFIX = 'steward/';
@@ -61,18 +50,13 @@ type PullRequestEvent = z.infer<typeof PullRequestEvent>;
  * `rawBody` must be the bytes as received: re-serialized JSON no longer matches the signature.
  */
 export async function resolvedPullRequestFromDelivery(headers: WebhookHeaders, rawBody: string | Buffer, secret: string): Promise<ResolvedPullRequest | null> {
-  const signature = headerValue(headers, 'x-hub-signature-256');
-  if (!signature) throw new GitHubWebhookRejectedError('signature', 'the delivery has no X-Hub-Signature-256 header');
-  const body = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
-  if (body === '') throw new GitHubWebhookRejectedError('payload', 'the delivery has an empty body');
+  const { event, body } = await verifiedDelivery(headers, rawBody, secret);
+  return event === 'pull_request' ? resolvedPullRequestFromEvent(body) : null;
+}
 
-  const { Webhooks } = await importEsModule<typeof import('@octokit/webhooks')>('@octokit/webhooks');
-  if (!(await new Webhooks({ secret }).verify(body, signature))) {
-    throw new GitHubWebhookRejectedError('signature', 'the X-Hub-Signature-256 signature does not match the body and the webhook secret');
-  }
-
-  if (headerValue(headers, 'x-github-event') !== 'pull_request') return null;
-  const parsed = PullRequestEvent.safeParse(parseJson(body));
+/** The same, of a `pull_request` delivery whose signature already held. */
+export function resolvedPullRequestFromEvent(body: string): ResolvedPullRequest | null {
+  const parsed = PullRequestEvent.safeParse(parseDeliveryJson(body));
   if (!parsed.success) throw new GitHubWebhookRejectedError('payload', `the pull_request event is not as documented: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.action !== 'closed') return null;
   return { ...resolution(parsed.data), ...branchOf(parsed.data) };
@@ -97,18 +81,4 @@ function branchOf({ pull_request: pullRequest, repository }: PullRequestEvent): 
   const fromThisRepository = pullRequest.head.repo?.full_name === repository.full_name;
   const incidentId = fromThisRepository && branch.startsWith(INCIDENT_BRANCH_PREFIX) ? branch.slice(INCIDENT_BRANCH_PREFIX.length) || null : null;
   return { branch, incidentId };
-}
-
-function headerValue(headers: WebhookHeaders, name: string): string | undefined {
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  const value = key === undefined ? undefined : headers[key];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch (error) {
-    throw new GitHubWebhookRejectedError('payload', `the body is not JSON: ${(error as Error).message}`);
-  }
 }

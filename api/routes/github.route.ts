@@ -1,17 +1,23 @@
+import type { FastifyReply } from 'fastify';
 import { IncidentNotRunningError } from '../../use-cases/decide-on-fix.use-case';
+import { deliverDeploy } from '../../use-cases/deliver-deploy.use-case';
 import { resolvePullRequest } from '../../use-cases/resolve-pull-request.use-case';
-import { answerNotConfigured, type RouteModule } from '../edge-app';
-import { GitHubWebhookRejectedError, resolvedPullRequestFromDelivery, type ResolvedPullRequest } from '../github/pull-request-delivery';
+import { answerNotConfigured, type EdgeContext, type RouteModule } from '../edge-app';
+import { deployFromGitHubEvent, GITHUB_DEPLOY_EVENTS, type GitHubDeployEvent } from '../github/deploy-delivery';
+import { resolvedPullRequestFromEvent, type ResolvedPullRequest } from '../github/pull-request-delivery';
+import { GitHubWebhookRejectedError, verifiedDelivery, type VerifiedDelivery } from '../github/webhook-delivery';
 import { reject } from '../http-errors';
+import { deployAnswer } from './deploy.route';
 
 const URL = '/webhooks/github';
 
 /**
  * POST /webhooks/github: a Steward PR merged, or closed without merging, is recorded on its incident,
- * which follows its PR until then and ends as pr_merged or pr_closed.
+ * which follows its PR until then and ends as pr_merged or pr_closed; a deployment's status (success
+ * or failure) and a workflow run failed on the default branch start or join the revision's deploy watch.
  */
-export const githubRoutes: RouteModule = (app, { deps, log, temporalTimeoutMs }) => {
-  const secret = deps.githubWebhookSecret ?? null;
+export const githubRoutes: RouteModule = (app, context) => {
+  const secret = context.deps.githubWebhookSecret ?? null;
   if (secret === null) {
     answerNotConfigured(app, URL, 'GitHub');
     return;
@@ -22,26 +28,45 @@ export const githubRoutes: RouteModule = (app, { deps, log, temporalTimeoutMs })
     config: { bodyAs: 'raw' },
     handler: async (request, reply) => {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      let resolved: ResolvedPullRequest | null;
       try {
-        resolved = await resolvedPullRequestFromDelivery(request.headers, rawBody, secret);
+        const delivery = await verifiedDelivery(request.headers, rawBody, secret);
+        if (delivery.event !== undefined && GITHUB_DEPLOY_EVENTS.includes(delivery.event)) {
+          return await recordDeploy(context, reply, delivery.event as GitHubDeployEvent, delivery);
+        }
+        const resolved = delivery.event === 'pull_request' ? resolvedPullRequestFromEvent(delivery.body) : null;
+        return await recordPullRequest(context, reply, resolved);
       } catch (error) {
         if (error instanceof GitHubWebhookRejectedError) throw reject(error.reason === 'signature' ? 401 : 400, error.message);
         throw error;
       }
-      if (!resolved) return reply.code(200).send({ recorded: false, reason: 'not a closed pull request' });
-      const { incidentId } = resolved;
-      if (!incidentId) return reply.code(200).send({ recorded: false, reason: `${resolved.branch} is not a Steward branch` });
-      const resolution = { number: resolved.number, merged: resolved.merged, mergeCommitSha: resolved.mergeCommitSha, at: resolved.resolvedAt };
-      try {
-        await resolvePullRequest(deps.client, { incidentId, resolution }, { timeoutMs: temporalTimeoutMs });
-      } catch (error) {
-        // The incident stopped following its PR (its follow-up ended, or it predates following): nothing to record on.
-        if (error instanceof IncidentNotRunningError) return reply.code(200).send({ recorded: false, reason: `incident ${incidentId} is closed` });
-        throw error;
-      }
-      log(`PR #${resolved.number} of ${resolved.repository} ${resolved.merged ? 'merged' : 'closed without merging'}: recorded on ${incidentId}`);
-      return reply.code(202).send({ recorded: true, incidentId });
     },
   });
 };
+
+async function recordPullRequest({ deps, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, resolved: ResolvedPullRequest | null): Promise<FastifyReply> {
+  if (!resolved) return reply.code(200).send({ recorded: false, reason: 'not a closed pull request' });
+  const { incidentId } = resolved;
+  if (!incidentId) return reply.code(200).send({ recorded: false, reason: `${resolved.branch} is not a Steward branch` });
+  const resolution = { number: resolved.number, merged: resolved.merged, mergeCommitSha: resolved.mergeCommitSha, at: resolved.resolvedAt };
+  try {
+    await resolvePullRequest(deps.client, { incidentId, resolution }, { timeoutMs: temporalTimeoutMs });
+  } catch (error) {
+    // The incident stopped following its PR (its follow-up ended, or it predates following): nothing to record on.
+    if (error instanceof IncidentNotRunningError) return reply.code(200).send({ recorded: false, reason: `incident ${incidentId} is closed` });
+    throw error;
+  }
+  log(`PR #${resolved.number} of ${resolved.repository} ${resolved.merged ? 'merged' : 'closed without merging'}: recorded on ${incidentId}`);
+  return reply.code(202).send({ recorded: true, incidentId });
+}
+
+async function recordDeploy({ deps, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, event: GitHubDeployEvent, delivery: VerifiedDelivery): Promise<FastifyReply> {
+  const deploys = deps.deploys ?? null;
+  // Acknowledged, so that GitHub does not mark the App's webhook as failing over events it was subscribed to.
+  if (deploys === null) return reply.code(202).send({ ignored: true, reason: 'deploy intake is not configured' });
+  const delivered = deployFromGitHubEvent(event, delivery.body, deploys.services, new Date());
+  if (delivered.deploy === null) return reply.code(202).send({ ignored: true, reason: delivered.ignored });
+  const { deploy } = delivered;
+  const outcome = await deliverDeploy(deps.client, { deploy, policy: deploys.policy, taskQueue: deps.taskQueue }, { timeoutMs: temporalTimeoutMs });
+  log(`GitHub ${event}: ${deploy.service} at ${deploy.revision}${deploy.build?.status === 'failure' ? ' failed' : ''}, ${outcome.closed ? `after ${outcome.watchId} completed` : `${outcome.joined ? 'joined' : 'started'} ${outcome.watchId}`}`);
+  return reply.code(202).send(deployAnswer(outcome));
+}

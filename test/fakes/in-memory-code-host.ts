@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import type { CodeHostPort, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -16,6 +16,9 @@ export class InMemoryCodeHost implements CodeHostPort {
   private readonly refsByRepository = new Map<string, Map<string, string>>();
   private readonly pullRequests = new Map<string, PullRequest>();
   private nextNumber = 1;
+
+  /** Logs of failed CI runs, keyed `${location}#${runId}`. */
+  readonly failedRunLogs = new Map<string, FailedRunLog>();
 
   constructor(
     private readonly options: {
@@ -37,6 +40,12 @@ export class InMemoryCodeHost implements CodeHostPort {
     const sha = refs?.get(ref) ?? (FULL_SHA.test(ref) && refs && [...refs.values()].includes(ref) ? ref : undefined);
     if (!sha) throw stewardFailure(ERROR_TYPES.revisionNotFound, `revision ${ref} not found in ${repository.location}`, { repository: repository.location, ref });
     return sha;
+  }
+
+  async fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog> {
+    const found = this.failedRunLogs.get(`${repository.location}#${runId}`);
+    if (!found) throw stewardFailure(ERROR_TYPES.buildLogUnavailable, `no failed run ${runId} in ${repository.location}`, { repository: repository.location, runId });
+    return { ...found };
   }
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequest> {

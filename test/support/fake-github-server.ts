@@ -35,6 +35,24 @@ export interface RecordedRequest {
 export interface FakeResponse {
   status: number;
   body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface FakeJob {
+  id: number;
+  name: string;
+  conclusion: 'success' | 'failure' | 'timed_out' | 'cancelled' | 'skipped';
+  steps: { name: string; conclusion: 'success' | 'failure' | 'timed_out' | 'cancelled' | 'skipped' }[];
+  /** Null: past its retention, GitHub answers 410 Gone. */
+  log: string | null;
+}
+
+export interface FakeWorkflowRun {
+  id: number;
+  name: string;
+  headBranch: string;
+  headSha: string;
+  jobs: FakeJob[];
 }
 
 export interface FakePullRequest {
@@ -85,6 +103,7 @@ interface Repository {
   pulls: FakePullRequest[];
   /** Who may be asked to review: GitHub asks only collaborators. */
   collaborators: Set<string>;
+  runs: FakeWorkflowRun[];
 }
 
 interface Interceptor {
@@ -175,6 +194,15 @@ export class FakeGitHub {
   private nextPullNumber = 1;
   private server: http.Server | null = null;
   private origin = '';
+  /**
+   * Where job logs are downloaded from: another host, as GitHub's logs are on blob storage, at URLs
+   * signed for a short while that refuse an Authorization header, so a client must drop its token.
+   */
+  private logHost: http.Server | null = null;
+  private logOrigin = '';
+  private readonly signedLogUrls = new Map<string, string>();
+  /** Every download from the log host: the path and whether it carried an Authorization header. */
+  readonly logDownloads: { path: string; authorized: boolean; status: number }[] = [];
 
   constructor(private readonly options: FakeGitHubOptions) {}
 
@@ -187,21 +215,30 @@ export class FakeGitHub {
     this.server = http.createServer((request, response) => void this.handle(request, response));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.logHost = http.createServer((request, response) => this.serveLog(request, response));
+    await new Promise<void>((resolve) => this.logHost!.listen(0, '127.0.0.1', resolve));
+    this.logOrigin = `http://127.0.0.1:${(this.logHost.address() as AddressInfo).port}`;
     return this;
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    for (const server of [this.server, this.logHost]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    }
+  }
+
+  /** A GitHub Actions run of the repository, completed, with its jobs and their logs. */
+  addWorkflowRun(fullName: string, run: FakeWorkflowRun): void {
+    this.repository(fullName).runs.push(structuredClone(run));
   }
 
   /** A repository the App is installed on, whose default branch holds one commit with these files. Returns that commit. */
   addRepository(fullName: string, options: { installationId: number; defaultBranch?: string; files: Record<string, FileInput> }): string {
     const [owner, name] = fullName.split('/');
     const defaultBranch = options.defaultBranch ?? 'main';
-    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], collaborators: new Set() });
+    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], collaborators: new Set(), runs: [] });
     const commit = this.commit({ files: options.files, parents: [], message: 'Initial commit\n' });
     this.setBranch(fullName, defaultBranch, commit);
     return commit;
@@ -363,6 +400,7 @@ export class FakeGitHub {
       'content-type': 'application/json; charset=utf-8',
       'x-github-media-type': 'github.v3; format=json',
       'x-github-request-id': `0000:${this.requests.length}`,
+      ...answer.headers,
     });
     response.end(payload);
   }
@@ -418,6 +456,9 @@ export class FakeGitHub {
     if (method === 'GET' && rest === '/pulls') return this.listPulls(repository, query);
     if (method === 'POST' && (params = sub(/^\/pulls\/(\d+)\/requested_reviewers$/))) return this.requestReviewers(repository, Number(params[0]), body as { reviewers?: string[] });
     if (method === 'POST' && rest === '/pulls') return this.createPull(repository, body as { title: string; body?: string; head: string; base: string; draft?: boolean });
+    if (method === 'GET' && (params = sub(/^\/actions\/runs\/(\d+)$/))) return { status: 200, body: this.runBody(repository, this.run(repository, Number(params[0]))) };
+    if (method === 'GET' && (params = sub(/^\/actions\/runs\/(\d+)\/jobs$/))) return this.listJobs(repository, this.run(repository, Number(params[0])), query);
+    if (method === 'GET' && (params = sub(/^\/actions\/jobs\/(\d+)\/logs$/))) return this.redirectToJobLog(repository, Number(params[0]));
     throw new HttpError(404, this.error('Not Found'));
   }
 
@@ -771,6 +812,105 @@ export class FakeGitHub {
     const pull: FakePullRequest = { number: this.nextPullNumber++, title: body.title, body: body.body ?? '', head: body.head, base: body.base, headSha, draft: body.draft ?? false, state: 'open', requestedReviewers: [] };
     repository.pulls.push(pull);
     return { status: 201, body: this.pullBody(repository, pull, true) };
+  }
+
+  // --- GitHub Actions -------------------------------------------------------------------------
+
+  private run(repository: Repository, runId: number): FakeWorkflowRun {
+    const run = repository.runs.find((candidate) => candidate.id === runId);
+    if (!run) throw new HttpError(404, this.error('Not Found', 'https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run', 404));
+    return run;
+  }
+
+  private runBody(repository: Repository, run: FakeWorkflowRun): Record<string, unknown> {
+    const api = this.repoApi(repository);
+    const failed = run.jobs.some((job) => job.conclusion === 'failure' || job.conclusion === 'timed_out');
+    return {
+      id: run.id,
+      name: run.name,
+      node_id: `WFR_kwLOAAAAAA${run.id}`,
+      head_branch: run.headBranch,
+      head_sha: run.headSha,
+      path: '.github/workflows/ci.yml',
+      run_number: 562,
+      event: 'push',
+      status: 'completed',
+      conclusion: failed ? 'failure' : 'success',
+      workflow_id: 6133516,
+      url: `${api}/actions/runs/${run.id}`,
+      html_url: `${this.origin}/${this.fullName(repository)}/actions/runs/${run.id}`,
+      jobs_url: `${api}/actions/runs/${run.id}/jobs`,
+      logs_url: `${api}/actions/runs/${run.id}/logs`,
+      created_at: '2026-11-21T09:50:11Z',
+      updated_at: '2026-11-21T09:54:37Z',
+      run_attempt: 1,
+      run_started_at: '2026-11-21T09:50:11Z',
+    };
+  }
+
+  /** As GitHub's reference documents it: the run's jobs with their steps, a page at a time (per_page at most 100). */
+  private listJobs(repository: Repository, run: FakeWorkflowRun, query: URLSearchParams): FakeResponse {
+    const perPage = Math.min(Number(query.get('per_page') ?? 30), 100);
+    const api = this.repoApi(repository);
+    const jobs = run.jobs.slice(0, perPage).map((job) => ({
+      id: job.id,
+      run_id: run.id,
+      workflow_name: run.name,
+      head_branch: run.headBranch,
+      run_url: `${api}/actions/runs/${run.id}`,
+      run_attempt: 1,
+      node_id: `CR_kwDOAAAAAA${job.id}`,
+      head_sha: run.headSha,
+      url: `${api}/actions/jobs/${job.id}`,
+      html_url: `${this.origin}/${this.fullName(repository)}/actions/runs/${run.id}/job/${job.id}`,
+      status: 'completed',
+      conclusion: job.conclusion,
+      created_at: '2026-11-21T09:50:12Z',
+      started_at: '2026-11-21T09:50:15Z',
+      completed_at: '2026-11-21T09:54:30Z',
+      name: job.name,
+      steps: job.steps.map((step, index) => ({
+        name: step.name,
+        status: 'completed',
+        conclusion: step.conclusion,
+        number: index + 1,
+        started_at: '2026-11-21T09:50:16Z',
+        completed_at: '2026-11-21T09:54:29Z',
+      })),
+      check_run_url: `${api}/check-runs/${job.id}`,
+      labels: ['ubuntu-latest'],
+      runner_id: 7,
+      runner_name: 'GitHub Actions 7',
+      runner_group_id: 2,
+      runner_group_name: 'GitHub Actions',
+    }));
+    return { status: 200, body: { total_count: run.jobs.length, jobs } };
+  }
+
+  /** GitHub answers 302 with the log's short-lived URL, and 410 once the log is past its retention. */
+  private redirectToJobLog(repository: Repository, jobId: number): FakeResponse {
+    const job = repository.runs.flatMap((run) => run.jobs).find((candidate) => candidate.id === jobId);
+    if (!job) throw new HttpError(404, this.error('Not Found', 'https://docs.github.com/rest/actions/workflow-jobs#download-job-logs-for-a-workflow-run', 404));
+    if (job.log === null) throw new HttpError(410, this.error('Gone', 'https://docs.github.com/rest/actions/workflow-jobs#download-job-logs-for-a-workflow-run', 410));
+    const signature = randomBytes(12).toString('hex');
+    this.signedLogUrls.set(signature, job.log);
+    return { status: 302, headers: { location: `${this.logOrigin}/actions-results/job-logs.txt?rsct=text%2Fplain&sig=${signature}` } };
+  }
+
+  private serveLog(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const url = new URL(request.url ?? '/', this.logOrigin);
+    const authorized = request.headers.authorization !== undefined;
+    const log = this.signedLogUrls.get(url.searchParams.get('sig') ?? '');
+    // Blob storage takes the signature in the URL and refuses any other credentials.
+    const status = authorized ? 400 : log === undefined ? 403 : 200;
+    this.logDownloads.push({ path: url.pathname, authorized, status });
+    if (status !== 200) {
+      response.writeHead(status, { 'content-type': 'application/xml' });
+      response.end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${authorized ? 'InvalidAuthenticationInfo' : 'AuthenticationFailed'}</Code></Error>`);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end(log);
   }
 }
 

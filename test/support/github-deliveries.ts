@@ -79,3 +79,105 @@ export function pullRequestEvent(overrides: { action?: string; merged?: boolean;
     installation: { id: 1234567, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNDU2Nw==' },
   });
 }
+
+export const DEPLOYED_SHA = '9fceb02d0ae598e95dc970b74767f19372d61af8';
+export const FAILED_RUN_ID = 30433642;
+
+/**
+ * A `deployment_status` delivery (action created), with the fields of GitHub's webhook reference
+ * (octokit/openapi-webhooks' webhook-deployment-status-created) that Steward reads and their neighbours.
+ */
+export function deploymentStatusEvent(
+  overrides: { state?: string; sha?: string; payload?: unknown; environment?: string; repository?: typeof repository; logUrl?: string; targetUrl?: string } = {},
+): string {
+  const repo = overrides.repository ?? repository;
+  const environment = overrides.environment ?? 'production';
+  const creator = { login: 'octocat', id: 5346, node_id: 'MDQ6VXNlcjUzNDY=', type: 'User' };
+  return JSON.stringify({
+    action: 'created',
+    check_run: null,
+    deployment: {
+      url: `https://api.github.com/repos/${repo.full_name}/deployments/145988746`,
+      id: 145988746,
+      node_id: 'MDEwOkRlcGxveW1lbnQxNDU5ODg3NDY=',
+      task: 'deploy',
+      original_environment: environment,
+      environment,
+      description: null,
+      created_at: '2026-11-21T09:58:02Z',
+      updated_at: '2026-11-21T10:02:44Z',
+      statuses_url: `https://api.github.com/repos/${repo.full_name}/deployments/145988746/statuses`,
+      repository_url: `https://api.github.com/repos/${repo.full_name}`,
+      creator,
+      sha: overrides.sha ?? DEPLOYED_SHA,
+      ref: 'main',
+      payload: overrides.payload === undefined ? {} : overrides.payload,
+      transient_environment: false,
+      production_environment: environment === 'production',
+      performed_via_github_app: null,
+    },
+    deployment_status: {
+      url: `https://api.github.com/repos/${repo.full_name}/deployments/145988746/statuses/209916254`,
+      id: 209916254,
+      node_id: 'MDE2OkRlcGxveW1lbnRTdGF0dXMyMDk5MTYyNTQ=',
+      state: overrides.state ?? 'success',
+      creator,
+      description: '',
+      environment,
+      target_url: overrides.targetUrl ?? '',
+      log_url: overrides.logUrl ?? '',
+      environment_url: 'https://checkout.example.test',
+      created_at: '2026-11-21T10:02:44Z',
+      updated_at: '2026-11-21T10:02:44Z',
+      deployment_url: `https://api.github.com/repos/${repo.full_name}/deployments/145988746`,
+      repository_url: `https://api.github.com/repos/${repo.full_name}`,
+      performed_via_github_app: null,
+    },
+    repository: repo,
+    organization: { login: 'acme', id: 21031067 },
+    sender: creator,
+    installation: { id: 1234567, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNDU2Nw==' },
+  });
+}
+
+/** A `workflow_run` delivery, as GitHub's webhook reference (webhook-workflow-run-completed) documents it. */
+export function workflowRunEvent(overrides: { action?: string; conclusion?: string | null; branch?: string; sha?: string } = {}): string {
+  const action = overrides.action ?? 'completed';
+  const sha = overrides.sha ?? DEPLOYED_SHA;
+  return JSON.stringify({
+    action,
+    workflow_run: {
+      id: FAILED_RUN_ID,
+      name: 'CI',
+      node_id: 'WFR_kwLOAGv2Ys4BzF4q',
+      head_branch: overrides.branch ?? repository.default_branch,
+      head_sha: sha,
+      path: '.github/workflows/ci.yml',
+      display_title: 'fix: round totals once',
+      run_number: 562,
+      event: 'push',
+      status: action === 'completed' ? 'completed' : 'in_progress',
+      conclusion: overrides.conclusion === undefined ? (action === 'completed' ? 'failure' : null) : overrides.conclusion,
+      workflow_id: 6133516,
+      check_suite_id: 1493290419,
+      url: `https://api.github.com/repos/${repository.full_name}/actions/runs/${FAILED_RUN_ID}`,
+      html_url: `https://github.com/${repository.full_name}/actions/runs/${FAILED_RUN_ID}`,
+      jobs_url: `https://api.github.com/repos/${repository.full_name}/actions/runs/${FAILED_RUN_ID}/jobs`,
+      logs_url: `https://api.github.com/repos/${repository.full_name}/actions/runs/${FAILED_RUN_ID}/logs`,
+      created_at: '2026-11-21T09:50:11Z',
+      updated_at: '2026-11-21T09:54:37Z',
+      run_attempt: 1,
+      run_started_at: '2026-11-21T09:50:11Z',
+      pull_requests: [],
+      actor: { login: 'octocat', id: 5346, type: 'User' },
+      head_commit: { id: sha, tree_id: 'd23f6eedb1e1b9610bbc754ddb5197bfe7271223', message: 'fix: round totals once', timestamp: '2026-11-21T09:50:02Z' },
+      repository,
+      head_repository: repository,
+    },
+    workflow: { id: 6133516, name: 'CI', path: '.github/workflows/ci.yml', state: 'active' },
+    repository,
+    organization: { login: 'acme', id: 21031067 },
+    sender: { login: 'octocat', id: 5346, type: 'User' },
+    installation: { id: 1234567, node_id: 'MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMTIzNDU2Nw==' },
+  });
+}

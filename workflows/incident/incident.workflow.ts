@@ -9,7 +9,7 @@ import {
   type IncidentWorkflowInput,
 } from '../../contracts';
 import { isAtLeast } from '../../domain/severity';
-import { triageOfRegression } from '../../domain/triage';
+import { triageOfBuildFailure, triageOfRegression } from '../../domain/triage';
 import { call } from './activity-proxies';
 import { awaitApproval, takeDecision } from './approval-gate';
 import { close, notify } from './closing';
@@ -52,9 +52,12 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
 
   // Dedup by the monitor's description: a later run that finds Steward's PR link stands down. A
   // regression from the deploy watch has no monitor; its dedup is its id, one per deploy and signature.
+  // Nor has a failed build, whose id is one per revision.
   const existing = alert.regression
     ? { signature: alert.regression.template, existingFix: null }
-    : await call(quick.findExistingFix, `Read monitor ${alert.monitorId} for a Steward fix already linked`, { monitorId: alert.monitorId, alert });
+    : alert.buildFailure
+      ? { signature: alert.buildFailure.signature, existingFix: null }
+      : await call(quick.findExistingFix, `Read monitor ${alert.monitorId} for a Steward fix already linked`, { monitorId: alert.monitorId, alert });
   state.signature = existing.signature;
   if (existing.existingFix) {
     state.duplicateOf = existing.existingFix.incidentId;
@@ -64,9 +67,12 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
 
   progress.setStatus('triaging');
   // The deploy watch's triage already found a regression real and tied it to a line: it is not asked again.
+  // A failed build is real by definition, and its log and diff say where: no model is asked either.
   const triage = alert.regression
     ? triageOfRegression(alert.regression)
-    : await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
+    : alert.buildFailure
+      ? triageOfBuildFailure(alert.buildFailure)
+      : await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
   progress.recordTriage(triage);
   await progress.checkpoint();
 
@@ -96,7 +102,9 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
         key: `${incidentId}:could_not_fix`,
         kind: 'could_not_fix',
         title: `Could not reproduce: ${alert.title}`,
-        text: `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+        text: alert.buildFailure
+          ? `The build did not fail with the deploy's error at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`
+          : `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
       });
       return await close(incident, 'not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
     }

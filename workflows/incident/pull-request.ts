@@ -43,13 +43,14 @@ export async function openFixPullRequest(
       attempts: state.attempts,
       diff: verified.diff,
       runUrl,
+      ...(alert.buildFailure ? { buildFailure: { revision: alert.buildFailure.revision, previousRevision: alert.buildFailure.previousRevision, errorExcerpt: alert.buildFailure.errorExcerpt, logUrl: alert.buildFailure.logUrl } } : {}),
     },
   });
   progress.recordPullRequest(pr);
   await progress.checkpoint();
 
-  // A regression the deploy watch raised has no monitor to link the PR on.
-  if (!alert.regression) {
+  // A regression or a failed build the deploy watch raised has no monitor to link the PR on.
+  if (!alert.regression && !alert.buildFailure) {
     await call(activities.quick.annotateMonitorWithPr, `Link the PR on monitor ${alert.monitorId}'s description`, {
       monitorId: alert.monitorId,
       link: { incidentId, prUrl: pr.url, signature: state.signature },

@@ -1,0 +1,16 @@
+/**
+ * Reads a service's code at one revision, for grounding what a model says about it: does the file
+ * exist, does the symbol, what does the file say. Keyed by service name (the services file), so the
+ * caller never handles repository locations.
+ *
+ * Failures: ERROR_TYPES.serviceNotConfigured for a service it does not know, ERROR_TYPES.revisionNotFound
+ * for a revision the repository does not hold (both permanent); anything else (a fetch that failed) is transient.
+ */
+export interface CodeSearchPort {
+  /** For each path, whether it is a file at the revision. */
+  filesExist(service: string, revision: string, paths: string[]): Promise<Record<string, boolean>>;
+  /** For each identifier, whether it occurs as a whole word in any file at the revision. */
+  findSymbols(service: string, revision: string, symbols: string[]): Promise<Record<string, boolean>>;
+  /** The file's text at the revision, or null when no such file exists there. */
+  readFile(service: string, revision: string, path: string): Promise<string | null>;
+}
