@@ -9,6 +9,7 @@ import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
 import type { MonitorsPort } from '../ports/monitors.port';
 import type { NotifierPort } from '../ports/notifier.port';
+import type { RollbackHookPort } from '../ports/rollback-hook.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { createFixAgentActivities } from './fix/fix-agent.activities';
 import { createFixActivities } from './fix/fix.activities';
@@ -17,6 +18,7 @@ import { createMonitorActivities } from './monitor/monitor.activities';
 import { createNotifyActivities } from './notify/notify.activities';
 import { createPullRequestActivities } from './pull-request/pull-request.activities';
 import { createReproduceActivities } from './reproduce/reproduce.activities';
+import { createRollbackActivities } from './rollback/rollback.activities';
 import { createTriageActivities } from './triage/triage.activities';
 
 export interface IncidentPorts {
@@ -35,6 +37,8 @@ export interface IncidentPorts {
   /** The deploy watch's error-signature counts; absent where no watch runs (the incident-only test harness). */
   signatures?: SignatureStorePort | null;
   services: ServicesConfig;
+  /** The services' own roll-back endpoints (the deploy watch's roll-back path). */
+  rollbackHook: RollbackHookPort;
   sandboxCommandTimeoutMs?: number;
   /** Input plus output tokens an incident may spend before the fix agent stops; null or absent for no limit. */
   fixAgentTokenBudget?: number | null;
@@ -66,12 +70,19 @@ export function createIncidentActivities(ports: IncidentPorts) {
     ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
     ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),
     ...createLedgerActivities({ ledger: ports.ledger }),
+    ...createRollbackActivities({
+      sandbox: ports.sandbox,
+      codeHost: ports.codeHost,
+      services: ports.services,
+      rollbackHook: ports.rollbackHook,
+      limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
+    }),
   };
 }
 export type IncidentActivities = ReturnType<typeof createIncidentActivities>;
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
-export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt'] as const;
+export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert'] as const;
 export type SandboxActivityName = (typeof SANDBOX_ACTIVITY_NAMES)[number];
 
 export function sandboxActivitiesOf(activities: IncidentActivities): Pick<IncidentActivities, SandboxActivityName> {

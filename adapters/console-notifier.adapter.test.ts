@@ -22,6 +22,16 @@ const approvalRequested: Notification = {
   approval: { incidentId: 'incident-1', severity: 'P1', verdict: 'real', diffStat: '2 files changed, +13 -1', reproduction: 'not ok 1' },
 };
 
+const rollbackProposed: Notification = {
+  ...prOpened,
+  key: 'deploy-checkout-service-abc123:rollback_proposed',
+  kind: 'rollback_proposed',
+  incidentId: 'deploy-checkout-service-abc123',
+  title: 'Deploy abc123 of checkout-service raised errors',
+  links: [],
+  deployDecision: { watchId: 'deploy-checkout-service-abc123', offers: ['rollBack'], severity: 'high', summary: 'TypeError: rate is undefined, new since the deploy' },
+};
+
 describe('ConsoleNotifier', () => {
   let scratch: string;
 
@@ -31,6 +41,19 @@ describe('ConsoleNotifier', () => {
 
   afterEach(() => {
     fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('prints the choices of a proposed roll-back as the commands that make them', async () => {
+    const printed: string[] = [];
+    const notifier = new ConsoleNotifier({ deliveryLogPath: path.join(scratch, 'notifications.jsonl'), print: (text) => printed.push(text) });
+
+    await notifier.send(rollbackProposed);
+
+    expect(printed[0]).toContain('TypeError: rate is undefined, new since the deploy');
+    expect(printed[0]).toContain('roll back:   npx steward decide-deploy deploy-checkout-service-abc123 roll-back --reason "..."');
+    expect(printed[0]).toContain('dismiss:     npx steward decide-deploy deploy-checkout-service-abc123 dismiss --reason "..."');
+    // Fix forward was not offered.
+    expect(printed[0]).not.toContain('fix-forward');
   });
 
   it('finds a notification it already delivered by its key, and only that one', async () => {

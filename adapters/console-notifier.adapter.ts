@@ -23,6 +23,13 @@ export class ConsoleNotifier implements NotifierPort {
       lines.push(`  approve: npx steward approve ${notification.approval.incidentId} --reason "..."`);
       lines.push(`  reject:  npx steward reject ${notification.approval.incidentId} --reason "..."`);
     }
+    if (notification.deployDecision) {
+      const { watchId, offers, severity, summary } = notification.deployDecision;
+      lines.push(`  severity: ${severity}`, ...summary.split('\n').map((l) => `  ${l}`));
+      if (offers.includes('rollBack')) lines.push(`  roll back:   npx steward decide-deploy ${watchId} roll-back --reason "..."`);
+      if (offers.includes('fixForward')) lines.push(`  fix forward: npx steward decide-deploy ${watchId} fix-forward --reason "..."`);
+      lines.push(`  dismiss:     npx steward decide-deploy ${watchId} dismiss --reason "..."`);
+    }
     (this.options.print ?? ((text: string) => process.stdout.write(`${text}\n`)))(lines.join('\n'));
     const record = { at: new Date().toISOString(), ...notification };
     fs.appendFileSync(this.options.deliveryLogPath, `${JSON.stringify(record)}\n`);

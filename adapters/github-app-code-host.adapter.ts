@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { z } from 'zod';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { joinJobLogs, type JobLog } from '../domain/build-log';
 import { BUILD_LOG_MAX_CHARS } from '../domain/deploy';
 import { applyFilePatch, parseUnifiedDiff, UnifiedDiffError, type FilePatch } from '../domain/unified-diff';
-import type { CodeHostPort, FailedRunLog, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 import { importEsModule } from '../lib/import-esm';
+import { git, resolveCommit, runGit } from '../lib/git';
+import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
+import { KeyedLock } from '../lib/keyed-lock';
 
 /**
  * The code host on GitHub (or GitHub Enterprise Server), acting as a GitHub App: each operation
@@ -38,6 +43,11 @@ export interface GitHubAppCodeHostOptions {
   baseUrl?: string;
   /** 'owner/name' of each service's repository. A RepositoryRef's location must name the same one. */
   repositories: Record<string, string>;
+  /**
+   * For git blame, which GitHub's REST API does not offer: a bare mirror per service under
+   * `directory`, cloned from the location the sandboxes clone (the services file's `repository`).
+   */
+  blame?: { directory: string; cloneLocations: Record<string, string> };
 }
 
 const OptionsSchema = z.object({
@@ -46,7 +56,11 @@ const OptionsSchema = z.object({
   installationId: z.number().int().positive().optional(),
   baseUrl: z.url().optional(),
   repositories: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "must be 'owner/name'" })),
+  blame: z.object({ directory: z.string().min(1), cloneLocations: z.record(z.string(), z.string().min(1)) }).optional(),
 });
+
+/** Mirror clones and fetches, one at a time per mirror folder in this process. */
+const mirrorWrites = new KeyedLock();
 
 const GITHUB_API = 'https://api.github.com';
 /** GitHub's most per page; a run of more jobs than this has its first hundred read. */
@@ -101,14 +115,85 @@ export class GitHubAppCodeHost implements CodeHostPort {
     const octokit = await this.installationOctokit(target);
 
     const [existing] = await listPullRequestsForBranch(octokit, target, request.branch);
-    if (existing) return toPullRequest(existing, false);
+    if (existing) return this.withReviewers(octokit, target, toPullRequest(existing, false), request.reviewers);
 
     // The configured default branch may lag behind the repository's: the repository has the last word.
     const { data: repository } = await octokit.request('GET /repos/{owner}/{repo}', { owner: target.owner, repo: target.repo });
     refuseDefaultBranch(request.branch, repository.default_branch, target);
 
     const headRevision = await writeBranch(octokit, target, request);
-    return createPullRequest(octokit, target, request, headRevision);
+    return this.withReviewers(octokit, target, await createPullRequest(octokit, target, request, headRevision), request.reviewers);
+  }
+
+  /**
+   * The commit from git blame in the service's mirror, then its author's login from GitHub, which
+   * maps the commit's email to an account (null when it cannot: an email no account has verified).
+   */
+  async authorOfLine(line: LineRef): Promise<LineAuthor> {
+    const target = this.gitHubRepository(line.repository);
+    const mirror = await this.mirrorWith(line.repository.service, line.revision);
+    const commit = await resolveCommit(mirror, line.revision);
+    const blamed = await runGit(mirror, blameLineArgs(commit!, line.file, line.line));
+    if (blamed.code !== 0) {
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `${line.file}:${line.line} is not in ${commit} of ${target.fullName}: ${blamed.stderr.trim()}`, {
+        repository: target.fullName,
+        revision: commit,
+        file: line.file,
+        line: line.line,
+      });
+    }
+    const author = parseBlamePorcelain(blamed.stdout);
+    const octokit = await this.installationOctokit(target);
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}', { owner: target.owner, repo: target.repo, ref: author.commit });
+    return { ...author, login: data.author?.login ?? null };
+  }
+
+  /** Asks for the reviewers; GitHub refuses the whole request for one it cannot ask (not a collaborator, the author), so those are then asked one by one. */
+  private async withReviewers(octokit: Octokit, target: GitHubRepository, pr: PullRequest, reviewers: string[] | undefined): Promise<PullRequest> {
+    const logins = [...new Set((reviewers ?? []).map((login) => login.trim()).filter((login) => login !== ''))];
+    if (logins.length === 0) return pr;
+    const ask = (asked: string[]) =>
+      octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', { owner: target.owner, repo: target.repo, pull_number: pr.number, reviewers: asked });
+    try {
+      await ask(logins);
+      return { ...pr, reviewRequests: { requested: logins, refused: [] } };
+    } catch (error) {
+      if (statusOf(error) !== 422) throw error;
+    }
+    const requested: string[] = [];
+    const refused: { login: string; reason: string }[] = [];
+    for (const login of logins) {
+      try {
+        await ask([login]);
+        requested.push(login);
+      } catch (error) {
+        if (statusOf(error) !== 422) throw error;
+        refused.push({ login, reason: gitHubMessage(error) });
+      }
+    }
+    return { ...pr, reviewRequests: { requested, refused } };
+  }
+
+  /** The service's bare mirror holding the revision: cloned the first time, fetched when the revision is not in it yet. */
+  private async mirrorWith(service: string, revision: string): Promise<string> {
+    const blame = this.options.blame;
+    const location = blame?.cloneLocations[service];
+    if (!blame || !location) {
+      throw stewardFailure(ERROR_TYPES.serviceNotConfigured, `no clone location is configured for blaming ${service}'s lines with the GitHub App code host`, { service });
+    }
+    const mirror = path.join(blame.directory, `${service.replace(/[^A-Za-z0-9._-]/g, '_')}.git`);
+    return mirrorWrites.run(mirror, async () => {
+      if (!fs.existsSync(path.join(mirror, 'HEAD'))) {
+        await fs.promises.mkdir(blame.directory, { recursive: true });
+        await git(blame.directory, ['clone', '--quiet', '--mirror', '--', location, mirror]);
+      } else if ((await resolveCommit(mirror, revision)) === null) {
+        await git(mirror, ['fetch', '--quiet', '--prune', 'origin']);
+      }
+      if ((await resolveCommit(mirror, revision)) === null) {
+        throw stewardFailure(ERROR_TYPES.revisionNotFound, `revision ${revision} not found in ${location}`, { location, revision });
+      }
+      return mirror;
+    });
   }
 
   async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
@@ -261,7 +346,7 @@ async function commitOnGitHub(octokit: Octokit, target: GitHubRepository, ref: s
 /** Points refs/heads/<branch> at a commit holding the diff on the base, and returns that commit; see the rules at the top. */
 async function writeBranch(octokit: Octokit, target: GitHubRepository, request: PullRequestRequest): Promise<string> {
   const base = await commitOnGitHub(octokit, target, request.baseRevision);
-  const tree = await treeWithDiffApplied(octokit, target, base, request.diff);
+  const tree = request.restoreTreeOf === undefined ? await treeWithDiffApplied(octokit, target, base, request.diff) : await restoredTree(octokit, target, base, request);
   const repo = { owner: target.owner, repo: target.repo };
   const commitOnBase = async (): Promise<string> => {
     const message = `${request.title}\n\n${request.body}\n\n${incidentTrailer(request.incidentId)}\n`;
@@ -291,6 +376,16 @@ async function writeBranch(octokit: Octokit, target: GitHubRepository, request: 
     `branch ${request.branch} already exists in ${target.fullName} and is not an earlier Steward commit on ${base.sha} that can be replaced`,
     { repository: target.fullName, branch: request.branch, head: current, base: base.sha },
   );
+}
+
+/** A revert: the tree of the revision it puts back, as GitHub already holds it; nothing is uploaded. */
+async function restoredTree(octokit: Octokit, target: GitHubRepository, base: { sha: string; tree: string }, request: PullRequestRequest): Promise<string> {
+  if (request.diff !== '') throw new Error(`pull request ${request.branch}: a restored tree takes no diff`);
+  const restored = await commitOnGitHub(octokit, target, request.restoreTreeOf!);
+  if (restored.tree === base.tree) {
+    throw stewardFailure(ERROR_TYPES.nothingToRevert, `${request.restoreTreeOf} has the same tree as ${base.sha} in ${target.fullName}`, { repository: target.fullName });
+  }
+  return restored.tree;
 }
 
 function incidentTrailer(incidentId: string): string {

@@ -5,8 +5,9 @@ import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
+import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
 import { KeyedLock } from '../lib/keyed-lock';
-import type { CodeHostPort, FailedRunLog, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
 
 /**
  * The embedded code host: the repository is a local git repository, RepositoryRef.location being its
@@ -32,6 +33,7 @@ interface LocalPullRequestRow {
   draft: boolean;
   incident_id: string;
   state: string;
+  reviewers: string[];
   created_at: Date;
 }
 
@@ -84,23 +86,53 @@ export class LocalGitCodeHost implements CodeHostPort {
     // Serialized per repository: concurrent incidents then never race each other for git's lock files.
     return branchWrites.run(repository, async () => {
       const existing = await selectPullRequest(this.pool, repository, request.branch);
-      if (existing) return toPullRequest(existing, false);
+      if (existing) return toPullRequest(await this.recordReviewers(existing, request.reviewers ?? []), false);
 
       const headRevision = await retryOnLockContention(() => writeBranch(repository, request));
+      // A restored tree comes with no diff: the record shows the one git makes of the commit.
+      const diff = request.restoreTreeOf === undefined ? request.diff : await commitDiff(repository, headRevision);
       const inserted = await this.pool.query<LocalPullRequestRow>(
         `INSERT INTO local_pull_requests
-           (repository, branch, base_revision, head_revision, title, body, diff, draft, incident_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           (repository, branch, base_revision, head_revision, title, body, diff, draft, incident_id, reviewers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (repository, branch) DO NOTHING
          RETURNING *`,
-        [repository, request.branch, request.baseRevision, headRevision, request.title, request.body, request.diff, request.draft, request.incidentId],
+        [repository, request.branch, request.baseRevision, headRevision, request.title, request.body, diff, request.draft, request.incidentId, uniqueLogins(request.reviewers ?? [])],
       );
       if (inserted.rows[0]) return toPullRequest(inserted.rows[0], true);
       // Another process recorded this branch's PR between our check and our insert.
       const recorded = await selectPullRequest(this.pool, repository, request.branch);
       if (!recorded) throw new Error(`pull request for ${request.branch} in ${repository} conflicted on insert but cannot be read back`);
-      return toPullRequest(recorded, false);
+      return toPullRequest(await this.recordReviewers(recorded, request.reviewers ?? []), false);
     });
+  }
+
+  /** Git blame at the revision; the local host knows no logins, so a login is never known here. */
+  async authorOfLine(line: LineRef): Promise<LineAuthor> {
+    const repository = repositoryPath(line.repository);
+    const commit = await resolveCommitOrFail(repository, line.revision);
+    const blamed = await runGit(repository, blameLineArgs(commit, line.file, line.line));
+    if (blamed.code !== 0) {
+      // No such file at the revision, or the file is shorter than the line: asking again finds the same.
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `${line.file}:${line.line} is not in ${commit} of ${repository}: ${blamed.stderr.trim()}`, {
+        repository,
+        revision: commit,
+        file: line.file,
+        line: line.line,
+      });
+    }
+    return { ...parseBlamePorcelain(blamed.stdout), login: null };
+  }
+
+  /** Asks for reviewers on a PR that exists already: the ones not asked for yet are added, as GitHub adds requested reviewers. */
+  private async recordReviewers(row: LocalPullRequestRow, reviewers: string[]): Promise<LocalPullRequestRow> {
+    const added = uniqueLogins(reviewers).filter((login) => !row.reviewers.includes(login));
+    if (added.length === 0) return row;
+    const { rows } = await this.pool.query<LocalPullRequestRow>(
+      `UPDATE local_pull_requests SET reviewers = reviewers || $2::text[] WHERE number = $1 RETURNING *`,
+      [row.number, added],
+    );
+    return rows[0] ?? row;
   }
 
   async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
@@ -127,6 +159,7 @@ export async function getLocalPullRequest(pool: Pool, number: number): Promise<L
     draft: row.draft,
     incidentId: row.incident_id,
     state: row.state,
+    reviewers: row.reviewers,
     createdAt: row.created_at,
   };
 }
@@ -151,7 +184,16 @@ function toPullRequest(row: LocalPullRequestRow, created: boolean): PullRequest 
     title: row.title,
     headRevision: row.head_revision,
     created,
+    reviewRequests: { requested: row.reviewers, refused: [] },
   };
+}
+
+function uniqueLogins(logins: string[]): string[] {
+  return [...new Set(logins.map((login) => login.trim()).filter((login) => login !== ''))];
+}
+
+async function commitDiff(repository: string, commit: string): Promise<string> {
+  return git(repository, ['diff', '--binary', '--no-color', '--no-ext-diff', '--no-textconv', '--src-prefix=a/', '--dst-prefix=b/', `${commit}^`, commit]);
 }
 
 /**
@@ -165,7 +207,7 @@ async function writeBranch(repository: string, request: PullRequestRequest): Pro
   const format = await runGit(repository, ['check-ref-format', ref]);
   if (format.code !== 0) throw new Error(`invalid branch name ${JSON.stringify(request.branch)}`);
   const base = await resolveCommitOrFail(repository, request.baseRevision);
-  const tree = await treeWithDiffApplied(repository, base, request.diff);
+  const tree = request.restoreTreeOf === undefined ? await treeWithDiffApplied(repository, base, request.diff) : await treeOf(repository, request);
   const message = `${request.title}\n\n${request.body}\n\nSteward-Incident: ${request.incidentId}\n`;
 
   const current = await resolveCommit(repository, ref);
@@ -211,6 +253,18 @@ async function treeWithDiffApplied(repository: string, base: string, diff: strin
   } finally {
     await fs.promises.rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The tree of the revision a revert puts back; a restore that changes nothing has no commit to make. */
+async function treeOf(repository: string, request: PullRequestRequest & { restoreTreeOf?: string }): Promise<string> {
+  if (request.diff !== '') throw new Error(`pull request ${request.branch}: a restored tree takes no diff`);
+  const commit = await resolveCommitOrFail(repository, request.restoreTreeOf!);
+  const tree = (await git(repository, ['rev-parse', `${commit}^{tree}`])).trim();
+  const baseTree = (await git(repository, ['rev-parse', `${request.baseRevision}^{tree}`])).trim();
+  if (tree === baseTree) {
+    throw stewardFailure(ERROR_TYPES.nothingToRevert, `${request.restoreTreeOf} has the same tree as ${request.baseRevision} in ${repository}`, { repository });
+  }
+  return tree;
 }
 
 async function commitTree(repository: string, tree: string, parent: string, message: string): Promise<string> {

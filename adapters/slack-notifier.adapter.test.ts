@@ -1,6 +1,6 @@
 import type { Notification } from '../ports/notifier.port';
 import { startFakeSlack } from '../test/support/fake-slack-server';
-import { SLACK_ACTION_IDS, SlackNotifier } from './slack-notifier.adapter';
+import { SLACK_ACTION_IDS, SLACK_DEPLOY_ACTION_IDS, SlackNotifier } from './slack-notifier.adapter';
 
 const prOpened: Notification = {
   key: 'incident-1:pr_opened',
@@ -23,6 +23,22 @@ const approvalRequested: Notification = {
   title: 'Approval needed: checkout-service unhandled errors',
   links: [],
   approval: { incidentId: 'incident-4401001-demo', severity: 'P1', verdict: 'real', diffStat: '2 files changed, +13 -1', reproduction: "TypeError: Cannot read properties of undefined (reading 'percent')" },
+};
+
+const rollbackProposed: Notification = {
+  key: 'deploy-checkout-service-abc123:rollback_proposed',
+  kind: 'rollback_proposed',
+  incidentId: 'deploy-checkout-service-abc123',
+  service: 'checkout-service',
+  title: 'Deploy abc123 of checkout-service raised errors',
+  text: 'A high-severity spike since the deploy; the cause is not clear.',
+  links: [],
+  deployDecision: {
+    watchId: 'deploy-checkout-service-abc123',
+    offers: ['rollBack', 'fixForward'],
+    severity: 'high: error rate ×12 on 30% of requests',
+    summary: '*Flagged*: `TypeError: rate is undefined` new since the deploy (0 → 41)',
+  },
 };
 
 describe('SlackNotifier against a loopback Slack Web API', () => {
@@ -75,6 +91,31 @@ describe('SlackNotifier against a loopback Slack Web API', () => {
     expect(SLACK_ACTION_IDS).toEqual({ approve: 'steward_approve', reject: 'steward_reject' });
     expect(JSON.stringify(blocks)).toContain('2 files changed, +13 -1');
     expect(JSON.stringify(blocks)).toContain("reading 'percent'");
+  });
+
+  it('offers Roll back (danger), Fix forward (primary) and Dismiss on a proposed roll-back, carrying the watch id', async () => {
+    await notifier.send(rollbackProposed);
+
+    const blocks = slack.calls[0]!.args.blocks as Record<string, unknown>[];
+    expect(blocks.find((block) => block.type === 'actions')).toEqual({
+      type: 'actions',
+      block_id: 'steward_deploy_decision_deploy-checkout-service-abc123',
+      elements: [
+        { type: 'button', style: 'danger', text: { type: 'plain_text', text: 'Roll back' }, action_id: 'steward_deploy_roll_back', value: 'deploy-checkout-service-abc123' },
+        { type: 'button', style: 'primary', text: { type: 'plain_text', text: 'Fix forward' }, action_id: 'steward_deploy_fix_forward', value: 'deploy-checkout-service-abc123' },
+        { type: 'button', text: { type: 'plain_text', text: 'Dismiss' }, action_id: 'steward_deploy_dismiss', value: 'deploy-checkout-service-abc123' },
+      ],
+    });
+    expect(JSON.stringify(blocks)).toContain('error rate ×12 on 30% of requests');
+    expect(JSON.stringify(blocks)).toContain('TypeError: rate is undefined');
+    expect(JSON.stringify(blocks)).not.toContain(SLACK_ACTION_IDS.approve);
+  });
+
+  it('offers only what the watch offers, and always Dismiss', async () => {
+    await notifier.send({ ...rollbackProposed, deployDecision: { ...rollbackProposed.deployDecision!, offers: ['rollBack'] } });
+
+    const actions = (slack.calls[0]!.args.blocks as Record<string, unknown>[]).find((block) => block.type === 'actions') as { elements: { action_id: string }[] };
+    expect(actions.elements.map((element) => element.action_id)).toEqual([SLACK_DEPLOY_ACTION_IDS.rollBack, SLACK_DEPLOY_ACTION_IDS.dismiss]);
   });
 
   it("marks each message with its outbox key, and finds it in the channel's history on a retry", async () => {

@@ -2,6 +2,8 @@ import { WebClient } from '@slack/web-api';
 import type { Notification, NotifierPort } from '../ports/notifier.port';
 
 export const SLACK_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
+/** The deploy watch's buttons; their value is the watch id. api/slack-interaction.schema.ts reads the same ids. */
+export const SLACK_DEPLOY_ACTION_IDS = { rollBack: 'steward_deploy_roll_back', fixForward: 'steward_deploy_fix_forward', dismiss: 'steward_deploy_dismiss' } as const;
 /** Message metadata that marks Steward's messages with their outbox key, so a retry can find one already sent. */
 export const SLACK_METADATA_EVENT = 'steward_notification';
 /** How far back in the channel a retry looks for its message; retries follow the send within minutes. */
@@ -27,6 +29,11 @@ export function slackBlocks(notification: Notification): Block[] {
     });
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reproduction*\n\`\`\`${reproduction.slice(0, 2_500)}\`\`\`` } });
   }
+  if (notification.deployDecision) {
+    const { severity, summary } = notification.deployDecision;
+    blocks.push({ type: 'section', fields: [{ type: 'mrkdwn', text: `*Severity*\n${severity}` }] });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: summary.slice(0, 2_900) } });
+  }
   if (notification.links.length > 0) {
     blocks.push({ type: 'context', elements: notification.links.map((l) => ({ type: 'mrkdwn', text: `<${l.url}|${l.label}>` })) });
   }
@@ -40,7 +47,28 @@ export function slackBlocks(notification: Notification): Block[] {
       ],
     });
   }
+  if (notification.deployDecision) blocks.push(deployDecisionActions(notification.deployDecision));
   return blocks;
+}
+
+/** Roll back (danger: it takes the deploy away) and Fix forward (primary), as offered, then Dismiss. */
+function deployDecisionActions(offer: NonNullable<Notification['deployDecision']>): Block {
+  const button = (text: string, actionId: string, style?: 'primary' | 'danger'): Block => ({
+    type: 'button',
+    ...(style ? { style } : {}),
+    text: { type: 'plain_text', text },
+    action_id: actionId,
+    value: offer.watchId,
+  });
+  const offered: Record<(typeof offer.offers)[number], Block> = {
+    rollBack: button('Roll back', SLACK_DEPLOY_ACTION_IDS.rollBack, 'danger'),
+    fixForward: button('Fix forward', SLACK_DEPLOY_ACTION_IDS.fixForward, 'primary'),
+  };
+  return {
+    type: 'actions',
+    block_id: `steward_deploy_decision_${offer.watchId}`.slice(0, 255),
+    elements: [...new Set(offer.offers)].map((choice) => offered[choice]).concat(button('Dismiss', SLACK_DEPLOY_ACTION_IDS.dismiss)),
+  };
 }
 
 export class SlackNotifier implements NotifierPort {

@@ -10,10 +10,19 @@ export const SlackInteractionEnvelope = z.object({ type: z.string(), view: z.obj
 
 export const STEWARD_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
 
+/** The deploy watch's buttons (adapters/slack-notifier.adapter.ts renders them); their value is the watch id. */
+export const STEWARD_DEPLOY_ACTION_IDS = { rollBack: 'steward_deploy_roll_back', fixForward: 'steward_deploy_fix_forward', dismiss: 'steward_deploy_dismiss' } as const;
+
 export const StewardButtonAction = z.object({
-  action_id: z.enum([STEWARD_ACTION_IDS.approve, STEWARD_ACTION_IDS.reject]),
-  /** The incident id (the workflow id) the buttons were rendered for. */
-  value: z.string().min(1, 'the button value must carry the incident id'),
+  action_id: z.enum([
+    STEWARD_ACTION_IDS.approve,
+    STEWARD_ACTION_IDS.reject,
+    STEWARD_DEPLOY_ACTION_IDS.rollBack,
+    STEWARD_DEPLOY_ACTION_IDS.fixForward,
+    STEWARD_DEPLOY_ACTION_IDS.dismiss,
+  ]),
+  /** The incident id or deploy watch id (the workflow id) the buttons were rendered for. */
+  value: z.string().min(1, 'the button value must carry the workflow id'),
 });
 export type StewardButtonAction = z.infer<typeof StewardButtonAction>;
 

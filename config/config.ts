@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.STEWARD_DATA_DIR);
-  const services = loadServices(e.STEWARD_SERVICES_FILE, dataDir);
+  const services = loadServices(e.STEWARD_SERVICES_FILE, dataDir, env);
   const codeHost = codeHostConfig(e);
   const withoutGitHub = Object.entries(services).filter(([, s]) => !s.githubRepository).map(([name]) => name);
   if (codeHost.provider === 'github-app' && withoutGitHub.length > 0) {

@@ -28,6 +28,16 @@ export const ServiceConfig = z.object({
     .default(null),
   /** Slack channel for this service's incidents; SLACK_CHANNEL when unset. */
   slackChannel: z.string().min(1).nullable().default(null),
+  /** The service's own roll-back endpoint; header values may name environment variables as `${VAR}`. */
+  rollbackHook: z
+    .object({
+      url: z.url({ protocol: /^https?$/, error: 'rollbackHook.url must be an http(s) URL' }),
+      method: z.enum(['POST', 'PUT']).default('POST'),
+      headers: z.record(z.string(), z.string()).default({}),
+      timeoutMs: z.number().int().positive().max(10 * 60_000).default(30_000),
+    })
+    .nullable()
+    .default(null),
 });
 
 const ServicesFile = z.record(z.string(), ServiceConfig) satisfies z.ZodType<ServicesConfig>;
@@ -45,7 +55,36 @@ export function demoServicesConfig(dataDir: string): ServicesConfig {
   };
 }
 
-export function loadServices(file: string | undefined, dataDir: string): ServicesConfig {
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Puts the environment's values into each rollback hook's headers, so that the token a hook needs
+ * stays out of the services file. A variable that is not set stops the start naming it.
+ */
+function resolveHookHeaders(services: ServicesConfig, file: string, env: NodeJS.ProcessEnv): ServicesConfig {
+  const resolved: ServicesConfig = {};
+  for (const [name, service] of Object.entries(services)) {
+    const hook = service.rollbackHook;
+    if (!hook) {
+      resolved[name] = service;
+      continue;
+    }
+    const headers: Record<string, string> = {};
+    for (const [header, value] of Object.entries(hook.headers)) {
+      headers[header] = value.replace(ENV_REFERENCE, (_, variable: string) => {
+        const found = env[variable];
+        if (found === undefined || found === '') {
+          throw new ConfigError(`STEWARD_SERVICES_FILE (${file}): ${name}.rollbackHook.headers.${header} names \${${variable}}, but ${variable} is not set`);
+        }
+        return found;
+      });
+    }
+    resolved[name] = { ...service, rollbackHook: { ...hook, headers } };
+  }
+  return resolved;
+}
+
+export function loadServices(file: string | undefined, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServicesConfig {
   if (!file) return demoServicesConfig(dataDir);
   let raw: unknown;
   try {
@@ -55,5 +94,5 @@ export function loadServices(file: string | undefined, dataDir: string): Service
   }
   const parsed = ServicesFile.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`STEWARD_SERVICES_FILE (${file}) is invalid: ${describeIssues(parsed.error)}`);
-  return parsed.data;
+  return resolveHookHeaders(parsed.data, file, env);
 }

@@ -113,6 +113,16 @@ export const ERROR_TYPES = {
   agentConversationOutOfStep: 'AgentConversationOutOfStep',
   /** A workspace snapshot's setup command failed or timed out (often a registry hiccup, so retried); the details carry its output. */
   snapshotSetupFailed: 'SnapshotSetupFailed',
+  /** The deploy left the tree as the previous revision had it: a revert would change nothing. */
+  nothingToRevert: 'NothingToRevert',
+  /** An activity's input failed its schema: the workflow sent something the activity cannot take, and will again. */
+  invalidActivityInput: 'InvalidActivityInput',
+  /** The service has no rollbackHook in the services file: the roll-back has to be a revert PR. */
+  rollbackHookNotConfigured: 'RollbackHookNotConfigured',
+  /** The rollback hook answered 4xx: the same request gets the same answer. */
+  rollbackHookRejected: 'RollbackHookRejected',
+  /** The rollback hook answered 5xx, timed out or could not be reached: worth retrying. */
+  rollbackHookUnavailable: 'RollbackHookUnavailable',
   /** The deploy triage was given input it cannot work on (no diff, a diff of another revision); the field is named. */
   deployTriageInputInvalid: 'DeployTriageInputInvalid',
   /** A deploy's diff cannot be read as a unified diff: the same text fails the same way. */
@@ -139,6 +149,10 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.datadogRequestRejected,
   ERROR_TYPES.budgetExhausted,
   ERROR_TYPES.agentConversationOutOfStep,
+  ERROR_TYPES.nothingToRevert,
+  ERROR_TYPES.invalidActivityInput,
+  ERROR_TYPES.rollbackHookNotConfigured,
+  ERROR_TYPES.rollbackHookRejected,
   ERROR_TYPES.deployTriageInputInvalid,
   ERROR_TYPES.deployDiffUnreadable,
   ERROR_TYPES.buildLogUnavailable,

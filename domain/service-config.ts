@@ -20,6 +20,17 @@ export interface ServiceConfig {
   githubRepository: string | null;
   /** Slack channel for this service's incidents; null for the default channel. */
   slackChannel: string | null;
+  /** Called to roll a bad deploy back (the service's own deploy tooling); null when roll-backs are revert PRs only. */
+  rollbackHook: RollbackHook | null;
+}
+
+/** An HTTP endpoint of the service's deploy tooling that puts the previous revision back. */
+export interface RollbackHook {
+  url: string;
+  method: 'POST' | 'PUT';
+  /** Sent as given; `${VAR}` references were resolved from the environment when the file was read. */
+  headers: Record<string, string>;
+  timeoutMs: number;
 }
 
 /** Service name (the `service:` tag of its alerts) → its settings. */

@@ -15,9 +15,16 @@ export interface PullRequestRequest {
   baseRevision: string;
   title: string;
   body: string;
-  /** A unified diff against baseRevision, as `git diff` prints it. */
+  /** A unified diff against baseRevision, as `git diff` prints it; empty with restoreTreeOf. */
   diff: string;
+  /**
+   * Instead of a diff: the commit's tree is this revision's tree, whole. This is how a revert puts
+   * the previous deploy back exactly, whatever merges lie between the two, with nothing to apply.
+   */
+  restoreTreeOf?: string;
   draft: boolean;
+  /** Logins asked to review (GitHub requests them through the App); a retry asks again, which changes nothing. */
+  reviewers?: string[];
 }
 
 export interface PullRequest {
@@ -28,6 +35,25 @@ export interface PullRequest {
   headRevision: string;
   /** False when an existing PR for the branch was found and reused. */
   created: boolean;
+  /** Of the reviewers asked for, those the host accepted, and those it refused with its reason (e.g. not a collaborator). */
+  reviewRequests?: { requested: string[]; refused: { login: string; reason: string }[] };
+}
+
+export interface LineRef {
+  repository: RepositoryRef;
+  revision: string;
+  /** Relative to the repository's root. */
+  file: string;
+  /** 1-based. */
+  line: number;
+}
+
+/** Who last changed a line: the commit's author, and their login on the host when it knows them. */
+export interface LineAuthor {
+  commit: string;
+  login: string | null;
+  email: string | null;
+  name: string;
 }
 
 /** The log of a failed CI run, as the code host keeps it. */
@@ -46,6 +72,8 @@ export interface CodeHostPort {
   /** Opens the PR, or returns the one already open for the branch. Never opens a second. */
   openPullRequest(request: PullRequestRequest): Promise<PullRequest>;
   findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null>;
+  /** The author of the commit that last changed the line at the revision (git blame); fails with ERROR_TYPES.revisionNotFound when the revision or line is not there. */
+  authorOfLine(line: LineRef): Promise<LineAuthor>;
   /**
    * The logs of a failed CI run's failed jobs (a GitHub Actions run id, as a workflow_run event gives
    * it: DeployEvent.build.githubRunId). Fails with ERROR_TYPES.buildLogUnavailable when the run is not
@@ -71,5 +99,6 @@ export interface LocalPullRequest {
   draft: boolean;
   incidentId: string;
   state: string;
+  reviewers: string[];
   createdAt: Date;
 }

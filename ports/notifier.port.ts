@@ -1,4 +1,23 @@
-export type NotificationKind = 'pr_opened' | 'could_not_fix' | 'approval_requested' | 'approval_escalated' | 'approval_timed_out' | 'approval_decided';
+export type NotificationKind =
+  | 'pr_opened'
+  | 'could_not_fix'
+  | 'approval_requested'
+  | 'approval_escalated'
+  | 'approval_timed_out'
+  | 'approval_decided'
+  /** The deploy watch pinned a regression on a deploy and asks what to do: roll back, fix forward, or dismiss. */
+  | 'rollback_proposed';
+
+/** What the deploy watch offers a person to decide; the choices signal deployDecisionSignal on the watch. */
+export interface DeployDecisionOffer {
+  /** The watch's workflow id, which the buttons carry. */
+  watchId: string;
+  /** The offered ways out, in the order shown; Dismiss is always offered. */
+  offers: ('rollBack' | 'fixForward')[];
+  severity: string;
+  /** Markdown: the flagged signatures, the suspected change, and how the roll-back would go (revert PR or hook). */
+  summary: string;
+}
 
 export interface Notification {
   /** Idempotency key: the same key is delivered once, however often the activity is retried. */
@@ -12,6 +31,8 @@ export interface Notification {
   links: { label: string; url: string }[];
   /** Present on approval requests: the notifier offers Approve / Reject for this incident. */
   approval?: { incidentId: string; severity: string; verdict: string; diffStat: string; reproduction: string };
+  /** Present on rollback_proposed: the notifier offers Roll back / Fix forward / Dismiss for this watch. */
+  deployDecision?: DeployDecisionOffer;
   /** A message delivered earlier (its ref) that this one replaces in place, e.g. to show a decision. */
   replaces?: string;
 }

@@ -16,6 +16,7 @@ import { AnthropicModel } from '../adapters/anthropic-model.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { GitHubAppCodeHost } from '../adapters/github-app-code-host.adapter';
+import { HttpRollbackHook } from '../adapters/http-rollback-hook.adapter';
 import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
@@ -88,6 +89,8 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
             ...(config.codeHost.installationId ? { installationId: config.codeHost.installationId } : {}),
             ...(config.codeHost.baseUrl ? { baseUrl: config.codeHost.baseUrl } : {}),
             repositories: Object.fromEntries(Object.entries(config.services).map(([service, s]) => [service, s.githubRepository!])),
+            // git blame has no REST endpoint: lines are blamed in mirrors of what the sandboxes clone.
+            blame: { directory: path.join(config.dataDir, 'blame-mirrors'), cloneLocations: Object.fromEntries(Object.entries(config.services).map(([service, s]) => [service, s.repository])) },
           }),
           label: `code host: GitHub App ${config.codeHost.appId}${config.codeHost.baseUrl ? ` at ${config.codeHost.baseUrl}` : ''}`,
         }
@@ -128,6 +131,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       codeSearch,
       signatures: new PostgresSignatureStore(pool),
       services: config.services,
+      rollbackHook: new HttpRollbackHook(),
     },
     labels: [
       modelLabel,

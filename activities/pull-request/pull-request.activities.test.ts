@@ -101,6 +101,18 @@ describe('pull request activities', () => {
     expect(await codeHost.findPullRequest({ service: 'checkout-service', location: repositoryPath, defaultBranch: 'main' }, first.branch)).toMatchObject({ number: first.number });
   });
 
+  it("asks the cited line's author for review when the workflow names them", async () => {
+    const { activities, codeHost } = setUp();
+
+    const pr = await activities.openPullRequest({ ...input, reviewers: ['bob-roe'] });
+
+    expect(codeHost.requests[0]!.reviewers).toEqual(['bob-roe']);
+    expect(pr.reviewRequests).toEqual({ requested: ['bob-roe'], refused: [] });
+    // Without reviewers the request carries none, so hosts ask nobody.
+    await activities.openPullRequest({ ...input, content: content('incident-other') });
+    expect(codeHost.requests[1]).not.toHaveProperty('reviewers');
+  });
+
   it('names branches only with characters git accepts', () => {
     expect(branchFor('incident-4401001-cycle 7:a*b')).toBe('steward/incident-4401001-cycle-7-a-b');
   });

@@ -1,7 +1,7 @@
 import type { ServicesConfig } from '../../domain/service-config';
 import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
 import type { PullRequestRef } from '../../domain/incident';
-import type { CodeHostPort } from '../../ports/code-host.port';
+import type { CodeHostPort, PullRequest } from '../../ports/code-host.port';
 import { repositoryRefFor, serviceConfigFor } from '../shared/sandbox-session';
 
 /** One branch per incident: a retried activity finds the branch and its PR instead of opening another. */
@@ -11,7 +11,14 @@ export function branchFor(incidentId: string): string {
 
 export function createPullRequestActivities(deps: { codeHost: CodeHostPort; services: ServicesConfig }) {
   return {
-    async openPullRequest(input: { service: string; revision: string; draft: boolean; content: PullRequestContent }): Promise<PullRequestRef & { created: boolean }> {
+    /** `reviewers`: logins asked to review, e.g. the cited line's author from findLineAuthor. */
+    async openPullRequest(input: {
+      service: string;
+      revision: string;
+      draft: boolean;
+      content: PullRequestContent;
+      reviewers?: string[];
+    }): Promise<PullRequestRef & { created: boolean; reviewRequests?: PullRequest['reviewRequests'] }> {
       const service = serviceConfigFor(deps.services, input.service);
       const pr = await deps.codeHost.openPullRequest({
         repository: repositoryRefFor(service),
@@ -22,8 +29,9 @@ export function createPullRequestActivities(deps: { codeHost: CodeHostPort; serv
         body: pullRequestBody(input.content),
         diff: input.content.diff,
         draft: input.draft,
+        ...(input.reviewers && input.reviewers.length > 0 ? { reviewers: input.reviewers } : {}),
       });
-      return { number: pr.number, url: pr.url, branch: pr.branch, created: pr.created };
+      return { number: pr.number, url: pr.url, branch: pr.branch, created: pr.created, ...(pr.reviewRequests ? { reviewRequests: pr.reviewRequests } : {}) };
     },
   };
 }

@@ -236,7 +236,7 @@ describe('triage activities', () => {
     afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
     const services: ServicesConfig = {
-      'checkout-service': { repository, defaultBranch: 'main', setupCommand: null, testCommand: 'true', buildCommand: null, singleTestCommand: 'true {file}', reproductionDir: 'test', githubRepository: null, slackChannel: null },
+      'checkout-service': { repository, defaultBranch: 'main', setupCommand: null, testCommand: 'true', buildCommand: null, rollbackHook: null, singleTestCommand: 'true {file}', reproductionDir: 'test', githubRepository: null, slackChannel: null },
     };
     const groundedAlert = alertWith({ deployedRevision: deployed });
     const groundedInput = { incidentId: 'incident-now', alert: groundedAlert, signature: errorSignature(`${groundedAlert.message}\n${groundedAlert.title}`) };

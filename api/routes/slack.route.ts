@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { verifySlackRequest } from '@slack/bolt';
 import { validationIssues } from '../../lib/describe-issues';
+import type { DeployDecisionAction } from '../../contracts';
+import { decideOnDeploy, DeployWatchNotRunningError } from '../../use-cases/decide-on-deploy.use-case';
 import { decideOnFix, IncidentNotRunningError, type FixDecision } from '../../use-cases/decide-on-fix.use-case';
 import { answerNotConfigured, type EdgeContext, type RouteModule } from '../edge-app';
 import { reject } from '../http-errors';
@@ -10,7 +12,15 @@ import {
   SlackInteractionEnvelope,
   SlackRejectReasonSubmission,
   STEWARD_ACTION_IDS,
+  STEWARD_DEPLOY_ACTION_IDS,
 } from '../slack-interaction.schema';
+
+/** A deploy watch's button, to the decision it signals. */
+const DEPLOY_ACTIONS: Record<string, { action: DeployDecisionAction; reason: string }> = {
+  [STEWARD_DEPLOY_ACTION_IDS.rollBack]: { action: 'rollBack', reason: 'roll back, chosen in Slack' },
+  [STEWARD_DEPLOY_ACTION_IDS.fixForward]: { action: 'fixForward', reason: 'fix forward, chosen in Slack' },
+  [STEWARD_DEPLOY_ACTION_IDS.dismiss]: { action: 'reject', reason: 'dismissed in Slack' },
+};
 
 /** Slack shows the click as failed when it gets no answer within 3 s. */
 const SLACK_SIGNAL_TIMEOUT_MS = 2_500;
@@ -71,6 +81,17 @@ async function decide({ deps, log }: EdgeContext, incidentId: string, decision: 
   log(`${by} ${decision === 'approve' ? 'approved' : 'rejected'} ${incidentId} in Slack`);
 }
 
+/** Like decide(), for a deploy watch: a watch that is not running answers 404, which Slack shows on the click. */
+async function decideDeploy({ deps, log }: EdgeContext, watchId: string, choice: { action: DeployDecisionAction; reason: string }, by: string): Promise<void> {
+  try {
+    await decideOnDeploy(deps.client, { watchId, action: choice.action, by, reason: choice.reason }, { timeoutMs: SLACK_SIGNAL_TIMEOUT_MS });
+  } catch (error) {
+    if (error instanceof DeployWatchNotRunningError) throw reject(404, error.message);
+    throw error;
+  }
+  log(`${by} chose ${choice.action} for ${watchId} in Slack`);
+}
+
 /** POST /slack/interactions: Approve and Reject clicks, and the reject-reason modal, signed by Slack. */
 export const slackRoutes: RouteModule = (app, context) => {
   const { deps } = context;
@@ -103,6 +124,11 @@ export const slackRoutes: RouteModule = (app, context) => {
       if (!parsed.success) throw reject(400, 'not a Steward approval click', { issues: validationIssues(parsed.error) });
 
       const { user, actions: [action], trigger_id: triggerId } = parsed.data;
+      const deployChoice = DEPLOY_ACTIONS[action.action_id];
+      if (deployChoice) {
+        await decideDeploy(context, action.value, deployChoice, slackUser(user));
+        return reply.code(200).send();
+      }
       const approves = action.action_id === STEWARD_ACTION_IDS.approve;
       if (!approves && deps.rejectReasonModal && triggerId) {
         // The rejection is signalled when the modal is submitted with its reason.

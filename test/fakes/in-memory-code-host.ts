@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import type { CodeHostPort, FailedRunLog, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
+import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -20,7 +20,14 @@ export class InMemoryCodeHost implements CodeHostPort {
   /** Logs of failed CI runs, keyed `${location}#${runId}`. */
   readonly failedRunLogs = new Map<string, FailedRunLog>();
 
-  constructor(private readonly options: { repositories?: Record<string, Record<string, string>>; baseUrl?: string } = {}) {
+  constructor(
+    private readonly options: {
+      repositories?: Record<string, Record<string, string>>;
+      baseUrl?: string;
+      /** Blame answers, keyed `file:line`. */
+      lineAuthors?: Record<string, LineAuthor>;
+    } = {},
+  ) {
     for (const [location, refs] of Object.entries(options.repositories ?? {})) this.addRepository(location, refs);
   }
 
@@ -48,7 +55,8 @@ export class InMemoryCodeHost implements CodeHostPort {
     if (existing) return { ...existing, created: false };
 
     const base = await this.resolveRevision(request.repository, request.baseRevision);
-    if (!/^diff --git /m.test(request.diff)) {
+    if (request.restoreTreeOf !== undefined) await this.resolveRevision(request.repository, request.restoreTreeOf);
+    else if (!/^diff --git /m.test(request.diff)) {
       throw stewardFailure(ERROR_TYPES.patchDoesNotApply, `the diff for ${request.branch} holds no patch to apply to ${base}`, { branch: request.branch });
     }
     const number = this.nextNumber++;
@@ -57,8 +65,9 @@ export class InMemoryCodeHost implements CodeHostPort {
       url: `${this.options.baseUrl ?? 'https://code.example.test/acme/repo'}/pull/${number}`,
       branch: request.branch,
       title: request.title,
-      headRevision: createHash('sha1').update(`${base}\n${request.diff}`).digest('hex'),
+      headRevision: createHash('sha1').update(`${base}\n${request.restoreTreeOf ?? request.diff}`).digest('hex'),
       created: true,
+      ...(request.reviewers ? { reviewRequests: { requested: [...request.reviewers], refused: [] } } : {}),
     };
     this.pullRequests.set(key, pullRequest);
     return { ...pullRequest };
@@ -67,5 +76,12 @@ export class InMemoryCodeHost implements CodeHostPort {
   async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
     const found = this.pullRequests.get(`${repository.location}\0${branch}`);
     return found ? { ...found, created: false } : null;
+  }
+
+  async authorOfLine(line: LineRef): Promise<LineAuthor> {
+    await this.resolveRevision(line.repository, line.revision);
+    const author = this.options.lineAuthors?.[`${line.file}:${line.line}`];
+    if (!author) throw stewardFailure(ERROR_TYPES.revisionNotFound, `${line.file}:${line.line} is not in ${line.revision}`, { file: line.file, line: line.line });
+    return { ...author };
   }
 }

@@ -64,6 +64,8 @@ export interface FakePullRequest {
   headSha: string;
   draft: boolean;
   state: 'open' | 'closed';
+  /** Logins asked to review, in the order asked. */
+  requestedReviewers: string[];
 }
 
 export interface StoredFile {
@@ -99,6 +101,8 @@ interface Repository {
   installationId: number;
   refs: Map<string, string>;
   pulls: FakePullRequest[];
+  /** Who may be asked to review: GitHub asks only collaborators. */
+  collaborators: Set<string>;
   runs: FakeWorkflowRun[];
 }
 
@@ -185,6 +189,8 @@ export class FakeGitHub {
   private readonly objects = new Map<string, GitObject>();
   private readonly repositories = new Map<string, Repository>();
   private readonly interceptors: Interceptor[] = [];
+  /** Accounts by verified email, as GitHub maps a commit's author to a user. */
+  private readonly usersByEmail = new Map<string, { login: string; id: number }>();
   private nextPullNumber = 1;
   private server: http.Server | null = null;
   private origin = '';
@@ -232,7 +238,7 @@ export class FakeGitHub {
   addRepository(fullName: string, options: { installationId: number; defaultBranch?: string; files: Record<string, FileInput> }): string {
     const [owner, name] = fullName.split('/');
     const defaultBranch = options.defaultBranch ?? 'main';
-    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], runs: [] });
+    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], collaborators: new Set(), runs: [] });
     const commit = this.commit({ files: options.files, parents: [], message: 'Initial commit\n' });
     this.setBranch(fullName, defaultBranch, commit);
     return commit;
@@ -249,6 +255,25 @@ export class FakeGitHub {
     );
     const who = { ...(options.author ?? { name: 'Octo Cat', email: 'octocat@example.test' }), date: '2026-11-20T09:00:00Z' };
     return this.store({ type: 'commit', tree: this.writeTree(files), parents: options.parents, message: options.message, author: who, committer: who });
+  }
+
+  /** A GitHub account with this verified email, so that commits authored with it show the login. */
+  addUser(login: string, email: string, options: { collaboratorOn?: string } = {}): void {
+    this.usersByEmail.set(email.toLowerCase(), { login, id: 5_000_000 + this.usersByEmail.size });
+    if (options.collaboratorOn) this.repository(options.collaboratorOn).collaborators.add(login.toLowerCase());
+  }
+
+  /**
+   * Writes every object and branch of the repository into a local git repository, as a clone from
+   * GitHub would hold them: the shas are git's, so git reads them as the same commits.
+   */
+  async writeInto(fullName: string, gitDirectory: string, run: (args: string[], input: Buffer) => Promise<string>): Promise<void> {
+    for (const [sha, object] of this.objects) {
+      const body = object.type === 'blob' ? object.content : object.type === 'tree' ? treeObjectBody(object.entries) : commitObjectBody(object);
+      const written = (await run(['hash-object', '-w', '-t', object.type, '--stdin'], body)).trim();
+      if (written !== sha) throw new Error(`git wrote ${object.type} ${sha} as ${written}`);
+    }
+    for (const [ref, sha] of this.repository(fullName).refs) await run(['update-ref', ref, sha], Buffer.alloc(0));
   }
 
   setBranch(fullName: string, branch: string, sha: string): void {
@@ -284,7 +309,7 @@ export class FakeGitHub {
     const repository = this.repository(fullName);
     const headSha = this.branchHead(fullName, pull.head);
     if (!headSha) throw new Error(`no branch ${pull.head} in ${fullName}`);
-    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open' };
+    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [] };
     repository.pulls.push(created);
     return created;
   }
@@ -429,6 +454,7 @@ export class FakeGitHub {
     if (method === 'POST' && rest === '/git/refs') return this.createReference(repository, body as { ref: string; sha: string });
     if (method === 'PATCH' && (params = sub(/^\/git\/refs\/(.+)$/))) return this.updateReference(repository, params[0], body as { sha: string; force?: boolean });
     if (method === 'GET' && rest === '/pulls') return this.listPulls(repository, query);
+    if (method === 'POST' && (params = sub(/^\/pulls\/(\d+)\/requested_reviewers$/))) return this.requestReviewers(repository, Number(params[0]), body as { reviewers?: string[] });
     if (method === 'POST' && rest === '/pulls') return this.createPull(repository, body as { title: string; body?: string; head: string; base: string; draft?: boolean });
     if (method === 'GET' && (params = sub(/^\/actions\/runs\/(\d+)$/))) return { status: 200, body: this.runBody(repository, this.run(repository, Number(params[0]))) };
     if (method === 'GET' && (params = sub(/^\/actions\/runs\/(\d+)\/jobs$/))) return this.listJobs(repository, this.run(repository, Number(params[0])), query);
@@ -601,7 +627,7 @@ export class FakeGitHub {
       merge_commit_sha: null,
       assignee: null,
       assignees: [],
-      requested_reviewers: [],
+      requested_reviewers: pull.requestedReviewers.map((login) => this.userBody({ login, id: 0 })),
       requested_teams: [],
       labels: [],
       milestone: null,
@@ -652,7 +678,8 @@ export class FakeGitHub {
         url: `${this.repoApi(repository)}/commits/${sha}`,
         html_url: gitCommit.html_url,
         comments_url: `${this.repoApi(repository)}/commits/${sha}/comments`,
-        author: null,
+        // GitHub's account for the commit's author email, when one has it verified.
+        author: this.userBody(this.usersByEmail.get((this.objects.get(sha) as Extract<GitObject, { type: 'commit' }>).author.email.toLowerCase())),
         committer: null,
         parents: gitCommit.parents,
         stats: { total: 0, additions: 0, deletions: 0 },
@@ -744,6 +771,28 @@ export class FakeGitHub {
     return { status: 200, body: pulls.map((pull) => this.pullBody(repository, pull, false)) };
   }
 
+  private userBody(user: { login: string; id: number } | undefined): Record<string, unknown> | null {
+    if (!user) return null;
+    return { login: user.login, id: user.id, node_id: `U_${user.id}`, type: 'User', site_admin: false, url: `${this.baseUrl}/users/${user.login}`, html_url: `${this.origin}/${user.login}` };
+  }
+
+  private requestReviewers(repository: Repository, number: number, body: { reviewers?: string[] }): FakeResponse {
+    const documentation = 'https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request';
+    const pull = repository.pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new HttpError(404, this.error('Not Found', documentation, 404));
+    const reviewers = body.reviewers ?? [];
+    // GitHub refuses the whole request when any one of them cannot be asked.
+    if (reviewers.some((login) => !repository.collaborators.has(login.toLowerCase()))) {
+      throw new HttpError(422, {
+        message: `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${this.fullName(repository)} repository.`,
+        documentation_url: documentation,
+        status: '422',
+      });
+    }
+    for (const login of reviewers) if (!pull.requestedReviewers.includes(login)) pull.requestedReviewers.push(login);
+    return { status: 201, body: this.pullBody(repository, pull, true) };
+  }
+
   private createPull(repository: Repository, body: { title: string; body?: string; head: string; base: string; draft?: boolean }): FakeResponse {
     const documentation = 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request';
     const fullName = this.fullName(repository);
@@ -760,7 +809,7 @@ export class FakeGitHub {
     if (headSha === baseSha || this.descendsFrom(baseSha, headSha)) {
       throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${body.base} and ${body.head}` }], documentation));
     }
-    const pull: FakePullRequest = { number: this.nextPullNumber++, title: body.title, body: body.body ?? '', head: body.head, base: body.base, headSha, draft: body.draft ?? false, state: 'open' };
+    const pull: FakePullRequest = { number: this.nextPullNumber++, title: body.title, body: body.body ?? '', head: body.head, base: body.base, headSha, draft: body.draft ?? false, state: 'open', requestedReviewers: [] };
     repository.pulls.push(pull);
     return { status: 201, body: this.pullBody(repository, pull, true) };
   }

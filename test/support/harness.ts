@@ -10,6 +10,7 @@ import { startApi, type RunningApi } from '../../api/main';
 import { loadConfig } from '../../config/config';
 import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
+import { HttpRollbackHook } from '../../adapters/http-rollback-hook.adapter';
 import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
 import { PostgresMonitors } from '../../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../../adapters/replay-model.adapter';
@@ -166,6 +167,7 @@ export async function createHarness(): Promise<Harness> {
       conversations: new PostgresAgentConversations(database.pool),
       logs: null,
       services,
+      rollbackHook: new HttpRollbackHook(),
       ...portOverrides,
     };
   };
