@@ -13,7 +13,7 @@ import {
 } from '../../domain/regression/sequential-test';
 import type { LogsPort } from '../../ports/logs.port';
 import type { DeployRecord, SignatureStorePort } from '../../ports/signature-store.port';
-import { countUntil, floorToHour, readWindow, signatureTextOf } from './signature-counting';
+import { countUntil, floorToHour, mineWindow, readWindow } from './signature-counting';
 
 const HOUR_MS = 3_600_000;
 /** A poll reads at most this many new error logs; a flood past it is sampled, and the poll says so. */
@@ -163,23 +163,15 @@ export function createDeployWatchActivities(deps: DeployWatchActivityDeps) {
       const mining = await signatures.loadMining(input.service);
       const miner = mining.miner ? LogTemplateMiner.fromState(mining.miner) : new LogTemplateMiner();
       const watch = saved.state;
-      const hourly = new Map<string, { signature: string; hour: string; count: number; sampledFraction: number }>();
-      const templates = new Map<string, { template: string; seenAt: string }>();
-      for (const log of window.logs) {
-        const match = miner.learn(signatureTextOf(log));
-        const entry = watch.after[match.id] ?? { template: match.template, count: 0 };
-        entry.template = match.template;
+      const mined = mineWindow(miner, window.logs, fraction, from);
+      for (const { log, id, template } of mined.matches) {
+        const entry = watch.after[id] ?? { template, count: 0 };
+        entry.template = template;
         entry.count += 1 / fraction;
-        watch.after[match.id] = entry;
-        if (!watch.samples[match.id] && Object.keys(watch.samples).length < MAX_SAMPLED_SIGNATURES) {
-          watch.samples[match.id] = { message: log.message.slice(0, MAX_SAMPLE_CHARS), stackTrace: log.stackTrace?.slice(0, MAX_SAMPLE_CHARS) ?? null, timestamp: log.timestamp };
+        watch.after[id] = entry;
+        if (!watch.samples[id] && Object.keys(watch.samples).length < MAX_SAMPLED_SIGNATURES) {
+          watch.samples[id] = { message: log.message.slice(0, MAX_SAMPLE_CHARS), stackTrace: log.stackTrace?.slice(0, MAX_SAMPLE_CHARS) ?? null, timestamp: log.timestamp };
         }
-        const hour = new Date(floorToHour(log.timestamp ? Date.parse(log.timestamp) : from)).toISOString();
-        const key = `${match.id}@${hour}`;
-        const count = hourly.get(key) ?? { signature: match.id, hour, count: 0, sampledFraction: fraction };
-        count.count += 1 / fraction;
-        hourly.set(key, count);
-        templates.set(match.id, { template: match.template, seenAt: log.timestamp ?? input.pollAt });
       }
       // The hourly counts grow with the watch when it is the one that brought them this far; the next deploy's baseline then reads only what is newer.
       if (mining.countedUntil === saved.polledUntil) {
@@ -187,8 +179,8 @@ export function createDeployWatchActivities(deps: DeployWatchActivityDeps) {
           miner: miner.state(),
           countedFrom: mining.countedUntil,
           countedUntil: input.pollAt,
-          counts: [...hourly.values()],
-          templates: [...templates].map(([signature, t]) => ({ signature, ...t })),
+          counts: mined.counts,
+          templates: mined.templates,
         });
       }
 

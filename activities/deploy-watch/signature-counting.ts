@@ -44,6 +44,32 @@ export async function readWindow(logs: LogsPort, service: string, from: number, 
   }
 }
 
+export interface MinedWindow {
+  /** Per signature and clock hour, scaled up by the share of the window that was read. */
+  counts: SignatureHourCount[];
+  templates: { signature: string; template: string; seenAt: string }[];
+  /** Each log's signature, in the order read. */
+  matches: { log: ErrorLog; id: string; template: string }[];
+}
+
+/** Learns a window's error logs into the miner and counts them per signature and clock hour. */
+export function mineWindow(miner: LogTemplateMiner, logs: readonly ErrorLog[], sampledFraction: number, fallbackAt: number): MinedWindow {
+  const byKey = new Map<string, SignatureHourCount>();
+  const templates = new Map<string, { template: string; seenAt: string }>();
+  const matches: MinedWindow['matches'] = [];
+  for (const log of logs) {
+    const match = miner.learn(signatureTextOf(log));
+    const hour = new Date(floorToHour(log.timestamp ? Date.parse(log.timestamp) : fallbackAt)).toISOString();
+    const key = `${match.id}@${hour}`;
+    const entry = byKey.get(key) ?? { signature: match.id, hour, count: 0, sampledFraction };
+    entry.count += 1 / sampledFraction;
+    byKey.set(key, entry);
+    templates.set(match.id, { template: match.template, seenAt: log.timestamp ?? new Date(fallbackAt).toISOString() });
+    matches.push({ log, id: match.id, template: match.template });
+  }
+  return { counts: [...byKey.values()], templates: [...templates].map(([signature, t]) => ({ signature, ...t })), matches };
+}
+
 export interface CountingProgress {
   countedUntil: string;
   logsRead: number;
@@ -76,26 +102,15 @@ export async function countUntil(
     const hourEnd = Math.min(floorToHour(hourStart) + HOUR_MS, until);
     const window = await readWindow(deps.logs, service, hourStart, hourEnd, capPerHour);
     const fraction = window.total > 0 ? window.logs.length / window.total : 1;
-    const byKey = new Map<string, SignatureHourCount>();
-    const templates = new Map<string, { template: string; seenAt: string }>();
-    for (const log of window.logs) {
-      const match = miner.learn(signatureTextOf(log));
-      const at = log.timestamp ? Date.parse(log.timestamp) : hourStart;
-      const hour = new Date(floorToHour(at)).toISOString();
-      const key = `${match.id}@${hour}`;
-      const entry = byKey.get(key) ?? { signature: match.id, hour, count: 0, sampledFraction: fraction };
-      entry.count += 1 / fraction;
-      byKey.set(key, entry);
-      templates.set(match.id, { template: match.template, seenAt: log.timestamp ?? new Date(hourStart).toISOString() });
-    }
+    const mined = mineWindow(miner, window.logs, fraction, hourStart);
     const countedFrom = mining.countedUntil;
     const countedUntil = new Date(hourEnd).toISOString();
     const accepted = await deps.signatures.recordMining(service, {
       miner: miner.state(),
       countedFrom,
       countedUntil,
-      counts: [...byKey.values()],
-      templates: [...templates].map(([signature, t]) => ({ signature, ...t })),
+      counts: mined.counts,
+      templates: mined.templates,
     });
     if (!accepted) {
       // Another watch of this service counted the same hours meanwhile: carry on from where it got to.
