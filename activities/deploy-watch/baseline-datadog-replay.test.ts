@@ -85,10 +85,10 @@ describe('the deploy watch baseline over replayed Datadog logs', () => {
   }
 
   /** What the miner makes of the recorded logs, learnt in the order Datadog returned them: the counts the store must hold. */
-  function expectedCounts(scale = 1): Map<string, number> {
+  function expectedCounts(read: RecordedPage['data'] = recordedLogs, scale = 1): Map<string, number> {
     const miner = new LogTemplateMiner();
     const counts = new Map<string, number>();
-    for (const log of recordedLogs) {
+    for (const log of read) {
       const { id } = miner.learn(signatureTextOf({ message: log.attributes.message }));
       counts.set(id, (counts.get(id) ?? 0) + scale);
     }
@@ -166,13 +166,7 @@ describe('the deploy watch baseline over replayed Datadog logs', () => {
     const seen = firstPage + 1;
     expect(progress).toEqual({ countedUntil: iso(recordedHour + HOUR), logsRead: firstPage, logsMatched: seen, sampledHours: 1 });
     const stored = await signatures.hourlyCounts(service, iso(recordedHour), iso(recordedHour + HOUR));
-    const miner = new LogTemplateMiner();
-    const expected = new Map<string, number>();
-    for (const log of pageBodies[0]!.data) {
-      const { id } = miner.learn(signatureTextOf({ message: log.attributes.message }));
-      expected.set(id, (expected.get(id) ?? 0) + seen / firstPage);
-    }
-    expect(new Map(stored.map((row) => [row.signature, row.count]))).toEqual(expected);
+    expect(new Map(stored.map((row) => [row.signature, row.count]))).toEqual(expectedCounts(pageBodies[0]!.data, seen / firstPage));
     expect(stored.every((row) => row.sampledFraction === firstPage / seen)).toBe(true);
   });
 
