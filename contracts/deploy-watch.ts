@@ -72,7 +72,7 @@ export interface DeployAttributionView {
 
 /** What the watch decided to do about a flagged regression (domain/deploy-response.ts), and how it went. */
 export interface DeployResponseView {
-  action: 'fix_forward' | 'roll_back' | 'report' | 'fix_build';
+  action: 'fix_forward' | 'roll_back' | 'report';
   severity: Severity;
   reason: string;
   /** The roll-back on offer: a verified revert PR, or the service's hook; null when none can be offered. */
