@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { PostgresSignatureStore } from '../../adapters/postgres-signature-store.adapter';
@@ -158,6 +160,14 @@ describe('deploy watch workflow', () => {
     return { handle, outcome: await handle.result() };
   }
 
+  /** With STEWARD_RECORD_HISTORIES set (`npm run record:histories`), keeps the run's history for the replay test. */
+  async function recordHistory(name: string, workflowId: string): Promise<void> {
+    if (!process.env.STEWARD_RECORD_HISTORIES) return;
+    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+    const dir = path.join(__dirname, '..', '..', 'test', 'histories');
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+  }
+
   async function localPullRequestOf(incidentId: string) {
     const { rows } = await h.pool.query<{ number: number; reviewers: string[]; branch: string; body: string }>('SELECT number, reviewers, branch, body FROM local_pull_requests WHERE incident_id = $1', [incidentId]);
     return rows[0] ?? null;
@@ -176,6 +186,7 @@ describe('deploy watch workflow', () => {
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.verdict)).toBe('clean');
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.service)).toBe('quiet-svc');
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.flaggedSignatures)).toBe(0);
+    await recordHistory('deploy-watch-clean', handle.workflowId);
   });
 
   it('flags a new error within minutes, ties it to the cited line, and fixes forward through a child incident to a PR that asks the line\'s author', async () => {
@@ -209,6 +220,7 @@ describe('deploy watch workflow', () => {
     expect(incident.deliveries).toBe(1);
     expect((await child.describe()).parentExecution?.workflowId).toBe(handle.workflowId);
     expect(await localPullRequestOf(incidentId)).toMatchObject({ reviewers: ['checkout'] });
+    await recordHistory('deploy-watch-fixed-forward', handle.workflowId);
   });
 
   it('proposes a roll-back for a severe spike of unclear cause, verifies the revert, and opens it once a person chooses it', async () => {
@@ -241,6 +253,7 @@ describe('deploy watch workflow', () => {
     const head = git(h.repositoryPath, ['rev-parse', `refs/heads/${pr!.branch}`]);
     expect(git(h.repositoryPath, ['diff', root, head, '--stat'])).toBe('');
     expect(h.deliveredNotifications(handle.workflowId).map((n) => n.kind)).toEqual(['rollback_proposed', 'approval_decided']);
+    await recordHistory('deploy-watch-rolled-back', handle.workflowId);
   });
 
   it('clears a deploy that changed no runtime file without asking the model, and only reports the rise', async () => {
@@ -258,6 +271,7 @@ describe('deploy watch workflow', () => {
     expect(state.attribution).toMatchObject({ verdict: 'not_caused', citedLine: null, filesByClass: [{ revision, summary: 'docs 1' }] });
     expect(state.response).toMatchObject({ action: 'report' });
     expect(h.deliveredNotifications(handle.workflowId)).toEqual([]);
+    await recordHistory('deploy-watch-not-runtime', handle.workflowId);
   });
 
   it('looks back over the earlier deploys when the latest diff holds no link, and fixes forward at the one that does', async () => {
@@ -284,6 +298,7 @@ describe('deploy watch workflow', () => {
     expect((await child.query(incidentStateQuery)).triage).toMatchObject({ suspectedArea: { files: ['src/pricing.js'] } });
     // Its fix is the one the previous test verified: this one is stopped here.
     await child.terminate('the test has seen the incident start');
+    await recordHistory('deploy-watch-lookback', handle.workflowId);
   });
 
   it('takes a failed build straight to a child incident with its log and the diff since the previous revision', async () => {
@@ -300,6 +315,7 @@ describe('deploy watch workflow', () => {
     expect(incident.signature).toBe(errorSignature("Error: Cannot find module './shipping-rules'"));
     expect(incident.triage).toMatchObject({ verdict: 'real', suspectedArea: { files: expect.arrayContaining(['src/pricing.js']) } });
     await child.terminate('the build-failure workflow test takes this path to its PR');
+    await recordHistory('deploy-watch-build-failed', handle.workflowId);
   });
 });
 

@@ -13,7 +13,7 @@ import { workflowBundle } from '../../test/support/harness';
 const HISTORIES_DIR = path.join(__dirname, '..', '..', 'test', 'histories');
 const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
-describe('incident workflow replay', () => {
+describe('workflow replay (the incident and the deploy watch)', () => {
   it('has recorded histories to replay', () => {
     expect(histories.length).toBeGreaterThanOrEqual(5);
   });
@@ -30,6 +30,12 @@ describe('incident workflow replay', () => {
         'pr-merged-while-followed.json',
         'pr-opened-after-a-rejected-attempt.json',
         'rejected-at-the-gate.json',
+        'deploy-watch-clean.json',
+        'deploy-watch-fixed-forward.json',
+        'deploy-watch-rolled-back.json',
+        'deploy-watch-not-runtime.json',
+        'deploy-watch-lookback.json',
+        'deploy-watch-build-failed.json',
       ]),
     );
   });
