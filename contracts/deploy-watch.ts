@@ -108,6 +108,11 @@ export interface DeployWatchPolicy {
   baselineMaxLogs: number;
   pollMs: number;
   horizonMs: number;
+  /**
+   * How long after a poll's end the poll runs: records still in an exporter's batch or the log
+   * provider's indexing when the window closes would otherwise never be counted.
+   */
+  ingestionLagMs: number;
   /** Deploys looked back over when the latest diff holds no causal link. */
   lookbackDeploys: number;
   /** False alarms allowed per deploy, across every signature tested. */

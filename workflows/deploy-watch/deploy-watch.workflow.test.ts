@@ -114,6 +114,7 @@ describe('deploy watch workflow', () => {
     baselineMaxLogs: 100_000,
     pollMs: MINUTE,
     horizonMs: 20 * MINUTE,
+    ingestionLagMs: 0,
     lookbackDeploys: 3,
     falseAlarmRate: 0.01,
     response: { rollbackMinSeverity: 'P1', fixForwardMinConfidence: 0.7 },

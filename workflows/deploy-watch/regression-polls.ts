@@ -27,6 +27,7 @@ export async function readBaseline(run: DeployWatchRun): Promise<void> {
  * The live test: a look every poll interval, from the deploy until the horizon, stopping at the
  * first look that flags a signature. Each poll's time is fixed by the deploy's time and its index,
  * so a replay or a retried poll reads the same window; a watch started late catches up at once.
+ * Each poll runs `ingestionLagMs` after its window ends, so that no record arriving late is lost.
  */
 export async function watchForRegressions(run: DeployWatchRun): Promise<SignatureEvidence[]> {
   const { deploy, policy, activities, state } = run;
@@ -36,7 +37,8 @@ export async function watchForRegressions(run: DeployWatchRun): Promise<Signatur
   const flagged: SignatureEvidence[] = [];
   for (let index = 1; index <= polls; index += 1) {
     const pollAt = deployedAt + index * policy.pollMs;
-    const wait = pollAt - Date.now();
+    // The window ends at pollAt; it is read once the records of its last moments have had time to land.
+    const wait = pollAt + policy.ingestionLagMs - Date.now();
     if (wait > 0) await sleep(wait);
     const look = await call(activities.quick.pollWatchTest, `Poll ${index} of ${polls}: ${deploy.service}'s error signatures since the deploy`, {
       watchId: run.watchId,
