@@ -18,8 +18,17 @@ import { signatureTextOf } from '../activities/deploy-watch/signature-counting';
 import { commitRegression, demoDiff, DEPLOY_TRANSCRIPT_PATH, ensureDemoRepository } from './demo-fixtures';
 import { checkoutRevision } from './demo-production-service';
 
-const transcript = JSON.parse(fs.readFileSync(DEPLOY_TRANSCRIPT_PATH, 'utf8')) as { steps: Record<string, { response: any }> };
-const step = (name: string) => transcript.steps[name]!.response;
+interface RecordedToolCall {
+  name: string;
+  input: { path: string; oldText: string; newText: string };
+}
+interface RecordedSteps {
+  'triage.deploy-1.link': { response: { link: { signature: string } } };
+  'reproduce.try-1': { response: { testPath: string; content: string } };
+  [turn: `fix.attempt-${number}.turn-${number}`]: { response: { toolCalls: RecordedToolCall[] } };
+}
+const transcript = JSON.parse(fs.readFileSync(DEPLOY_TRANSCRIPT_PATH, 'utf8')) as { steps: RecordedSteps };
+const step = <K extends 'triage.deploy-1.link' | 'reproduce.try-1'>(name: K): RecordedSteps[K]['response'] => transcript.steps[name].response;
 
 let root: string;
 let repository: string;
@@ -105,7 +114,7 @@ describe('demo/deploy.transcript.json', () => {
     const workspace = path.join(root, 'workspace');
     execFileSync('git', ['clone', '--quiet', repository, workspace]);
     execFileSync('git', ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', deploy.revision], { cwd: workspace });
-    const reproduction = step('reproduce.try-1') as { testPath: string; content: string };
+    const reproduction = step('reproduce.try-1');
     fs.writeFileSync(path.join(workspace, reproduction.testPath), reproduction.content);
 
     const failing = runNode(workspace, ['--test', reproduction.testPath]);
@@ -122,7 +131,7 @@ describe('demo/deploy.transcript.json', () => {
 
     const edits = Object.entries(transcript.steps)
       .filter(([name]) => name.startsWith('fix.attempt-1.turn-'))
-      .flatMap(([, recorded]) => (recorded.response.toolCalls as { name: string; input: { path: string; oldText: string; newText: string } }[]).filter((call) => call.name === 'edit_file'));
+      .flatMap(([, recorded]) => (recorded as { response: { toolCalls: RecordedToolCall[] } }).response.toolCalls.filter((call) => call.name === 'edit_file'));
     expect(edits.length).toBeGreaterThan(0);
     for (const { input } of edits) {
       const file = path.join(workspace, input.path);
