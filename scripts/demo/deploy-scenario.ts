@@ -52,7 +52,8 @@ export async function runDeployScenario(steward: RunningSteward, client: Client,
     service: SERVICE,
     otlpLogsUrl: `${apiUrl}/v1/logs`,
     token: steward.webhookToken,
-    log: (line: string) => console.log(`prod  | ${line}`),
+    // The service prints each error's whole stack; the demo shows its first line (the stack goes to Steward with the log record).
+    log: (line: string) => void (/^\s+at /.test(line) || console.log(`prod  | ${line}`)),
   };
   const previousRevision = steward.demoRevision!;
   let service: ProductionService = await startProductionService(production, previousRevision);

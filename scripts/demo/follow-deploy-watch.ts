@@ -61,7 +61,6 @@ export async function followDeployWatch(client: Client, deploy: { service: strin
   while (Date.now() < deadline) {
     state = await handle.query(deployWatchStateQuery).catch(() => state);
     if (state) {
-      note(`status:${state.status}`, `watch: ${state.status.replace(/_/g, ' ')}${state.status === 'watching' ? ` (${state.examined} signatures in the baseline)` : ''}`);
       if (state.pollsDone > 0 && !seen.has(`poll:${state.pollsDone}`)) {
         note(`poll:${state.pollsDone}`, `poll ${state.pollsDone}: ${state.examined} signatures tested, ${state.flagged.length} flagged${state.top.length > 0 ? '; strongest:' : ''}`);
         for (const e of state.top.slice(0, 3)) say(`  ${describeEvidence(e)}`);
@@ -70,6 +69,7 @@ export async function followDeployWatch(client: Client, deploy: { service: strin
         flaggedAt ??= Date.now();
         note(`flag:${f.signature}`, `flagged at ${f.flaggedAt ?? 'this poll'}: ${describeEvidence(f)}`);
       }
+      note(`status:${state.status}`, `watch: ${state.status.replace(/_/g, ' ')}${state.status === 'watching' ? ` (${state.examined} signatures in the baseline)` : ''}`);
       const triage = (state as DeployWatchState & { triage?: TriageView | null }).triage;
       if (triage?.verdict) {
         note('triage', `deploy triage: ${triage.verdict}${triage.confidence !== undefined ? `, confidence ${triage.confidence}` : ''}. ${triage.reasoning ?? ''}`);
