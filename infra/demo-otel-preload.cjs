@@ -25,7 +25,7 @@ const provider = new LoggerProvider({
     'deployment.environment.name': 'production',
   }),
   // A short delay: the demo's watch polls every few seconds, and a record waiting in the batch is a record the poll misses.
-  processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), scheduledDelayMillis: 500, maxExportBatchSize: 256 })],
+  processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), scheduledDelayMillis: 200, maxExportBatchSize: 256 })],
 });
 const logger = provider.getLogger('checkout-service', process.env.STEWARD_DEMO_REVISION);
 
