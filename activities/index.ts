@@ -1,5 +1,9 @@
 import type { ServicesConfig } from '../domain/service-config';
 import type { SignatureStorePort } from '../ports/signature-store.port';
+import { ERROR_TYPES, type IncidentPolicy } from '../contracts';
+import { stewardFailure } from '../contracts/errors';
+import { createDeployChangesActivities } from './deploy-changes/deploy-changes.activities';
+import { createDeployTriageActivities } from './deploy-triage/deploy-triage.activities';
 import { createDeployWatchActivities } from './deploy-watch/deploy-watch.activities';
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
@@ -42,12 +46,16 @@ export interface IncidentPorts {
   sandboxCommandTimeoutMs?: number;
   /** Input plus output tokens an incident may spend before the fix agent stops; null or absent for no limit. */
   fixAgentTokenBudget?: number | null;
+  /** The policy the deploy watch's child incidents start under; absent where no watch runs. */
+  incidentPolicy?: IncidentPolicy | null;
 }
 
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
     ...createDeployWatchActivities({ logs: ports.logs, signatures: ports.signatures ?? null }),
+    ...createDeployChangesActivities({ codeSearch: ports.codeSearch ?? null, codeHost: ports.codeHost, services: ports.services, incidentPolicy: ports.incidentPolicy ?? null }),
+    ...deployTriageOver(ports),
     ...createTriageActivities({ model: ports.model, monitors: ports.monitors, ledger: ports.ledger, logs: ports.logs, codeSearch: ports.codeSearch ?? null, services: ports.services }),
     ...createReproduceActivities({
       model: ports.model,
@@ -80,6 +88,16 @@ export function createIncidentActivities(ports: IncidentPorts) {
   };
 }
 export type IncidentActivities = ReturnType<typeof createIncidentActivities>;
+
+/** The deploy triage checks every link against the code: without code search it refuses to run, naming what is missing. */
+function deployTriageOver(ports: IncidentPorts): ReturnType<typeof createDeployTriageActivities> {
+  if (ports.codeSearch) return createDeployTriageActivities({ model: ports.model, codeSearch: ports.codeSearch });
+  return {
+    triageDeploy: async () => {
+      throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no code search, which the deploy triage grounds its links in');
+    },
+  };
+}
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
 export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert'] as const;

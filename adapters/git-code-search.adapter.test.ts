@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../contracts';
+import { parseUnifiedDiff } from '../domain/unified-diff';
 import { GitCodeSearch } from './git-code-search.adapter';
 
 const IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test' };
@@ -85,6 +86,23 @@ describe('GitCodeSearch', () => {
     it('reads a file at the revision, and null for one that is not there', async () => {
       expect(await search().readFile('checkout', first, 'src/pricing.js')).toBe('function discountCents(coupon) {\n  return coupon.percent;\n}\n');
       expect(await search().readFile('checkout', first, 'src/coupons.js')).toBeNull();
+    });
+
+    it('diffs a deploy from its previous revision, or its own commit against its parent, as a parseable unified diff', async () => {
+      const ranged = await search().diff('checkout', first, second, 100_000);
+      expect(ranged).toMatchObject({ truncated: false, from: first, to: second });
+      const patches = parseUnifiedDiff(ranged.text);
+      expect(patches.map((p) => p.newPath).sort()).toEqual(['src/coupons.js', 'src/pricing.js']);
+      expect(ranged.text).toContain('+  return order.coupon ? order.coupon.percent : 0;');
+      const own = await search().diff('checkout', null, second, 100_000);
+      expect(own.text).toBe(ranged.text);
+      const root = await search().diff('checkout', null, first, 100_000);
+      expect(root.text).toContain('+# checkout');
+      // Cut before the file that does not fit: what is kept still parses.
+      const cut = await search().diff('checkout', first, second, ranged.text.indexOf('\ndiff --git', 10) + 20);
+      expect(cut.truncated).toBe(true);
+      expect(parseUnifiedDiff(cut.text)).toHaveLength(1);
+      expect(await failureType(search().diff('checkout', 'f'.repeat(40), second, 1000))).toBe(ERROR_TYPES.revisionNotFound);
     });
 
     it('fails permanently for an unknown service or revision', async () => {

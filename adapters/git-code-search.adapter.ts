@@ -76,6 +76,16 @@ export class GitCodeSearch implements CodeSearchPort {
     return git(repository, ['cat-file', 'blob', `${commit}:${safePath(file)!}`]);
   }
 
+  async diff(service: string, from: string | null, to: string, maxChars: number): Promise<{ text: string; truncated: boolean; from: string; to: string }> {
+    const target = await this.at(service, to);
+    // The deploy's own commit against its first parent when the previous revision is not known; a root commit against the empty tree.
+    const base = from !== null ? (await this.at(service, from)).commit : await firstParentOf(target.repository, target.commit);
+    // No renames or external drivers: the text must parse as a plain unified diff, line numbers as git counts them.
+    const text = await git(target.repository, ['-c', 'core.quotePath=false', 'diff', '--no-color', '--no-ext-diff', '--no-renames', '--unified=3', base, target.commit, '--']);
+    const truncated = text.length > maxChars;
+    return { text: truncated ? cutAtLine(text, maxChars) : text, truncated, from: base, to: target.commit };
+  }
+
   /** The repository to read and the commit the revision names in it. */
   private async at(service: string, revision: string): Promise<{ repository: string; commit: string }> {
     const location = this.options.repositories[service];
@@ -122,6 +132,22 @@ async function cloneMirror(location: string, mirror: string): Promise<void> {
   } finally {
     await fs.promises.rm(temporary, { recursive: true, force: true });
   }
+}
+
+/** git's empty tree: what a root commit is diffed against. */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+async function firstParentOf(repository: string, commit: string): Promise<string> {
+  const outcome = await runGit(repository, ['rev-parse', '--verify', '--quiet', `${commit}^1`]);
+  return outcome.code === 0 ? outcome.stdout.trim() : EMPTY_TREE;
+}
+
+/** Cut before the last file's patch that does not fit, so that what is kept still parses; a first file too long alone is cut at a line. */
+function cutAtLine(text: string, maxChars: number): string {
+  const fileStart = text.lastIndexOf('\ndiff --git ', maxChars);
+  if (fileStart > 0) return text.slice(0, fileStart + 1);
+  const cut = text.lastIndexOf('\n', maxChars);
+  return cut > 0 ? text.slice(0, cut + 1) : '';
 }
 
 /** A repository-relative path, or null for one that leaves the repository. */

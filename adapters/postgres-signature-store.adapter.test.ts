@@ -51,4 +51,51 @@ describe('PostgresSignatureStore', () => {
     expect(await store.saveWatchTest('w1', { pollIndex: 1, polledUntil: '2026-11-30T10:01:00.000Z', state: { n: 99 }, lastResult: { flagged: 9 } })).toBe(false);
     expect(await store.loadWatchTest('w1')).toEqual({ pollIndex: 1, polledUntil: '2026-11-30T10:01:00.000Z', state: { n: 1 }, lastResult: { flagged: 0 } });
   });
+
+  it('sums each signature over its hours with its template, and spans the counts from their first hour to where counting reached', async () => {
+    const miner = new LogTemplateMiner();
+    const declined = miner.learn('payment declined for order 1').id;
+    const timeout = miner.learn('timeout calling inventory after 300 ms').id;
+    expect(await store.signatureSummaries('svc-sum')).toEqual([]);
+    expect(await store.miningSpan('svc-sum')).toEqual({ countedFrom: null, countedUntil: null, updatedAt: null });
+
+    const h = (n: number) => `2026-11-29T0${n}:00:00.000Z`;
+    await store.recordMining('svc-sum', {
+      miner: miner.state(),
+      countedFrom: null,
+      countedUntil: h(3),
+      counts: [
+        { signature: declined, hour: h(1), count: 2, sampledFraction: 1 },
+        { signature: timeout, hour: h(1), count: 8, sampledFraction: 0.5 },
+        { signature: timeout, hour: h(2), count: 4, sampledFraction: 1 },
+      ],
+      templates: [
+        { signature: declined, template: 'payment declined for order <*>', seenAt: h(1) },
+        { signature: timeout, template: 'timeout calling inventory after <*>', seenAt: h(2) },
+      ],
+    });
+    // Another service's rows stay out of this one's summary.
+    await store.recordMining('svc-other', { miner: miner.state(), countedFrom: null, countedUntil: h(5), counts: [{ signature: declined, hour: h(0), count: 50, sampledFraction: 1 }], templates: [] });
+
+    expect(await store.signatureSummaries('svc-sum')).toEqual([
+      { signature: timeout, template: 'timeout calling inventory after <*>', total: 12, hours: 2, firstHour: h(1), lastHour: h(2), lowestSampledFraction: 0.5 },
+      { signature: declined, template: 'payment declined for order <*>', total: 2, hours: 1, firstHour: h(1), lastHour: h(1), lowestSampledFraction: 1 },
+    ]);
+    const span = await store.miningSpan('svc-sum');
+    expect(span).toMatchObject({ countedFrom: h(1), countedUntil: h(3) });
+    expect(Date.parse(span.updatedAt!)).not.toBeNaN();
+  });
+
+  it('answers the latest deploys of a service, newest first, with their verdicts', async () => {
+    const deploy = (n: number, service = 'svc-recent') => ({ watchId: `deploy-${service}-r${n}`, service, revision: `r${n}`, previousRevision: null, environment: null, deployedAt: `2026-10-0${n}T12:00:00.000Z`, verdict: 'pending' });
+    for (const n of [2, 1, 3]) await store.recordDeploy(deploy(n));
+    await store.recordDeploy(deploy(9, 'svc-elsewhere'));
+    await store.setDeployVerdict('deploy-svc-recent-r3', 'regressed');
+    expect((await store.recentDeploys('svc-recent', 2)).map((d) => [d.revision, d.verdict])).toEqual([
+      ['r3', 'regressed'],
+      ['r2', 'pending'],
+    ]);
+    expect(await store.recentDeploys('svc-recent', 0)).toEqual([]);
+    expect(await store.recentDeploys('svc-none', 5)).toEqual([]);
+  });
 });

@@ -3,14 +3,38 @@ import { MinerState } from '../domain/log-template-miner';
 import type {
   DeployRecord,
   MiningBatch,
+  MiningSpan,
   ServiceMining,
   SignatureHourCount,
   SignatureStorePort,
+  SignatureSummary,
   SignatureTemplate,
   WatchTestRecord,
 } from '../ports/signature-store.port';
 
 const iso = (value: Date | string): string => new Date(value).toISOString();
+
+interface DeployRow {
+  watch_id: string;
+  service: string;
+  revision: string;
+  previous_revision: string | null;
+  environment: string | null;
+  deployed_at: Date;
+  verdict: string;
+}
+
+function deployRecord(row: DeployRow): DeployRecord {
+  return {
+    watchId: row.watch_id,
+    service: row.service,
+    revision: row.revision,
+    previousRevision: row.previous_revision,
+    environment: row.environment,
+    deployedAt: iso(row.deployed_at),
+    verdict: row.verdict,
+  };
+}
 
 async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -103,24 +127,46 @@ export class PostgresSignatureStore implements SignatureStorePort {
   }
 
   async deploysBefore(service: string, before: string, limit: number): Promise<DeployRecord[]> {
-    const { rows } = await this.pool.query<{
-      watch_id: string;
-      service: string;
-      revision: string;
-      previous_revision: string | null;
-      environment: string | null;
-      deployed_at: Date;
-      verdict: string;
-    }>('SELECT * FROM deploys WHERE service = $1 AND deployed_at < $2 ORDER BY deployed_at DESC LIMIT $3', [service, before, limit]);
+    const { rows } = await this.pool.query<DeployRow>('SELECT * FROM deploys WHERE service = $1 AND deployed_at < $2 ORDER BY deployed_at DESC LIMIT $3', [service, before, limit]);
+    return rows.map(deployRecord);
+  }
+
+  async recentDeploys(service: string, limit: number): Promise<DeployRecord[]> {
+    const { rows } = await this.pool.query<DeployRow>('SELECT * FROM deploys WHERE service = $1 ORDER BY deployed_at DESC, watch_id LIMIT $2', [service, limit]);
+    return rows.map(deployRecord);
+  }
+
+  async signatureSummaries(service: string): Promise<SignatureSummary[]> {
+    const { rows } = await this.pool.query<{ signature: string; template: string | null; total: number; hours: number; first_hour: Date; last_hour: Date; lowest_fraction: number }>(
+      `SELECT c.signature, t.template, sum(c.count) AS total, count(*)::int AS hours, min(c.hour) AS first_hour, max(c.hour) AS last_hour,
+              min(c.sampled_fraction) AS lowest_fraction
+         FROM signature_hourly_counts c
+         LEFT JOIN signature_templates t ON t.service = c.service AND t.signature = c.signature
+        WHERE c.service = $1
+        GROUP BY c.signature, t.template
+        ORDER BY total DESC, c.signature`,
+      [service],
+    );
     return rows.map((row) => ({
-      watchId: row.watch_id,
-      service: row.service,
-      revision: row.revision,
-      previousRevision: row.previous_revision,
-      environment: row.environment,
-      deployedAt: iso(row.deployed_at),
-      verdict: row.verdict,
+      signature: row.signature,
+      template: row.template,
+      total: row.total,
+      hours: row.hours,
+      firstHour: iso(row.first_hour),
+      lastHour: iso(row.last_hour),
+      lowestSampledFraction: row.lowest_fraction,
     }));
+  }
+
+  async miningSpan(service: string): Promise<MiningSpan> {
+    const { rows } = await this.pool.query<{ counted_from: Date | null; counted_until: Date | null; updated_at: Date | null }>(
+      `SELECT (SELECT min(hour) FROM signature_hourly_counts WHERE service = $1) AS counted_from, m.counted_until, m.updated_at
+         FROM (SELECT 1) AS one LEFT JOIN signature_mining m ON m.service = $1`,
+      [service],
+    );
+    const row = rows[0];
+    const orNull = (value: Date | null | undefined) => (value ? iso(value) : null);
+    return { countedFrom: orNull(row?.counted_from), countedUntil: orNull(row?.counted_until), updatedAt: orNull(row?.updated_at) };
   }
 
   async loadWatchTest<S, R>(watchId: string): Promise<WatchTestRecord<S, R> | null> {

@@ -2,6 +2,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { CliConfig } from '../config/cli.config';
 import type { LocalPullRequest } from '../ports/code-host.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
+import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
 
 /**
  * What the CLI's commands work with, as interfaces only: workers/cli-context.ts builds them (it is
@@ -33,6 +34,12 @@ export interface LocalPullRequests {
   close(): Promise<void>;
 }
 
+/** The deploy watch's signature store, read only. */
+export interface SignatureStateSession {
+  store: SignatureStateReader;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -41,6 +48,8 @@ export interface CliContext {
   connectTemporal(): Promise<TemporalSession>;
   /** The local code host's records, read from the database at `databaseUrl`. */
   openLocalPullRequests(databaseUrl: string): LocalPullRequests;
+  /** The deploy watch's signature store in the database at `databaseUrl`. */
+  openSignatureStore(databaseUrl: string): SignatureStateSession;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
 }

@@ -10,6 +10,8 @@ export const deployWatchEnv = {
   STEWARD_REGRESSION_HORIZON: durationMs.pipe(z.number().positive('the horizon must be longer than 0')).default(60 * 60_000),
   STEWARD_REGRESSION_LOOKBACK: z.coerce.number().int().min(1).max(50).default(3),
   STEWARD_REGRESSION_FALSE_ALARM_RATE: z.coerce.number().gt(0).lt(1).default(0.01),
+  STEWARD_ROLLBACK_MIN_SEVERITY: z.enum(['P0', 'P1', 'P2', 'P3']).default('P1'),
+  STEWARD_FIX_FORWARD_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.7),
 };
 
 /** The watch's policy as configured; the workflow is started with it (contracts DeployWatchPolicy), so replays see the same values. */
@@ -24,5 +26,6 @@ export function deployWatchConfig(e: EnvOf<typeof deployWatchEnv>): DeployWatchP
     horizonMs: e.STEWARD_REGRESSION_HORIZON,
     lookbackDeploys: e.STEWARD_REGRESSION_LOOKBACK,
     falseAlarmRate: e.STEWARD_REGRESSION_FALSE_ALARM_RATE,
+    response: { rollbackMinSeverity: e.STEWARD_ROLLBACK_MIN_SEVERITY, fixForwardMinConfidence: e.STEWARD_FIX_FORWARD_MIN_CONFIDENCE },
   };
 }

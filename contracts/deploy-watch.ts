@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeployEvent } from '../domain/deploy';
+import type { Severity } from '../domain/severity';
 
 export const DEPLOY_WATCH_WORKFLOW_TYPE = 'deployWatchWorkflow';
 
@@ -55,6 +56,34 @@ export interface SignatureEvidenceView {
   flaggedAt: string | null;
 }
 
+/** The deploy triage's answer, as the watch shows it (activities/deploy-triage). */
+export interface DeployAttributionView {
+  verdict: 'caused' | 'not_caused' | 'uncertain';
+  confidence: number;
+  reasoning: string;
+  attributedSignatures: string[];
+  citedLine: { revision: string; file: string; line: number; side: 'new' | 'old'; text: string } | null;
+  /** The deploy whose diff holds the link: the one under watch, one of the lookback, or null. */
+  heldBy: string | null;
+  /** Changed files per class, per deploy examined (latest first), e.g. "runtime 2, test 1". */
+  filesByClass: { revision: string; summary: string }[];
+  rejectedLinks: number;
+}
+
+/** What the watch decided to do about a flagged regression (domain/deploy-response.ts), and how it went. */
+export interface DeployResponseView {
+  action: 'fix_forward' | 'roll_back' | 'report' | 'fix_build';
+  severity: Severity;
+  reason: string;
+  /** The roll-back on offer: a verified revert PR, or the service's hook; null when none can be offered. */
+  rollback: { form: 'revert_pr' | 'hook'; verified: boolean; summary: string } | null;
+  decision: DeployDecisionInput | null;
+  /** The revert PR opened, or the hook's answer, once rolled back. */
+  rolledBack: { prUrl: string | null; detail: string } | null;
+  /** Who the PRs ask for review: the author of the commit that holds the cited line. */
+  reviewers: string[];
+}
+
 export interface DeployWatchState {
   deploy: DeployEvent;
   status: DeployWatchStatus;
@@ -64,9 +93,11 @@ export interface DeployWatchState {
   flagged: SignatureEvidenceView[];
   /** The strongest evidence of the last poll, flagged or not, for the Web UI. */
   top: SignatureEvidenceView[];
-  /** Child incident started to fix forward, when there is one. */
+  /** Child incident started to fix forward (or to fix the build), when there is one. */
   incidentId: string | null;
   pollsDone: number;
+  attribution: DeployAttributionView | null;
+  response: DeployResponseView | null;
 }
 export const deployWatchStateQuery = defineQuery<DeployWatchState>('deployWatchState');
 
@@ -81,6 +112,13 @@ export interface DeployWatchPolicy {
   lookbackDeploys: number;
   /** False alarms allowed per deploy, across every signature tested. */
   falseAlarmRate: number;
+  /** Fix forward or roll back (domain/deploy-response.ts ResponsePolicy). */
+  response: {
+    /** A spike at least this severe whose cause is not clear enough is proposed for roll-back. */
+    rollbackMinSeverity: Severity;
+    /** The attribution's confidence from which the watch fixes forward. */
+    fixForwardMinConfidence: number;
+  };
 }
 
 export interface DeployWatchWorkflowInput {

@@ -41,6 +41,8 @@ export const RegressionContext = z.object({
   reasoning: z.string(),
   /** The diff line the deploy triage tied the error to, checked against the repository. */
   citedLine: z.object({ revision: z.string(), file: z.string(), line: z.number().int(), text: z.string() }).nullable(),
+  /** Logins the fix PR asks for review: the author of the commit that holds the cited line. */
+  reviewers: z.array(z.string()).default([]),
 });
 export type RegressionContext = z.infer<typeof RegressionContext>;
 

@@ -18,9 +18,9 @@ describe('alertFromRegression', () => {
     deploy,
     'deploy-checkout-a1b2',
     { signature: '0123456789abcdef', template: "TypeError: Cannot read properties of undefined (reading <*>)", baselineCount: 0, afterCount: 14, ratio: null, sample: { message: "TypeError: Cannot read properties of undefined (reading 'percent')", stackTrace: 'at discountCents (src/pricing.js:10:40)' } },
-    { confidence: 0.86, reasoning: 'the new optional chain was dropped', citedLine: { revision: deploy.revision, file: 'src/pricing.js', line: 10, text: '  return cents * coupon.percent;' } },
+    { confidence: 0.86, reasoning: 'the new optional chain was dropped', citedLine: { revision: deploy.revision, file: 'src/pricing.js', line: 10, text: '  return cents * coupon.percent;' }, reviewers: ['dana'] },
     'P1',
-    'diff --git a/src/pricing.js b/src/pricing.js\n' + 'x'.repeat(30_000),
+    { text: 'diff --git a/src/pricing.js b/src/pricing.js\n' + 'x'.repeat(30_000), from: deploy.previousRevision, to: deploy.revision },
   );
 
   it('is a valid alert whose id is one per deploy and signature, tagged with the deployed revision', () => {
@@ -35,6 +35,8 @@ describe('alertFromRegression', () => {
     expect(alert.message).toContain('at discountCents (src/pricing.js:10:40)');
     expect(alert.message).toContain('Cited line: src/pricing.js:10');
     expect(alert.message).toContain('diff cut at 20000 characters');
+    expect(alert.message).toContain('Diff 000000000000..a1b2c3d4e5f6:');
+    expect(alert.regression!.reviewers).toEqual(['dana']);
     expect(alert.message.length).toBeLessThan(30_000);
   });
 

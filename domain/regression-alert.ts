@@ -19,6 +19,8 @@ export interface AttributionForAlert {
   confidence: number;
   reasoning: string;
   citedLine: { revision: string; file: string; line: number; text: string } | null;
+  /** Who the fix PR asks for review (the cited line's author). */
+  reviewers?: string[];
 }
 
 const short = (revision: string) => revision.slice(0, 12);
@@ -34,11 +36,12 @@ export function alertFromRegression(
   regression: RegressionForAlert,
   attribution: AttributionForAlert,
   severity: Severity,
-  diffText: string | null,
+  diff: { text: string; from: string | null; to: string } | null,
 ): NormalizedAlert {
+  const diffText = diff?.text ?? null;
   const change = regression.ratio === null ? `new since the deploy: ${regression.afterCount} after, none in the baseline` : `×${regression.ratio.toFixed(1)}: ${regression.afterCount} after the deploy, ${regression.baselineCount} in the baseline`;
   const cited = attribution.citedLine;
-  const diff = diffText === null ? null : diffText.length > MAX_DIFF_CHARS ? `${diffText.slice(0, MAX_DIFF_CHARS)}\n… (diff cut at ${MAX_DIFF_CHARS} characters)` : diffText;
+  const diffShown = diffText === null ? null : diffText.length > MAX_DIFF_CHARS ? `${diffText.slice(0, MAX_DIFF_CHARS)}\n… (diff cut at ${MAX_DIFF_CHARS} characters)` : diffText;
   const message = [
     `Error signature ${regression.signature} rose after the deploy of ${deploy.service} at ${short(deploy.revision)} (${change}).`,
     `Template: ${regression.template}`,
@@ -46,7 +49,7 @@ export function alertFromRegression(
     regression.sample.stackTrace ? `Stack:\n${regression.sample.stackTrace.slice(0, MAX_SAMPLE_CHARS)}` : null,
     cited ? `Cited line: ${cited.file}:${cited.line} at ${short(cited.revision)}: ${cited.text.trim()}` : 'No line of the diff was tied to the error.',
     `Attribution (confidence ${attribution.confidence.toFixed(2)}): ${attribution.reasoning}`,
-    diff ? `Diff ${deploy.previousRevision ? short(deploy.previousRevision) : 'previous'}..${short(deploy.revision)}:\n${diff}` : null,
+    diffShown ? `Diff ${diff!.from ? short(diff!.from) : 'previous'}..${short(diff!.to)}:\n${diffShown}` : null,
   ]
     .filter(Boolean)
     .join('\n\n');
@@ -63,6 +66,7 @@ export function alertFromRegression(
     confidence: attribution.confidence,
     reasoning: attribution.reasoning,
     citedLine: cited,
+    reviewers: attribution.reviewers ?? [],
   };
   return {
     monitorId: `deploy:${deploy.service}`,

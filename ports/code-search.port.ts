@@ -13,4 +13,9 @@ export interface CodeSearchPort {
   findSymbols(service: string, revision: string, symbols: string[]): Promise<Record<string, boolean>>;
   /** The file's text at the revision, or null when no such file exists there. */
   readFile(service: string, revision: string, path: string): Promise<string | null>;
+  /**
+   * The unified diff of what a deploy changed: from `from` to `to`, or with `from` null the
+   * revision's own commit against its first parent. Cut at `maxChars` (truncated says so).
+   */
+  diff(service: string, from: string | null, to: string, maxChars: number): Promise<{ text: string; truncated: boolean; from: string; to: string }>;
 }

@@ -40,6 +40,32 @@ export interface DeployRecord {
   verdict: string;
 }
 
+/** One signature of a service as the store holds it: what it reads, and the hours it was counted in. */
+export interface SignatureSummary {
+  signature: string;
+  /** Null when counts exist without a template (a template is written with every batch that counts it). */
+  template: string | null;
+  /** The sum of its hourly counts; an estimate where an hour was sampled. */
+  total: number;
+  /** Clock hours with a count. */
+  hours: number;
+  /** ISO-8601 starts of its first and last counted hour. */
+  firstHour: string;
+  lastHour: string;
+  /** The lowest share read of any of its hours; 1 when every hour was read whole. */
+  lowestSampledFraction: number;
+}
+
+/** How far a service's error logs have been counted. */
+export interface MiningSpan {
+  /** ISO-8601: the start of the earliest hour holding a count; null when there is none. */
+  countedFrom: string | null;
+  /** ISO-8601: error logs before this have been counted; null when none have. */
+  countedUntil: string | null;
+  /** Null when the service was never counted. */
+  updatedAt: string | null;
+}
+
 export interface WatchTestRecord<S, R> {
   pollIndex: number;
   polledUntil: string;
@@ -63,6 +89,12 @@ export interface SignatureStorePort {
   setDeployVerdict(watchId: string, verdict: string): Promise<void>;
   /** The service's deploys before `before`, newest first. */
   deploysBefore(service: string, before: string, limit: number): Promise<DeployRecord[]>;
+  /** The service's latest deploys, newest first. */
+  recentDeploys(service: string, limit: number): Promise<DeployRecord[]>;
+
+  /** Every signature of the service with a count, the largest total first. */
+  signatureSummaries(service: string): Promise<SignatureSummary[]>;
+  miningSpan(service: string): Promise<MiningSpan>;
 
   loadWatchTest<S, R>(watchId: string): Promise<WatchTestRecord<S, R> | null>;
   /** Saves poll `pollIndex`'s state only if the stored one is older (a retried poll keeps the first save). */

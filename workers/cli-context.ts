@@ -1,7 +1,8 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
-import type { CliContext, CliIo, LocalPullRequests, TemporalSession } from '../cli/context';
+import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
+import type { CliContext, CliIo, LocalPullRequests, SignatureStateSession, TemporalSession } from '../cli/context';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
 import { stewardDataConverter } from './temporal-data-converter';
@@ -10,7 +11,7 @@ import { buildSandboxBackend } from './sandbox-backend';
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
  * constructed: the Temporal client with Steward's data converter, the local code host's records,
- * and this machine's sandbox backend.
+ * the deploy watch's signature store, and this machine's sandbox backend.
  */
 
 const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -25,6 +26,7 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     config: cliConfig,
     connectTemporal: () => connectTemporal(cliConfig()),
     openLocalPullRequests,
+    openSignatureStore,
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
   };
@@ -55,6 +57,13 @@ async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
 function openLocalPullRequests(databaseUrl: string): LocalPullRequests {
   const pool = new Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   return { get: (number) => getLocalPullRequest(pool, number), close: () => pool.end() };
+}
+
+function openSignatureStore(databaseUrl: string): SignatureStateSession {
+  // Three reads at once (the use case runs them together).
+  const pool = new Pool({ connectionString: databaseUrl, max: 3, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return { store: new PostgresSignatureStore(pool), close: () => pool.end() };
 }
 
 /** Standard output and error of this process. */

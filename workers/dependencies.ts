@@ -12,6 +12,7 @@ import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
 import type { ModelStage, StewardConfig } from '../config/config';
+import { incidentPolicyFromConfig } from '../config/policy';
 import { AnthropicModel } from '../adapters/anthropic-model.adapter';
 import { DatadogLogs } from '../adapters/datadog-logs.adapter';
 import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
@@ -75,7 +76,7 @@ function retentionLabel(ms: number): string {
 }
 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
-export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void } = {}): BuiltPorts {
+export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void; webUiUrl?: string | null } = {}): BuiltPorts {
   const built = buildModel(config);
   const ledger = new PostgresIncidentLedger(pool);
   const model = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
@@ -132,6 +133,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       signatures: new PostgresSignatureStore(pool),
       services: config.services,
       rollbackHook: new HttpRollbackHook(),
+      incidentPolicy: incidentPolicyFromConfig(config, options.webUiUrl === undefined ? config.temporal.webUiUrl : options.webUiUrl),
     },
     labels: [
       modelLabel,
@@ -153,7 +155,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
 export function buildIncidentActivities(
   config: StewardConfig,
   pool: Pool,
-  options: { print?: (text: string) => void } = {},
+  options: { print?: (text: string) => void; webUiUrl?: string | null } = {},
 ): { activities: IncidentActivities; labels: string[]; sandboxBackend: SandboxBackend } {
   const { ports, labels, sandboxBackend } = buildIncidentPorts(config, pool, options);
   const { crashAfter, markerDir } = config.faults;

@@ -83,7 +83,7 @@ export async function startSteward(
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print });
+  const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
   for (const label of labels) log(`steward: ${label}`);
   const { workers, described } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities, sandboxBackend, dataConverter });
   for (const line of described) log(`steward: ${line}`);

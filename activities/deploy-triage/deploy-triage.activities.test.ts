@@ -184,6 +184,16 @@ describe('triageDeploy', () => {
     });
   });
 
+  it('reads a diff it is not given through code search, so that the watch never carries one in its history', async () => {
+    const { activities } = setUp({ 'triage.deploy-1.link': GROUNDED_LINK });
+    const { revision, previousRevision } = history.deploy('clean', 'regression');
+    const verdict = await activities.triageDeploy(input([{ revision, previousRevision }]));
+    expect(verdict).toMatchObject({ verdict: 'caused', citedLine: { file: 'src/pricing.js', line: 4, text: '  const rate = coupon.percent / 100;' } });
+    // Without the previous revision, the deploy's own commit against its parent: the same change here.
+    const ownCommit = await activities.triageDeploy(input([{ revision: history.revisions.regression, previousRevision: null }]));
+    expect(ownCommit.citedLine).toEqual(verdict.citedLine);
+  });
+
   it('accepts a removed line whose names are gone from the revision but were in the one before', async () => {
     const removed = { ...GROUNDED_LINK, link: { file: 'src/pricing.js', line: 4, side: 'old', lineText: 'if (!coupon) return 0;', signature: 'sig-percent', function: 'discountCents', symbols: ['coupon'] } };
     const { activities } = setUp({ 'triage.deploy-1.link': removed });

@@ -29,15 +29,17 @@ import { DeployLinkAnswer, DeployTriageInput, FileClassesAnswer } from './deploy
 export type { DeployTriageInput } from './deploy-triage.schema';
 
 export interface DeployTriageLimits {
-  /** Deploys looked at, the one under watch included, when the latest diff holds no link (STEWARD_REGRESSION_LOOKBACK). */
+  /** At most this many deploys are looked at, the one under watch included; the watch sends as many as STEWARD_REGRESSION_LOOKBACK says. */
   lookbackDeploys: number;
   /** Re-asks after a link fails its grounding, per deploy. */
   maxGroundingReAsks: number;
   /** Diff text shown to the model per deploy. */
   maxDiffChars: number;
+  /** Diff text read per deploy for the grounding (which must see every changed line the model may cite). */
+  maxDiffReadChars: number;
 }
 
-export const DEFAULT_DEPLOY_TRIAGE_LIMITS: DeployTriageLimits = { lookbackDeploys: 3, maxGroundingReAsks: 2, maxDiffChars: 60_000 };
+export const DEFAULT_DEPLOY_TRIAGE_LIMITS: DeployTriageLimits = { lookbackDeploys: 50, maxGroundingReAsks: 2, maxDiffChars: 60_000, maxDiffReadChars: 5_000_000 };
 
 /** A changed file with who placed it: the rules, or the model for what they could not. */
 export interface TriagedFile {
@@ -105,7 +107,8 @@ export function createDeployTriageActivities(deps: { model: ModelPort; codeSearc
       const findings: { revision: string; finding: DeployFinding }[] = [];
       for (const [index, deploy] of input.diffs.slice(0, limits.lookbackDeploys).entries()) {
         const position = index + 1;
-        const patches = parseDiff(deploy.diffText, `diffs[${index}]`, deploy.revision);
+        const diffText = deploy.diffText ?? (await deps.codeSearch.diff(input.service, deploy.previousRevision, deploy.revision, limits.maxDiffReadChars)).text;
+        const patches = parseDiff(diffText, `diffs[${index}]`, deploy.revision);
         const files = await placeFiles({ position, revision: deploy.revision, service: input.service, patches, servicesFilePath: input.servicesFilePath ?? null, ask });
         verdict.classification.push({ revision: deploy.revision, files });
         const runtimeFiles = files.filter((f) => f.fileClass === 'runtime').map((f) => f.path);

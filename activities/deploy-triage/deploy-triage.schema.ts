@@ -44,7 +44,14 @@ export const DeployTriageInput = z.object({
   revision,
   /** Latest first: the deploy under watch, then the ones before it (as many as the lookback). */
   diffs: z
-    .array(z.object({ revision, previousRevision: revision.nullable(), diffText: z.string() }))
+    .array(
+      z.object({
+        revision,
+        previousRevision: revision.nullable(),
+        /** Absent: the triage reads the diff through code search (previous..revision, or the revision's own commit), so a large diff never passes through the workflow's history. */
+        diffText: z.string().optional(),
+      }),
+    )
     .min(1, 'diffs must hold at least the diff of the deploy under watch'),
   flagged: z
     .array(

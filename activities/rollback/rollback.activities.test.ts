@@ -262,5 +262,11 @@ describe('rollback activities', () => {
     it('fails permanently when the service has no hook', async () => {
       expect(await failureOf(call(withHook(null)))).toMatchObject({ type: ERROR_TYPES.rollbackHookNotConfigured, nonRetryable: true });
     });
+
+    it('says which form the roll-back takes: the hook when one is configured, a revert PR otherwise', async () => {
+      expect(await withHook({ url }).rollbackFormOf({ service: 'adder' })).toEqual({ form: 'hook' });
+      expect(await withHook(null).rollbackFormOf({ service: 'adder' })).toEqual({ form: 'revert_pr' });
+      expect(await failureOf(withHook(null).rollbackFormOf({ service: 'billing' }))).toMatchObject({ type: ERROR_TYPES.serviceNotConfigured });
+    });
   });
 });

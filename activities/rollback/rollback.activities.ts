@@ -237,6 +237,12 @@ export function createRollbackActivities(deps: {
       return { status: answer.status, response: answer.bodyText };
     },
 
+    /** How this service is rolled back: through its own hook when the services file names one, otherwise by a revert PR. */
+    async rollbackFormOf(input: { service: string }): Promise<{ form: 'hook' | 'revert_pr' }> {
+      const service = serviceConfigFor(deps.services, input.service);
+      return { form: service.rollbackHook ? 'hook' : 'revert_pr' };
+    },
+
     /** The author of the cited line, to ask for their review of the fix or the revert. */
     async findLineAuthor(rawInput: LineAuthorInput): Promise<LineAuthor> {
       const input = parsed(LineInput, rawInput, 'findLineAuthor');

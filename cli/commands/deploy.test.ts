@@ -48,6 +48,7 @@ describe('steward deploy', () => {
         return { client: client.workflow, close: async () => undefined };
       },
       openLocalPullRequests: unused,
+      openSignatureStore: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));

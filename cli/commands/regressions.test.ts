@@ -17,6 +17,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     config: unused,
     connectTemporal: unused,
     openLocalPullRequests: unused,
+    openSignatureStore: unused,
     openSandbox: unused,
   };
   return { context, out, err };

@@ -16,6 +16,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     config: unused,
     connectTemporal: unused,
     openLocalPullRequests: unused,
+    openSignatureStore: unused,
     openSandbox: unused,
   };
   return { context, out, err };

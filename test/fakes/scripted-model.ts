@@ -18,7 +18,8 @@ export type ScriptedConversationStep = ScriptedTurn | ((request: ConversationReq
 
 /**
  * ModelPort answering from a script of responses by step name. A string is served as the model's
- * raw text (to test fences and broken JSON); anything else is served as its JSON. A conversation
+ * raw text (to test fences and broken JSON); a function is called with the request and its answer
+ * served the same way; anything else is served as its JSON. A conversation
  * step is served as a turn (see ScriptedTurn). A step the script lacks fails as the replay model
  * does, so a test cannot pass on an answer nobody wrote. Requests and conversations are kept so
  * tests can read the prompts.
@@ -68,7 +69,9 @@ export class ScriptedModel implements ModelPort {
   async complete(request: ModelRequest): Promise<ModelResponse> {
     this.requests.push(structuredClone(request));
     this.asked.push(request.step);
-    const response = this.scripted(request.step);
+    const scripted = this.scripted(request.step);
+    // A function answers from the request, as a model answers from its prompt (e.g. an id the prompt names).
+    const response: unknown = typeof scripted === 'function' ? await (scripted as (request: ModelRequest) => unknown)(structuredClone(request)) : scripted;
     const text = typeof response === 'string' ? response : JSON.stringify(response);
     return { text, provider: 'scripted', model: 'scripted', usage: { inputTokens: request.prompt.length, outputTokens: text.length } };
   }

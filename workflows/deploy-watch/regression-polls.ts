@@ -16,6 +16,7 @@ export async function readBaseline(run: DeployWatchRun): Promise<void> {
     settings: { falseAlarmRate: policy.falseAlarmRate, pollMs: policy.pollMs, horizonMs: policy.horizonMs },
   });
   run.state.examined = baseline.signatures;
+  run.baselineHours = baseline.baselineHours;
   run.notes.push(
     `Baseline: ${baseline.signatures} signatures over ${baseline.baselineHours} hours, ${baseline.logsRead} error logs read of ${baseline.logsMatched} matched.`,
     ...(baseline.samplingNote ? [baseline.samplingNote] : []),
@@ -48,7 +49,7 @@ export async function watchForRegressions(run: DeployWatchRun): Promise<Signatur
     state.examined = look.examined;
     flagged.push(...look.newlyFlagged);
     run.showEvidence(look.top, flagged);
-    if (flagged.length > 0) return flagged;
+    if (flagged.length > 0 || run.buildFailed()) return flagged;
   }
   return flagged;
 }

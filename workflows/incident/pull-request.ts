@@ -26,6 +26,8 @@ export async function openFixPullRequest(
     service: alert.service!,
     revision,
     draft: triage.confidence < policy.draftPrBelowConfidence,
+    // A regression the deploy watch pinned on a line: its author is asked to review the fix.
+    ...(alert.regression && alert.regression.reviewers.length > 0 ? { reviewers: alert.regression.reviewers } : {}),
     content: {
       incidentId,
       alertTitle: alert.title,
