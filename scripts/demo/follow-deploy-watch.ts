@@ -5,14 +5,6 @@ import type { DeployWebhookBody } from '../../domain/deploy';
 /** The demo's own line printer, `demo  | …`. */
 export type Say = (line: string) => void;
 
-/** What the demo reads of the triage in the watch's state, when the watch shows it there. */
-interface TriageView {
-  verdict?: string;
-  confidence?: number;
-  reasoning?: string;
-  citedLine?: { revision: string; file: string; line: number; text: string } | null;
-}
-
 /** Posts the deploy to Steward's deploy webhook, as the last step of a CD pipeline would. */
 export async function postDeploy(apiUrl: string, token: string, body: DeployWebhookBody, say: Say): Promise<string> {
   const response = await fetch(`${apiUrl}/webhooks/deploy`, {
@@ -70,11 +62,14 @@ export async function followDeployWatch(client: Client, deploy: { service: strin
         note(`flag:${f.signature}`, `flagged at ${f.flaggedAt ?? 'this poll'}: ${describeEvidence(f)}`);
       }
       note(`status:${state.status}`, `watch: ${state.status.replace(/_/g, ' ')}${state.status === 'watching' ? ` (${state.examined} signatures in the baseline)` : ''}`);
-      const triage = (state as DeployWatchState & { triage?: TriageView | null }).triage;
-      if (triage?.verdict) {
-        note('triage', `deploy triage: ${triage.verdict}${triage.confidence !== undefined ? `, confidence ${triage.confidence}` : ''}. ${triage.reasoning ?? ''}`);
+      const triage = state.attribution;
+      if (triage) {
+        note('triage', `deploy triage: ${triage.verdict}, confidence ${triage.confidence}; files ${triage.filesByClass.map((f) => `${short(f.revision)}: ${f.summary}`).join('; ')}. ${triage.reasoning}`);
         if (triage.citedLine) note('cited', `  cited line: ${triage.citedLine.file}:${triage.citedLine.line} at ${short(triage.citedLine.revision)}: ${triage.citedLine.text.trim()}`);
+        if (triage.rejectedLinks > 0) note('rejected', `  ${triage.rejectedLinks} proposed link(s) failed their grounding and were refused`);
       }
+      const response = state.response;
+      if (response) note('response', `response: ${response.action.replace(/_/g, ' ')} (${response.severity}): ${response.reason}${response.reviewers.length > 0 ? ` Review asked of ${response.reviewers.join(', ')}.` : ''}`);
       if (state.incidentId) {
         incidentSeenAt ??= Date.now();
         note('incident', `the watch started incident ${state.incidentId}`);
