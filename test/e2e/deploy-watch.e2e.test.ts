@@ -23,7 +23,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const config = loadConfig({});
 // Polls in real time from a deploy that is happening now: the watch runs for a few seconds, so a re-delivery meets it running.
-const policy: DeployWatchPolicy = { baselineDays: 1, baselineMaxLogs: 100_000, pollMs: 2_000, horizonMs: 8_000, lookbackDeploys: 3, falseAlarmRate: 0.01 };
+const policy: DeployWatchPolicy = { ...config.deployWatch, baselineDays: 1, baselineMaxLogs: 100_000, pollMs: 2_000, horizonMs: 8_000 };
 const POLLS = policy.horizonMs / policy.pollMs;
 const services: ServicesConfig = {
   'checkout-service': { ...config.services['checkout-service']!, githubRepository: repository.full_name },
