@@ -151,6 +151,10 @@ async function main(): Promise<void> {
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
     say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
+    if (started && record) {
+      say(`the PR: "${record.title}"${record.draft ? ' (draft)' : ''}, its diff:`);
+      for (const line of record.diff.split('\n')) say(`  ${line}`);
+    }
     if (started) {
       const { deployedAt, flaggedAt } = started.timings;
       say(`wall time from the deploy's report: ${flaggedAt ? `${((flaggedAt - deployedAt) / 1000).toFixed(0)} s to the flag, ` : ''}${((Date.now() - deployedAt) / 1000).toFixed(0)} s to the PR`);
