@@ -16,6 +16,8 @@ export const DEMO_ALERT_PATH = path.join(PROJECT_ROOT, 'demo', 'alert.json');
 const DEMO_MONITOR_PATH = path.join(PROJECT_ROOT, 'demo', 'monitor.json');
 /** The model's answers for the build-failure scenario: the fix agent's turns and the review, nothing else. */
 export const BUILD_FAILURE_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'build-failure.transcript.json');
+/** The model's answers for the deploy scenario: the deploy triage's link, then the child incident's reproduction, fix and review. */
+export const DEPLOY_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'deploy.transcript.json');
 
 function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
@@ -115,17 +117,97 @@ module.exports = { subtotalCents, discountCents, shippingCents, priceOrder };
  * Returns the deploy the scenario reports: the broken revision and the one deployed before it.
  */
 export function commitBrokenBuild(repositoryPath: string): { revision: string; previousRevision: string } {
+  return commitOnBranch(repositoryPath, { branch: BROKEN_BUILD_BRANCH, files: BROKEN_BUILD_FILES, message: BROKEN_BUILD_COMMIT_MESSAGE, date: '2026-11-20T10:00:00Z' });
+}
+
+/**
+ * The deploy scenario's change: bulk prices for orders of ten or more of an item. The catalogue
+ * holds bulk prices for some items only, and unitPriceCents assumes every item has one, so a bulk
+ * order of any other item (ten tees) throws a TypeError in production. The suite passes: its
+ * existing tests order one or two of an item, and the new one orders mugs, which have a bulk price.
+ */
+export const REGRESSION_BRANCH = 'release/1.6.0';
+export const REGRESSION_COMMIT_MESSAGE = 'Bulk prices for orders of ten or more of an item';
+export const REGRESSION_FILES: Record<string, string> = {
+  'src/pricing.js': `'use strict';
+
+/** Ten or more of one item take its bulk price, where the catalogue has one. */
+const BULK_QUANTITY = 10;
+const BULK_PRICES = {
+  MUG: { unitPriceCents: 990 },
+  SOCKS: { unitPriceCents: 450 },
+};
+
+/** What one unit of the item costs in this order. */
+function unitPriceCents(item) {
+  if (item.quantity >= BULK_QUANTITY) return BULK_PRICES[item.sku].unitPriceCents;
+  return item.unitPriceCents;
+}
+
+/** Prices are kept in cents so that sums never drift. */
+function subtotalCents(items) {
+  return items.reduce((sum, item) => sum + unitPriceCents(item) * item.quantity, 0);
+}
+
+/** Coupons take a percentage off the subtotal, rounded to the nearest cent. */
+function discountCents(subtotal, coupon) {
+  return Math.round((subtotal * coupon.percent) / 100);
+}
+
+function shippingCents(subtotal) {
+  return subtotal >= 5000 ? 0 : 499;
+}
+
+function priceOrder(order) {
+  const subtotal = subtotalCents(order.items);
+  const discount = discountCents(subtotal, order.coupon);
+  const shipping = shippingCents(subtotal - discount);
+  return { subtotal, discount, shipping, total: subtotal - discount + shipping };
+}
+
+module.exports = { BULK_QUANTITY, unitPriceCents, subtotalCents, discountCents, shippingCents, priceOrder };
+`,
+  'test/bulk-pricing.test.js': `'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { subtotalCents, BULK_QUANTITY } = require('../src/pricing');
+
+test('ten mugs or more take the bulk price', () => {
+  assert.equal(BULK_QUANTITY, 10);
+  assert.equal(subtotalCents([{ sku: 'MUG', unitPriceCents: 1250, quantity: 10 }]), 9900);
+});
+
+test('fewer than ten mugs pay the unit price', () => {
+  assert.equal(subtotalCents([{ sku: 'MUG', unitPriceCents: 1250, quantity: 9 }]), 11250);
+});
+`,
+};
+
+/** Commits the bulk-pricing change on REGRESSION_BRANCH, from main, once; main is left as it is. */
+export function commitRegression(repositoryPath: string): { revision: string; previousRevision: string } {
+  return commitOnBranch(repositoryPath, { branch: REGRESSION_BRANCH, files: REGRESSION_FILES, message: REGRESSION_COMMIT_MESSAGE, date: '2026-11-24T14:00:00Z' });
+}
+
+/**
+ * Commits files on a new branch from main in the demo repository (once; later calls find the
+ * branch), with the demo's fixed identity, so a fresh repository always gets the same revision.
+ */
+function commitOnBranch(repositoryPath: string, change: { branch: string; files: Record<string, string>; message: string; date: string }): { revision: string; previousRevision: string } {
   const previousRevision = git(repositoryPath, ['rev-parse', 'main']);
-  const existing = branchHead(repositoryPath, BROKEN_BUILD_BRANCH);
+  const existing = branchHead(repositoryPath, change.branch);
   if (existing) return { revision: existing, previousRevision: git(repositoryPath, ['rev-parse', `${existing}^`]) };
   // A worktree of its own: the repository is the code host's, and its checkout is not ours to move.
-  const staging = `${repositoryPath}.broken-build-${process.pid}`;
+  const staging = `${repositoryPath}.${change.branch.replace(/[^\w.-]/g, '-')}-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
-  git(repositoryPath, ['worktree', 'add', '--quiet', '-b', BROKEN_BUILD_BRANCH, staging, previousRevision]);
+  git(repositoryPath, ['worktree', 'add', '--quiet', '-b', change.branch, staging, previousRevision]);
   try {
-    for (const [file, content] of Object.entries(BROKEN_BUILD_FILES)) fs.writeFileSync(path.join(staging, file), content);
+    for (const [file, content] of Object.entries(change.files)) {
+      fs.mkdirSync(path.dirname(path.join(staging, file)), { recursive: true });
+      fs.writeFileSync(path.join(staging, file), content);
+    }
     git(staging, ['add', '-A']);
-    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', BROKEN_BUILD_COMMIT_MESSAGE], demoIdentity('2026-11-20T10:00:00Z'));
+    git(staging, ['-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', change.message], demoIdentity(change.date));
     return { revision: git(staging, ['rev-parse', 'HEAD']), previousRevision };
   } finally {
     git(repositoryPath, ['worktree', 'remove', '--force', staging]);

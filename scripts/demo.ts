@@ -1,21 +1,24 @@
 import { Client, Connection } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
+import { decideOnFix } from '../use-cases/decide-on-fix.use-case';
 import { ConfigError, loadConfig } from '../config/config';
 import type { IncidentState } from '../domain/incident';
-import { incidentPolicyFromConfig } from '../config/policy';
-import { alertFromBuildFailure } from '../domain/build-failure';
-import { brokenBuildDeploy, BUILD_FAILURE_TRANSCRIPT_PATH, commitBrokenBuild, demoAlertPayload, demoDiff } from '../infra/demo-fixtures';
-import { deliverAlert } from '../use-cases/deliver-alert.use-case';
+import { BUILD_FAILURE_TRANSCRIPT_PATH, DEPLOY_TRANSCRIPT_PATH, demoAlertPayload } from '../infra/demo-fixtures';
 import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
+import { DEPLOY_SCENARIO_ENV, runBuildFailureScenario, runDeployScenario, type ScenarioStart } from './demo/deploy-scenario';
 
 /**
  * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled
  * alert to the webhook as Datadog would, and follows the incident to its PR.
  */
 const once = process.argv.includes('--once') || process.env.CI === 'true';
-/** `--scenario build-failure`: a deploy whose build the latest commit broke, instead of the coupon alert. */
+/**
+ * `--scenario build-failure`: a deploy whose build the latest commit broke, reported to the deploy
+ * webhook, instead of the coupon alert. `--scenario deploy`: a deploy that brings a runtime
+ * regression into a running "production" service, caught by the deploy watch (scripts/demo/).
+ */
 const scenarioFlag = process.argv.indexOf('--scenario');
 const scenario = scenarioFlag >= 0 ? process.argv[scenarioFlag + 1] : 'alert';
 const DEADLINE_MS = 10 * 60_000;
@@ -45,13 +48,22 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
 async function main(): Promise<void> {
   // The demo prints its own account of each step; the SDK's info lines (worker states) would bury it.
   installTemporalRuntime({ level: 'WARN' });
-  if (scenario !== 'alert' && scenario !== 'build-failure') throw new ConfigError(`--scenario is alert or build-failure, not ${JSON.stringify(scenario)}`);
-  // The build's fix has its own recorded answers: its step names are the coupon fix's.
-  const config = loadConfig(scenario === 'build-failure' ? { ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? BUILD_FAILURE_TRANSCRIPT_PATH } : process.env);
+  if (scenario !== 'alert' && scenario !== 'build-failure' && scenario !== 'deploy') throw new ConfigError(`--scenario is alert, build-failure or deploy, not ${JSON.stringify(scenario)}`);
+  // Each deploy scenario has its own recorded answers: their step names are the coupon fix's. The
+  // deploy scenario polls every few seconds, so that its flag comes within minutes of wall time.
+  const config = loadConfig(
+    scenario === 'build-failure'
+      ? { ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? BUILD_FAILURE_TRANSCRIPT_PATH }
+      : scenario === 'deploy'
+        ? { ...DEPLOY_SCENARIO_ENV, ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? DEPLOY_TRANSCRIPT_PATH }
+        : process.env,
+  );
   say(`starting Steward on ${config.temporal.address ? 'the configured Temporal' : 'the embedded defaults'} (data in ${config.dataDir})`);
   const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });
   for (const line of steward.stack.started) say(`started ${line}`);
+  let started: ScenarioStart | null = null;
   const stopAndExit = async (code: number): Promise<never> => {
+    await started?.stop();
     await steward.stop();
     process.exit(code);
   };
@@ -62,23 +74,19 @@ async function main(): Promise<void> {
     say('STEWARD_SERVICES_FILE is set, so the bundled demo service is not in use; nothing to demo.');
     return stopAndExit(1);
   }
+  // A connection of its own, left open until the process exits: the result's long poll is still
+  // waiting when the demo stops, and it must not be retried on a channel that stop() closed.
+  const client = new Client({
+    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
+    namespace: config.temporal.namespace,
+    dataConverter: steward.dataConverter,
+  });
   const payload = demoAlertPayload({ alertCycleKey: `demo-${Date.now()}`, deployedRevision: steward.demoRevision });
   let incidentId: string;
-  if (scenario === 'build-failure') {
-    // Without the deploy watch, for now: the alert it would raise for this deploy is delivered directly.
-    const repository = config.services['checkout-service']!.repository;
-    const broken = commitBrokenBuild(repository);
-    say(`deployed ${broken.revision.slice(0, 12)} (branch release/1.5.0, after ${broken.previousRevision.slice(0, 12)}): its build failed`);
-    const alert = alertFromBuildFailure(brokenBuildDeploy(broken), { watchId: 'demo-without-the-deploy-watch', diff: demoDiff(repository, broken.previousRevision, broken.revision) });
-    say(`delivering the build failure as an incident, without the deploy watch: ${alert.title}`);
-    const delivered = await deliverAlert(
-      new Client({ connection: await Connection.connect({ address: steward.stack.temporalAddress }), namespace: config.temporal.namespace, dataConverter: steward.dataConverter }).workflow,
-      { alert, policy: incidentPolicyFromConfig(steward.config), taskQueue: config.temporal.taskQueue },
-      { timeoutMs: 30_000 },
-    );
-    say(`delivered: ${JSON.stringify(delivered)}`);
-    if (delivered.closed) say('this revision\'s build failure was handled by an earlier run; delete data/ to start over');
-    incidentId = delivered.incidentId;
+  if (scenario === 'build-failure' || scenario === 'deploy') {
+    started = await (scenario === 'deploy' ? runDeployScenario : runBuildFailureScenario)(steward, client, say);
+    if (!started) return stopAndExit(1);
+    incidentId = started.incidentId;
   } else {
     say(`posting the demo alert for monitor ${payload.monitor_id} (cycle ${payload.alert_cycle_key}) to ${steward.api!.url}/webhooks/datadog`);
     const response = await fetch(`${steward.api!.url}/webhooks/datadog`, {
@@ -92,13 +100,6 @@ async function main(): Promise<void> {
     incidentId = answer.incidentId;
   }
 
-  // A connection of its own, left open until the process exits: the result's long poll is still
-  // waiting when the demo stops, and it must not be retried on a channel that stop() closed.
-  const client = new Client({
-    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
-    namespace: config.temporal.namespace,
-    dataConverter: steward.dataConverter,
-  });
   const handle = client.workflow.getHandle(incidentId);
   const seen = new Set<string>();
   let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
@@ -110,9 +111,16 @@ async function main(): Promise<void> {
   const prThereIn = (state: IncidentState | null): boolean => state?.status === 'pr_opened' && state.pullRequest !== null;
   const deadline = Date.now() + DEADLINE_MS;
   let lastState: IncidentState | null = null;
+  let approved = false;
   while (!settled && !prThereIn(lastState) && Date.now() < deadline) {
     lastState = await handle.query(incidentStateQuery).catch(() => lastState);
     if (lastState) for (const line of describeProgress(lastState, seen)) say(line);
+    // The regression's severity puts its fix behind the approval gate: the demo answers as the on-call would in Slack.
+    if (started && lastState?.status === 'awaiting_approval' && !approved) {
+      approved = true;
+      say(`the fix waits at the approval gate (${lastState.severity}); approving it as the on-call would with Slack's button or \`npx steward approve ${incidentId}\``);
+      await decideOnFix(client.workflow, { incidentId, decision: 'approve', by: 'demo on-call', reason: 'approved by the demo' }, { timeoutMs: 30_000 });
+    }
     if (!prThereIn(lastState)) await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
   }
   const ending = settled as { outcome: IncidentOutcome } | { failure: Error } | null;
@@ -143,8 +151,20 @@ async function main(): Promise<void> {
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
     say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
-    // A build failure has no monitor to link the fix on.
-    if (scenario === 'build-failure') return once ? stopAndExit(prThere ? 0 : 1) : say('the stack stays up so the run can be browsed in the Web UI; Ctrl-C stops it.');
+    if (started && record) {
+      say(`the PR: "${record.title}"${record.draft ? ' (draft)' : ''}, its diff:`);
+      for (const line of record.diff.split('\n')) say(`  ${line}`);
+    }
+    if (started) {
+      const { deployedAt, flaggedAt } = started.timings;
+      say(`wall time from the deploy's report: ${flaggedAt ? `${((flaggedAt - deployedAt) / 1000).toFixed(0)} s to the flag, ` : ''}${((Date.now() - deployedAt) / 1000).toFixed(0)} s to the PR`);
+    }
+    // A deploy's regression or failed build has no monitor to link the fix on.
+    if (started) {
+      if (once) return stopAndExit(prThere ? 0 : 1);
+      await started.stop();
+      return say('the stack stays up so the run can be browsed in the Web UI; Ctrl-C stops it.');
+    }
     const monitor = await steward.inspect.monitor(payload.monitor_id!);
     say(`monitor ${monitor.id}'s description now links the fix:`);
     for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);
