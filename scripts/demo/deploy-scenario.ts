@@ -25,7 +25,7 @@ const STEADY_STATE_MS = 8_000;
 const WATCH_DEADLINE_MS = 8 * 60_000;
 
 /** The deploy scenario's environment, set before loadConfig: a poll every 5 s so the flag comes in about a minute or two. */
-export const DEPLOY_SCENARIO_ENV = { STEWARD_REGRESSION_POLL: '5s', STEWARD_REGRESSION_HORIZON: '10m' } as const;
+export const DEPLOY_SCENARIO_ENV = { STEWARD_REGRESSION_POLL: '5s', STEWARD_REGRESSION_HORIZON: '10m', STEWARD_REGRESSION_INGESTION_LAG: '2s' } as const;
 
 export interface ScenarioStart {
   incidentId: string;
