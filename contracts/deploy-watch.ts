@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { DeployEvent } from '../domain/deploy';
+import type { SignatureEvidence } from '../domain/regression/sequential-test';
 import type { Severity } from '../domain/severity';
 
 export const DEPLOY_WATCH_WORKFLOW_TYPE = 'deployWatchWorkflow';
@@ -44,17 +45,8 @@ export type DeployWatchStatus =
 /** What the watch concluded; also its StewardVerdict search attribute. */
 export type DeployVerdict = 'pending' | 'clean' | 'build_failed' | 'caused' | 'not_caused' | 'uncertain';
 
-export interface SignatureEvidenceView {
-  signature: string;
-  template: string;
-  baselineCount: number;
-  afterCount: number;
-  /** The after-deploy rate over the baseline rate (Infinity is written as null for a signature new since the deploy). */
-  ratio: number | null;
-  /** The test's evidence against "no change", as log10 of its e-value. */
-  log10Evidence: number;
-  flaggedAt: string | null;
-}
+/** What the watch shows of a signature's evidence: the test's own record (domain/regression), without its internals. */
+export type SignatureEvidenceView = Pick<SignatureEvidence, 'signature' | 'template' | 'baselineCount' | 'afterCount' | 'ratio' | 'log10Evidence' | 'flaggedAt'>;
 
 /** The deploy triage's answer, as the watch shows it (activities/deploy-triage). */
 export interface DeployAttributionView {
