@@ -67,6 +67,11 @@ export const SEARCH_ATTRIBUTES = {
   revision: defineSearchAttributeKey('StewardRevision', SearchAttributeType.KEYWORD),
   /** How many error signatures the deploy watch flagged as raised by the deploy. */
   flaggedSignatures: defineSearchAttributeKey('StewardFlaggedSignatures', SearchAttributeType.INT),
+  /** Monitor generation: the repository ('owner/name') and the merged PR it read. */
+  repository: defineSearchAttributeKey('StewardRepository', SearchAttributeType.KEYWORD),
+  pullRequest: defineSearchAttributeKey('StewardPullRequest', SearchAttributeType.INT),
+  /** How many monitors a generation created. */
+  monitorsCreated: defineSearchAttributeKey('StewardMonitorsCreated', SearchAttributeType.INT),
 } as const;
 
 const REGISTRATION_TYPES = { [SearchAttributeType.DOUBLE]: 'Double', [SearchAttributeType.INT]: 'Int', [SearchAttributeType.KEYWORD]: 'Keyword' } as const;
@@ -133,6 +138,10 @@ export const ERROR_TYPES = {
   logQueryUnsupported: 'LogQueryUnsupported',
   /** The deploy watch runs where no logs or no signature store are configured: the same worker fails the same way. */
   deployWatchNotConfigured: 'DeployWatchNotConfigured',
+  /** The pull request is open, or was closed without merging: there is no merged change to generate monitors from. */
+  pullRequestNotMerged: 'PullRequestNotMerged',
+  /** Monitor generation's input or a proposal failed its schema in a way asking again cannot fix. */
+  monitorGenerationInputInvalid: 'MonitorGenerationInputInvalid',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -157,9 +166,12 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.deployDiffUnreadable,
   ERROR_TYPES.buildLogUnavailable,
   ERROR_TYPES.logQueryUnsupported,
+  ERROR_TYPES.pullRequestNotMerged,
+  ERROR_TYPES.monitorGenerationInputInvalid,
 ];
 
 export * from './deploy-watch';
+export * from './monitor-generation';
 
 // ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 

@@ -66,6 +66,22 @@ export interface FailedRunLog {
   truncated: boolean;
 }
 
+/** A merged pull request as the code host reports it: what monitor generation starts from with `--pr`. */
+export interface MergedPullRequest {
+  number: number;
+  title: string;
+  url: string;
+  /** The commit the merge put on the base branch (a merge, squash or rebase commit). */
+  mergeCommitSha: string;
+  /** Login of whoever opened it; null when the host does not say. */
+  author: string | null;
+  /** The branch it came from: Steward's own fix PRs are `steward/<incident>`. */
+  headBranch: string;
+}
+
+/** Where a comment goes: a pull request, or, on a host without PRs for merged work (the local one), the merge commit itself. */
+export type CommentTarget = { kind: 'pull_request'; number: number } | { kind: 'commit'; sha: string };
+
 export interface CodeHostPort {
   /** Resolves a branch, tag or sha to a full sha; fails with ERROR_TYPES.revisionNotFound. */
   resolveRevision(repository: RepositoryRef, ref: string): Promise<string>;
@@ -80,6 +96,16 @@ export interface CodeHostPort {
    * there, has no failed job, or the code host keeps no CI runs.
    */
   fetchFailedRunLog(repository: RepositoryRef, runId: number): Promise<FailedRunLog>;
+  /**
+   * A merged pull request by number. Fails with ERROR_TYPES.pullRequestNotMerged when it is open or
+   * was closed without merging, and ERROR_TYPES.revisionNotFound when the host has no such PR.
+   */
+  mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest>;
+  /**
+   * Posts a comment, once per `key`: a retried call that finds its comment (by a hidden marker
+   * holding the key) returns it instead of posting a second.
+   */
+  comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }>;
 }
 
 /**

@@ -18,4 +18,12 @@ export interface CodeSearchPort {
    * revision's own commit against its first parent. Cut at `maxChars` (truncated says so).
    */
   diff(service: string, from: string | null, to: string, maxChars: number): Promise<{ text: string; truncated: boolean; from: string; to: string }>;
+  /**
+   * For each literal, where it occurs as written (a fixed string, case-sensitive) in any tracked
+   * file at the revision: the first file and line, or null when it occurs nowhere. Grounds the
+   * strings a generated monitor matches.
+   */
+  findLiterals(service: string, revision: string, literals: string[]): Promise<Record<string, { file: string; line: number } | null>>;
+  /** Non-blank lines of the tracked source files at the revision (binary, vendored and generated files left out), for lines per monitor. */
+  countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }>;
 }
