@@ -97,20 +97,19 @@ function normalizePhrase(phrase: string): string {
 }
 
 export async function groundProposal(proposal: MonitorProposal, lookup: LiteralLookup): Promise<GroundingDecision> {
-  const listed = new Map<string, MatchKind>();
+  const listed = new Map<string, { literal: string; kind: MatchKind }>();
   for (const match of proposal.matches) {
     const literal = normalizePhrase(match.literal);
-    if (literal !== '' && !listed.has(`${match.kind}\u0000${literal}`)) listed.set(`${match.kind}\u0000${literal}`, match.kind);
+    if (literal !== '') listed.set(JSON.stringify([match.kind, literal]), { literal, kind: match.kind });
   }
-  const listedLiterals = new Set([...listed.keys()].map((key) => key.slice(key.indexOf('\u0000') + 1)));
+  const listedLiterals = new Set([...listed.values()].map((match) => match.literal));
   const unlisted: LiteralCheck[] = quotedPhrases(proposal.query)
     .filter((phrase) => !listedLiterals.has(phrase))
     .map((phrase) => ({ literal: phrase, kind: null, outcome: 'unlisted', where: null, reason: `the query searches for ${JSON.stringify(phrase)}, which the proposal does not list among its matches, so it was never checked` }));
 
   // A failing lookup fails the grounding: a proposal is never kept, or dropped, on a lookup that did not happen.
   const looked = await Promise.all(
-    [...listed.entries()].map(async ([key, kind]): Promise<LiteralCheck> => {
-      const literal = key.slice(key.indexOf('\u0000') + 1);
+    [...listed.values()].map(async ({ literal, kind }): Promise<LiteralCheck> => {
       const result = await lookup(literal, kind);
       if (result.found) {
         const where = result.where ?? null;

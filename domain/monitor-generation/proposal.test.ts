@@ -31,6 +31,8 @@ describe('MonitorProposal', () => {
     ['a log alert without comparison', { query: 'logs("service:checkout").index("*").rollup("count").last("5m")' }, 'query'],
     ['a warning past the critical', { thresholds: { critical: 5, warning: 9 } }, 'warning'],
     ['no rationale', { rationale: ' ' }, 'rationale'],
+    ['a window the query does not count over', { evaluationWindow: '15m' }, 'evaluationWindow'],
+    ['a metric query over another window', { type: 'query alert', query: 'avg(last_1h):avg:trace.http.request.errors{service:checkout} > 5' }, 'evaluationWindow'],
   ])('refuses %s', (_what, overrides, path) => {
     const result = MonitorProposal.safeParse({ ...proposalFixture(), ...overrides });
     expect(result.success).toBe(false);
@@ -65,6 +67,7 @@ describe('datadogTag', () => {
     expect(datadogTag('steward_source:Acme/Checkout@ABC123')).toBe('steward_source:acme/checkout_abc123');
     expect(datadogTag('steward_file:src/My File (copy).ts')).toBe('steward_file:src/my_file_copy_.ts');
     expect(datadogTag('9lives:x')).toBe('lives:x');
+    expect(() => datadogTag('42/__')).toThrow('no letter');
     expect(datadogTag(`steward_file:${'a/'.repeat(150)}`)).toHaveLength(MAX_TAG_LENGTH);
   });
 

@@ -19,6 +19,8 @@ const WINDOW_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** The comparison that ends a log or metric alert's query: `… > 20`. Composites have none. */
 const TRAILING_COMPARISON = /(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
+/** Where a query states its window: `.last("5m")` in a log alert, `avg(last_5m)` in a metric one. */
+const QUERY_WINDOW = /\.last\(\s*"(\d+[mhd])"\s*\)|\blast_(\d+[mhd])\b/;
 
 export const CodeLocation = z.object({
   file: z.string().trim().min(1, 'location.file: a path is required'),
@@ -48,6 +50,11 @@ export const MonitorProposal = z
   })
   .superRefine((proposal, ctx) => {
     if (proposal.type === 'composite') return;
+    // The thresholds are computed for evaluationWindow: a query counting over another window would fire at other rates than the ones stated.
+    const stated = QUERY_WINDOW.exec(proposal.query);
+    if (stated && (stated[1] ?? stated[2]) !== proposal.evaluationWindow) {
+      ctx.addIssue({ code: 'custom', path: ['evaluationWindow'], message: `the query counts over ${stated[1] ?? stated[2]}, not ${proposal.evaluationWindow}` });
+    }
     const comparison = comparisonOf(proposal.query);
     if (!comparison) {
       ctx.addIssue({ code: 'custom', path: ['query'], message: `a ${proposal.type} query ends with its comparison (> N, < N)` });
@@ -102,6 +109,7 @@ export function datadogTag(raw: string): string {
     .replace(/_+/g, '_')
     .replace(/^[^a-z]+/, '');
   tag = tag.slice(0, MAX_TAG_LENGTH).replace(/_+$/, '');
+  if (tag === '') throw new MonitorProposalError(`${JSON.stringify(raw)} holds no letter to start a tag with`);
   return tag;
 }
 
