@@ -46,10 +46,18 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/** Compiled once per glob of a parsed search, which an evaluator matches against many records. */
+const compiled = new WeakMap<Glob, Map<string, RegExp>>();
+
 /** The glob as a regular expression over code points: anchored for a value, anywhere for message text. */
 export function globRegExp(glob: Glob, options: { anchored: boolean; caseInsensitive: boolean }): RegExp {
+  const key = `${options.anchored}/${options.caseInsensitive}`;
+  const cached = compiled.get(glob)?.get(key);
+  if (cached) return cached;
   const body = glob.map((part) => (part.kind === 'literal' ? escapeRegExp(part.text) : part.kind === 'anyChars' ? '[^]*' : '[^]')).join('');
-  return new RegExp(options.anchored ? `^${body}$` : body, options.caseInsensitive ? 'iu' : 'u');
+  const regExp = new RegExp(options.anchored ? `^${body}$` : body, options.caseInsensitive ? 'iu' : 'u');
+  compiled.set(glob, (compiled.get(glob) ?? new Map<string, RegExp>()).set(key, regExp));
+  return regExp;
 }
 
 function numberOf(field: LogField, record: MatchableLogRecord): number | null {
