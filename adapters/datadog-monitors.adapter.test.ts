@@ -299,6 +299,55 @@ describe('DatadogMonitors against recorded Datadog exchanges', () => {
     });
   });
 
+  describe('list', () => {
+    const PAGINATION = 'Get-all-monitors-returns-OK-response-with-pagination';
+    const recordedPages = readHar(harOf(PAGINATION)).map((entry) => recordedBody<RecordedMonitor[]>(entry));
+
+    it('reads page after page until one comes back short (recorded pages of 2)', async () => {
+      server.replay(harOf(PAGINATION));
+      const paged = new DatadogMonitors({ ...KEYS, baseUrl: server.baseUrl }, { listPageSize: 2 });
+
+      const listed = await paged.list();
+
+      expect(listed.map((monitor) => monitor.id)).toEqual(recordedPages.flat().map((monitor) => String(monitor.id)));
+      expect(listed).toHaveLength(3);
+      expect(listed[0]).toMatchObject({ type: 'query alert', criticalThreshold: 0.2, evaluationWindow: 'last_1m', createdBySteward: false });
+      expect(server.received.map((r) => r.query)).toEqual([
+        { page: '0', page_size: '2' },
+        { page: '1', page_size: '2' },
+      ]);
+    });
+
+    it("asks Datadog for Steward's tag and keeps only Steward's monitors", async () => {
+      // Synthetic request (the recordings never filtered); answered with the recorded pages, one monitor given Steward's tag.
+      const [first, second] = recordedPages[0]!;
+      const page = [{ ...first!, tags: [...first!.tags, STEWARD_MONITOR_TAG] }, second!];
+      server.answer('page 0 by tag', { method: 'GET', url: `/api/v1/monitor?page=0&page_size=100&monitor_tags=${encodeURIComponent(STEWARD_MONITOR_TAG)}` }, jsonResponse(200, page));
+
+      const listed = await monitors.list({ createdBySteward: true });
+
+      expect(listed.map((monitor) => monitor.id)).toEqual([String(first!.id)]);
+      expect(server.received).toHaveLength(1);
+    });
+
+    it('filters by another tag as well as by ownership', async () => {
+      const page = recordedPages[0]!.map((monitor, n) => ({ ...monitor, tags: n === 0 ? [...monitor.tags, STEWARD_MONITOR_TAG] : monitor.tags }));
+      server.answer('page 0 by slotype', { method: 'GET', url: '/api/v1/monitor?page=0&page_size=100&monitor_tags=slotype%3Aelb' }, jsonResponse(200, page));
+
+      const listed = await monitors.list({ tag: 'slotype:elb', createdBySteward: false });
+
+      expect(listed.map((monitor) => monitor.id)).toEqual([String(recordedPages[0]![1]!.id)]);
+    });
+
+    it('fails non-retryably on the recorded 400', async () => {
+      // The recording's 400 answered a bad group_states filter; here it answers Steward's own request.
+      const badRequest = readHar(harOf('Get-all-monitors-returns-Bad-Request-response'))[0]!;
+      server.answer('page 0, refused', { method: 'GET', url: '/api/v1/monitor?page=0&page_size=100' }, badRequest.response);
+
+      await expect(monitors.list()).rejects.toMatchObject({ type: ERROR_TYPES.datadogRequestRejected, nonRetryable: true });
+    });
+  });
+
   describe('create and validate', () => {
     const definition: MonitorDefinition = {
       name: recordedMonitor.name,

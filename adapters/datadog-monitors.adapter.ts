@@ -3,24 +3,23 @@ import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { callDatadog, datadogConfiguration, datadogErrors, datadogFailure, isDatadogNotFound, type DatadogConnection } from './datadog-client';
 import { withStewardLink, type StewardPrLink } from '../domain/monitor-annotation';
-import { STEWARD_MONITOR_TAG, type Monitor, type MonitorsPort, type MonitorTuningChange } from '../ports/monitors.port';
+import { evaluationWindowOf, FUNCTION_WINDOW, METRIC_WINDOW } from '../domain/monitor-window';
+import {
+  STEWARD_MONITOR_TAG,
+  type Monitor,
+  type MonitorAuthoringPort,
+  type MonitorDefinition,
+  type MonitorListFilter,
+  type MonitorsPort,
+  type MonitorTuningChange,
+  type MonitorValidation,
+} from '../ports/monitors.port';
 
-/**
- * Datadog keeps a monitor's evaluation window inside its query: metric, change and anomaly monitors
- * in the time aggregation before the first colon (`avg(last_5m):…`), log, event and formula monitors
- * in a `.last("5m")` call. Both read as `last_5m`. Other queries have none: a service check's
- * `.last(2)` counts checks, a composite combines other monitors.
- */
-const METRIC_WINDOW = /^([^:]*?\blast_)(\d+)([mhdw])\b/;
-const FUNCTION_WINDOW = /(\.last\(")(\d+)([mhdw])("\))/;
 const PORT_WINDOW = /^last_(\d+)([mhdw])$/;
 /** The comparison that ends a threshold monitor's query, `… > 2`; Datadog requires it to equal options.thresholds.critical. */
 const QUERY_THRESHOLD = /(\s*(?:[<>]=?|==)\s*)(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(\s*)$/;
 
-export function evaluationWindowOf(query: string): string | null {
-  const match = METRIC_WINDOW.exec(query) ?? FUNCTION_WINDOW.exec(query);
-  return match ? `last_${match[2]}${match[3]}` : null;
-}
+export { evaluationWindowOf };
 
 /** The query with its evaluation window set to `window` (`last_10m`), or null when it has no window. */
 export function withEvaluationWindow(query: string, window: string): string | null {
@@ -70,15 +69,18 @@ function datadogMonitorId(monitorId: string): number {
   return id;
 }
 
-/** A monitor as the monitor generation hands it over; its evaluation window lives in the query. */
-export type MonitorDefinition = Pick<Monitor, 'name' | 'type' | 'query' | 'message' | 'tags' | 'criticalThreshold'>;
+export type { MonitorDefinition, MonitorValidation };
 
 export interface DatadogMonitorTuningChange extends MonitorTuningChange {
   /** Minutes before Datadog notifies again about a monitor still alerting; 0 turns renotifying off. */
   renotifyIntervalMinutes?: number;
 }
 
-export type MonitorValidation = { valid: true } | { valid: false; errors: string[] };
+
+/** Monitors per page of GET /api/v1/monitor; Datadog allows up to 1000. */
+const DEFAULT_LIST_PAGE_SIZE = 100;
+/** A runaway guard: a listing that never ends a page short stops here rather than looping forever. */
+const MAX_LIST_PAGES = 1_000;
 
 function creationBody(definition: MonitorDefinition): v1.Monitor {
   return {
@@ -97,11 +99,13 @@ function creationBody(definition: MonitorDefinition): v1.Monitor {
  * option it did not send reset. So a change to the message sends only the message, and a change
  * to an option sends all of the current options with it.
  */
-export class DatadogMonitors implements MonitorsPort {
+export class DatadogMonitors implements MonitorsPort, MonitorAuthoringPort {
   private readonly api: v1.MonitorsApi;
+  private readonly listPageSize: number;
 
-  constructor(connection: DatadogConnection) {
+  constructor(connection: DatadogConnection, options: { listPageSize?: number } = {}) {
     this.api = new v1.MonitorsApi(datadogConfiguration(connection));
+    this.listPageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
   }
 
   async get(monitorId: string): Promise<Monitor> {
@@ -194,6 +198,27 @@ export class DatadogMonitors implements MonitorsPort {
       if (error instanceof client.ApiException && error.code === 400) return { valid: false, errors: datadogErrors(error.body) };
       throw datadogFailure(error, 'POST monitor/validate');
     }
+  }
+
+  /**
+   * Every monitor the filter allows, page after page until one comes back short. Datadog filters
+   * by one tag (monitor_tags); the rest of the filter is applied here, so that its meaning does not
+   * depend on how Datadog combines several.
+   */
+  async list(filter: MonitorListFilter = {}): Promise<Monitor[]> {
+    const monitorTags = filter.tag ?? (filter.createdBySteward === true ? STEWARD_MONITOR_TAG : undefined);
+    const monitors: Monitor[] = [];
+    for (let page = 0; ; page++) {
+      if (page === MAX_LIST_PAGES) throw requestRejected(`GET monitor returned full pages past page ${MAX_LIST_PAGES}: the listing does not end`, { monitorTags });
+      const batch = await callDatadog(`GET monitor page ${page}`, () =>
+        this.api.listMonitors({ page, pageSize: this.listPageSize, ...(monitorTags ? { monitorTags } : {}) }),
+      );
+      monitors.push(...batch.map(toMonitor));
+      if (batch.length < this.listPageSize) break;
+    }
+    return monitors.filter(
+      (monitor) => (filter.tag === undefined || monitor.tags.includes(filter.tag)) && (filter.createdBySteward === undefined || monitor.createdBySteward === filter.createdBySteward),
+    );
   }
 
   private read(monitorId: string): Promise<v1.Monitor> {

@@ -1,7 +1,9 @@
 import { ERROR_TYPES } from '../contracts';
 import type { LogRecord } from '../ports/log-records.port';
 import type { ErrorLogSearch } from '../ports/logs.port';
+import { matchesLogRecord, printLogSearch } from '../domain/log-query';
 import { createTestDatabase } from '../test/support/database';
+import { randomRecord, randomSearch, seededRandom } from '../test/support/random-log-search';
 import { PostgresLogs } from './postgres-logs.adapter';
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
@@ -165,21 +167,100 @@ describe('PostgresLogs', () => {
     expect(await messages('status:warn')).toEqual([]);
   });
 
+  it('reads OR, negation, parentheses, wildcards, @attributes, numeric comparisons and reserved tags', async () => {
+    await logs.append([
+      record({ message: 'a', service: 'checkout', attributes: { 'http.status_code': 503, 'exception.type': 'TypeError' }, resourceAttributes: { 'deployment.environment.name': 'prod' } }),
+      record({ message: 'b', service: 'checkout-worker', attributes: { 'http.status_code': '404' }, resourceAttributes: { 'host.name': 'web-2' } }),
+      record({ message: 'c', service: 'billing', attributes: { 'exception.type': 'RangeError' }, resourceAttributes: { 'host.name': 'web-1', 'exception.type': 'TypeError' } }),
+      record({ message: 'd', service: 'billing', severityNumber: 13, severityText: 'WARN', isError: false }),
+    ]);
+    const messages = async (query: string) => (await logs.searchErrorLogs({ query, ...window, limit: 10 })).logs.map((log) => log.message).sort();
+
+    expect(await messages('service:checkout OR service:billing')).toEqual(['a', 'c', 'd']);
+    expect(await messages('-status:error')).toEqual(['d']);
+    expect(await messages('service:check*')).toEqual(['a', 'b']);
+    expect(await messages('@http.status_code:>=500')).toEqual(['a']);
+    expect(await messages('@http.status_code:[400 TO 499]')).toEqual(['b']);
+    expect(await messages('@exception.type:TypeError')).toEqual(['a']);
+    expect(await messages('env:prod OR host:web-?')).toEqual(['a', 'b', 'c']);
+    expect(await messages('(service:billing -status:warning) OR @http.status_code:404')).toEqual(['b', 'c']);
+    expect(await messages('NOT @exception.type:*')).toEqual(['b', 'd']);
+  });
+
   it.each([
-    ['service:checkout OR service:billing', /OR/],
-    ['-status:error', /negation/],
-    ['@http.status_code:500', /facet @http\.status_code/],
-    ['env:prod', /facet env/],
-    ['(service:checkout)', /parentheses/],
-    ['service:check*', /wildcards/],
-    ['"unterminated', /unterminated quote/],
+    ['"unterminated', /unterminated quote at position 0/],
     ['status:verbose', /status:verbose is not a status/],
+    ['team:payments', /tag team: is not one/],
+    ['(service:checkout', /unclosed "\(" at position 0/],
+    ['a OR', /expected a term after OR/],
   ])('refuses %s, a query it cannot read, non-retryably and saying what it reads', async (query, reason) => {
     await expect(logs.searchErrorLogs({ query, ...window, limit: 5 })).rejects.toMatchObject({
       type: ERROR_TYPES.logQueryUnsupported,
       nonRetryable: true,
       message: expect.stringMatching(reason),
     });
+    await expect(logs.searchErrorLogs({ query, ...window, limit: 5 })).rejects.toMatchObject({ message: expect.stringContaining('it reads service:') });
+  });
+
+  describe('countMatching', () => {
+    it('counts every matching record in [from, to), whatever its status', async () => {
+      await logs.append([
+        record({ message: 'slow', severityNumber: 13, severityText: 'WARN', isError: false, timestamp: at(0) }),
+        record({ message: 'slow', severityNumber: 13, severityText: 'WARN', isError: false, timestamp: at(59_999) }),
+        record({ message: 'slow', severityNumber: 13, severityText: 'WARN', isError: false, timestamp: at(60_000) }),
+        record({ message: 'slow', timestamp: at(1_000) }),
+      ]);
+
+      expect(await logs.countMatching('status:warn slow', at(0), at(60_000))).toEqual([{ group: null, count: 2 }]);
+      expect(await logs.countMatching('slow', at(0), at(60_001))).toEqual([{ group: null, count: 4 }]);
+      expect(await logs.countMatching('nothing-like-it', at(0), at(60_000))).toEqual([{ group: null, count: 0 }]);
+    });
+
+    it('groups by a facet, the largest count first, records without it in the null group', async () => {
+      await logs.append([
+        record({ service: 'billing', attributes: { 'http.status_code': 500 } }),
+        record({ service: 'checkout', attributes: { 'http.status_code': 500 } }),
+        record({ service: 'checkout', attributes: { 'http.status_code': 502 } }),
+        record({ service: 'checkout', attributes: {} }),
+        record({ service: 'checkout', severityNumber: 9, severityText: 'INFO', isError: false }),
+      ]);
+      const from = at(-1_000);
+      const to = at(1_000);
+
+      expect(await logs.countMatching('*', from, to, 'service')).toEqual([
+        { group: 'checkout', count: 4 },
+        { group: 'billing', count: 1 },
+      ]);
+      expect(await logs.countMatching('status:error', from, to, '@http.status_code')).toEqual([
+        { group: '500', count: 2 },
+        { group: null, count: 1 },
+        { group: '502', count: 1 },
+      ]);
+      expect(await logs.countMatching('service:checkout', from, to, 'status')).toEqual([
+        { group: 'error', count: 3 },
+        { group: 'info', count: 1 },
+      ]);
+    });
+
+    it('refuses a search or a facet it cannot read', async () => {
+      await expect(logs.countMatching('a OR', at(0), at(1))).rejects.toMatchObject({ type: ERROR_TYPES.logQueryUnsupported, nonRetryable: true });
+      await expect(logs.countMatching('*', at(0), at(1), 'team')).rejects.toMatchObject({ type: ERROR_TYPES.logQueryUnsupported, message: expect.stringContaining('the facet "team" to group by') });
+    });
+  });
+
+  it('finds, in SQL, exactly the records the in-memory matcher finds, on random searches and records', async () => {
+    const next = seededRandom(31_337);
+    const records = Array.from({ length: 150 }, (_, n) => ({ ...record(randomRecord(next)), timestamp: at(n) }));
+    await logs.append(records);
+    const all = { from: at(-1).toISOString(), to: at(1_000).toISOString(), limit: 1_000 };
+    for (let i = 0; i < 300; i++) {
+      const search = randomSearch(next);
+      const query = printLogSearch(search);
+      const expected = records.filter((r) => matchesLogRecord(search, r)).map((r) => r.timestamp.toISOString());
+      const found = (await logs.searchErrorLogs({ query, ...all })).logs.map((log) => log.timestamp);
+      expect({ query, found }).toEqual({ query, found: expected });
+      expect({ query, counted: await logs.countMatching(query, at(0), at(1_000)) }).toEqual({ query, counted: [{ group: null, count: expected.length }] });
+    }
   });
 
   it('refuses a cursor it did not issue, a window bound it cannot read and Datadog log indexes', async () => {

@@ -2,6 +2,20 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
+import {
+  globHasWildcard,
+  globLiteral,
+  LogQuerySyntaxError,
+  NUMERIC_TEXT,
+  parseLogGroupField,
+  parseLogSearch,
+  RESERVED_TAG_ATTRIBUTES,
+  SEVERITY_RANGES,
+  type Glob,
+  type LogField,
+  type LogGroupField,
+  type LogSearch,
+} from '../domain/log-query';
 import type { LogRecord, LogRecordsPort } from '../ports/log-records.port';
 import type { ErrorLog, ErrorLogSearch, ErrorLogSearchResult, LogsPort } from '../ports/logs.port';
 
@@ -9,16 +23,6 @@ import type { ErrorLog, ErrorLogSearch, ErrorLogSearchResult, LogsPort } from '.
 const DEFAULT_MAX_LOGS_PER_SEARCH = 1000;
 /** Where services commonly log a request id, flat as OpenTelemetry attributes are; the first one a log has wins. */
 const REQUEST_ID_ATTRIBUTES = ['http.request_id', 'request_id', 'requestId', 'http.request.header.x-request-id'];
-const SEVERITY_RANGES: Record<string, [number, number]> = {
-  trace: [1, 4],
-  debug: [5, 8],
-  info: [9, 12],
-  warn: [13, 16],
-  error: [17, 20],
-  fatal: [21, 24],
-};
-/** Datadog's status names that the OTLP severity ranges answer to. */
-const STATUS_ALIASES: Record<string, string> = { warning: 'warn', critical: 'fatal', emergency: 'fatal', alert: 'fatal', notice: 'info' };
 const DATE_MATH = /^now(?:-(\d+)([smhdw]))?$/;
 const DATE_MATH_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 /** An ISO-8601 date, with a time or without. */
@@ -60,58 +64,96 @@ export function parseWindowBound(value: string, name: 'from' | 'to', now: Date):
   return new Date(at);
 }
 
-interface Condition {
-  sql: (param: (value: unknown) => string) => string;
+type Param = (value: unknown) => string;
+
+/** A LIKE pattern for the glob: `%` and `_` (and the escape itself) in its literal text mean themselves. */
+function likePattern(glob: Glob): string {
+  return glob.map((part) => (part.kind === 'anyChars' ? '%' : part.kind === 'oneChar' ? '_' : part.text.replace(/[\\%_]/g, (c) => `\\${c}`))).join('');
 }
 
-function severityCondition(level: string): Condition {
-  const name = STATUS_ALIASES[level] ?? level;
-  // status:error is every error log, fatal ones included: what an alert's service failing looks like.
-  if (name === 'error') return { sql: () => 'is_error' };
-  const range = SEVERITY_RANGES[name];
-  if (!range) throw unsupported(`status:${level} is not a status the embedded log store knows (${[...Object.keys(SEVERITY_RANGES), ...Object.keys(STATUS_ALIASES)].join(', ')})`);
-  return { sql: (param) => `severity_number BETWEEN ${param(range[0])} AND ${param(range[1])}` };
+/** A scalar of a jsonb column as text, as `->>` gives it; objects, arrays and JSON null are no value (see scalarText). */
+function scalarSql(column: 'attributes' | 'resource_attributes', key: string, param: Param): string {
+  const k = `${param(key)}::text`;
+  return `CASE WHEN jsonb_typeof(${column} -> ${k}) IN ('string', 'number', 'boolean') THEN ${column} ->> ${k} END`;
 }
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** The field's text on a row, or NULL: what domain/log-query's fieldText reads, in SQL. */
+function fieldSql(field: LogField, param: Param): string {
+  switch (field.kind) {
+    case 'service':
+      return 'service';
+    case 'tag':
+      return `coalesce(${RESERVED_TAG_ATTRIBUTES[field.tag].map((key) => scalarSql('resource_attributes', key, param)).join(', ')})`;
+    case 'attribute':
+      // OpenTelemetry's attributes are flat, dotted keys; the record's own win over its resource's.
+      return `CASE WHEN attributes ? ${param(field.path)}::text THEN ${scalarSql('attributes', field.path, param)} ELSE ${scalarSql('resource_attributes', field.path, param)} END`;
+  }
+}
+
+function groupSql(field: LogGroupField, param: Param): string {
+  if (field.kind !== 'status') return fieldSql(field, param);
+  const ranges = Object.entries(SEVERITY_RANGES).map(([name, [low, high]]) => `WHEN severity_number BETWEEN ${param(low)} AND ${param(high)} THEN ${param(name)}::text`);
+  return `CASE ${ranges.join(' ')} ELSE lower(severity_text) END`;
 }
 
 /**
- * The subset of Datadog's log search syntax Steward sends, read into SQL conditions joined by AND:
- * `service:<name>`, `status:<level>`, `*`, bare words and "quoted phrases" (found in the message,
- * case-insensitively), and an explicit AND. Anything else (OR, NOT, negation, parentheses,
- * wildcards, other facets such as @attribute:value) fails as LogQueryUnsupported rather than
- * being read as something it does not mean.
+ * The search as a parameterised SQL condition over log_records, meaning what matchesLogRecord
+ * means (the adapter's tests hold the two to it on random searches and records). Every leaf is
+ * true or false, never NULL, so that a negation finds the records that lack the field.
  */
-export function parseLogQuery(query: string): Condition[] {
-  const conditions: Condition[] = [];
-  const tokens = query.match(/"(?:[^"\\]|\\.)*"?|\S+/g) ?? [];
-  for (const token of tokens) {
-    const why = (what: string) => unsupported(`the embedded log store does not support ${what} (in ${JSON.stringify(token)} of the query ${JSON.stringify(query)}); it reads service:, status:, words and "quoted phrases"`);
-    if (token.startsWith('"')) {
-      if (token.length < 2 || !token.endsWith('"') || token.endsWith('\\"')) throw why('an unterminated quote');
-      const phrase = token.slice(1, -1).replace(/\\(.)/g, '$1');
-      conditions.push({ sql: (param) => `message ILIKE ${param(`%${escapeLike(phrase)}%`)}` });
-      continue;
+export function compileLogSearch(search: LogSearch, param: Param): string {
+  switch (search.kind) {
+    case 'all':
+      return 'TRUE';
+    case 'text':
+      return `message ILIKE ${param(`%${likePattern(search.value)}%`)}`;
+    case 'field': {
+      const value = globHasWildcard(search.value) ? `LIKE ${param(likePattern(search.value))}` : `= ${param(globLiteral(search.value))}`;
+      return search.field.kind === 'service' ? `service ${value}` : `coalesce(${fieldSql(search.field, param)} ${value}, false)`;
     }
-    if (token === '*' || token === 'AND') continue;
-    if (token === 'OR' || token === 'NOT') throw why(`${token}`);
-    if (/^[-!]/.test(token)) throw why('negation');
-    if (/[()[\]{}]/.test(token)) throw why('parentheses or ranges');
-    const facet = /^([^:]+):(.+)$/.exec(token);
-    if (facet) {
-      const [, key, value] = facet;
-      if (/[*?]/.test(value)) throw why('wildcards');
-      if (key === 'service') conditions.push({ sql: (param) => `service = ${param(value)}` });
-      else if (key === 'status') conditions.push(severityCondition(value.toLowerCase()));
-      else throw why(`the facet ${key}:`);
-      continue;
+    case 'status': {
+      // status:error is every error log, fatal ones included: what an alert's service failing looks like.
+      if (search.level === 'error') return 'is_error';
+      const [low, high] = SEVERITY_RANGES[search.level];
+      return `severity_number BETWEEN ${param(low)} AND ${param(high)}`;
     }
-    if (/[*?:]/.test(token)) throw why('wildcards or an empty facet');
-    conditions.push({ sql: (param) => `message ILIKE ${param(`%${escapeLike(token)}%`)}` });
+    case 'compare':
+    case 'range': {
+      const text = fieldSql(search.field, param);
+      const number = `CASE WHEN ${text} ~ ${param(NUMERIC_TEXT.source)} THEN (${text})::numeric END`;
+      const test = search.kind === 'compare' ? `${search.comparator} ${param(search.value)}::numeric` : `BETWEEN ${param(search.low)}::numeric AND ${param(search.high)}::numeric`;
+      return `coalesce(${number} ${test}, false)`;
+    }
+    case 'not':
+      return `NOT (${compileLogSearch(search.operand, param)})`;
+    case 'and':
+    case 'or':
+      return `(${search.operands.map((operand) => compileLogSearch(operand, param)).join(search.kind === 'and' ? ' AND ' : ' OR ')})`;
   }
-  return conditions;
+}
+
+const READS = 'service:, status:, words, "quoted phrases", wildcards, @attributes (with >, >=, <, <= and [low TO high]), host:, env:, version:, AND, OR, NOT, - and parentheses';
+
+function syntaxFailure(error: unknown, what: string): unknown {
+  if (!(error instanceof LogQuerySyntaxError)) return error;
+  return unsupported(`the embedded log store cannot read ${what}: ${error.message}; it reads ${READS}`);
+}
+
+/** Reads a Datadog log search as the embedded store can run it; anything outside the subset fails as LogQueryUnsupported. */
+export function parseLogQuery(query: string): LogSearch {
+  try {
+    return parseLogSearch(query);
+  } catch (error) {
+    throw syntaxFailure(error, `the query ${JSON.stringify(query)}`);
+  }
+}
+
+function parseGroupBy(groupBy: string): LogGroupField {
+  try {
+    return parseLogGroupField(groupBy);
+  } catch (error) {
+    throw syntaxFailure(error, `the facet ${JSON.stringify(groupBy)} to group by`);
+  }
 }
 
 interface LogRow {
@@ -127,7 +169,7 @@ interface LogRow {
 }
 
 function statusOf(severityNumber: number, severityText: string | null): string | null {
-  const range = Object.entries(SEVERITY_RANGES).find(([, [low, high]]) => severityNumber >= low && severityNumber <= high);
+  const range = Object.entries(SEVERITY_RANGES as Record<string, readonly [number, number]>).find(([, [low, high]]) => severityNumber >= low && severityNumber <= high);
   return range ? range[0] : (severityText?.toLowerCase() ?? null);
 }
 
@@ -182,7 +224,7 @@ export class PostgresLogs implements LogsPort, LogRecordsPort {
       params.push(value);
       return `$${params.length}`;
     };
-    const window = [`timestamp >= ${param(from)}`, `timestamp <= ${param(to)}`, ...parseLogQuery(search.query).map((c) => c.sql(param))];
+    const window = [`timestamp >= ${param(from)}`, `timestamp <= ${param(to)}`, compileLogSearch(parseLogQuery(search.query), param)];
     const countParams = [...params];
     const where = [...window];
     if (search.cursor) {
@@ -208,6 +250,30 @@ export class PostgresLogs implements LogsPort, LogRecordsPort {
         ? page.length
         : Number((await this.pool.query<{ total: string }>(`SELECT count(*) AS total FROM log_records WHERE ${window.join(' AND ')}`, countParams)).rows[0]!.total);
     return { logs: page.map(toErrorLog), total, nextCursor };
+  }
+
+  /**
+   * How many records (of any status) the search finds from `from` (included) to `to` (excluded),
+   * in one count, or one per value of the `groupBy` facet (null for records without it), the
+   * largest first. What a log alert's `rollup("count").by(…)` counts over its window.
+   */
+  async countMatching(search: string, from: Date, to: Date, groupBy?: string): Promise<{ group: string | null; count: number }[]> {
+    const params: unknown[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = `timestamp >= ${param(from)} AND timestamp < ${param(to)} AND ${compileLogSearch(parseLogQuery(search), param)}`;
+    if (groupBy === undefined) {
+      const { rows } = await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM log_records WHERE ${where}`, params);
+      return [{ group: null, count: Number(rows[0]!.count) }];
+    }
+    const group = groupSql(parseGroupBy(groupBy), param);
+    const { rows } = await this.pool.query<{ grp: string | null; count: string }>(
+      `SELECT ${group} AS grp, count(*) AS count FROM log_records WHERE ${where} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS FIRST`,
+      params,
+    );
+    return rows.map((row) => ({ group: row.grp, count: Number(row.count) }));
   }
 
   async append(records: LogRecord[]): Promise<void> {

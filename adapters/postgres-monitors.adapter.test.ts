@@ -1,6 +1,6 @@
 import { ERROR_TYPES } from '../contracts';
 import { findStewardLinks, type StewardPrLink } from '../domain/monitor-annotation';
-import { STEWARD_MONITOR_TAG, type Monitor } from '../ports/monitors.port';
+import { STEWARD_MONITOR_TAG, type Monitor, type MonitorDefinition } from '../ports/monitors.port';
 import { createTestDatabase } from '../test/support/database';
 import { PostgresMonitors, upsertMonitor } from './postgres-monitors.adapter';
 
@@ -38,7 +38,8 @@ describe('PostgresMonitors', () => {
   describe('get', () => {
     it('returns a seeded monitor', async () => {
       await upsertMonitor(database.pool, monitorDefinition('2001'));
-      expect(await monitors.get('2001')).toEqual({ ...monitorDefinition('2001'), createdBySteward: false });
+      // A query alert is kept, but nothing here evaluates it.
+      expect(await monitors.get('2001')).toEqual({ ...monitorDefinition('2001'), createdBySteward: false, evaluatedLocally: false });
     });
 
     it('fails with MonitorNotFound, non-retryable, for an unknown monitor', async () => {
@@ -158,6 +159,93 @@ describe('PostgresMonitors', () => {
 
     it('fails with MonitorNotFound for an unknown monitor', async () => {
       await expect(monitors.delete('does-not-exist')).rejects.toMatchObject({ type: ERROR_TYPES.monitorNotFound });
+    });
+  });
+
+  describe('validate, create and list', () => {
+    const logAlert: MonitorDefinition = {
+      name: 'Checkout card declines',
+      type: 'log alert',
+      query: 'logs("service:checkout status:error \\"card declined\\"").index("*").rollup("count").last("5m") > 2',
+      message: 'Declines are up. @webhook-steward',
+      tags: ['service:checkout'],
+      criticalThreshold: 2,
+    };
+
+    it('accepts a log alert it can evaluate', async () => {
+      expect(await monitors.validate(logAlert)).toEqual({ valid: true, evaluatedLocally: true });
+    });
+
+    it("returns a log alert's query errors as Datadog's 400 words them, with the position", async () => {
+      const query = 'logs("service:checkout OR").index("*").rollup("count").last("5m") > 2';
+      expect(await monitors.validate({ ...logAlert, query })).toEqual({
+        valid: false,
+        errors: [`The value provided for parameter 'query' is invalid: expected a term after OR at position ${query.indexOf('OR') + 2}`],
+      });
+      // The recorded Datadog answer to this definition (Validate-a-monitor-returns-Invalid-JSON-response) names the missing operator too.
+      expect(await monitors.validate({ ...logAlert, query: 'query', criticalThreshold: null })).toEqual({ valid: false, errors: [expect.stringMatching(/^The value provided for parameter 'query' is invalid: /)] });
+    });
+
+    it('refuses a critical threshold that is not the one in the query, as Datadog does', async () => {
+      expect(await monitors.validate({ ...logAlert, criticalThreshold: 5 })).toEqual({ valid: false, errors: ['Alert threshold (5) does not match that used in the query (2).'] });
+    });
+
+    it('accepts other types and rollups, marked not evaluated locally', async () => {
+      expect(await monitors.validate({ ...monitorDefinition('x'), criticalThreshold: 5 })).toEqual({ valid: true, evaluatedLocally: false });
+      const average = { ...logAlert, query: 'logs("service:checkout").index("*").rollup("avg", "@duration").last("5m") > 2' };
+      expect(await monitors.validate(average)).toEqual({ valid: true, evaluatedLocally: false });
+    });
+
+    it('refuses a definition without a name or query', async () => {
+      const result = await monitors.validate({ ...logAlert, name: ' ', query: '' });
+      expect(result).toEqual({ valid: false, errors: [expect.stringContaining("parameter 'name'"), expect.stringContaining("parameter 'query'")] });
+    });
+
+    describe('create and list', () => {
+      it('creates a monitor with the created_by:steward tag and its window, readable by get', async () => {
+        const created = await monitors.create({ ...logAlert, tags: ['service:checkout', 'suite:create'] });
+
+        expect(created).toEqual({
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          ...logAlert,
+          tags: ['service:checkout', 'suite:create', STEWARD_MONITOR_TAG],
+          evaluationWindow: 'last_5m',
+          createdBySteward: true,
+          evaluatedLocally: true,
+        });
+        expect(await monitors.get(created.id)).toEqual(created);
+      });
+
+      it('keeps a monitor of a type it cannot evaluate, labelled so', async () => {
+        const metric = await monitors.create({ ...monitorDefinition('ignored'), tags: ['suite:metric'] });
+        expect(metric).toMatchObject({ type: 'query alert', evaluationWindow: 'last_5m', createdBySteward: true, evaluatedLocally: false });
+      });
+
+      it('refuses, non-retryably and without storing it, a definition validate refuses', async () => {
+        const before = await monitors.list();
+        await expect(monitors.create({ ...logAlert, query: 'logs("a").rollup("count").last("5m")' })).rejects.toMatchObject({
+          type: ERROR_TYPES.monitorDefinitionInvalid,
+          nonRetryable: true,
+          message: expect.stringContaining('invalid operator specified'),
+        });
+        expect(await monitors.list()).toEqual(before);
+      });
+
+      it('lists live monitors by tag and by ownership, oldest first', async () => {
+        const tag = 'suite:list';
+        const first = await monitors.create({ ...logAlert, name: 'first', tags: [tag] });
+        const second = await monitors.create({ ...logAlert, name: 'second', tags: [tag] });
+        const gone = await monitors.create({ ...logAlert, name: 'gone', tags: [tag] });
+        await monitors.delete(gone.id);
+        const personal = await upsertMonitor(database.pool, monitorDefinition('2040', { tags: [tag] }));
+
+        expect((await monitors.list({ tag })).map((m) => m.name)).toEqual(['first', 'second', personal.name]);
+        expect((await monitors.list({ tag, createdBySteward: true })).map((m) => m.id)).toEqual([first.id, second.id]);
+        expect((await monitors.list({ tag, createdBySteward: false })).map((m) => m.id)).toEqual(['2040']);
+        expect((await monitors.list({ createdBySteward: true })).every((m) => m.createdBySteward)).toBe(true);
+        expect((await monitors.list()).map((m) => m.id)).toEqual(expect.arrayContaining([first.id, second.id, '2040']));
+        expect((await monitors.list()).map((m) => m.id)).not.toContain(gone.id);
+      });
     });
   });
 });

@@ -1,8 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { withStewardLink, type StewardPrLink } from '../domain/monitor-annotation';
-import { STEWARD_MONITOR_TAG, type Monitor, type MonitorsPort, type MonitorTuningChange } from '../ports/monitors.port';
+import { evaluationWindowOf } from '../domain/monitor-window';
+import {
+  STEWARD_MONITOR_TAG,
+  type Monitor,
+  type MonitorAuthoringPort,
+  type MonitorDefinition,
+  type MonitorListFilter,
+  type MonitorsPort,
+  type MonitorTuningChange,
+  type MonitorValidation,
+} from '../ports/monitors.port';
+import { isEvaluatedLocally, validateMonitorLocally } from './local-monitor-validator';
 
 interface MonitorRow {
   id: string;
@@ -29,6 +41,8 @@ function toMonitor(row: MonitorRow): Monitor {
     criticalThreshold: row.critical_threshold,
     evaluationWindow: row.evaluation_window,
     createdBySteward: row.created_by_steward,
+    // Read from the definition each time, so a monitor whose query is edited is labelled by what it now says.
+    evaluatedLocally: isEvaluatedLocally(row),
   };
 }
 
@@ -36,9 +50,53 @@ function monitorNotFound(monitorId: string): Error {
   return stewardFailure(ERROR_TYPES.monitorNotFound, `monitor ${monitorId} does not exist or was deleted`, { monitorId });
 }
 
-/** The embedded monitors store, standing in for Datadog when it is not configured. */
-export class PostgresMonitors implements MonitorsPort {
+/**
+ * The embedded monitors store, standing in for Datadog when it is not configured. It keeps monitors
+ * of every type; only log alerts that count are evaluated locally, and each monitor says whether
+ * it is (`evaluatedLocally`).
+ */
+export class PostgresMonitors implements MonitorsPort, MonitorAuthoringPort {
   constructor(private readonly pool: Pool) {}
+
+  async validate(definition: MonitorDefinition): Promise<MonitorValidation> {
+    return validateMonitorLocally(definition);
+  }
+
+  /** Creates the monitor with the created_by:steward tag, after the checks validate() makes; a definition they refuse fails with MonitorDefinitionInvalid. */
+  async create(definition: MonitorDefinition): Promise<Monitor> {
+    const validation = validateMonitorLocally(definition);
+    if (!validation.valid) {
+      throw stewardFailure(ERROR_TYPES.monitorDefinitionInvalid, `the monitor ${JSON.stringify(definition.name)} was refused: ${validation.errors.join('; ')}`, {
+        errors: validation.errors,
+      });
+    }
+    const { rows } = await this.pool.query<MonitorRow>(
+      `INSERT INTO monitors (id, name, type, query, message, tags, critical_threshold, evaluation_window, created_by_steward)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
+       RETURNING ${MONITOR_COLUMNS}`,
+      [
+        randomUUID(),
+        definition.name,
+        definition.type,
+        definition.query,
+        definition.message,
+        [...new Set([...definition.tags, STEWARD_MONITOR_TAG])],
+        definition.criticalThreshold,
+        evaluationWindowOf(definition.query),
+      ],
+    );
+    return toMonitor(rows[0]!);
+  }
+
+  async list(filter: MonitorListFilter = {}): Promise<Monitor[]> {
+    const { rows } = await this.pool.query<MonitorRow>(
+      `SELECT ${MONITOR_COLUMNS} FROM monitors
+        WHERE deleted_at IS NULL AND ($1::text IS NULL OR $1 = ANY (tags)) AND ($2::boolean IS NULL OR created_by_steward = $2)
+        ORDER BY created_at, id`,
+      [filter.tag ?? null, filter.createdBySteward ?? null],
+    );
+    return rows.map(toMonitor);
+  }
 
   async get(monitorId: string): Promise<Monitor> {
     const { rows } = await this.pool.query<MonitorRow>(

@@ -134,7 +134,7 @@ export const ERROR_TYPES = {
   deployDiffUnreadable: 'DeployDiffUnreadable',
   /** The code host has no such CI run or log, or keeps no CI runs at all (the local git host): asking again gets the same answer. */
   buildLogUnavailable: 'BuildLogUnavailable',
-  /** A log search the embedded log store cannot read (syntax beyond service:, status:, words and quoted phrases); the same query fails the same way. */
+  /** A log search the embedded log store cannot read (syntax outside domain/log-query's subset of Datadog's); the same query fails the same way. */
   logQueryUnsupported: 'LogQueryUnsupported',
   /** The deploy watch runs where no logs or no signature store are configured: the same worker fails the same way. */
   deployWatchNotConfigured: 'DeployWatchNotConfigured',
@@ -142,10 +142,13 @@ export const ERROR_TYPES = {
   pullRequestNotMerged: 'PullRequestNotMerged',
   /** Monitor generation's input or a proposal failed its schema in a way asking again cannot fix. */
   monitorGenerationInputInvalid: 'MonitorGenerationInputInvalid',
+  /** The embedded monitor store refused a monitor to create (its validation's errors in the details): the same definition fails the same way. */
+  monitorDefinitionInvalid: 'MonitorDefinitionInvalid',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
 export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+  ERROR_TYPES.monitorDefinitionInvalid,
   ERROR_TYPES.deployWatchNotConfigured,
   ERROR_TYPES.monitorNotFound,
   ERROR_TYPES.monitorNotOwned,
