@@ -108,8 +108,7 @@ export class InMemoryCodeHost implements CodeHostPort {
   async mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest> {
     const merged = this.merged.get(`${repository.location}\0${number}`);
     if (merged) return { ...merged };
-    const opened = [...this.pullRequests.entries()].some(([key, pr]) => key.startsWith(`${repository.location}\0`) && pr.number === number);
-    if (opened) throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${repository.location} is open`, { repository: repository.location, number });
+    if (this.holdsPullRequest(repository.location, number)) throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${repository.location} is open`, { repository: repository.location, number });
     throw stewardFailure(ERROR_TYPES.revisionNotFound, `no pull request #${number} in ${repository.location}`, { repository: repository.location, number });
   }
 
@@ -123,10 +122,18 @@ export class InMemoryCodeHost implements CodeHostPort {
       return { url: existing.url, created: false };
     }
     if (target.kind === 'commit') await this.resolveRevision(repository, target.sha);
+    else if (!this.holdsPullRequest(repository.location, target.number)) {
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `no pull request #${target.number} in ${repository.location}`, { repository: repository.location, number: target.number });
+    }
     const base = this.options.baseUrl ?? 'https://code.example.test/acme/repo';
     const url = `${base}/${target.kind === 'pull_request' ? `pull/${target.number}` : `commit/${target.sha}`}#comment-${this.comments.size + 1}`;
     this.comments.set(stored, { target: { ...target }, body, url });
     return { url, created: true };
+  }
+
+  /** Opened here, or told of as merged. */
+  private holdsPullRequest(location: string, number: number): boolean {
+    return this.merged.has(`${location}\0${number}`) || [...this.pullRequests.entries()].some(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number);
   }
 
   /** The comments posted on one target, oldest first: what a test reads back. */
