@@ -18,7 +18,7 @@ import type {
   PullRequestRequest,
   RepositoryRef,
 } from '../ports/code-host.port';
-import { commentKey } from '../lib/comment-key';
+import { commentKeyProblem } from '../domain/comment-key';
 import { importEsModule } from '../lib/import-esm';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
@@ -274,7 +274,7 @@ export class GitHubAppCodeHost implements CodeHostPort {
    * commit. The marker goes last, after the body is cut to fit, so that cutting never loses it.
    */
   async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
-    const marker = `<!-- steward:comment:${commentKey(key)} -->`;
+    const marker = `<!-- steward:comment:${checkedCommentKey(key)} -->`;
     const host = this.gitHubRepository(repository);
     const octokit = await this.installationOctokit(host);
     const repo = { owner: host.owner, repo: host.repo };
@@ -643,4 +643,11 @@ function isPullRequestAlreadyOpen(error: unknown): boolean {
   if (statusOf(error) !== 422) return false;
   const errors = (error as { response?: { data?: { errors?: unknown } } }).response?.data?.errors;
   return Array.isArray(errors) && errors.some((entry) => typeof entry?.message === 'string' && entry.message.startsWith('A pull request already exists'));
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
-import { commentKey } from '../lib/comment-key';
+import { commentKeyProblem } from '../domain/comment-key';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
 import { KeyedLock } from '../lib/keyed-lock';
 import type {
@@ -185,7 +185,7 @@ export class LocalGitCodeHost implements CodeHostPort {
    * returned, and a key reused for another target fails, since it would hide the second comment.
    */
   async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
-    const checkedKey = commentKey(key);
+    const checkedKey = checkedCommentKey(key);
     const location = repositoryPath(repository);
     const stored = await this.storedTarget(location, target);
     const inserted = await this.pool.query<CommentRow>(
@@ -449,4 +449,11 @@ async function retryOnLockContention<T>(task: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BASE_DELAY_MS * attempt));
     }
   }
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }

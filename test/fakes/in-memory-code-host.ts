@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import { commentKey } from '../../lib/comment-key';
+import { commentKeyProblem } from '../../domain/comment-key';
 import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -113,7 +113,7 @@ export class InMemoryCodeHost implements CodeHostPort {
   }
 
   async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
-    const stored = `${repository.location}\0${commentKey(key)}`;
+    const stored = `${repository.location}\0${checkedCommentKey(key)}`;
     const existing = this.comments.get(stored);
     if (existing) {
       if (JSON.stringify(existing.target) !== JSON.stringify(target)) {
@@ -142,4 +142,11 @@ export class InMemoryCodeHost implements CodeHostPort {
       .filter(([stored, comment]) => stored.startsWith(`${location}\0`) && JSON.stringify(comment.target) === JSON.stringify(target))
       .map(([stored, comment]) => ({ key: stored.slice(location.length + 1), body: comment.body, url: comment.url }));
   }
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }
