@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../contracts';
 import { parseUnifiedDiff } from '../domain/unified-diff';
-import { GitCodeSearch } from './git-code-search.adapter';
+import { countsAsSource, GitCodeSearch, MAX_LITERAL_LENGTH, MAX_LITERALS } from './git-code-search.adapter';
 
 const IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test' };
 
@@ -123,6 +123,141 @@ describe('GitCodeSearch', () => {
       expect(await search.findSymbols('checkout', third, ['findCoupon', 'lookUpCoupon'])).toEqual({ findCoupon: true, lookUpCoupon: false });
       expect(await search.readFile('checkout', 'main', 'src/coupons.js')).toBe('exports.findCoupon = () => null;\n');
       expect(fs.readdirSync(mirrorRoot)).toHaveLength(1);
+    });
+  });
+
+  describe('literals and source lines', () => {
+    let literalRepository: string;
+    let head: string;
+    const search = () => new GitCodeSearch({ repositories: { payments: literalRepository }, mirrorRoot: path.join(root, 'literal-mirrors') });
+
+    beforeAll(() => {
+      literalRepository = path.join(root, 'payments');
+      fs.mkdirSync(literalRepository);
+      gitIn(literalRepository, 'init', '-q', '-b', 'main');
+      head = commit(
+        literalRepository,
+        {
+          'src/charge.ts': 'export function charge() {\n\n  log.error("charge declined: card expired");\n  log.warn("--retry exhausted");\n}\n',
+          'src/alpha.ts': '// later in the alphabet than charge.ts? no: alpha comes first\nlog.error("card expired");\n',
+          'src/deep/refund.ts': 'log.error("refund failed for $ORDER [*]");\n   \n\t\n',
+          'docs/notes.md': 'Card Expired is spelled differently here\n',
+        },
+        'payments',
+      );
+      // Bytes that are not text: git grep -I must skip the file even though the literal is in it.
+      fs.writeFileSync(path.join(literalRepository, 'logo.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0]), Buffer.from('card expired\n')]));
+      head = commit(literalRepository, {}, 'logo');
+    });
+
+    it('finds each literal as written, the first hit by path then line, and null where it is nowhere', async () => {
+      expect(
+        await search().findLiterals('payments', head, ['card expired', 'charge declined', '--retry exhausted', 'refund failed for $ORDER [*]', 'Card expired', 'never logged', 'refund.*']),
+      ).toEqual({
+        // src/alpha.ts sorts before src/charge.ts, so its line wins.
+        'card expired': { file: 'src/alpha.ts', line: 2 },
+        'charge declined': { file: 'src/charge.ts', line: 3 },
+        // A literal starting with '-' is a pattern, not an option.
+        '--retry exhausted': { file: 'src/charge.ts', line: 4 },
+        // Regex characters are plain characters.
+        'refund failed for $ORDER [*]': { file: 'src/deep/refund.ts', line: 1 },
+        // Case-sensitive.
+        'Card expired': null,
+        'never logged': null,
+        'refund.*': null,
+      });
+    });
+
+    it('answers a literal spanning lines with null, reads an older revision as it was, and refuses what cannot be searched', async () => {
+      expect(await search().findLiterals('payments', head, ['declined: card\nexpired', 'card expired'])).toEqual({ 'declined: card\nexpired': null, 'card expired': { file: 'src/alpha.ts', line: 2 } });
+      const later = commit(literalRepository, { 'src/alpha.ts': null }, 'drop alpha');
+      expect(await search().findLiterals('payments', later, ['card expired'])).toEqual({ 'card expired': { file: 'src/charge.ts', line: 3 } });
+      expect(await search().findLiterals('payments', head, ['card expired'])).toEqual({ 'card expired': { file: 'src/alpha.ts', line: 2 } });
+      expect(await search().findLiterals('payments', head, [])).toEqual({});
+
+      const many = Array.from({ length: MAX_LITERALS + 1 }, (_, i) => `literal-${i}`);
+      expect(await failureType(search().findLiterals('payments', head, many))).toBe(ERROR_TYPES.monitorGenerationInputInvalid);
+      expect(await failureType(search().findLiterals('payments', head, ['x'.repeat(MAX_LITERAL_LENGTH + 1)]))).toBe(ERROR_TYPES.monitorGenerationInputInvalid);
+      expect(await failureType(search().findLiterals('payments', head, ['']))).toBe(ERROR_TYPES.monitorGenerationInputInvalid);
+      expect(await failureType(search().findLiterals('payments', 'f'.repeat(40), ['x']))).toBe(ERROR_TYPES.revisionNotFound);
+      expect(await failureType(search().findLiterals('ledger', head, ['x']))).toBe(ERROR_TYPES.serviceNotConfigured);
+    });
+
+    it('agrees with a plain scan of the files over many random literals and files', async () => {
+      // Seeded, so that a failure repeats (fast-check is not among the dependencies).
+      let seed = 20261202;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return (seed >>> 8) % n;
+      };
+      const alphabet = ['a', 'b', '-', ' ', '.', '*', '$', '"', 'é'];
+      const word = (length: number) => Array.from({ length }, () => alphabet[next(alphabet.length)]).join('');
+      const fuzzed = path.join(root, 'fuzzed');
+      fs.mkdirSync(fuzzed);
+      gitIn(fuzzed, 'init', '-q', '-b', 'main');
+      const files: Record<string, string> = {};
+      for (let f = 0; f < 6; f++) files[`dir${next(3)}/file${f}.txt`] = Array.from({ length: 1 + next(8) }, () => word(next(12))).join('\n') + '\n';
+      const revision = commit(fuzzed, files, 'fuzz');
+      const literals = [...new Set(Array.from({ length: 80 }, () => word(1 + next(5))))];
+
+      const expected: Record<string, { file: string; line: number } | null> = {};
+      const sortedFiles = Object.keys(files).sort();
+      for (const literal of literals) {
+        expected[literal] = null;
+        for (const file of sortedFiles) {
+          const line = files[file].split('\n').findIndex((text) => text.includes(literal));
+          if (line >= 0) {
+            expected[literal] = { file, line: line + 1 };
+            break;
+          }
+        }
+      }
+      const fuzzSearch = new GitCodeSearch({ repositories: { fuzzed }, mirrorRoot: path.join(root, 'fuzz-mirrors') });
+      const found = await fuzzSearch.findLiterals('fuzzed', revision, literals);
+      expect(found).toEqual(expected);
+      // The check checks something: some literals are found and some are not.
+      expect(Object.values(found).some((hit) => hit === null)).toBe(true);
+      expect(Object.values(found).some((hit) => hit !== null)).toBe(true);
+    });
+
+    it('counts non-blank lines of text source files, leaving out binaries, lockfiles, vendored and generated files', async () => {
+      const counted = path.join(root, 'counted');
+      fs.mkdirSync(counted);
+      gitIn(counted, 'init', '-q', '-b', 'main');
+      const revision = commit(
+        counted,
+        {
+          'src/app.ts': 'const a = 1;\n\n   \nexport default a;\n',
+          'src/nested/lib.py': 'def f():\n\treturn 1\n',
+          'README.md': '# app\n\nRuns.\n',
+          'src/empty.ts': '\n\n',
+          'package-lock.json': '{\n  "lockfileVersion": 3\n}\n',
+          'services/api/go.sum': 'example.com/x v1.0.0 h1:abc=\n',
+          'node_modules/left-pad/index.js': 'module.exports = 1;\n',
+          'services/api/vendor/lib/x.go': 'package x\n',
+          'third_party/y.c': 'int y;\n',
+          'web/dist/app.js': 'var a=1;\n',
+          'build/out.js': 'var b=2;\n',
+          'web/app.min.js': 'var c=3;\n',
+          'web/app.js.map': '{"version":3}\n',
+        },
+        'counted',
+      );
+      fs.writeFileSync(path.join(counted, 'src', 'icon.bin'), Buffer.from([0, 1, 2, 10, 65, 10]));
+      fs.symlinkSync('app.ts', path.join(counted, 'src', 'link.ts'));
+      const withBinary = commit(counted, {}, 'binary and link');
+      const countSearch = new GitCodeSearch({ repositories: { counted }, mirrorRoot: path.join(root, 'count-mirrors') });
+      // app.ts 2, lib.py 2, README.md 2; empty.ts has no line to count.
+      expect(await countSearch.countSourceLines('counted', revision)).toEqual({ files: 3, lines: 6 });
+      expect(await countSearch.countSourceLines('counted', withBinary)).toEqual({ files: 3, lines: 6 });
+      const grown = commit(counted, { 'src/more.ts': 'a\nb\n\nc\n' }, 'more');
+      expect(await countSearch.countSourceLines('counted', grown)).toEqual({ files: 4, lines: 9 });
+      expect(await countSearch.countSourceLines('counted', revision)).toEqual({ files: 3, lines: 6 });
+    });
+
+    it('says which paths count as source', () => {
+      expect(['src/a.ts', 'docs/build-notes.md', 'src/distance.ts', 'lib/vendored.ts', 'Makefile'].filter(countsAsSource)).toHaveLength(5);
+      expect(['yarn.lock', 'a/pnpm-lock.yaml', 'Cargo.lock', 'x/node_modules/y.js', 'vendor/a.go', 'dist/a.js', 'pkg/build/a.js', 'a.min.js', 'a.min.css', 'a.js.map'].filter(countsAsSource)).toEqual([]);
     });
   });
 });

@@ -8,8 +8,8 @@ import { KeyedLock } from '../lib/keyed-lock';
 import type { CodeSearchPort } from '../ports/code-search.port';
 
 /**
- * Code search over git itself: `git ls-tree` for files, `git grep -w -F` for symbols and `git
- * cat-file` for contents, all at the revision's commit and none touching a work tree. A service whose
+ * Code search over git itself: `git ls-tree` for files, `git grep -w -F` for symbols, `git grep -F`
+ * for literals, `git grep -c` for line counts and `git cat-file` for contents, all at the revision's commit and none touching a work tree. A service whose
  * repository is a local folder is read in place (the embedded code host's repositories); any other
  * location (a URL) is cloned once as a bare mirror under `mirrorRoot` and fetched when asked for a
  * name (branch, tag) or a commit it does not hold yet.
@@ -23,6 +23,9 @@ export interface GitCodeSearchOptions {
 
 const FULL_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** findLiterals reads them all in one git grep: past these, the command line and the output grow without bound. */
+export const MAX_LITERALS = 200;
+export const MAX_LITERAL_LENGTH = 512;
 
 /** Clones and fetches of one mirror, one at a time in this process. */
 const mirrorWork = new KeyedLock();
@@ -84,6 +87,63 @@ export class GitCodeSearch implements CodeSearchPort {
     const text = await git(target.repository, ['-c', 'core.quotePath=false', 'diff', '--no-color', '--no-ext-diff', '--no-renames', '--unified=3', base, target.commit, '--']);
     const truncated = text.length > maxChars;
     return { text: truncated ? cutAtLine(text, maxChars) : text, truncated, from: base, to: target.commit };
+  }
+
+  /**
+   * One `git grep -F` for all the literals (`-e` before each, so one starting with '-' stays a
+   * pattern), whole lines back, each line then credited to every literal it holds: git lists hits by
+   * path, then line, so the first line credited is the first hit. A literal holding a line break can
+   * sit on no line, which is all git grep reads: it is null without asking.
+   */
+  async findLiterals(service: string, revision: string, literals: string[]): Promise<Record<string, { file: string; line: number } | null>> {
+    const unique = [...new Set(literals)];
+    refuseUnsearchableLiterals(unique);
+    const { repository, commit } = await this.at(service, revision);
+    const result: Record<string, { file: string; line: number } | null> = Object.fromEntries(unique.map((literal) => [literal, null]));
+    const searched = unique.filter((literal) => !/[\r\n]/.test(literal));
+    if (searched.length === 0) return result;
+    const args = ['grep', '-F', '-n', '-I', '-z', '--no-color', '--no-recurse-submodules', ...searched.flatMap((literal) => ['-e', literal]), commit, '--'];
+    const outcome = await runGit(repository, args);
+    if (outcome.code === 1) return result;
+    if (outcome.code !== 0) throw gitError(repository, args, outcome);
+    let pending = searched;
+    for (const hit of parseGrepLines(outcome.stdout, `${commit}:`)) {
+      const found = pending.filter((literal) => hit.text.includes(literal));
+      if (found.length === 0) continue;
+      for (const literal of found) result[literal] = { file: hit.file, line: hit.line };
+      pending = pending.filter((literal) => result[literal] === null);
+      if (pending.length === 0) break;
+    }
+    return result;
+  }
+
+  /** Regular files that git reads as text and countsAsSource keeps; a file of blank lines only adds no file and no line. */
+  async countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }> {
+    const { repository, commit } = await this.at(service, revision);
+    // ls-tree gives the modes, so symbolic links (whose blob is a path) and submodules stay out.
+    const listed = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', commit]);
+    const regular = new Set(
+      listed
+        .split('\0')
+        .filter((entry) => entry !== '')
+        .map((entry) => entry.split('\t') as [string, string])
+        .filter(([meta]) => /^100(644|755) blob /.test(meta))
+        .map(([, file]) => file)
+        .filter(countsAsSource),
+    );
+    // -v with a blank-line pattern counts the non-blank lines; -I leaves binary files out.
+    const args = ['grep', '-I', '-c', '-z', '-v', '--no-color', '--no-recurse-submodules', '-e', '^[[:space:]]*$', commit, '--'];
+    const outcome = await runGit(repository, args);
+    if (outcome.code === 1) return { files: 0, lines: 0 };
+    if (outcome.code !== 0) throw gitError(repository, args, outcome);
+    let files = 0;
+    let lines = 0;
+    for (const { file, count } of parseGrepCounts(outcome.stdout, `${commit}:`)) {
+      if (!regular.has(file)) continue;
+      files += 1;
+      lines += count;
+    }
+    return { files, lines };
   }
 
   /** The repository to read and the commit the revision names in it. */
@@ -155,4 +215,83 @@ function safePath(file: string): string | null {
   const normalized = path.posix.normalize(file.replace(/\\/g, '/').replace(/^(\.\/)+/, ''));
   if (normalized === '' || normalized === '.' || path.posix.isAbsolute(normalized) || normalized.startsWith('../') || normalized === '..') return null;
   return normalized;
+}
+
+function refuseUnsearchableLiterals(literals: string[]): void {
+  const refuse = (message: string): never => {
+    throw stewardFailure(ERROR_TYPES.monitorGenerationInputInvalid, message, { literals: literals.length });
+  };
+  if (literals.length > MAX_LITERALS) refuse(`${literals.length} literals to find, more than the ${MAX_LITERALS} one search takes`);
+  const tooLong = literals.find((literal) => literal.length > MAX_LITERAL_LENGTH);
+  if (tooLong !== undefined) refuse(`a literal of ${tooLong.length} characters is longer than the ${MAX_LITERAL_LENGTH} a search takes: ${JSON.stringify(tooLong.slice(0, 80))}…`);
+  // The empty string is on every line: it would ground anything.
+  if (literals.includes('')) refuse('an empty literal cannot be searched for: it occurs everywhere');
+}
+
+/**
+ * Lines of `git grep -n -z <commit>`: "<commit>:<path>\0<line>\0<text>\n". Read field by field, as a
+ * path may hold a line break and only the NUL after it is certain.
+ */
+function* parseGrepLines(output: string, prefix: string): Generator<{ file: string; line: number; text: string }> {
+  let at = 0;
+  while (at < output.length) {
+    const pathEnd = output.indexOf('\0', at);
+    const lineEnd = pathEnd < 0 ? -1 : output.indexOf('\0', pathEnd + 1);
+    const textEnd = lineEnd < 0 ? -1 : output.indexOf('\n', lineEnd + 1);
+    if (textEnd < 0) throw new Error(`git grep printed a line it should not: ${JSON.stringify(output.slice(at, at + 200))}`);
+    yield { file: stripPrefix(output.slice(at, pathEnd), prefix), line: Number(output.slice(pathEnd + 1, lineEnd)), text: output.slice(lineEnd + 1, textEnd) };
+    at = textEnd + 1;
+  }
+}
+
+/** Lines of `git grep -c -z <commit>`: "<commit>:<path>\0<count>\n". */
+function* parseGrepCounts(output: string, prefix: string): Generator<{ file: string; count: number }> {
+  let at = 0;
+  while (at < output.length) {
+    const pathEnd = output.indexOf('\0', at);
+    const countEnd = pathEnd < 0 ? -1 : output.indexOf('\n', pathEnd + 1);
+    if (countEnd < 0) throw new Error(`git grep -c printed a line it should not: ${JSON.stringify(output.slice(at, at + 200))}`);
+    yield { file: stripPrefix(output.slice(at, pathEnd), prefix), count: Number(output.slice(pathEnd + 1, countEnd)) };
+    at = countEnd + 1;
+  }
+}
+
+function stripPrefix(text: string, prefix: string): string {
+  if (!text.startsWith(prefix)) throw new Error(`git grep named a file outside ${prefix}: ${JSON.stringify(text)}`);
+  return text.slice(prefix.length);
+}
+
+/** Lockfiles: written by package managers, thousands of lines nobody wrote or monitors. */
+const LOCKFILES = new Set([
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'bun.lock',
+  'go.sum',
+  'Cargo.lock',
+  'Gemfile.lock',
+  'poetry.lock',
+  'Pipfile.lock',
+  'uv.lock',
+  'composer.lock',
+  'mix.lock',
+  'Podfile.lock',
+  'packages.lock.json',
+]);
+/** Folders, at any depth, holding someone else's code (vendored) or a build's output (generated). */
+const EXCLUDED_FOLDERS = new Set(['node_modules', 'vendor', 'third_party', 'bower_components', 'dist', 'build']);
+/** Minified bundles and source maps: generated, and often one enormous line. */
+const GENERATED_FILE = /\.(?:min\.js|min\.css|map)$/;
+
+/**
+ * Whether a tracked file counts toward a service's source lines: every text file (docs and config
+ * included: they are written by hand too), except lockfiles, files under a vendored or build-output
+ * folder at any depth, and minified or source-map files. Binary files are left out by git grep -I.
+ */
+export function countsAsSource(file: string): boolean {
+  const parts = file.split('/');
+  const name = parts[parts.length - 1];
+  if (LOCKFILES.has(name) || GENERATED_FILE.test(name)) return false;
+  return !parts.slice(0, -1).some((folder) => EXCLUDED_FOLDERS.has(folder));
 }

@@ -7,7 +7,18 @@ import { stewardFailure } from '../contracts/errors';
 import { joinJobLogs, type JobLog } from '../domain/build-log';
 import { BUILD_LOG_MAX_CHARS } from '../domain/deploy';
 import { applyFilePatch, parseUnifiedDiff, UnifiedDiffError, type FilePatch } from '../domain/unified-diff';
-import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type {
+  CodeHostPort,
+  CommentTarget,
+  FailedRunLog,
+  LineAuthor,
+  LineRef,
+  MergedPullRequest,
+  PullRequest,
+  PullRequestRequest,
+  RepositoryRef,
+} from '../ports/code-host.port';
+import { commentKeyProblem } from '../domain/comment-key';
 import { importEsModule } from '../lib/import-esm';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
@@ -24,6 +35,8 @@ import { KeyedLock } from '../lib/keyed-lock';
  * branch is returned when there is one, open or not; a branch left by a crashed earlier attempt is
  * reused when it holds the same tree on the same base, and moved when it is an older Steward commit for
  * the same incident on that base; any other existing branch belongs to someone else and is left alone.
+ * A comment is found again by a hidden marker holding its key (`<!-- steward:comment:<key> -->`),
+ * looked for in every page of the target's comments before a new one is posted.
  */
 
 type AppModule = typeof import('@octokit/app');
@@ -67,8 +80,10 @@ const GITHUB_API = 'https://api.github.com';
 const JOBS_PER_PAGE = 100;
 /** What a job or step that broke the run concluded. */
 const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out']);
-/** GitHub refuses a pull request body longer than this many characters. */
+/** GitHub refuses a pull request or comment body longer than this many characters. */
 const PULL_REQUEST_BODY_LIMIT = 65_536;
+/** GitHub's most per page, for listing a target's comments. */
+const COMMENTS_PER_PAGE = 100;
 const NULL_BLOB = /^0+$/;
 /** Regular files, executables and symbolic links: what a tree entry of a changed file may be. */
 const REGULAR_FILE_MODES = new Set(['100644', '100755', '120000']);
@@ -234,6 +249,57 @@ export class GitHubAppCodeHost implements CodeHostPort {
     }
     const joined = joinJobLogs(logs, BUILD_LOG_MAX_CHARS);
     return { log: joined.text, url: run.html_url, truncated: joined.truncated };
+  }
+
+  /** GET /pulls/{n}: `merged` decides, since GitHub names a merge_commit_sha for an open PR too (its test merge). */
+  async mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest> {
+    const target = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(target);
+    let pull;
+    try {
+      ({ data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: target.owner, repo: target.repo, pull_number: number }));
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `pull request #${number} not found in ${target.fullName}: ${gitHubMessage(error)}`, { repository: target.fullName, number });
+    }
+    if (!pull.merged || !pull.merge_commit_sha) {
+      const state = pull.state === 'open' ? 'open' : 'closed without merging';
+      throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${target.fullName} is ${state}`, { repository: target.fullName, number, state: pull.state });
+    }
+    return { number: pull.number, title: pull.title, url: pull.html_url, mergeCommitSha: pull.merge_commit_sha, author: pull.user?.login ?? null, headBranch: pull.head.ref };
+  }
+
+  /**
+   * A pull request's comment goes to its conversation (the issues comments API), a commit's to the
+   * commit. The marker goes last, after the body is cut to fit, so that cutting never loses it.
+   */
+  async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
+    const marker = `<!-- steward:comment:${checkedCommentKey(key)} -->`;
+    const host = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(host);
+    const repo = { owner: host.owner, repo: host.repo };
+    const notFound = (error: unknown): never => {
+      const status = statusOf(error);
+      if (status !== 404 && status !== 422) throw error;
+      const what = target.kind === 'pull_request' ? `pull request #${target.number}` : `commit ${target.sha}`;
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `${what} not found in ${host.fullName}: ${gitHubMessage(error)}`, { repository: host.fullName, target });
+    };
+    const text = `${fitPullRequestBody(body, marker.length + 2)}\n\n${marker}`;
+    // Listing first also proves the target exists; a failure to post after it is GitHub's to explain.
+    if (target.kind === 'pull_request') {
+      const existing = await findMarked(marker, (page) =>
+        octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { ...repo, issue_number: target.number, per_page: COMMENTS_PER_PAGE, page }),
+      ).catch(notFound);
+      if (existing) return { url: existing, created: false };
+      const { data } = await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { ...repo, issue_number: target.number, body: text });
+      return { url: data.html_url, created: true };
+    }
+    const existing = await findMarked(marker, (page) =>
+      octokit.request('GET /repos/{owner}/{repo}/commits/{commit_sha}/comments', { ...repo, commit_sha: target.sha, per_page: COMMENTS_PER_PAGE, page }),
+    ).catch(notFound);
+    if (existing) return { url: existing, created: false };
+    const { data } = await octokit.request('POST /repos/{owner}/{repo}/commits/{commit_sha}/comments', { ...repo, commit_sha: target.sha, body: text });
+    return { url: data.html_url, created: true };
   }
 
   /** The repository configured for the service; the ref's location must name it, so that a typo cannot aim the App elsewhere. */
@@ -537,10 +603,25 @@ async function createPullRequest(octokit: Octokit, target: GitHubRepository, req
   }
 }
 
-function fitPullRequestBody(body: string): string {
-  if (body.length <= PULL_REQUEST_BODY_LIMIT) return body;
-  const note = `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters; the commit message holds the whole text)`;
-  return body.slice(0, PULL_REQUEST_BODY_LIMIT - note.length) + note;
+/** Cut to what GitHub takes, leaving room for `reserved` characters appended after it. */
+function fitPullRequestBody(body: string, reserved = 0): string {
+  const limit = PULL_REQUEST_BODY_LIMIT - reserved;
+  if (body.length <= limit) return body;
+  const note =
+    reserved === 0
+      ? `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters; the commit message holds the whole text)`
+      : `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters)`;
+  return body.slice(0, limit - note.length) + note;
+}
+
+/** The page of a comment holding the marker, reading page after page until a short one ends the list. */
+async function findMarked(marker: string, page: (n: number) => Promise<{ data: { body?: string | null; html_url: string }[] }>): Promise<string | null> {
+  for (let n = 1; ; n++) {
+    const { data } = await page(n);
+    const found = data.find((comment) => comment.body?.includes(marker));
+    if (found) return found.html_url;
+    if (data.length < COMMENTS_PER_PAGE) return null;
+  }
 }
 
 function gitBlobSha(content: Buffer): string {
@@ -562,4 +643,11 @@ function isPullRequestAlreadyOpen(error: unknown): boolean {
   if (statusOf(error) !== 422) return false;
   const errors = (error as { response?: { data?: { errors?: unknown } } }).response?.data?.errors;
   return Array.isArray(errors) && errors.some((entry) => typeof entry?.message === 'string' && entry.message.startsWith('A pull request already exists'));
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }

@@ -217,4 +217,124 @@ describe('LocalGitCodeHost', () => {
       message: expect.stringContaining('the local git code host keeps no CI runs'),
     });
   });
+
+  describe('merged pull requests and comments', () => {
+    let merging: string;
+    let mergingRepository: RepositoryRef;
+    let mergingBase: string;
+
+    /** Opens a PR changing one file on the current main, the way an incident's fix is opened. */
+    async function openOn(branch: string, file: string): Promise<{ number: number; headRevision: string }> {
+      const tip = git(merging, 'rev-parse', 'main').trim();
+      const clone = fs.mkdtempSync(path.join(scratch, 'merge-diff-'));
+      git(scratch, 'clone', '--quiet', merging, clone);
+      fs.writeFileSync(path.join(clone, file), `${branch}\n`);
+      git(clone, 'add', '-A');
+      const diff = git(clone, 'diff', '--cached', '--binary', tip);
+      return codeHost.openPullRequest({ repository: mergingRepository, incidentId: `incident-${branch}`, branch, baseRevision: tip, title: `Fix ${branch}`, body: 'body', diff, draft: false });
+    }
+
+    const markState = (number: number, state: string) => database.pool.query('UPDATE local_pull_requests SET state = $2 WHERE number = $1', [number, state]);
+
+    beforeAll(() => {
+      merging = path.join(scratch, 'merging');
+      fs.mkdirSync(merging);
+      git(merging, 'init', '--quiet', '-b', 'main');
+      fs.writeFileSync(path.join(merging, 'app.js'), 'module.exports = 1;\n');
+      git(merging, 'add', '-A');
+      git(merging, 'commit', '--quiet', '-m', 'initial');
+      mergingBase = git(merging, 'rev-parse', 'HEAD').trim();
+      mergingRepository = { service: 'merging', location: merging, defaultBranch: 'main' };
+    });
+
+    it('answers a PR merged with a merge commit with that commit, and a fast-forwarded one with its head', async () => {
+      const merged = await openOn('steward/merged-with-commit', 'a.js');
+      // main moves on before the merge, so the merge is a real one.
+      fs.writeFileSync(path.join(merging, 'other.js'), 'other\n');
+      git(merging, 'add', 'other.js');
+      git(merging, 'commit', '--quiet', '-m', 'meanwhile on main');
+      git(merging, 'merge', '--quiet', '--no-ff', '-m', 'Merge steward/merged-with-commit', 'steward/merged-with-commit');
+      const mergeCommit = git(merging, 'rev-parse', 'HEAD').trim();
+      await markState(merged.number, 'merged');
+
+      expect(await codeHost.mergedPullRequest(mergingRepository, merged.number)).toEqual({
+        number: merged.number,
+        title: 'Fix steward/merged-with-commit',
+        url: `local-git://${merging}/pulls/${merged.number}`,
+        mergeCommitSha: mergeCommit,
+        author: null,
+        headBranch: 'steward/merged-with-commit',
+      });
+      expect(mergeCommit).not.toBe(merged.headRevision);
+
+      const forwarded = await openOn('steward/fast-forwarded', 'b.js');
+      git(merging, 'merge', '--quiet', '--ff-only', 'steward/fast-forwarded');
+      fs.writeFileSync(path.join(merging, 'later.js'), 'later\n');
+      git(merging, 'add', 'later.js');
+      git(merging, 'commit', '--quiet', '-m', 'after the merge');
+      await markState(forwarded.number, 'merged');
+      expect((await codeHost.mergedPullRequest(mergingRepository, forwarded.number)).mergeCommitSha).toBe(forwarded.headRevision);
+      // Still the same once more merges land on top.
+      git(merging, 'merge', '--quiet', '--no-ff', '-m', 'again', 'steward/merged-with-commit');
+      expect((await codeHost.mergedPullRequest(mergingRepository, merged.number)).mergeCommitSha).toBe(mergeCommit);
+    });
+
+    it('refuses an open or closed PR as not merged, and one it does not hold as not found', async () => {
+      const open = await openOn('steward/still-open', 'c.js');
+      await expect(codeHost.mergedPullRequest(mergingRepository, open.number)).rejects.toMatchObject({ type: ERROR_TYPES.pullRequestNotMerged, nonRetryable: true });
+      await markState(open.number, 'closed');
+      await expect(codeHost.mergedPullRequest(mergingRepository, open.number)).rejects.toMatchObject({ type: ERROR_TYPES.pullRequestNotMerged });
+      // Marked merged, but main never took its commit: there is no merge commit to name.
+      await markState(open.number, 'merged');
+      await expect(codeHost.mergedPullRequest(mergingRepository, open.number)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound, nonRetryable: true });
+
+      await expect(codeHost.mergedPullRequest(mergingRepository, 99_999)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+      await expect(codeHost.mergedPullRequest(mergingRepository, 2 ** 40)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+      // A PR of the other repository is not one of this one.
+      const elsewhere = await codeHost.openPullRequest(requestFor('steward/elsewhere', diffFor({ 'app.js': 'module.exports = 3;\n' })));
+      await expect(codeHost.mergedPullRequest(mergingRepository, elsewhere.number)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+    });
+
+    it('posts a comment once per key, on a pull request or a commit, and reads them back in order', async () => {
+      const pr = await openOn('steward/commented', 'd.js');
+      const target = { kind: 'pull_request' as const, number: pr.number };
+      const first = await codeHost.comment(mergingRepository, target, 'monitors-merging-pr-1', 'Steward created 2 monitors.');
+      expect(first).toEqual({ url: expect.stringMatching(new RegExp(`^local-git://${merging}/pulls/${pr.number}#comment-\\d+$`)), created: true });
+      // A retry, even with a body written anew, finds the first comment.
+      expect(await codeHost.comment(mergingRepository, target, 'monitors-merging-pr-1', 'Steward created 3 monitors.')).toEqual({ url: first.url, created: false });
+      await codeHost.comment(mergingRepository, target, 'monitors-merging-pr-1.retired', 'Steward retired 1 monitor.');
+
+      const comments = await codeHost.comments(mergingRepository, target);
+      expect(comments.map((c) => [c.key, c.body, c.url === first.url])).toEqual([
+        ['monitors-merging-pr-1', 'Steward created 2 monitors.', true],
+        ['monitors-merging-pr-1.retired', 'Steward retired 1 monitor.', false],
+      ]);
+      expect(comments[0].target).toEqual(target);
+
+      // A commit is named by any form of its sha and kept by its full one.
+      const short = mergingBase.slice(0, 8);
+      const onCommit = await codeHost.comment(mergingRepository, { kind: 'commit', sha: short }, 'monitors-merging-commit', 'On the commit.');
+      expect(onCommit).toEqual({ url: expect.stringMatching(new RegExp(`^local-git://${merging}/commits/${mergingBase}#comment-\\d+$`)), created: true });
+      expect(await codeHost.comments(mergingRepository, { kind: 'commit', sha: mergingBase })).toMatchObject([{ key: 'monitors-merging-commit', target: { kind: 'commit', sha: mergingBase } }]);
+      expect(await codeHost.comments(mergingRepository, { kind: 'commit', sha: short })).toHaveLength(1);
+      expect(await codeHost.comments(repository, target)).toEqual([]);
+    });
+
+    it('posts one comment when the same key is posted concurrently, and refuses a key, target or PR it cannot take', async () => {
+      const pr = await openOn('steward/raced-comment', 'e.js');
+      const target = { kind: 'pull_request' as const, number: pr.number };
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => codeHost.comment(mergingRepository, target, 'raced', `attempt ${i}`)));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.url)).size).toBe(1);
+      expect(await codeHost.comments(mergingRepository, target)).toHaveLength(1);
+
+      // The same key on another target would hide the second comment behind the first.
+      await expect(codeHost.comment(mergingRepository, { kind: 'commit', sha: mergingBase }, 'raced', 'x')).rejects.toMatchObject({ type: ERROR_TYPES.codeHostConflict });
+      await expect(codeHost.comment(mergingRepository, { kind: 'pull_request', number: 99_999 }, 'k', 'x')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound, nonRetryable: true });
+      await expect(codeHost.comment(mergingRepository, { kind: 'commit', sha: 'f'.repeat(40) }, 'k', 'x')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+      for (const key of ['', 'has space', 'ends -->', 'x'.repeat(201)]) {
+        await expect(codeHost.comment(mergingRepository, target, key, 'x')).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput, nonRetryable: true });
+      }
+    });
+  });
 });

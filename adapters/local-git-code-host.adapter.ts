@@ -5,15 +5,28 @@ import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
+import { commentKeyProblem } from '../domain/comment-key';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
 import { KeyedLock } from '../lib/keyed-lock';
-import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, LocalPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../ports/code-host.port';
+import type {
+  CodeHostPort,
+  CommentTarget,
+  FailedRunLog,
+  LineAuthor,
+  LineRef,
+  LocalPullRequest,
+  MergedPullRequest,
+  PullRequest,
+  PullRequestRequest,
+  RepositoryRef,
+} from '../ports/code-host.port';
 
 /**
  * The embedded code host: the repository is a local git repository, RepositoryRef.location being its
  * path, and a pull request is a branch in it plus a row in local_pull_requests holding the title, body
  * and diff. Users may have the repository checked out, so its work tree, index and checked-out branch
- * are never touched: commits are built with a scratch index file and git plumbing.
+ * are never touched: commits are built with a scratch index file and git plumbing. Comments live in
+ * code_host_comments, one per repository and key, for the CLI and the demo to read back.
  */
 
 export interface LocalGitCodeHostOptions {
@@ -35,6 +48,26 @@ interface LocalPullRequestRow {
   state: string;
   reviewers: string[];
   created_at: Date;
+}
+
+interface CommentRow {
+  id: number;
+  repository: string;
+  target_kind: 'pull_request' | 'commit';
+  pull_request_number: number | null;
+  commit_sha: string | null;
+  key: string;
+  body: string;
+  created_at: Date;
+}
+
+/** A comment of the local code host, as the CLI and the demo read it back. */
+export interface LocalCodeHostComment {
+  key: string;
+  body: string;
+  url: string;
+  target: CommentTarget;
+  createdAt: Date;
 }
 
 const STEWARD_NAME = 'Steward';
@@ -124,6 +157,78 @@ export class LocalGitCodeHost implements CodeHostPort {
     return { ...parseBlamePorcelain(blamed.stdout), login: null };
   }
 
+  /**
+   * A local pull request its record says is merged. The record keeps no merge commit, so it is read
+   * from git: the oldest commit of the default branch's first-parent line that holds the PR's head,
+   * which is the head itself when the branch was fast-forwarded onto it.
+   */
+  async mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest> {
+    const location = repositoryPath(repository);
+    const row = await selectPullRequestByNumber(this.pool, location, number);
+    if (!row) throw stewardFailure(ERROR_TYPES.revisionNotFound, `pull request #${number} is not a local pull request of ${location}`, { repository: location, number });
+    if (row.state !== 'merged') {
+      throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${location} is ${row.state}, not merged`, { repository: location, number, state: row.state });
+    }
+    return {
+      number: row.number,
+      title: row.title,
+      url: localPullRequestUrl(row.repository, row.number),
+      mergeCommitSha: await mergeCommitOf(location, row.head_revision, repository.defaultBranch, number),
+      // Steward opens every local pull request; there is no account to name.
+      author: null,
+      headBranch: row.branch,
+    };
+  }
+
+  /**
+   * Stores the comment unless the repository has one with the key already: then that one is
+   * returned, and a key reused for another target fails, since it would hide the second comment.
+   */
+  async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
+    const checkedKey = checkedCommentKey(key);
+    const location = repositoryPath(repository);
+    const stored = await this.storedTarget(location, target);
+    const inserted = await this.pool.query<CommentRow>(
+      `INSERT INTO code_host_comments (repository, target_kind, pull_request_number, commit_sha, key, body)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (repository, key) DO NOTHING
+       RETURNING *`,
+      [location, stored.kind, stored.kind === 'pull_request' ? stored.number : null, stored.kind === 'commit' ? stored.sha : null, checkedKey, body],
+    );
+    if (inserted.rows[0]) return { url: commentUrl(inserted.rows[0]), created: true };
+    const { rows } = await this.pool.query<CommentRow>('SELECT * FROM code_host_comments WHERE repository = $1 AND key = $2', [location, checkedKey]);
+    const existing = rows[0];
+    if (!existing) throw new Error(`comment ${checkedKey} in ${location} conflicted on insert but cannot be read back`);
+    const existingTarget = targetOf(existing);
+    if (JSON.stringify(existingTarget) !== JSON.stringify(stored)) {
+      throw stewardFailure(ERROR_TYPES.codeHostConflict, `comment key ${checkedKey} of ${location} is already used on ${describeTarget(existingTarget)}, not ${describeTarget(stored)}`, {
+        repository: location,
+        key: checkedKey,
+      });
+    }
+    return { url: commentUrl(existing), created: false };
+  }
+
+  /** The comments on a pull request or commit, oldest first. */
+  async comments(repository: RepositoryRef, target: CommentTarget): Promise<LocalCodeHostComment[]> {
+    const location = repositoryPath(repository);
+    const stored = target.kind === 'commit' ? { kind: 'commit' as const, sha: (await resolveCommit(location, target.sha)) ?? target.sha } : target;
+    const { rows } =
+      stored.kind === 'pull_request'
+        ? await this.pool.query<CommentRow>(`SELECT * FROM code_host_comments WHERE repository = $1 AND target_kind = 'pull_request' AND pull_request_number = $2 ORDER BY id`, [location, stored.number])
+        : await this.pool.query<CommentRow>(`SELECT * FROM code_host_comments WHERE repository = $1 AND target_kind = 'commit' AND commit_sha = $2 ORDER BY id`, [location, stored.sha]);
+    return rows.map((row) => ({ key: row.key, body: row.body, url: commentUrl(row), target: targetOf(row), createdAt: row.created_at }));
+  }
+
+  /** The target as stored: a pull request that exists here, or the full sha of a commit the repository holds. */
+  private async storedTarget(location: string, target: CommentTarget): Promise<CommentTarget> {
+    if (target.kind === 'commit') return { kind: 'commit', sha: await resolveCommitOrFail(location, target.sha) };
+    if (!(await selectPullRequestByNumber(this.pool, location, target.number))) {
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `pull request #${target.number} is not a local pull request of ${location}`, { repository: location, number: target.number });
+    }
+    return { kind: 'pull_request', number: target.number };
+  }
+
   /** Asks for reviewers on a PR that exists already: the ones not asked for yet are added, as GitHub adds requested reviewers. */
   private async recordReviewers(row: LocalPullRequestRow, reviewers: string[]): Promise<LocalPullRequestRow> {
     const added = uniqueLogins(reviewers).filter((login) => !row.reviewers.includes(login));
@@ -174,6 +279,47 @@ async function selectPullRequest(pool: Pool, repository: string, branch: string)
     branch,
   ]);
   return rows[0] ?? null;
+}
+
+async function selectPullRequestByNumber(pool: Pool, repository: string, number: number): Promise<LocalPullRequestRow | null> {
+  // local_pull_requests.number is a Postgres serial (int4): a larger number names none.
+  if (!Number.isInteger(number) || number < 1 || number > 2_147_483_647) return null;
+  const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE repository = $1 AND number = $2', [repository, number]);
+  return rows[0] ?? null;
+}
+
+/** See mergedPullRequest. A head the default branch does not hold (merged by a squash made by hand) leaves no merge to find. */
+async function mergeCommitOf(repository: string, head: string, defaultBranch: string, number: number): Promise<string> {
+  const tip = await resolveCommitOrFail(repository, defaultBranch);
+  const contained = await runGit(repository, ['merge-base', '--is-ancestor', head, tip]);
+  if (contained.code === 1) {
+    throw stewardFailure(ERROR_TYPES.revisionNotFound, `pull request #${number} of ${repository} is marked merged, but its head ${head} is not in ${defaultBranch}`, {
+      repository,
+      number,
+      head,
+    });
+  }
+  if (contained.code !== 0) throw new Error(`git merge-base --is-ancestor ${head} ${tip} failed in ${repository}: ${contained.stderr.trim()}`);
+  const descendants = new Set((await git(repository, ['rev-list', '--ancestry-path', `${head}..${tip}`])).split('\n').filter((sha) => sha !== ''));
+  const firstParentLine = (await git(repository, ['rev-list', '--first-parent', `${head}..${tip}`])).split('\n').filter((sha) => sha !== '');
+  const oldest = firstParentLine.filter((sha) => descendants.has(sha)).pop();
+  if (oldest === undefined) return head;
+  const firstParent = (await git(repository, ['rev-parse', `${oldest}^1`])).trim();
+  return firstParent === head ? head : oldest;
+}
+
+function targetOf(row: CommentRow): CommentTarget {
+  return row.target_kind === 'pull_request' ? { kind: 'pull_request', number: row.pull_request_number! } : { kind: 'commit', sha: row.commit_sha! };
+}
+
+function describeTarget(target: CommentTarget): string {
+  return target.kind === 'pull_request' ? `pull request #${target.number}` : `commit ${target.sha}`;
+}
+
+/** Like localPullRequestUrl: names the local record, the comment being an anchor on its pull request or commit. */
+function commentUrl(row: CommentRow): string {
+  const on = row.target_kind === 'pull_request' ? `pulls/${row.pull_request_number}` : `commits/${row.commit_sha}`;
+  return `local-git://${row.repository}/${on}#comment-${row.id}`;
 }
 
 function toPullRequest(row: LocalPullRequestRow, created: boolean): PullRequest {
@@ -303,4 +449,11 @@ async function retryOnLockContention<T>(task: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_BASE_DELAY_MS * attempt));
     }
   }
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import type { CodeHostPort, FailedRunLog, LineAuthor, LineRef, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
+import { commentKeyProblem } from '../../domain/comment-key';
+import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -9,6 +10,8 @@ const FULL_SHA = /^[0-9a-f]{40}$/;
  * CodeHostPort in memory. Repositories are declared with their refs; a PR is keyed by repository
  * and branch, so opening it again returns the same PR with `created: false`, as the port promises.
  * It refuses what a real host refuses: unknown revisions, and a diff that is no patch at all.
+ * Merged pull requests are the ones it was told of (addMergedPullRequest, or mergePullRequest for
+ * one it opened); comments are kept by repository and key, so a retried comment is found, not posted.
  */
 export class InMemoryCodeHost implements CodeHostPort {
   /** Every request that reached openPullRequest, retries included. */
@@ -16,6 +19,9 @@ export class InMemoryCodeHost implements CodeHostPort {
   private readonly refsByRepository = new Map<string, Map<string, string>>();
   private readonly pullRequests = new Map<string, PullRequest>();
   private nextNumber = 1;
+  private readonly merged = new Map<string, MergedPullRequest>();
+  /** Every comment posted, in order, keyed `${location}\0${key}`. */
+  readonly comments = new Map<string, { target: CommentTarget; body: string; url: string }>();
 
   /** Logs of failed CI runs, keyed `${location}#${runId}`. */
   readonly failedRunLogs = new Map<string, FailedRunLog>();
@@ -84,4 +90,63 @@ export class InMemoryCodeHost implements CodeHostPort {
     if (!author) throw stewardFailure(ERROR_TYPES.revisionNotFound, `${line.file}:${line.line} is not in ${line.revision}`, { file: line.file, line: line.line });
     return { ...author };
   }
+
+  /** A pull request merged on the host, as someone merging it on GitHub would leave it. */
+  addMergedPullRequest(location: string, pullRequest: MergedPullRequest): void {
+    this.merged.set(`${location}\0${pullRequest.number}`, { ...pullRequest });
+  }
+
+  /** Merges a PR it opened, with the merge commit named; unknown numbers are a mistake in the test. */
+  mergePullRequest(location: string, number: number, mergeCommitSha: string): MergedPullRequest {
+    const opened = [...this.pullRequests.entries()].find(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number)?.[1];
+    if (!opened) throw new Error(`no pull request #${number} was opened in ${location}`);
+    const merged: MergedPullRequest = { number, title: opened.title, url: opened.url, mergeCommitSha, author: null, headBranch: opened.branch };
+    this.addMergedPullRequest(location, merged);
+    return { ...merged };
+  }
+
+  async mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest> {
+    const merged = this.merged.get(`${repository.location}\0${number}`);
+    if (merged) return { ...merged };
+    if (this.holdsPullRequest(repository.location, number)) throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${repository.location} is open`, { repository: repository.location, number });
+    throw stewardFailure(ERROR_TYPES.revisionNotFound, `no pull request #${number} in ${repository.location}`, { repository: repository.location, number });
+  }
+
+  async comment(repository: RepositoryRef, target: CommentTarget, key: string, body: string): Promise<{ url: string; created: boolean }> {
+    const stored = `${repository.location}\0${checkedCommentKey(key)}`;
+    const existing = this.comments.get(stored);
+    if (existing) {
+      if (JSON.stringify(existing.target) !== JSON.stringify(target)) {
+        throw stewardFailure(ERROR_TYPES.codeHostConflict, `comment key ${key} is already used on another target in ${repository.location}`, { key });
+      }
+      return { url: existing.url, created: false };
+    }
+    if (target.kind === 'commit') await this.resolveRevision(repository, target.sha);
+    else if (!this.holdsPullRequest(repository.location, target.number)) {
+      throw stewardFailure(ERROR_TYPES.revisionNotFound, `no pull request #${target.number} in ${repository.location}`, { repository: repository.location, number: target.number });
+    }
+    const base = this.options.baseUrl ?? 'https://code.example.test/acme/repo';
+    const url = `${base}/${target.kind === 'pull_request' ? `pull/${target.number}` : `commit/${target.sha}`}#comment-${this.comments.size + 1}`;
+    this.comments.set(stored, { target: { ...target }, body, url });
+    return { url, created: true };
+  }
+
+  /** Opened here, or told of as merged. */
+  private holdsPullRequest(location: string, number: number): boolean {
+    return this.merged.has(`${location}\0${number}`) || [...this.pullRequests.entries()].some(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number);
+  }
+
+  /** The comments posted on one target, oldest first: what a test reads back. */
+  commentsOn(location: string, target: CommentTarget): { key: string; body: string; url: string }[] {
+    return [...this.comments.entries()]
+      .filter(([stored, comment]) => stored.startsWith(`${location}\0`) && JSON.stringify(comment.target) === JSON.stringify(target))
+      .map(([stored, comment]) => ({ key: stored.slice(location.length + 1), body: comment.body, url: comment.url }));
+  }
+}
+
+/** The key, checked: one that fails is the caller's mistake and fails the same way every time. */
+function checkedCommentKey(key: string): string {
+  const problem = commentKeyProblem(key);
+  if (problem !== null) throw stewardFailure(ERROR_TYPES.invalidActivityInput, problem, { key: key.slice(0, 200) });
+  return key;
 }

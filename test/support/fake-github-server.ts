@@ -13,8 +13,8 @@ import * as path from 'node:path';
  * start from the exchanges @octokit/fixtures recorded against github.com where one fits; the others
  * follow GitHub's REST reference.
  *
- * Over 500 lines on purpose: it is one stateful server (repositories, objects, refs, pull requests
- * and tokens share its maps), and its routes read best side by side against GitHub's reference.
+ * Over 500 lines on purpose: it is one stateful server (repositories, objects, refs, pull requests,
+ * comments and tokens share its maps), and its routes read best side by side against GitHub's reference.
  */
 
 export interface FakeGitHubOptions {
@@ -66,6 +66,19 @@ export interface FakePullRequest {
   state: 'open' | 'closed';
   /** Logins asked to review, in the order asked. */
   requestedReviewers: string[];
+  /** Who opened it; the App's bot when absent. */
+  author?: string;
+  /** Set when it was merged (mergePullRequestDirectly): the commit the merge put on the base branch. */
+  merged?: { commitSha: string; at: string };
+}
+
+/** A comment on an issue or pull request, or on a commit, as GitHub keeps it. */
+export interface FakeComment {
+  id: number;
+  body: string;
+  /** Who wrote it: the App's bot for comments posted through the API. */
+  login: string;
+  createdAt: string;
 }
 
 export interface StoredFile {
@@ -104,6 +117,10 @@ interface Repository {
   /** Who may be asked to review: GitHub asks only collaborators. */
   collaborators: Set<string>;
   runs: FakeWorkflowRun[];
+  /** By issue or pull request number. */
+  issueComments: Map<number, FakeComment[]>;
+  /** By full commit sha. */
+  commitComments: Map<string, FakeComment[]>;
 }
 
 interface Interceptor {
@@ -192,6 +209,7 @@ export class FakeGitHub {
   /** Accounts by verified email, as GitHub maps a commit's author to a user. */
   private readonly usersByEmail = new Map<string, { login: string; id: number }>();
   private nextPullNumber = 1;
+  private nextCommentId = 1_800_000_001;
   private server: http.Server | null = null;
   private origin = '';
   /**
@@ -238,7 +256,7 @@ export class FakeGitHub {
   addRepository(fullName: string, options: { installationId: number; defaultBranch?: string; files: Record<string, FileInput> }): string {
     const [owner, name] = fullName.split('/');
     const defaultBranch = options.defaultBranch ?? 'main';
-    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], collaborators: new Set(), runs: [] });
+    this.repositories.set(fullName.toLowerCase(), { owner, name, defaultBranch, installationId: options.installationId, refs: new Map(), pulls: [], collaborators: new Set(), runs: [], issueComments: new Map(), commitComments: new Map() });
     const commit = this.commit({ files: options.files, parents: [], message: 'Initial commit\n' });
     this.setBranch(fullName, defaultBranch, commit);
     return commit;
@@ -305,13 +323,55 @@ export class FakeGitHub {
   }
 
   /** Opens a pull request as a person (or another worker) would, without going through the API. */
-  openPullRequestDirectly(fullName: string, pull: { title: string; head: string; draft?: boolean }): FakePullRequest {
+  openPullRequestDirectly(fullName: string, pull: { title: string; head: string; draft?: boolean; author?: string }): FakePullRequest {
     const repository = this.repository(fullName);
     const headSha = this.branchHead(fullName, pull.head);
     if (!headSha) throw new Error(`no branch ${pull.head} in ${fullName}`);
-    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [] };
+    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [], ...(pull.author === undefined ? {} : { author: pull.author }) };
     repository.pulls.push(created);
     return created;
+  }
+
+  /**
+   * Merges an open pull request as the merge button does: 'merge' writes a merge commit whose parents
+   * are the base's head and the PR's head, 'squash' one commit on the base holding the PR's tree.
+   * Returns the commit the base branch now points at.
+   */
+  mergePullRequestDirectly(fullName: string, number: number, method: 'merge' | 'squash' = 'merge'): string {
+    const repository = this.repository(fullName);
+    const pull = repository.pulls.find((candidate) => candidate.number === number);
+    if (!pull || pull.state !== 'open') throw new Error(`no open pull request #${number} in ${fullName}`);
+    const baseSha = this.branchHead(fullName, pull.base)!;
+    const message = method === 'merge' ? `Merge pull request #${number} from ${repository.owner}/${pull.head}\n\n${pull.title}\n` : `${pull.title} (#${number})\n`;
+    const tree = this.commitObject(pull.headSha).tree;
+    const who = { name: 'Octo Cat', email: 'octocat@example.test', date: '2026-11-22T09:00:00Z' };
+    const commitSha = this.store({ type: 'commit', tree, parents: method === 'merge' ? [baseSha, pull.headSha] : [baseSha], message, author: who, committer: who });
+    this.setBranch(fullName, pull.base, commitSha);
+    pull.state = 'closed';
+    pull.merged = { commitSha, at: '2026-11-22T09:00:00Z' };
+    return commitSha;
+  }
+
+  closePullRequestDirectly(fullName: string, number: number): void {
+    const pull = this.repository(fullName).pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new Error(`no pull request #${number} in ${fullName}`);
+    pull.state = 'closed';
+  }
+
+  /** A comment written by someone, not through the App: on a pull request's conversation, or on a commit. */
+  addCommentDirectly(fullName: string, target: { issue: number } | { commit: string }, body: string, login = 'octocat'): FakeComment {
+    const repository = this.repository(fullName);
+    const comment: FakeComment = { id: this.nextCommentId++, body, login, createdAt: '2026-11-22T10:00:00Z' };
+    const [map, key] = 'issue' in target ? [repository.issueComments as Map<number | string, FakeComment[]>, target.issue] : [repository.commitComments as Map<number | string, FakeComment[]>, target.commit];
+    map.set(key, [...(map.get(key) ?? []), comment]);
+    return { ...comment };
+  }
+
+  /** The comments of a pull request (or issue), or of a commit, oldest first. */
+  commentsOn(fullName: string, target: { issue: number } | { commit: string }): FakeComment[] {
+    const repository = this.repository(fullName);
+    const comments = 'issue' in target ? repository.issueComments.get(target.issue) : repository.commitComments.get(target.commit);
+    return (comments ?? []).map((comment) => ({ ...comment }));
   }
 
   /**
@@ -443,6 +503,8 @@ export class FakeGitHub {
     };
 
     if (method === 'GET' && rest === '') return { status: 200, body: this.repositoryBody(repository) };
+    if (method === 'GET' && (params = sub(/^\/commits\/([^/]+)\/comments$/))) return this.listComments(repository, { commit: this.commitForComments(repository, params[0]) }, query);
+    if (method === 'POST' && (params = sub(/^\/commits\/([^/]+)\/comments$/))) return this.createComment(repository, { commit: this.commitForComments(repository, params[0]) }, body);
     if (method === 'GET' && (params = sub(/^\/commits\/(.+)$/))) return this.getCommit(repository, params[0]);
     if (method === 'GET' && (params = sub(/^\/git\/commits\/([0-9a-f]{40})$/))) return { status: 200, body: this.gitCommitBody(repository, this.objectOf(params[0], 'commit')) };
     if (method === 'POST' && rest === '/git/commits') return this.createCommit(repository, body as { message: string; tree: string; parents: string[] });
@@ -454,6 +516,9 @@ export class FakeGitHub {
     if (method === 'POST' && rest === '/git/refs') return this.createReference(repository, body as { ref: string; sha: string });
     if (method === 'PATCH' && (params = sub(/^\/git\/refs\/(.+)$/))) return this.updateReference(repository, params[0], body as { sha: string; force?: boolean });
     if (method === 'GET' && rest === '/pulls') return this.listPulls(repository, query);
+    if (method === 'GET' && (params = sub(/^\/pulls\/(\d+)$/))) return { status: 200, body: this.pullBody(repository, this.pull(repository, Number(params[0])), true) };
+    if (method === 'GET' && (params = sub(/^\/issues\/(\d+)\/comments$/))) return this.listComments(repository, { issue: this.issueForComments(repository, Number(params[0])) }, query);
+    if (method === 'POST' && (params = sub(/^\/issues\/(\d+)\/comments$/))) return this.createComment(repository, { issue: this.issueForComments(repository, Number(params[0])) }, body);
     if (method === 'POST' && (params = sub(/^\/pulls\/(\d+)\/requested_reviewers$/))) return this.requestReviewers(repository, Number(params[0]), body as { reviewers?: string[] });
     if (method === 'POST' && rest === '/pulls') return this.createPull(repository, body as { title: string; body?: string; head: string; base: string; draft?: boolean });
     if (method === 'GET' && (params = sub(/^\/actions\/runs\/(\d+)$/))) return { status: 200, body: this.runBody(repository, this.run(repository, Number(params[0]))) };
@@ -618,13 +683,14 @@ export class FakeGitHub {
       state: pull.state,
       locked: false,
       title: pull.title,
-      user: { login: BOT.name, id: 41898282, type: 'Bot' },
+      user: pull.author === undefined ? { login: BOT.name, id: 41898282, type: 'Bot' } : this.userBody({ login: pull.author, id: 5_100_000 + pull.number }),
       body: pull.body,
       created_at: '2026-11-21T10:00:00Z',
-      updated_at: '2026-11-21T10:00:00Z',
-      closed_at: null,
-      merged_at: null,
-      merge_commit_sha: null,
+      updated_at: pull.merged?.at ?? '2026-11-21T10:00:00Z',
+      closed_at: pull.state === 'closed' ? (pull.merged?.at ?? '2026-11-22T09:00:00Z') : null,
+      merged_at: pull.merged?.at ?? null,
+      // As on GitHub, a PR not merged has one too: the test merge commit, which is on no branch.
+      merge_commit_sha: pull.merged?.commitSha ?? this.testMergeCommit(repository, pull),
       assignee: null,
       assignees: [],
       requested_reviewers: pull.requestedReviewers.map((login) => this.userBody({ login, id: 0 })),
@@ -637,11 +703,84 @@ export class FakeGitHub {
       author_association: 'NONE',
       auto_merge: null,
       active_lock_reason: null,
-      ...(detailed ? { merged: false, mergeable: null, rebaseable: null, mergeable_state: 'unknown', merged_by: null, comments: 0, review_comments: 0, commits: 1, additions: 1, deletions: 1, changed_files: 1 } : {}),
+      ...(detailed ? { merged: pull.merged !== undefined, mergeable: null, rebaseable: null, mergeable_state: 'unknown', merged_by: null, comments: 0, review_comments: 0, commits: 1, additions: 1, deletions: 1, changed_files: 1 } : {}),
     };
   }
 
+  private testMergeCommit(repository: Repository, pull: FakePullRequest): string {
+    const baseSha = this.branchHead(this.fullName(repository), pull.base) ?? pull.headSha;
+    const who = { ...BOT, date: '2026-11-21T10:00:00Z' };
+    return this.store({ type: 'commit', tree: this.commitObject(pull.headSha).tree, parents: [baseSha, pull.headSha], message: `Merge ${pull.headSha} into ${baseSha}\n`, author: who, committer: who });
+  }
+
+  /** An issue comment as GitHub's reference shows it (GET /repos/{owner}/{repo}/issues/comments/{id}), or a commit comment. */
+  private commentBody(repository: Repository, target: { issue: number } | { commit: string }, comment: FakeComment): Record<string, unknown> {
+    const api = this.repoApi(repository);
+    const web = `${this.origin}/${this.fullName(repository)}`;
+    const user = comment.login === BOT.name ? { login: BOT.name, id: 41898282, node_id: 'BOT_kgDOAAAAAA', type: 'Bot', site_admin: false } : this.userBody({ login: comment.login, id: 5_200_000 });
+    const reactions = { url: `${api}/${'issue' in target ? 'issues/comments' : 'comments'}/${comment.id}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 };
+    const common = { id: comment.id, node_id: `IC_kwDOAAAAAA${comment.id}`, user, created_at: comment.createdAt, updated_at: comment.createdAt, author_association: comment.login === BOT.name ? 'NONE' : 'MEMBER', body: comment.body, reactions };
+    if ('issue' in target) {
+      const isPull = repository.pulls.some((pull) => pull.number === target.issue);
+      return {
+        url: `${api}/issues/comments/${comment.id}`,
+        html_url: `${web}/${isPull ? 'pull' : 'issues'}/${target.issue}#issuecomment-${comment.id}`,
+        issue_url: `${api}/issues/${target.issue}`,
+        ...common,
+        performed_via_github_app: comment.login === BOT.name ? { id: this.options.appId, slug: 'steward', name: 'Steward' } : null,
+      };
+    }
+    return { url: `${api}/comments/${comment.id}`, html_url: `${web}/commit/${target.commit}#commitcomment-${comment.id}`, ...common, path: null, position: null, line: null, commit_id: target.commit };
+  }
+
   // --- endpoints --------------------------------------------------------------------------------
+
+  private pull(repository: Repository, number: number): FakePullRequest {
+    const pull = repository.pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new HttpError(404, this.error('Not Found', 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request', 404));
+    return pull;
+  }
+
+  /** Every pull request is an issue; this fake keeps no other issues. */
+  private issueForComments(repository: Repository, number: number): number {
+    if (!repository.pulls.some((pull) => pull.number === number)) throw new HttpError(404, this.error('Not Found', 'https://docs.github.com/rest/issues/comments#list-issue-comments', 404));
+    return number;
+  }
+
+  private commitForComments(repository: Repository, ref: string): string {
+    const sha = this.resolve(repository, ref);
+    if (!sha) throw new HttpError(422, this.error(`No commit found for SHA: ${ref}`, 'https://docs.github.com/rest/commits/comments', 422));
+    return sha;
+  }
+
+  /** A page of comments, oldest first (per_page at most 100, 30 by default), with GitHub's Link header for the others. */
+  private listComments(repository: Repository, target: { issue: number } | { commit: string }, query: URLSearchParams): FakeResponse {
+    const all = 'issue' in target ? (repository.issueComments.get(target.issue) ?? []) : (repository.commitComments.get(target.commit) ?? []);
+    const perPage = Math.max(1, Math.min(Number(query.get('per_page') ?? 30), 100));
+    const page = Math.max(1, Number(query.get('page') ?? 1));
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const path = 'issue' in target ? `issues/${target.issue}` : `commits/${target.commit}`;
+    const link = (n: number, rel: string) => `<${this.repoApi(repository)}/${path}/comments?per_page=${perPage}&page=${n}>; rel="${rel}"`;
+    const links = [...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []), ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])];
+    return {
+      status: 200,
+      body: all.slice((page - 1) * perPage, page * perPage).map((comment) => this.commentBody(repository, target, comment)),
+      ...(links.length > 0 ? { headers: { link: links.join(', ') } } : {}),
+    };
+  }
+
+  private createComment(repository: Repository, target: { issue: number } | { commit: string }, body: unknown): FakeResponse {
+    const documentation = 'issue' in target ? 'https://docs.github.com/rest/issues/comments#create-an-issue-comment' : 'https://docs.github.com/rest/commits/comments#create-a-commit-comment';
+    const text = (body as { body?: unknown } | null)?.body;
+    if (typeof text !== 'string' || text === '') throw new HttpError(422, this.validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }], documentation));
+    if (text.length > PULL_REQUEST_BODY_LIMIT) {
+      throw new HttpError(422, this.validationFailed([{ resource: 'IssueComment', code: 'custom', field: 'body', message: `body is too long (maximum is ${PULL_REQUEST_BODY_LIMIT} characters)` }], documentation));
+    }
+    const comment: FakeComment = { id: this.nextCommentId++, body: text, login: BOT.name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    if ('issue' in target) repository.issueComments.set(target.issue, [...(repository.issueComments.get(target.issue) ?? []), comment]);
+    else repository.commitComments.set(target.commit, [...(repository.commitComments.get(target.commit) ?? []), comment]);
+    return { status: 201, body: this.commentBody(repository, target, comment) };
+  }
 
   private knownRepository(owner: string, name: string): Repository {
     const repository = this.repositories.get(`${owner}/${name}`.toLowerCase());
