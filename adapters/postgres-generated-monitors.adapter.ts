@@ -29,7 +29,7 @@ export const NewGeneratedMonitor = z.object({
   coveredLines: z.array(z.string()),
   critical: z.number().finite(),
   warning: z.number().finite().nullable(),
-  thresholdSource: z.enum(['baseline', 'default']),
+  thresholdSource: z.enum(['baseline', 'default', 'proposal']),
   evaluatedLocally: z.boolean(),
 });
 
@@ -37,7 +37,7 @@ export const DroppedProposal = z.object({
   generationId: z.string().min(1),
   repository: z.string().min(1),
   name: z.string(),
-  stage: z.enum(['grounding', 'validation', 'duplicate', 'cap']),
+  stage: z.enum(['schema', 'grounding', 'validation', 'duplicate', 'cap']),
   reason: z.string(),
   proposal: z.unknown(),
 });

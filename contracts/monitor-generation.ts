@@ -8,7 +8,8 @@ export const MONITOR_GENERATION_WORKFLOW_TYPE = 'monitorGenerationWorkflow';
 
 /** What was merged: a pull request (the webhook, `--pr`) or a commit of the default branch (`--commit`, the local code host). */
 export type MergedChange =
-  | { kind: 'pull_request'; number: number; mergeCommitSha: string; title: string | null; author: string | null; url: string | null }
+  /** mergeCommitSha null: the generation asks the code host for it (`--pr <n>`, which knows only the number). */
+  | { kind: 'pull_request'; number: number; mergeCommitSha: string | null; title: string | null; author: string | null; url: string | null }
   | { kind: 'commit'; sha: string };
 
 /**
@@ -55,7 +56,7 @@ export interface MonitorGenerationInput {
 export type MonitorGenerationStatus = 'received' | 'reading_change' | 'retiring' | 'proposing' | 'checking' | 'creating' | 'summarizing' | 'closed';
 
 /** Why a proposal did not become a monitor; each drop is recorded. */
-export type ProposalDropStage = 'grounding' | 'validation' | 'duplicate' | 'cap';
+export type ProposalDropStage = 'schema' | 'grounding' | 'validation' | 'duplicate' | 'cap';
 
 export interface CreatedMonitorView {
   monitorId: string;
@@ -66,8 +67,9 @@ export interface CreatedMonitorView {
   file: string;
   critical: number;
   warning: number | null;
-  /** 'baseline': from the signature's observed rate and burstiness; 'default': a conservative guess the first noise triage tunes. */
-  thresholdSource: 'baseline' | 'default';
+  /** 'baseline': from the signature's observed rate and burstiness; 'default': a conservative default the first noise triage tunes; 'proposal': not a count of log lines (an APM rate or latency), the model's, unchecked against data. */
+  thresholdSource: 'baseline' | 'default' | 'proposal';
+  thresholdExplanation: string;
   /** Whether the embedded evaluator runs this type; Datadog evaluates every type. */
   evaluatedLocally: boolean;
 }

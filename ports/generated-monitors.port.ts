@@ -24,7 +24,7 @@ export interface GeneratedMonitorRecord {
   coveredLines: string[];
   critical: number;
   warning: number | null;
-  thresholdSource: 'baseline' | 'default';
+  thresholdSource: 'baseline' | 'default' | 'proposal';
   evaluatedLocally: boolean;
   createdAt: string;
   /** Set once Steward deleted it, with why. */

@@ -6,7 +6,9 @@ export type NotificationKind =
   | 'approval_timed_out'
   | 'approval_decided'
   /** The deploy watch pinned a regression on a deploy and asks what to do: roll back, fix forward, or dismiss. */
-  | 'rollback_proposed';
+  | 'rollback_proposed'
+  /** Monitors were generated for a merged change: one message per change, listing them. */
+  | 'monitors_generated';
 
 /** What the deploy watch offers a person to decide; the choices signal deployDecisionSignal on the watch. */
 export interface DeployDecisionOffer {

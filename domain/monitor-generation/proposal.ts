@@ -122,12 +122,18 @@ export interface MonitorOrigin {
   repository: string;
   /** The merge commit the monitor was generated for. */
   sha: string;
-  pullRequest: number;
+  /** Null for a commit merged without a pull request (the local code host, `--commit`). */
+  pullRequest: number | null;
 }
 
 /** `@` is not a tag character: the source tag reads `steward_source:acme/checkout_<sha>` once Datadog's rules are applied. */
 export function stewardTags(origin: MonitorOrigin, location: CodeLocation): string[] {
-  return [STEWARD_CREATED_TAG, datadogTag(`steward_source:${origin.repository}@${origin.sha}`), datadogTag(`steward_pr:${origin.pullRequest}`), fileTag(location.file)];
+  return [
+    STEWARD_CREATED_TAG,
+    datadogTag(`steward_source:${origin.repository}@${origin.sha}`),
+    ...(origin.pullRequest === null ? [] : [datadogTag(`steward_pr:${origin.pullRequest}`)]),
+    fileTag(location.file),
+  ];
 }
 
 /** The value of a `key:` tag among a monitor's tags, or null when it has none. */
@@ -171,7 +177,7 @@ export interface DefinitionThresholds {
  */
 export function monitorDefinitionOf(proposal: MonitorProposal, thresholds: DefinitionThresholds | null, origin: MonitorOrigin, webhookHandle: string = DEFAULT_WEBHOOK_HANDLE): GeneratedMonitorDefinition {
   if (!WEBHOOK_HANDLE.test(webhookHandle)) throw new MonitorProposalError(`webhook handle ${JSON.stringify(webhookHandle)} is not of the form @webhook-<name>`);
-  if (!Number.isInteger(origin.pullRequest) || origin.pullRequest <= 0) throw new MonitorProposalError(`pull request number ${origin.pullRequest} is not a positive integer`);
+  if (origin.pullRequest !== null && (!Number.isInteger(origin.pullRequest) || origin.pullRequest <= 0)) throw new MonitorProposalError(`pull request number ${origin.pullRequest} is not a positive integer`);
   const query = proposal.type === 'composite' ? proposal.query : withCriticalThreshold(proposal.query, thresholds?.critical ?? proposal.thresholds.critical);
   const critical = proposal.type === 'composite' ? null : (thresholds?.critical ?? proposal.thresholds.critical);
   const warning = proposal.type === 'composite' ? null : thresholds ? thresholds.warning : (proposal.thresholds.warning ?? null);
@@ -208,7 +214,7 @@ function monitorMessage(proposal: MonitorProposal, origin: MonitorOrigin, webhoo
   const body = defuseMentions(proposal.message.trim());
   return [
     ...(body === '' ? [] : [body, '']),
-    `Watches ${describeLocation(proposal.location)}, new in PR #${origin.pullRequest} of ${origin.repository} (${origin.sha.slice(0, 12)}).`,
+    `Watches ${describeLocation(proposal.location)}, new in ${origin.pullRequest === null ? 'commit' : `PR #${origin.pullRequest} of`} ${origin.repository} (${origin.sha.slice(0, 12)}).`,
     `Why: ${defuseMentions(proposal.rationale.trim())}`,
     '',
     webhookHandle,

@@ -22,7 +22,7 @@ export interface CreatedMonitorSummary {
   url: string | null;
 }
 
-export type DropStage = 'schema' | 'grounding' | 'duplicate' | 'cap';
+export type DropStage = 'schema' | 'grounding' | 'validation' | 'duplicate' | 'cap';
 
 export interface DroppedProposalSummary {
   name: string;
@@ -32,7 +32,8 @@ export interface DroppedProposalSummary {
 
 export interface MonitorGenerationSummary {
   repository: string;
-  pullRequest: number;
+  /** Null for a commit merged without a pull request. */
+  pullRequest: number | null;
   sha: string;
   created: CreatedMonitorSummary[];
   dropped: DroppedProposalSummary[];
@@ -50,6 +51,7 @@ const SET_FROM: Record<CreatedMonitorSummary['setFrom'], string> = {
 const STAGE: Record<DropStage, string> = {
   schema: 'malformed',
   grounding: 'not grounded in the code',
+  validation: 'refused by the validator',
   duplicate: 'duplicate',
   cap: 'over the cap',
 };
@@ -73,13 +75,18 @@ function thresholdText(monitor: CreatedMonitorSummary): string {
   return `critical ${monitor.critical}${monitor.warning === null ? '' : `, warning ${monitor.warning}`}, ${SET_FROM[monitor.setFrom]}`;
 }
 
+/** `acme/checkout#12`, or the repository alone for a commit merged without a PR (its sha follows). */
+function changeName(summary: MonitorGenerationSummary): string {
+  return summary.pullRequest === null ? summary.repository : `${summary.repository}#${summary.pullRequest}`;
+}
+
 export function pullRequestComment(summary: MonitorGenerationSummary): string {
   const { created, dropped } = summary;
   const heading = `### Monitors for this change`;
   const intro =
     created.length === 0
-      ? `Steward created no monitor for ${summary.repository}#${summary.pullRequest} (${summary.sha.slice(0, 12)}).`
-      : `Steward created ${plural(created.length, 'monitor')} for the new code of ${summary.repository}#${summary.pullRequest} (${summary.sha.slice(0, 12)}). They alert through Steward, which opens an incident when one fires.`;
+      ? `Steward created no monitor for ${changeName(summary)} (${summary.sha.slice(0, 12)}).`
+      : `Steward created ${plural(created.length, 'monitor')} for the new code of ${changeName(summary)} (${summary.sha.slice(0, 12)}). They alert through Steward, which opens an incident when one fires.`;
   const createdSection = created.map((monitor) =>
     [
       `- **${monitor.url === null ? escapeMarkdown(monitor.name) : `[${escapeMarkdown(monitor.name)}](${monitor.url})`}** (${monitor.type}), watching ${codeSpan(describeLocation(monitor.location))}`,
@@ -105,7 +112,8 @@ const SLACK_LISTED = 10;
 
 export function slackMessage(summary: MonitorGenerationSummary, pullRequestUrl: string | null = null): string {
   const { created, dropped } = summary;
-  const pr = pullRequestUrl === null ? `${escapeSlack(summary.repository)}#${summary.pullRequest}` : `<${pullRequestUrl}|${escapeSlack(summary.repository)}#${summary.pullRequest}>`;
+  const name = summary.pullRequest === null ? `${escapeSlack(summary.repository)} at ${summary.sha.slice(0, 12)}` : escapeSlack(changeName(summary));
+  const pr = pullRequestUrl === null ? name : `<${pullRequestUrl}|${name}>`;
   const droppedNote = dropped.length === 0 ? '' : ` (${plural(dropped.length, 'proposal')} not created: ${countsByStage(dropped)})`;
   if (created.length === 0) return `Steward created no monitor for ${pr}${droppedNote}.`;
   const lines = created.slice(0, SLACK_LISTED).map((monitor) => {

@@ -21,7 +21,7 @@ CREATE TABLE generated_monitors (
   covered_lines       text[] NOT NULL,
   critical            double precision NOT NULL,
   warning             double precision,
-  threshold_source    text NOT NULL CHECK (threshold_source IN ('baseline', 'default')),
+  threshold_source    text NOT NULL CHECK (threshold_source IN ('baseline', 'default', 'proposal')),
   evaluated_locally   boolean NOT NULL,
   created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
   retired_at          timestamptz,
@@ -38,7 +38,7 @@ CREATE TABLE generated_monitor_drops (
   generation_id text NOT NULL,
   repository    text NOT NULL,
   name          text NOT NULL,
-  stage         text NOT NULL CHECK (stage IN ('grounding', 'validation', 'duplicate', 'cap')),
+  stage         text NOT NULL CHECK (stage IN ('schema', 'grounding', 'validation', 'duplicate', 'cap')),
   reason        text NOT NULL,
   proposal      jsonb,
   recorded_at   timestamptz NOT NULL DEFAULT now()
