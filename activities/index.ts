@@ -11,11 +11,14 @@ import type { CodeSearchPort } from '../ports/code-search.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
 import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
-import type { MonitorsPort } from '../ports/monitors.port';
+import type { GeneratedMonitorsPort } from '../ports/generated-monitors.port';
+import type { MonitorAuthoringPort, MonitorsPort } from '../ports/monitors.port';
 import type { NotifierPort } from '../ports/notifier.port';
 import type { RollbackHookPort } from '../ports/rollback-hook.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { createFixAgentActivities } from './fix/fix-agent.activities';
+import { createGenerationAgentActivities } from './monitor-generation/generation-agent.activities';
+import { createMonitorGenerationActivities } from './monitor-generation/monitor-generation.activities';
 import { createFixActivities } from './fix/fix.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
@@ -27,7 +30,8 @@ import { createTriageActivities } from './triage/triage.activities';
 
 export interface IncidentPorts {
   model: ModelPort;
-  monitors: MonitorsPort;
+  /** The monitor platform: what alerts fire from, and where generated monitors are created. */
+  monitors: MonitorsPort & MonitorAuthoringPort;
   codeHost: CodeHostPort;
   sandbox: SandboxPort;
   notifier: NotifierPort;
@@ -48,6 +52,10 @@ export interface IncidentPorts {
   fixAgentTokenBudget?: number | null;
   /** The policy the deploy watch's child incidents start under; absent where no watch runs. */
   incidentPolicy?: IncidentPolicy | null;
+  /** The registry of generated monitors; absent where monitor generation does not run (the incident-only test harness). */
+  generatedMonitors?: GeneratedMonitorsPort | null;
+  /** Days of error-signature counts that generated log alerts take their thresholds from (the deploy watch's baseline days). */
+  thresholdBaselineDays?: number;
 }
 
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
@@ -78,6 +86,8 @@ export function createIncidentActivities(ports: IncidentPorts) {
     ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
     ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),
     ...createLedgerActivities({ ledger: ports.ledger }),
+    ...monitorGenerationOver(ports),
+    ...createGenerationAgentActivities({ model: ports.model, sandbox: ports.sandbox, conversations: ports.conversations, codeSearch: ports.codeSearch ?? null, monitors: ports.monitors, services: ports.services }),
     ...createRollbackActivities({
       sandbox: ports.sandbox,
       codeHost: ports.codeHost,
@@ -99,8 +109,32 @@ function deployTriageOver(ports: IncidentPorts): ReturnType<typeof createDeployT
   };
 }
 
+/** Monitor generation keeps every generated monitor in its registry: without one it refuses to run, naming what is missing. */
+function monitorGenerationOver(ports: IncidentPorts): ReturnType<typeof createMonitorGenerationActivities> {
+  const registry = ports.generatedMonitors ?? null;
+  const generated: GeneratedMonitorsPort =
+    registry ??
+    new Proxy({} as GeneratedMonitorsPort, {
+      get: () => async () => {
+        throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no registry of generated monitors, which monitor generation records every monitor in');
+      },
+    });
+  return createMonitorGenerationActivities({
+    codeSearch: ports.codeSearch ?? null,
+    monitors: ports.monitors,
+    generated,
+    signatures: ports.signatures ?? null,
+    codeHost: ports.codeHost,
+    model: ports.model,
+    notifier: ports.notifier,
+    ledger: ports.ledger,
+    services: ports.services,
+    baselineDays: ports.thresholdBaselineDays ?? 7,
+  });
+}
+
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
-export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert'] as const;
+export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert', 'proposeMonitors'] as const;
 export type SandboxActivityName = (typeof SANDBOX_ACTIVITY_NAMES)[number];
 
 export function sandboxActivitiesOf(activities: IncidentActivities): Pick<IncidentActivities, SandboxActivityName> {

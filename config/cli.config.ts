@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUES, type DeployWatchPolicy } from '../contracts';
+import { DEFAULT_TASK_QUEUES, type DeployWatchPolicy, type MonitorGenerationPolicy } from '../contracts';
+import type { ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
 import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { ConfigError } from './env';
+import { monitorGenerationConfig, monitorGenerationEnv } from './monitor-generation.config';
+import { loadServices } from './services.config';
 import { LOCAL_PORTS, TEMPORAL_DEFAULTS } from './temporal.config';
 
 /**
@@ -22,6 +25,10 @@ const CliEnv = z.object({
   /** Where `steward deploy` starts a deploy's watch: the incident workers' queue, as the API starts it. */
   STEWARD_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.incidents),
   ...deployWatchEnv,
+  ...monitorGenerationEnv,
+  /** The services `steward monitors generate` maps a service to its repository with; the demo's when unset, as for the workers. */
+  STEWARD_SERVICES_FILE: z.string().min(1).optional(),
+  STEWARD_DATA_DIR: z.string().default('data'),
   /** Where offloaded payloads are read from, and where the local code host keeps its pull requests. */
   DATABASE_URL: z.string().min(1).optional(),
   STEWARD_PAYLOAD_OFFLOAD_BYTES: z.coerce.number().int().min(0).default(TEMPORAL_DEFAULTS.payloadOffloadBytes),
@@ -37,6 +44,8 @@ export interface CliConfig {
   defaultActor: string;
   /** `steward deploy` starts a watch as the API does: on this queue, under this policy. */
   deployWatch: { taskQueue: string; policy: DeployWatchPolicy };
+  /** `steward monitors generate` starts a generation as the API does; the services file is read when the command runs. */
+  monitorGeneration: { taskQueue: string; policy: MonitorGenerationPolicy; services(): ServicesConfig };
 }
 
 /** Parses the CLI's environment; a ConfigError names each variable that is wrong. */
@@ -49,5 +58,6 @@ export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
     databaseUrl: e.DATABASE_URL ?? null,
     defaultActor: `cli:${e.USER}`,
     deployWatch: { taskQueue: e.STEWARD_TASK_QUEUE, policy: deployWatchConfig(e) },
+    monitorGeneration: { taskQueue: e.STEWARD_TASK_QUEUE, policy: monitorGenerationConfig(e), services: () => loadServices(e.STEWARD_SERVICES_FILE, e.STEWARD_DATA_DIR, env) },
   };
 }

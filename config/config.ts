@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { DeployWatchPolicy } from '../contracts';
+import type { DeployWatchPolicy, MonitorGenerationPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
 import { apiConfig, apiEnv, type ApiConfig } from './api.config';
 import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
+import { monitorGenerationConfig, monitorGenerationEnv } from './monitor-generation.config';
 import { ConfigError } from './env';
 import { incidentPolicyConfig, incidentPolicyEnv, type IncidentPolicyConfig } from './incident-policy.config';
 import { codeHostConfig, integrationsEnv, monitorsConfig, slackConfig, type CodeHostConfig, type MonitorsConfig, type SlackConfig } from './integrations.config';
@@ -38,6 +39,7 @@ const EnvSchema = z.object({
   ...apiEnv,
   ...incidentPolicyEnv,
   ...deployWatchEnv,
+  ...monitorGenerationEnv,
   ...modelEnv,
   ...integrationsEnv,
   ...logsEnv,
@@ -67,6 +69,7 @@ export interface StewardConfig extends IncidentPolicyConfig {
   sandbox: SandboxConfig;
   /** The deploy watch's policy, which every deploy's watch is started with. */
   deployWatch: DeployWatchPolicy;
+  monitorGeneration: MonitorGenerationPolicy;
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
 }
@@ -102,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     slack,
     sandbox: sandboxConfig(e),
     deployWatch: deployWatchConfig(e),
+    monitorGeneration: monitorGenerationConfig(e),
     faults: {
       crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
       markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),

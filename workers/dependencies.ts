@@ -7,6 +7,7 @@ import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresLogs } from '../adapters/postgres-logs.adapter';
+import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
@@ -131,6 +132,8 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : buildLogStore(config, pool),
       codeSearch,
       signatures: new PostgresSignatureStore(pool),
+      generatedMonitors: new PostgresGeneratedMonitors(pool),
+      thresholdBaselineDays: config.deployWatch.baselineDays,
       services: config.services,
       rollbackHook: new HttpRollbackHook(),
       incidentPolicy: incidentPolicyFromConfig(config, options.webUiUrl === undefined ? config.temporal.webUiUrl : options.webUiUrl),
@@ -145,6 +148,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       config.monitors.provider === 'datadog'
         ? 'error logs: Datadog log search'
         : `error logs: Postgres (OTLP/HTTP at POST /v1/logs, kept ${retentionLabel(config.logs.retentionMs)}; not Datadog)`,
+      `monitor generation: from merged changes, ${config.monitors.provider === 'datadog' ? 'created and validated on Datadog' : 'kept in Postgres and validated by the local log-alert validator (not Datadog)'}, registry in Postgres`,
       `code search: git, in each service's repository (local folders in place, remote ones mirrored under ${codeSearchMirrors})`,
     ],
     sandboxBackend,

@@ -12,6 +12,7 @@ import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { HttpRollbackHook } from '../../adapters/http-rollback-hook.adapter';
 import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
+import { PostgresGeneratedMonitors } from '../../adapters/postgres-generated-monitors.adapter';
 import { PostgresMonitors } from '../../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../../adapters/replay-model.adapter';
 import { MeteredModel } from '../../activities/shared/metered-model';
@@ -168,6 +169,7 @@ export async function createHarness(): Promise<Harness> {
       logs: null,
       services,
       rollbackHook: new HttpRollbackHook(),
+      generatedMonitors: new PostgresGeneratedMonitors(database.pool),
       ...portOverrides,
     };
   };
