@@ -4,4 +4,5 @@
  */
 export { incidentWorkflow } from './incident/incident.workflow';
 export { deployWatchWorkflow } from './deploy-watch/deploy-watch.workflow';
+export { monitorGenerationWorkflow } from './monitor-generation/monitor-generation.workflow';
 export { snapshotRefreshWorkflow } from './snapshot-refresh/snapshot-refresh.workflow';

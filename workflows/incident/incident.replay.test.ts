@@ -36,6 +36,8 @@ describe('workflow replay (the incident and the deploy watch)', () => {
         'deploy-watch-not-runtime.json',
         'deploy-watch-lookback.json',
         'deploy-watch-build-failed.json',
+        'monitor-generation-created.json',
+        'monitor-generation-retired.json',
       ]),
     );
   });
