@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WorkflowClient } from '@temporalio/client';
-import type { DeployWatchPolicy, IncidentPolicy } from '../contracts';
+import type { DeployWatchPolicy, IncidentPolicy, MonitorGenerationPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import type { LogRecordsPort } from '../ports/log-records.port';
 import type { LogRetention } from './otlp/log-retention';
@@ -31,6 +31,11 @@ export interface ApiServerDeps {
    * Absent, POST /webhooks/deploy answers 404 and GitHub's deploy events are acknowledged unread.
    */
   deploys?: DeployIntakeDeps | null;
+  /**
+   * Monitors from merged PRs: the generation's policy and the services, matched to a merged PR by
+   * their GitHub repository. Absent, merged PRs generate nothing (a Steward PR is still recorded on its incident).
+   */
+  monitorGeneration?: { policy: MonitorGenerationPolicy; services: ServicesConfig } | null;
   health: { postgres: () => Promise<void> };
   /**
    * The OTLP/HTTP logs endpoint (POST /v1/logs): the store it writes to, its body limit (as sent and

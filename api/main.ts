@@ -70,6 +70,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     slackSigningSecret: config.slack?.signingSecret ?? null,
     githubWebhookSecret: config.codeHost.provider === 'github-app' ? config.codeHost.webhookSecret : null,
     deploys: { policy: config.deployWatch, services: config.services, maxBodyBytes: config.api.deployMaxBodyBytes },
+    monitorGeneration: { policy: config.monitorGeneration, services: config.services },
     rejectReasonModal: config.slack ? slackRejectReasonModal({ botToken: config.slack.botToken, apiUrl: config.slack.apiUrl }) : null,
     health: {
       postgres: async () => {

@@ -12,7 +12,7 @@ import {
 import { Pool } from 'pg';
 import { loadConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
-import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES } from '../contracts';
+import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, MONITOR_GENERATION_WORKFLOW_TYPE, monitorGenerationWorkflowId, SEARCH_ATTRIBUTES } from '../contracts';
 import { normalizeDatadogPayload } from '../domain/alert';
 import { freePort } from '../test/support/ports';
 import { createApiServer, type ApiServerDeps, type EdgeApp } from './server';
@@ -630,6 +630,31 @@ describe('POST /webhooks/github', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ recorded: false, reason });
     }
+  });
+
+  it('starts the monitor generation of every PR merged into a configured repository, a Steward fix PR included, and joins it on re-delivery', async () => {
+    const services = { 'checkout-service': { ...loadConfig({}).services['checkout-service']!, githubRepository: 'acme/checkout-service' } };
+    const generating = await startServer({ githubWebhookSecret: GITHUB_SECRET, monitorGeneration: { policy: loadConfig({}).monitorGeneration, services } });
+    const feature = pullRequestEvent({ branch: `feature/${randomBytes(3).toString('hex')}` }).replace(/"number":42/g, `"number":${4_200 + monitorCounter++}`);
+    const number = (JSON.parse(feature) as { number: number }).number;
+    const send = (body: string) => fetch(`${generating.url}/webhooks/github`, { method: 'POST', headers: deliveryHeaders(body) as Record<string, string>, body });
+
+    const first = await send(feature);
+    expect(first.status).toBe(202);
+    const generationId = monitorGenerationWorkflowId('acme/checkout-service', { kind: 'pull_request', number, mergeCommitSha: MERGE_COMMIT, title: null, author: null, url: null });
+    expect(await first.json()).toMatchObject({ recorded: false, generation: { generationId, processed: false, joined: false } });
+    expect(await (await send(feature)).json()).toMatchObject({ generation: { generationId, joined: true } });
+    const described = await client.workflow.getHandle(generationId).describe();
+    expect(described.type).toBe(MONITOR_GENERATION_WORKFLOW_TYPE);
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.repository)).toBe('acme/checkout-service');
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.pullRequest)).toBe(number);
+    expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.revision)).toBe(MERGE_COMMIT);
+
+    // A PR closed without merging generates nothing; a repository no service is built from neither.
+    const closed = pullRequestEvent({ branch: 'feature/abandoned', merged: false });
+    expect(await (await send(closed)).json()).toEqual({ recorded: false, reason: 'feature/abandoned is not a Steward branch' });
+    const elsewhere = feature.replace(/acme\/checkout-service/g, 'acme/other');
+    expect(await (await send(elsewhere)).json()).toEqual({ recorded: false, reason: expect.stringContaining('is not a Steward branch') });
   });
 
   it('does not exist when no GitHub App is configured', async () => {

@@ -23,6 +23,11 @@ export interface ResolvedPullRequest {
   resolvedAt: string;
   /** From a `steward/<incident>` branch of the repository itself; null for any other branch. */
   incidentId: string | null;
+  title: string | null;
+  /** The login of whoever opened it. */
+  author: string | null;
+  /** Its page on GitHub. */
+  url: string | null;
 }
 
 /** The prefix branchFor (activities/pull-request) gives every incident branch. */
@@ -32,6 +37,9 @@ const PullRequestEvent = z.object({
   action: z.string(),
   pull_request: z.object({
     number: z.number().int().positive(),
+    title: z.string().nullish(),
+    html_url: z.string().nullish(),
+    user: z.object({ login: z.string() }).nullish(),
     merged: z.boolean().nullish(),
     merged_at: z.string().nullable(),
     closed_at: z.string().nullish(),
@@ -59,7 +67,8 @@ export function resolvedPullRequestFromEvent(body: string): ResolvedPullRequest 
   const parsed = PullRequestEvent.safeParse(parseDeliveryJson(body));
   if (!parsed.success) throw new GitHubWebhookRejectedError('payload', `the pull_request event is not as documented: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.action !== 'closed') return null;
-  return { ...resolution(parsed.data), ...branchOf(parsed.data) };
+  const { pull_request: pullRequest } = parsed.data;
+  return { ...resolution(parsed.data), ...branchOf(parsed.data), title: pullRequest.title ?? null, author: pullRequest.user?.login ?? null, url: pullRequest.html_url ?? null };
 }
 
 function resolution({ pull_request: pullRequest, repository }: PullRequestEvent): Pick<ResolvedPullRequest, 'repository' | 'number' | 'merged' | 'mergeCommitSha' | 'resolvedAt'> {

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { IncidentNotRunningError } from '../../use-cases/decide-on-fix.use-case';
 import { deliverDeploy } from '../../use-cases/deliver-deploy.use-case';
+import { generateMonitors, type MonitorGenerationOutcome } from '../../use-cases/generate-monitors.use-case';
 import { resolvePullRequest } from '../../use-cases/resolve-pull-request.use-case';
 import { answerNotConfigured, type EdgeContext, type RouteModule } from '../edge-app';
 import { deployFromGitHubEvent, GITHUB_DEPLOY_EVENTS, type GitHubDeployEvent } from '../github/deploy-delivery';
@@ -13,7 +14,8 @@ const URL = '/webhooks/github';
 
 /**
  * POST /webhooks/github: a Steward PR merged, or closed without merging, is recorded on its incident,
- * which follows its PR until then and ends as pr_merged or pr_closed; a deployment's status (success
+ * which follows its PR until then and ends as pr_merged or pr_closed; every PR merged into a configured
+ * repository starts its monitor generation (workflows/monitor-generation); a deployment's status (success
  * or failure) and a workflow run failed on the default branch start or join the revision's deploy watch.
  */
 export const githubRoutes: RouteModule = (app, context) => {
@@ -43,20 +45,48 @@ export const githubRoutes: RouteModule = (app, context) => {
   });
 };
 
-async function recordPullRequest({ deps, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, resolved: ResolvedPullRequest | null): Promise<FastifyReply> {
+async function recordPullRequest(context: EdgeContext, reply: FastifyReply, resolved: ResolvedPullRequest | null): Promise<FastifyReply> {
+  const { deps, log, temporalTimeoutMs } = context;
   if (!resolved) return reply.code(200).send({ recorded: false, reason: 'not a closed pull request' });
+  // Every merged PR of a configured repository gets its monitors, Steward's own fix PRs included.
+  const started = resolved.merged ? await startMonitorGeneration(context, resolved) : null;
+  const generation = started ? { generation: started } : {};
   const { incidentId } = resolved;
-  if (!incidentId) return reply.code(200).send({ recorded: false, reason: `${resolved.branch} is not a Steward branch` });
+  if (!incidentId) return reply.code(started ? 202 : 200).send({ recorded: false, reason: `${resolved.branch} is not a Steward branch`, ...generation });
   const resolution = { number: resolved.number, merged: resolved.merged, mergeCommitSha: resolved.mergeCommitSha, at: resolved.resolvedAt };
   try {
     await resolvePullRequest(deps.client, { incidentId, resolution }, { timeoutMs: temporalTimeoutMs });
   } catch (error) {
     // The incident stopped following its PR (its follow-up ended, or it predates following): nothing to record on.
-    if (error instanceof IncidentNotRunningError) return reply.code(200).send({ recorded: false, reason: `incident ${incidentId} is closed` });
+    if (error instanceof IncidentNotRunningError) return reply.code(started ? 202 : 200).send({ recorded: false, reason: `incident ${incidentId} is closed`, ...generation });
     throw error;
   }
   log(`PR #${resolved.number} of ${resolved.repository} ${resolved.merged ? 'merged' : 'closed without merging'}: recorded on ${incidentId}`);
-  return reply.code(202).send({ recorded: true, incidentId });
+  return reply.code(202).send({ recorded: true, incidentId, ...generation });
+}
+
+/** The merged PR's monitor generation, started or joined; null when its repository builds no configured service or generation is off. */
+async function startMonitorGeneration({ deps, log, temporalTimeoutMs }: EdgeContext, resolved: ResolvedPullRequest): Promise<MonitorGenerationOutcome | null> {
+  const generation = deps.monitorGeneration ?? null;
+  if (!generation || resolved.mergeCommitSha === null) return null;
+  const services = Object.entries(generation.services)
+    .filter(([, service]) => service.githubRepository?.toLowerCase() === resolved.repository.toLowerCase())
+    .map(([name]) => name);
+  if (services.length === 0) return null;
+  const outcome = await generateMonitors(
+    deps.client,
+    {
+      repository: resolved.repository,
+      services,
+      change: { kind: 'pull_request', number: resolved.number, mergeCommitSha: resolved.mergeCommitSha, title: resolved.title, author: resolved.author, url: resolved.url },
+      trigger: resolved.incidentId ? 'steward_fix_merged' : 'github_webhook',
+      policy: generation.policy,
+      taskQueue: deps.taskQueue,
+    },
+    { timeoutMs: temporalTimeoutMs },
+  );
+  log(`PR #${resolved.number} of ${resolved.repository} merged: monitor generation ${outcome.processed ? 'already done' : outcome.joined ? 'joined' : 'started'} (${outcome.generationId})`);
+  return outcome;
 }
 
 async function recordDeploy({ deps, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, event: GitHubDeployEvent, delivery: VerifiedDelivery): Promise<FastifyReply> {

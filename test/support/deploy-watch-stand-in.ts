@@ -1,6 +1,6 @@
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 
-/** A worker running only the deploy watch's stand-in (deploy-watch-stand-in.workflow.ts) on its own task queue. */
+/** A worker running only the stand-ins of the deploy watch and of monitor generation (deploy-watch-stand-in.workflow.ts) on its own task queue. */
 export async function startDeployWatchStandIn(taskQueue: string): Promise<{ stop(): Promise<void> }> {
   try {
     Runtime.install({ logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never, shutdownSignals: [] });

@@ -1,5 +1,5 @@
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
-import { deployDeliveredSignal, type DeployWatchWorkflowInput } from '../../contracts';
+import { deployDeliveredSignal, type DeployWatchWorkflowInput, type MonitorGenerationInput } from '../../contracts';
 import type { DeployEvent } from '../../domain/deploy';
 
 /**
@@ -31,4 +31,19 @@ export async function deployWatchWorkflow(input: DeployWatchWorkflowInput): Prom
   });
   await condition(() => finished);
   return record;
+}
+
+/**
+ * A STAND-IN for monitor generation (workflows/monitor-generation/), under MONITOR_GENERATION_WORKFLOW_TYPE,
+ * for the tests of what starts it (the GitHub route, `steward monitors generate`): it records its input and
+ * completes when told to. It generates nothing.
+ */
+export const generationStandInInputQuery = defineQuery<MonitorGenerationInput>('monitorGenerationStandInInput');
+
+export async function monitorGenerationWorkflow(input: MonitorGenerationInput): Promise<MonitorGenerationInput> {
+  let finished = false;
+  setHandler(standInFinishSignal, () => void (finished = true));
+  setHandler(generationStandInInputQuery, () => input);
+  await condition(() => finished);
+  return input;
 }
