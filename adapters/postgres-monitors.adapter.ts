@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
@@ -70,12 +69,12 @@ export class PostgresMonitors implements MonitorsPort, MonitorAuthoringPort {
         errors: validation.errors,
       });
     }
+    // Numeric, as Datadog's ids are: the local evaluator's webhook payloads carry it where Datadog's carry theirs.
     const { rows } = await this.pool.query<MonitorRow>(
       `INSERT INTO monitors (id, name, type, query, message, tags, critical_threshold, evaluation_window, created_by_steward)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
+       VALUES (nextval('local_monitor_ids')::text, $1, $2, $3, $4, $5, $6, $7, true)
        RETURNING ${MONITOR_COLUMNS}`,
       [
-        randomUUID(),
         definition.name,
         definition.type,
         definition.query,
