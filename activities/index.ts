@@ -86,7 +86,18 @@ export function createIncidentActivities(ports: IncidentPorts) {
     ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
     ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),
     ...createLedgerActivities({ ledger: ports.ledger }),
-    ...monitorGenerationOver(ports),
+    ...createMonitorGenerationActivities({
+      codeSearch: ports.codeSearch ?? null,
+      monitors: ports.monitors,
+      generated: ports.generatedMonitors ?? null,
+      signatures: ports.signatures ?? null,
+      codeHost: ports.codeHost,
+      model: ports.model,
+      notifier: ports.notifier,
+      ledger: ports.ledger,
+      services: ports.services,
+      baselineDays: ports.thresholdBaselineDays ?? 7,
+    }),
     ...createGenerationAgentActivities({ model: ports.model, sandbox: ports.sandbox, conversations: ports.conversations, codeSearch: ports.codeSearch ?? null, monitors: ports.monitors, services: ports.services }),
     ...createRollbackActivities({
       sandbox: ports.sandbox,
@@ -107,30 +118,6 @@ function deployTriageOver(ports: IncidentPorts): ReturnType<typeof createDeployT
       throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no code search, which the deploy triage grounds its links in');
     },
   };
-}
-
-/** Monitor generation keeps every generated monitor in its registry: without one it refuses to run, naming what is missing. */
-function monitorGenerationOver(ports: IncidentPorts): ReturnType<typeof createMonitorGenerationActivities> {
-  const registry = ports.generatedMonitors ?? null;
-  const generated: GeneratedMonitorsPort =
-    registry ??
-    new Proxy({} as GeneratedMonitorsPort, {
-      get: () => async () => {
-        throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no registry of generated monitors, which monitor generation records every monitor in');
-      },
-    });
-  return createMonitorGenerationActivities({
-    codeSearch: ports.codeSearch ?? null,
-    monitors: ports.monitors,
-    generated,
-    signatures: ports.signatures ?? null,
-    codeHost: ports.codeHost,
-    model: ports.model,
-    notifier: ports.notifier,
-    ledger: ports.ledger,
-    services: ports.services,
-    baselineDays: ports.thresholdBaselineDays ?? 7,
-  });
 }
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */

@@ -70,7 +70,8 @@ export interface GenerationReport {
 export interface MonitorGenerationDeps {
   codeSearch: CodeSearchPort | null;
   monitors: MonitorsPort & MonitorAuthoringPort;
-  generated: GeneratedMonitorsPort;
+  /** Null where no registry is configured: generation refuses to run, and alerts are not counted. */
+  generated: GeneratedMonitorsPort | null;
   signatures: SignatureStorePort | null;
   codeHost: CodeHostPort;
   model: ModelPort;
@@ -126,6 +127,10 @@ function originOf(input: OriginInput): MonitorOrigin {
 export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
   const now = deps.now ?? (() => new Date());
   const { notify } = createNotifyActivities({ notifier: deps.notifier, ledger: deps.ledger });
+  const registry = (): GeneratedMonitorsPort => {
+    if (!deps.generated) throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no registry of generated monitors, which monitor generation records every monitor in');
+    return deps.generated;
+  };
   const codeSearch = (): CodeSearchPort => {
     if (!deps.codeSearch) throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no code search, which monitor generation reads and grounds the merged code through');
     return deps.codeSearch;
@@ -158,6 +163,18 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
   };
 
   return {
+    /**
+     * An alert of a monitor Steward generated is counted on it: one fire per incident, and its
+     * triage's verdict when noise or real, so that a generator whose monitors are mostly noise shows.
+     * A monitor Steward did not generate is not counted (recorded: false).
+     */
+    async countMonitorAlert(input: { monitorId: string; incidentId: string; verdict: 'real' | 'noise' | 'duplicate' }): Promise<{ recorded: boolean }> {
+      if (!deps.generated) return { recorded: false };
+      const recorded = await deps.generated.recordOutcome(input.monitorId, 'fired', input.incidentId);
+      if (recorded && input.verdict !== 'duplicate') await deps.generated.recordOutcome(input.monitorId, input.verdict, input.incidentId);
+      return { recorded };
+    },
+
     /** The merge commit of a PR known by number (and its title, author and page), or the full sha of a commit. */
     async resolveMergedChange(input: { service: string; change: MergedChange }): Promise<MergedChange> {
       const service = serviceConfigFor(deps.services, input.service);
@@ -188,7 +205,7 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
      * monitors port refuses any other. One already gone counts as retired.
      */
     async retireMonitorsOfDeletedCode(input: { repository: string; service: string; mergeCommit: string; changeRef: string }): Promise<RetiredMonitorView[]> {
-      const active = await deps.generated.listActive({ repository: input.repository });
+      const active = await registry().listActive({ repository: input.repository });
       if (active.length === 0) return [];
       const { diff } = await mergedDiff(input.service, input.mergeCommit, MAX_DIFF_READ_CHARS);
       const files = [...new Set(active.map((m) => m.file))];
@@ -210,7 +227,7 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
         } catch (error) {
           if (!(error instanceof ApplicationFailure && error.type === ERROR_TYPES.monitorNotFound)) throw error;
         }
-        await deps.generated.markRetired(retirement.monitorId, reason);
+        await registry().markRetired(retirement.monitorId, reason);
         retired.push({ monitorId: retirement.monitorId, name: retirement.name, reason });
       }
       return retired;
@@ -291,7 +308,7 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
 
     /** The normalized queries of every monitor already watching these services, and how many generated ones the repository holds (for its cap). */
     async existingMonitorQueries(input: { repository: string; services: string[]; excludeGenerationId: string }): Promise<{ normalizedQueries: string[]; generatedInRepository: number }> {
-      const [monitors, generated] = await Promise.all([deps.monitors.list(), deps.generated.listActive({ repository: input.repository })]);
+      const [monitors, generated] = await Promise.all([deps.monitors.list(), registry().listActive({ repository: input.repository })]);
       const ours = new Set(generated.filter((g) => g.generationId === input.excludeGenerationId).map((g) => g.monitorId));
       return {
         normalizedQueries: monitors.filter((m) => !ours.has(m.id)).map((m) => normalizedQueryOf(m.type, m.query)),
@@ -315,12 +332,12 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
         thresholdExplanation: candidate.thresholds.explanation,
         evaluatedLocally: candidate.evaluatedLocally,
       });
-      const existing = await deps.generated.findCreated(input.generationId, candidate.proposalKey);
+      const existing = await registry().findCreated(input.generationId, candidate.proposalKey);
       if (existing) return viewOf(existing.monitorId, existing.query);
       const t = candidate.thresholds;
       const definition = monitorDefinitionOf(candidate.proposal, t.critical === null ? null : { critical: t.critical, warning: t.warning }, originOf(input.origin), input.webhookHandle);
       const monitor = await deps.monitors.create(definition);
-      await deps.generated.recordCreated({
+      await registry().recordCreated({
         monitorId: monitor.id,
         generationId: input.generationId,
         proposalKey: candidate.proposalKey,
@@ -345,7 +362,7 @@ export function createMonitorGenerationActivities(deps: MonitorGenerationDeps) {
     },
 
     async recordDroppedProposals(input: { generationId: string; repository: string; dropped: (DroppedProposalView & { proposal: unknown })[] }): Promise<void> {
-      await deps.generated.recordDropped(input.dropped.map((d) => ({ generationId: input.generationId, repository: input.repository, name: d.name, stage: d.stage, reason: d.reason, proposal: d.proposal })));
+      await registry().recordDropped(input.dropped.map((d) => ({ generationId: input.generationId, repository: input.repository, name: d.name, stage: d.stage, reason: d.reason, proposal: d.proposal })));
     },
 
     /** One comment on the PR (or the merge commit), written once per generation whatever the retries. */

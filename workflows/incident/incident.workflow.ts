@@ -75,6 +75,10 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
       : await call(model.triageAlert, `Triage "${alert.title}" with the model`, { incidentId, alert, signature: state.signature });
   progress.recordTriage(triage);
   await progress.checkpoint();
+  // A monitor's fires and verdicts are counted on it when Steward generated it: noisy generators show.
+  if (!alert.regression && !alert.buildFailure) {
+    await call(quick.countMonitorAlert, `Count the alert on monitor ${alert.monitorId}`, { monitorId: alert.monitorId, incidentId, verdict: triage.verdict });
+  }
 
   if (triage.verdict === 'noise') {
     progress.setStatus('tuning_monitor');

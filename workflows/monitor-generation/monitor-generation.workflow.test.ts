@@ -5,9 +5,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { PostgresGeneratedMonitors } from '../../adapters/postgres-generated-monitors.adapter';
 import { loadConfig } from '../../config/config';
-import { MONITOR_GENERATION_WORKFLOW_TYPE, monitorGenerationWorkflowId, SEARCH_ATTRIBUTES, type MergedChange, type MonitorGenerationInput, type MonitorGenerationPolicy, type MonitorGenerationState } from '../../contracts';
+import { INCIDENT_WORKFLOW_TYPE, incidentWorkflowId, MONITOR_GENERATION_WORKFLOW_TYPE, monitorGenerationWorkflowId, SEARCH_ATTRIBUTES, type MergedChange, type MonitorGenerationInput, type MonitorGenerationPolicy, type MonitorGenerationState } from '../../contracts';
 import type { ConversationRequest } from '../../ports/model.port';
-import { ScriptedModel } from '../../test/fakes/scripted-model';
+import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
 
 /**
@@ -117,7 +117,7 @@ describe('monitor generation workflow', () => {
     fs.writeFileSync(path.join(__dirname, '..', '..', 'test', 'histories', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
   }
 
-  it('keeps grounded proposals, drops a fabricated string, re-asks an invalid one, skips a duplicate and caps the rest; then deletes the monitors when the code goes', async () => {
+  it('keeps grounded proposals, drops a fabricated string, re-asks an invalid one, skips a duplicate and caps the rest; counts a fire and its verdict; then deletes the monitors when the code goes', async () => {
     const added = commitOnBranch(h.repositoryPath, 'feature/refunds', root, { 'src/refunds.js': REFUND_SOURCE });
     // A hand-written monitor already watches the ledger failure: proposing it again is a duplicate.
     await h.monitors.create({
@@ -189,6 +189,14 @@ describe('monitor generation workflow', () => {
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.monitorsCreated)).toBe(2);
     expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.repository)).toBe(SERVICE);
     await recordHistory('monitor-generation-created', handle.workflowId);
+
+    // One of them fires and triage calls it noise: the fire and the verdict are counted on the generated monitor.
+    const fired = state.created.find((m) => m.name === 'Rejected refunds')!;
+    model.script('triage', { ...(demoTranscriptSteps().triage as object), verdict: 'noise', severity: 'P3', monitorTuning: { criticalThreshold: 40, evaluationWindow: 'last_15m', reason: 'retries of one refund' } });
+    const alert = h.alert({ monitorId: fired.monitorId });
+    const incident = await h.client.workflow.start(INCIDENT_WORKFLOW_TYPE, { taskQueue: h.taskQueue, workflowId: incidentWorkflowId(alert.monitorId, alert.alertCycleKey), args: [{ alert, policy: testPolicy() }] });
+    expect(await incident.result()).toMatchObject({ status: 'noise' });
+    expect(await registry.tallies([fired.monitorId])).toEqual([{ monitorId: fired.monitorId, fires: 1, noiseVerdicts: 1, realIncidents: 0 }]);
 
     // A later merge deletes the file: its generated monitors go (the hand-written one stays).
     const removed = commitOnBranch(h.repositoryPath, 'feature/no-refunds', added, { 'src/refunds.js': null });
