@@ -379,6 +379,15 @@ describe('DatadogMonitors against recorded Datadog exchanges', () => {
       expect(server.received[0]!.body).toEqual(definitionBody);
     });
 
+    it('sends a generated monitor\'s warning threshold and priority as Datadog takes them', async () => {
+      const recordedCreate = recordedBody<RecordedMonitor>(recordedEntry(GET_OK, 'POST', '/api/v1/monitor'));
+      const body = { ...definitionBody, options: { thresholds: { critical: 2, warning: 1 } }, priority: 2 };
+      server.answer('POST with warning and priority', { method: 'POST', url: '/api/v1/monitor', body }, jsonResponse(200, { ...recordedCreate, tags: stewardTags }));
+
+      await monitors.create({ ...definition, warningThreshold: 1, priority: 2 });
+      expect(server.received[0]!.body).toEqual(body);
+    });
+
     it('fails non-retryably with Datadog’s objection on the recorded 400', async () => {
       const recordedBadRequest = recordedEntry('Create-a-monitor-returns-Bad-Request-response', 'POST', '/api/v1/monitor');
       server.answer('POST of an invalid definition', { method: 'POST', url: '/api/v1/monitor', body: invalidBody }, recordedBadRequest.response);

@@ -89,7 +89,10 @@ function creationBody(definition: MonitorDefinition): v1.Monitor {
     query: definition.query,
     message: definition.message,
     tags: [...new Set([...definition.tags, STEWARD_MONITOR_TAG])],
-    ...(definition.criticalThreshold === null ? {} : { options: { thresholds: { critical: definition.criticalThreshold } } }),
+    ...(definition.criticalThreshold === null
+      ? {}
+      : { options: { thresholds: { critical: definition.criticalThreshold, ...(definition.warningThreshold == null ? {} : { warning: definition.warningThreshold }) } } }),
+    ...(definition.priority == null ? {} : { priority: definition.priority }),
   };
 }
 

@@ -202,6 +202,12 @@ describe('PostgresMonitors', () => {
     });
 
     describe('create and list', () => {
+      it('keeps a generated monitor\'s warning threshold and priority', async () => {
+        const created = await monitors.create({ ...logAlert, warningThreshold: 1, priority: 2 });
+        const { rows } = await database.pool.query('SELECT warning_threshold, priority FROM monitors WHERE id = $1', [created.id]);
+        expect(rows[0]).toEqual({ warning_threshold: 1, priority: 2 });
+      });
+
       it('creates a monitor with the created_by:steward tag and its window, readable by get', async () => {
         const created = await monitors.create({ ...logAlert, tags: ['service:checkout', 'suite:create'] });
 

@@ -71,8 +71,8 @@ export class PostgresMonitors implements MonitorsPort, MonitorAuthoringPort {
     }
     // Numeric, as Datadog's ids are: the local evaluator's webhook payloads carry it where Datadog's carry theirs.
     const { rows } = await this.pool.query<MonitorRow>(
-      `INSERT INTO monitors (id, name, type, query, message, tags, critical_threshold, evaluation_window, created_by_steward)
-       VALUES (nextval('local_monitor_ids')::text, $1, $2, $3, $4, $5, $6, $7, true)
+      `INSERT INTO monitors (id, name, type, query, message, tags, critical_threshold, evaluation_window, warning_threshold, priority, created_by_steward)
+       VALUES (nextval('local_monitor_ids')::text, $1, $2, $3, $4, $5, $6, $7, $8, $9, true)
        RETURNING ${MONITOR_COLUMNS}`,
       [
         definition.name,
@@ -82,6 +82,8 @@ export class PostgresMonitors implements MonitorsPort, MonitorAuthoringPort {
         [...new Set([...definition.tags, STEWARD_MONITOR_TAG])],
         definition.criticalThreshold,
         evaluationWindowOf(definition.query),
+        definition.warningThreshold ?? null,
+        definition.priority ?? null,
       ],
     );
     return toMonitor(rows[0]!);

@@ -39,7 +39,12 @@ export interface MonitorsPort {
 }
 
 /** A monitor as the monitor generation hands it over; its evaluation window lives in the query. */
-export type MonitorDefinition = Pick<Monitor, 'name' | 'type' | 'query' | 'message' | 'tags' | 'criticalThreshold'>;
+export type MonitorDefinition = Pick<Monitor, 'name' | 'type' | 'query' | 'message' | 'tags' | 'criticalThreshold'> & {
+  /** Datadog's warning threshold, reached before the critical; absent or null for none. */
+  warningThreshold?: number | null;
+  /** Datadog's priority, 1 (the highest) to 5; absent or null for none. */
+  priority?: number | null;
+};
 
 /** Errors are worded as Datadog's 400 words them (its `{"errors": […]}`). */
 export type MonitorValidation = { valid: true; evaluatedLocally?: boolean } | { valid: false; errors: string[] };
