@@ -160,7 +160,7 @@ function parseProposals(call: ToolCall, services: string[]): { proposals: Servic
     const name = typeof (item as { name?: unknown })?.name === 'string' ? (item as { name: string }).name : `proposal ${index + 1}`;
     const parsed = ServiceProposal.safeParse(item);
     if (!parsed.success) {
-      refused.push({ name, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(proposal)'}: ${i.message}`).join('; '), proposal: item });
+      refused.push({ name, reason: parsed.error.issues.map(issueText).join('; '), proposal: item });
       return;
     }
     const service = parsed.data.service ?? services[0]!;
@@ -171,4 +171,10 @@ function parseProposals(call: ToolCall, services: string[]): { proposals: Servic
     proposals.push({ ...parsed.data, service });
   });
   return { proposals, refused };
+}
+
+/** An issue with the path it is about; the proposal's schema names the path in some messages itself, and it is not said twice. */
+function issueText(issue: { path: PropertyKey[]; message: string }): string {
+  const path = issue.path.map(String).join('.') || '(proposal)';
+  return issue.message.startsWith(`${path}:`) ? issue.message : `${path}: ${issue.message}`;
 }

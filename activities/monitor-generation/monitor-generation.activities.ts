@@ -101,9 +101,11 @@ function keyOf(service: string, proposal: ServiceMonitorProposal, normalizedQuer
 
 /** The new lines of the monitor's file that it covers: the block of added lines at its line, or all of the file's when it names none. */
 function coveredLinesOf(location: { file: string; line?: number }, addedByFile: Map<string, number[]>): string[] {
-  const added = addedByFile.get(location.file.replace(/^\.\//, '')) ?? [];
+  // Named as the diff names the file (newRuntimeLines, the caps' coverage): `./src/a.js:3` and `src/a.js:3` are one line.
+  const file = location.file.replace(/^\.\//, '');
+  const added = addedByFile.get(file) ?? [];
   if (added.length === 0) return [];
-  if (location.line === undefined) return added.map((line) => `${location.file}:${line}`);
+  if (location.line === undefined) return added.map((line) => `${file}:${line}`);
   const blocks: number[][] = [];
   for (const line of added) {
     const block = blocks.at(-1);
@@ -112,7 +114,7 @@ function coveredLinesOf(location: { file: string; line?: number }, addedByFile: 
   }
   const distance = (block: number[]) => (location.line! < block[0]! ? block[0]! - location.line! : location.line! > block.at(-1)! ? location.line! - block.at(-1)! : 0);
   const nearest = blocks.reduce((best, block) => (distance(block) < distance(best) ? block : best));
-  return nearest.map((line) => `${location.file}:${line}`);
+  return nearest.map((line) => `${file}:${line}`);
 }
 
 /** A step name from the proposal's name, stable across retries, so that a recorded transcript can answer it. */
