@@ -14,6 +14,9 @@ describe('resolvedPullRequestFromDelivery', () => {
       merged: true,
       mergeCommitSha: MERGE_COMMIT,
       resolvedAt: '2026-11-21T15:31:18Z',
+      title: 'fix: guard the missing discount percent [P1]',
+      author: 'steward-app[bot]',
+      url: 'https://github.com/acme/checkout-service/pull/42',
       incidentId: 'incident-4401001-cycle-7',
     });
   });
@@ -28,6 +31,9 @@ describe('resolvedPullRequestFromDelivery', () => {
       // GitHub names a test merge commit even for an unmerged PR; nothing was merged.
       mergeCommitSha: null,
       resolvedAt: '2026-11-21T15:31:18Z',
+      title: 'fix: guard the missing discount percent [P1]',
+      author: 'steward-app[bot]',
+      url: 'https://github.com/acme/checkout-service/pull/42',
       incidentId: 'incident-4401001-cycle-7',
     });
   });
