@@ -76,6 +76,7 @@ export async function runDeployScenario(steward: RunningSteward, client: Client,
     await service.stop();
     service = await startProductionService(production, deploy.revision);
     traffic.retarget(service.url);
+    say(`production: ${SERVICE} at ${deploy.revision.slice(0, 12)} on ${service.url} (pid ${service.pid})`);
     const deployedAt = Date.now();
     await postDeploy(apiUrl, steward.webhookToken, { service: SERVICE, revision: deploy.revision, previousRevision: deploy.previousRevision, environment: 'production', deployedAt: new Date(deployedAt).toISOString() }, say);
 
