@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { PROJECT_ROOT } from '../../config/config';
 import { createTestDatabase } from '../support/database';
@@ -22,6 +22,8 @@ const DEMO_DEADLINE_MS = SCENARIO_TIMEOUT_MS - 30_000;
 /** How long a demo asked to stop with SIGTERM gets to stop its stack before its process group is killed. */
 const STOP_GRACE_MS = 15_000;
 const OUTPUT_TAIL_LINES = 60;
+/** What the frontend answers for a namespace its cache does not hold yet. */
+const GRPC_NOT_FOUND = 5;
 
 interface DemoExit {
   code: number | null;
@@ -165,7 +167,10 @@ async function registerNamespace(connection: Connection, namespace: string): Pro
   const ready = async (): Promise<boolean> =>
     connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }).then(
       () => true,
-      () => false,
+      (error: unknown) => {
+        if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return false;
+        throw error;
+      },
     );
   const deadline = Date.now() + 60_000;
   while (!(await ready())) {
