@@ -13,7 +13,8 @@ import { createTestDatabase } from '../support/database';
  * build-failure`, run as the child processes a person would start, with CI=true so that each exits
  * once its PR is there. Each gets the run's Postgres and Temporal, but a database, data folder, API
  * port and Temporal namespace of its own. Only the lines the demo prints are asserted on: they are
- * what a regression in the scenario would change.
+ * what a regression in the scenario would change. Whichever way the demo ends, nothing it started
+ * may outlive it.
  */
 
 const SCENARIO_TIMEOUT_MS = 6 * 60_000;
@@ -70,6 +71,20 @@ class DemoProcess {
       void this.stop();
     }, deadlineMs);
     void this.exited.then(() => clearTimeout(this.deadline));
+  }
+
+  /** Resolves once a line matches; fails, with the output's end, if the demo exits or the time runs out first. */
+  async waitForLine(pattern: RegExp, timeoutMs: number): Promise<void> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    const found = (): boolean => this.lines.some((line) => pattern.test(line));
+    await waitUntil(() => found() || exited, timeoutMs);
+    if (!found()) throw new Error(`the demo ${exited ? 'exited' : `ran ${timeoutMs / 1000} s`} without printing a line matching ${pattern}; its last ${OUTPUT_TAIL_LINES} lines:\n${this.tail()}`);
+  }
+
+  /** Signals the demo alone, as `kill <pid>` or a supervisor would, not what it started. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   get processGroup(): number {
@@ -269,6 +284,27 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
         /^demo {2}\| traffic stopped: /,
       ]);
       // Production restarted at the deploy: one service before it, one after, and neither outlives the demo.
+      const pids = productionPids(demo);
+      expect(pids).toHaveLength(2);
+      expect(pids.filter(processAlive)).toEqual([]);
+      expect(await waitUntil(() => !processGroupAlive(demo.processGroup), 5_000)).toBe(true);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    'deploy, sent SIGTERM while its watch runs: stops its production service and traffic before it exits',
+    async () => {
+      world = await scenarioWorld('deploy');
+      const demo = new DemoProcess('deploy', world.env, DEMO_DEADLINE_MS);
+      running = demo;
+      // Production has restarted at the deploy and the watch has started: the scenario has not returned yet.
+      await demo.waitForLine(/^demo {2}\| POST \/webhooks\/deploy answered 202: /, DEMO_DEADLINE_MS);
+      demo.signal('SIGTERM');
+      const exit = await demo.exited;
+
+      expect(exit).toEqual({ code: 143, signal: null, timedOut: false });
+      expectStepsInOrder(demo, [/^demo {2}\| traffic stopped: /]);
       const pids = productionPids(demo);
       expect(pids).toHaveLength(2);
       expect(pids.filter(processAlive)).toEqual([]);
