@@ -62,8 +62,10 @@ async function main(): Promise<void> {
   const steward = await startSteward(config, { withApi: true, log: (line) => console.log(`stack | ${line}`), print: (text) => console.log(text.replace(/^/gm, 'notify| ')) });
   for (const line of steward.stack.started) say(`started ${line}`);
   let started: ScenarioStart | null = null;
+  // What the scenario started, from the moment it did: a SIGTERM while the deploy watch runs must not leave production running.
+  let stopScenario: (() => Promise<void>) | null = null;
   const stopAndExit = async (code: number): Promise<never> => {
-    await started?.stop();
+    await stopScenario?.();
     await steward.stop();
     process.exit(code);
   };
@@ -84,8 +86,9 @@ async function main(): Promise<void> {
   const payload = demoAlertPayload({ alertCycleKey: `demo-${Date.now()}`, deployedRevision: steward.demoRevision });
   let incidentId: string;
   if (scenario === 'build-failure' || scenario === 'deploy') {
-    started = await (scenario === 'deploy' ? runDeployScenario : runBuildFailureScenario)(steward, client, say);
+    started = scenario === 'deploy' ? await runDeployScenario(steward, client, say, (stop) => (stopScenario = stop)) : await runBuildFailureScenario(steward, client, say);
     if (!started) return stopAndExit(1);
+    stopScenario = started.stop;
     incidentId = started.incidentId;
   } else {
     say(`posting the demo alert for monitor ${payload.monitor_id} (cycle ${payload.alert_cycle_key}) to ${steward.api!.url}/webhooks/datadog`);

@@ -35,7 +35,11 @@ export interface ScenarioStart {
   stop(): Promise<void>;
 }
 
-export async function runDeployScenario(steward: RunningSteward, client: Client, say: Say): Promise<ScenarioStart | null> {
+/**
+ * `registerStop` is given the scenario's stop as soon as production runs, before the scenario
+ * returns: a demo stopped while the watch runs must stop production too.
+ */
+export async function runDeployScenario(steward: RunningSteward, client: Client, say: Say, registerStop: (stop: () => Promise<void>) => void = () => undefined): Promise<ScenarioStart | null> {
   const repository = steward.config.services[SERVICE]!.repository;
   const apiUrl = steward.api!.url;
 
@@ -67,6 +71,7 @@ export async function runDeployScenario(steward: RunningSteward, client: Client,
       await service.stop();
       say(`traffic stopped: ${stats.sent} checkouts, ${stats.ok} priced, ${stats.failed} failed, ${stats.unanswered} unanswered`);
     })());
+  registerStop(stop);
   try {
     await new Promise((r) => setTimeout(r, STEADY_STATE_MS));
     say(`before the deploy: ${JSON.stringify(traffic.stats())}`);
@@ -76,6 +81,7 @@ export async function runDeployScenario(steward: RunningSteward, client: Client,
     await service.stop();
     service = await startProductionService(production, deploy.revision);
     traffic.retarget(service.url);
+    say(`production: ${SERVICE} at ${deploy.revision.slice(0, 12)} on ${service.url} (pid ${service.pid})`);
     const deployedAt = Date.now();
     await postDeploy(apiUrl, steward.webhookToken, { service: SERVICE, revision: deploy.revision, previousRevision: deploy.previousRevision, environment: 'production', deployedAt: new Date(deployedAt).toISOString() }, say);
 
