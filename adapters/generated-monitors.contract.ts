@@ -115,6 +115,27 @@ export function describeGeneratedMonitorsContract(name: string, store: () => Gen
       await expect(store().recordOutcome(a, 'exploded' as never, 'incident-6')).rejects.toBeInstanceOf(ApplicationFailure);
     });
 
+    it('keeps each processed change once, lists a repository\'s changes since a time, oldest first, and refuses a malformed one', async () => {
+      const lines = ['src/payments.ts:10', 'src/payments.ts:11', 'src/refunds.ts:3'];
+      const first = await store().recordChange({ repository, changeRef: 'pr-12', mergeCommit: 'c'.repeat(40), newRuntimeLines: lines });
+      expect(first).toEqual({ repository, changeRef: 'pr-12', mergeCommit: 'c'.repeat(40), newRuntimeLines: lines, processedAt: expect.any(String) });
+      // A retried record, even with other lines, keeps the first.
+      expect(await store().recordChange({ repository, changeRef: 'pr-12', mergeCommit: 'd'.repeat(40), newRuntimeLines: [] })).toEqual(first);
+      const second = await store().recordChange({ repository, changeRef: 'commit-0123abc', mergeCommit: '0123abc', newRuntimeLines: [] });
+      await store().recordChange({ repository: `${repository}-other`, changeRef: 'pr-12', mergeCommit: 'e'.repeat(40), newRuntimeLines: ['a.ts:1'] });
+
+      const hourAgo = new Date(Date.parse(first.processedAt) - 3_600_000).toISOString();
+      expect(await store().listChanges({ repository, since: hourAgo })).toEqual([first, second]);
+      expect(await store().listChanges({ repository, since: first.processedAt })).toEqual([first, second]);
+      expect(await store().listChanges({ repository, since: new Date(Date.parse(second.processedAt) + 3_600_000).toISOString() })).toEqual([]);
+      expect(await store().listChanges({ repository: `${repository}-none`, since: hourAgo })).toEqual([]);
+
+      await expect(store().recordChange({ repository, changeRef: 'main', mergeCommit: 'x', newRuntimeLines: [] })).rejects.toMatchObject({ type: ERROR_TYPES.monitorGenerationInputInvalid, nonRetryable: true });
+      await expect(store().recordChange({ repository, changeRef: 'pr-13', mergeCommit: 'x', newRuntimeLines: ['no line number'] })).rejects.toMatchObject({ type: ERROR_TYPES.monitorGenerationInputInvalid });
+      await expect(store().listChanges({ repository, since: 'yesterday' })).rejects.toMatchObject({ type: ERROR_TYPES.monitorGenerationInputInvalid });
+      expect(await store().listChanges({ repository, since: hourAgo })).toHaveLength(2);
+    });
+
     it('records drops, a retried record once, and refuses a drop of an unknown stage', async () => {
       const drop = { generationId, repository, name: 'refund latency', stage: 'grounding' as const, reason: 'literal "refund slow" is not in the code', proposal: { query: 'x', literals: ['refund slow'] } };
       await store().recordDropped([drop, { ...drop, name: 'dup', stage: 'duplicate', reason: 'same query as m-1' }]);

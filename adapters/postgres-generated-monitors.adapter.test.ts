@@ -57,6 +57,15 @@ describe('PostgresGeneratedMonitors', () => {
     ]);
   });
 
+  it('keeps one processed change when racing retries record it, and returns that one to each', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.recordChange({ repository: 'acme/pg-only', changeRef: 'pr-99', mergeCommit: `${i}`.repeat(40), newRuntimeLines: [`src/a.ts:${i + 1}`] })),
+    );
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    const { rows } = await database.pool.query("SELECT count(*)::int AS n FROM generated_monitor_changes WHERE repository = 'acme/pg-only' AND change_ref = 'pr-99'");
+    expect(rows[0].n).toBe(1);
+  });
+
   it('counts an outcome recorded concurrently once', async () => {
     const { monitorId } = await store.recordCreated(record('outcome-generation', 'p'));
     expect(await Promise.all(Array.from({ length: 6 }, () => store.recordOutcome(monitorId, 'noise', 'incident-9')))).toEqual(Array(6).fill(true));

@@ -8,16 +8,19 @@ import type {
   GeneratedMonitorsPort,
   GeneratedMonitorTally,
   MonitorOutcome,
+  ProcessedChangeRecord,
 } from '../ports/generated-monitors.port';
 
 /** What recordCreated takes, checked before it is kept: a registry row outlives the run that wrote it. */
+const ChangeRef = z.string().regex(/^(pr-\d+|commit-[0-9A-Za-z._-]+)$/, { message: "must be 'pr-<n>' or 'commit-<sha>'" });
+
 export const NewGeneratedMonitor = z.object({
   monitorId: z.string().min(1),
   generationId: z.string().min(1),
   proposalKey: z.string().min(1),
   repository: z.string().min(1),
   service: z.string().min(1),
-  changeRef: z.string().regex(/^(pr-\d+|commit-[0-9A-Za-z._-]+)$/, { message: "must be 'pr-<n>' or 'commit-<sha>'" }),
+  changeRef: ChangeRef,
   pullRequestNumber: z.number().int().positive().nullable(),
   sourceSha: z.string().min(1),
   name: z.string().min(1),
@@ -40,6 +43,13 @@ export const DroppedProposal = z.object({
   stage: z.enum(['schema', 'grounding', 'validation', 'duplicate', 'cap']),
   reason: z.string(),
   proposal: z.unknown(),
+});
+
+export const NewProcessedChange = z.object({
+  repository: z.string().min(1),
+  changeRef: ChangeRef,
+  mergeCommit: z.string().min(1),
+  newRuntimeLines: z.array(z.string().regex(/^.+:[1-9]\d*$/, { message: "each new runtime line is 'path:line'" })),
 });
 
 export const MONITOR_OUTCOMES: readonly MonitorOutcome[] = ['fired', 'noise', 'real'];
@@ -76,6 +86,18 @@ interface GeneratedMonitorRow {
   retired_reason: string | null;
 }
 
+interface ProcessedChangeRow {
+  repository: string;
+  change_ref: string;
+  merge_commit: string;
+  new_runtime_lines: string[];
+  processed_at: Date;
+}
+
+function processedChange(row: ProcessedChangeRow): ProcessedChangeRecord {
+  return { repository: row.repository, changeRef: row.change_ref, mergeCommit: row.merge_commit, newRuntimeLines: row.new_runtime_lines, processedAt: row.processed_at.toISOString() };
+}
+
 const UNIQUE_VIOLATION = '23505';
 
 function generatedMonitor(row: GeneratedMonitorRow): GeneratedMonitorRecord {
@@ -105,7 +127,7 @@ function generatedMonitor(row: GeneratedMonitorRow): GeneratedMonitorRecord {
   };
 }
 
-/** The registry of generated monitors in Steward's Postgres (store/migrations/011_generated_monitors.sql). */
+/** The registry of generated monitors in Steward's Postgres (store/migrations/011_generated_monitors.sql, 013_generated_monitor_changes.sql). */
 export class PostgresGeneratedMonitors implements GeneratedMonitorsPort {
   constructor(private readonly pool: Pool) {}
 
@@ -230,5 +252,27 @@ export class PostgresGeneratedMonitors implements GeneratedMonitorsPort {
     );
     const byId = new Map(rows.map((row) => [row.monitor_id, { monitorId: row.monitor_id, fires: row.fires, noiseVerdicts: row.noise, realIncidents: row.real }]));
     return [...new Set(monitorIds)].flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+  }
+
+  async recordChange(record: Omit<ProcessedChangeRecord, 'processedAt'>): Promise<ProcessedChangeRecord> {
+    const change = checked(NewProcessedChange, record, 'processed change record');
+    // The no-op update makes RETURNING give the kept row on a conflict too, in one statement that racing retries cannot split.
+    const { rows } = await this.pool.query<ProcessedChangeRow>(
+      `INSERT INTO generated_monitor_changes (repository, change_ref, merge_commit, new_runtime_lines)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (repository, change_ref) DO UPDATE SET repository = generated_monitor_changes.repository
+       RETURNING *`,
+      [change.repository, change.changeRef, change.mergeCommit, change.newRuntimeLines],
+    );
+    return processedChange(rows[0]!);
+  }
+
+  async listChanges(filter: { repository: string; since: string }): Promise<ProcessedChangeRecord[]> {
+    const since = checked(z.iso.datetime({ offset: true }), filter.since, 'since');
+    const { rows } = await this.pool.query<ProcessedChangeRow>(
+      'SELECT * FROM generated_monitor_changes WHERE repository = $1 AND processed_at >= $2 ORDER BY processed_at, change_ref',
+      [filter.repository, since],
+    );
+    return rows.map(processedChange);
   }
 }

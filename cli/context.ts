@@ -2,6 +2,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { CliConfig } from '../config/cli.config';
 import type { LocalPullRequest } from '../ports/code-host.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
+import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
 
 /**
@@ -40,6 +41,12 @@ export interface SignatureStateSession {
   close(): Promise<void>;
 }
 
+/** The registry of generated monitors, with what its figures are read against: the monitor platform, code host and code search the workers are configured with. */
+export interface MonitorFiguresSession {
+  readers: MonitorFigureReaders;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -50,6 +57,8 @@ export interface CliContext {
   openLocalPullRequests(databaseUrl: string): LocalPullRequests;
   /** The deploy watch's signature store in the database at `databaseUrl`. */
   openSignatureStore(databaseUrl: string): SignatureStateSession;
+  /** The generated monitors' registry in the database at `databaseUrl`, and the rest configured as the workers' (throws a ConfigError naming what is wrong). */
+  openMonitorFigures(databaseUrl: string): MonitorFiguresSession;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
 }

@@ -53,6 +53,21 @@ export interface DroppedProposalRecord {
 export type MonitorOutcome = 'fired' | 'noise' | 'real';
 
 /**
+ * A merged change monitor generation processed, whether or not it produced a monitor, with the new
+ * runtime lines it added: the changes that got no monitor are what the density's coverage share
+ * would otherwise leave out of its denominator.
+ */
+export interface ProcessedChangeRecord {
+  repository: string;
+  /** 'pr-<n>' or 'commit-<sha>', as the monitors generated for it record it. */
+  changeRef: string;
+  mergeCommit: string;
+  /** Each runtime source line the change added, as 'path:line' at the merge commit. */
+  newRuntimeLines: string[];
+  processedAt: string;
+}
+
+/**
  * The registry of generated monitors: what each was generated from, why proposals were dropped, when
  * Steward deleted one and why, and each monitor's fires and verdicts. Kept by Steward whatever the
  * monitor platform (Datadog or the embedded store): the platform holds the monitor, the registry its story.
@@ -68,4 +83,8 @@ export interface GeneratedMonitorsPort {
   /** Counts a fire, a noise verdict or a real incident on a generated monitor; a monitor Steward did not generate is ignored (false). */
   recordOutcome(monitorId: string, outcome: MonitorOutcome, incidentId: string): Promise<boolean>;
   tallies(monitorIds: string[]): Promise<GeneratedMonitorTally[]>;
+  /** Idempotent on (repository, changeRef): a change processed again keeps its first record, which is returned. */
+  recordChange(record: Omit<ProcessedChangeRecord, 'processedAt'>): Promise<ProcessedChangeRecord>;
+  /** The changes of a repository processed at or after `since` (ISO), oldest first. */
+  listChanges(filter: { repository: string; since: string }): Promise<ProcessedChangeRecord[]>;
 }

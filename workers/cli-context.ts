@@ -1,17 +1,19 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
-import type { CliContext, CliIo, LocalPullRequests, SignatureStateSession, TemporalSession } from '../cli/context';
+import type { CliContext, CliIo, LocalPullRequests, MonitorFiguresSession, SignatureStateSession, TemporalSession } from '../cli/context';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
+import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
 
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
  * constructed: the Temporal client with Steward's data converter, the local code host's records,
- * the deploy watch's signature store, and this machine's sandbox backend.
+ * the deploy watch's signature store, the monitor figures' readers, and this machine's sandbox backend.
  */
 
 const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -27,6 +29,7 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     connectTemporal: () => connectTemporal(cliConfig()),
     openLocalPullRequests,
     openSignatureStore,
+    openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
   };
@@ -64,6 +67,24 @@ function openSignatureStore(databaseUrl: string): SignatureStateSession {
   const pool = new Pool({ connectionString: databaseUrl, max: 3, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined);
   return { store: new PostgresSignatureStore(pool), close: () => pool.end() };
+}
+
+function openMonitorFigures(env: NodeJS.ProcessEnv, databaseUrl: string): MonitorFiguresSession {
+  // The workers' configuration, so that the figures are read from the platform, host and repositories they work with.
+  const config = loadConfig(env);
+  // The density reads the registry's monitors and changes of a repository at once.
+  const pool = new Pool({ connectionString: databaseUrl, max: 3, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return {
+    readers: {
+      generated: new PostgresGeneratedMonitors(pool),
+      monitors: buildMonitors(config, pool).port,
+      codeHost: buildCodeHost(config, pool).port,
+      codeSearch: buildCodeSearch(config).codeSearch,
+      services: config.services,
+    },
+    close: () => pool.end(),
+  };
 }
 
 /** Standard output and error of this process. */

@@ -24,7 +24,9 @@ import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
+import type { CodeHostPort } from '../ports/code-host.port';
 import type { ModelPort } from '../ports/model.port';
+import type { MonitorAuthoringPort, MonitorsPort } from '../ports/monitors.port';
 import { buildSandboxBackend, type SandboxBackend } from './sandbox-backend';
 import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
 
@@ -76,13 +78,9 @@ function retentionLabel(ms: number): string {
   return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 1000}s`;
 }
 
-/** The composition root's one decision: which adapter serves each port, from configuration. */
-export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void; webUiUrl?: string | null } = {}): BuiltPorts {
-  const built = buildModel(config);
-  const ledger = new PostgresIncidentLedger(pool);
-  const model = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
-  const modelLabel = `${built.label}; budget ${config.incidentBudgetUsd > 0 ? `$${config.incidentBudgetUsd} per incident` : 'unlimited'}`;
-  const codeHost =
+/** The GitHub App when it is configured, else the local git code host; the CLI's monitor figures read through the same. */
+export function buildCodeHost(config: StewardConfig, pool: Pool): { port: CodeHostPort; label: string } {
+  return (
     config.codeHost.provider === 'github-app'
       ? {
           port: new GitHubAppCodeHost({
@@ -96,11 +94,37 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
           }),
           label: `code host: GitHub App ${config.codeHost.appId}${config.codeHost.baseUrl ? ` at ${config.codeHost.baseUrl}` : ''}`,
         }
-      : { port: new LocalGitCodeHost({ pool }), label: 'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)' };
-  const monitors =
+      : { port: new LocalGitCodeHost({ pool }), label: 'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)' }
+  );
+}
+
+/** Datadog when it is configured, else the embedded monitor store. */
+export function buildMonitors(config: StewardConfig, pool: Pool): { port: MonitorsPort & MonitorAuthoringPort; label: string } {
+  return (
     config.monitors.provider === 'datadog'
       ? { port: new DatadogMonitors(config.monitors), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
-      : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' };
+      : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' }
+  );
+}
+
+/** Git in each service's repository, remote ones mirrored under the data folder. */
+export function buildCodeSearch(config: StewardConfig): { codeSearch: GitCodeSearch; mirrors: string } {
+  const mirrors = path.join(config.dataDir, 'code-search');
+  const codeSearch = new GitCodeSearch({
+    repositories: Object.fromEntries(Object.entries(config.services).map(([service, settings]) => [service, settings.repository])),
+    mirrorRoot: mirrors,
+  });
+  return { codeSearch, mirrors };
+}
+
+/** The composition root's one decision: which adapter serves each port, from configuration. */
+export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void; webUiUrl?: string | null } = {}): BuiltPorts {
+  const built = buildModel(config);
+  const ledger = new PostgresIncidentLedger(pool);
+  const model = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
+  const modelLabel = `${built.label}; budget ${config.incidentBudgetUsd > 0 ? `$${config.incidentBudgetUsd} per incident` : 'unlimited'}`;
+  const codeHost = buildCodeHost(config, pool);
+  const monitors = buildMonitors(config, pool);
   // The sandbox's own account of each start and command, kept apart from the worker's output.
   const sandboxLog = path.join(config.dataDir, 'sandbox.log');
   const sandboxBackend = buildSandboxBackend(config, { log: (line) => fs.appendFileSync(sandboxLog, `${new Date().toISOString()} ${line}\n`) });
@@ -114,11 +138,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
         ),
       })
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
-  const codeSearchMirrors = path.join(config.dataDir, 'code-search');
-  const codeSearch = new GitCodeSearch({
-    repositories: Object.fromEntries(Object.entries(config.services).map(([service, settings]) => [service, settings.repository])),
-    mirrorRoot: codeSearchMirrors,
-  });
+  const { codeSearch, mirrors: codeSearchMirrors } = buildCodeSearch(config);
   return {
     ports: {
       model,

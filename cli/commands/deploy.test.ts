@@ -49,6 +49,7 @@ describe('steward deploy', () => {
       },
       openLocalPullRequests: unused,
       openSignatureStore: unused,
+      openMonitorFigures: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));

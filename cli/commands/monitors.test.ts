@@ -51,6 +51,7 @@ describe('steward monitors generate', () => {
       },
       openLocalPullRequests: unused,
       openSignatureStore: unused,
+      openMonitorFigures: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));

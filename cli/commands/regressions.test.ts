@@ -18,6 +18,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     connectTemporal: unused,
     openLocalPullRequests: unused,
     openSignatureStore: unused,
+    openMonitorFigures: unused,
     openSandbox: unused,
   };
   return { context, out, err };

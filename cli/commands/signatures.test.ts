@@ -17,6 +17,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     connectTemporal: unused,
     openLocalPullRequests: unused,
     openSignatureStore: unused,
+    openMonitorFigures: unused,
     openSandbox: unused,
   };
   return { context, out, err };

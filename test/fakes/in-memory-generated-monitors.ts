@@ -1,19 +1,21 @@
-import { DroppedProposal, MONITOR_OUTCOMES, NewGeneratedMonitor, checked } from '../../adapters/postgres-generated-monitors.adapter';
+import { DroppedProposal, MONITOR_OUTCOMES, NewGeneratedMonitor, NewProcessedChange, checked } from '../../adapters/postgres-generated-monitors.adapter';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import type { DroppedProposalRecord, GeneratedMonitorRecord, GeneratedMonitorsPort, GeneratedMonitorTally, MonitorOutcome } from '../../ports/generated-monitors.port';
+import type { DroppedProposalRecord, GeneratedMonitorRecord, GeneratedMonitorsPort, GeneratedMonitorTally, MonitorOutcome, ProcessedChangeRecord } from '../../ports/generated-monitors.port';
 
 /**
  * GeneratedMonitorsPort in memory, for workflow tests. It keeps the Postgres registry's promises (the
  * same contract suite runs against both: adapters/generated-monitors.contract.ts): a create is kept
  * once per generation and proposal, a drop and an outcome count once however often they are
- * recorded, and retiring keeps the first reason. `now` sets the clock records are stamped with.
+ * recorded, retiring keeps the first reason, and a processed change is kept once. `now` sets the
+ * clock records are stamped with.
  */
 export class InMemoryGeneratedMonitors implements GeneratedMonitorsPort {
   private readonly monitors = new Map<string, GeneratedMonitorRecord>();
   /** Every drop kept, in the order recorded. */
   readonly drops: DroppedProposalRecord[] = [];
   private readonly outcomes = new Set<string>();
+  private readonly changes = new Map<string, ProcessedChangeRecord>();
   private lastStamp = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -75,5 +77,21 @@ export class InMemoryGeneratedMonitors implements GeneratedMonitorsPort {
     return [...new Set(monitorIds)]
       .filter((id) => this.monitors.has(id))
       .map((id) => ({ monitorId: id, fires: count(id, 'fired'), noiseVerdicts: count(id, 'noise'), realIncidents: count(id, 'real') }));
+  }
+
+  async recordChange(record: Omit<ProcessedChangeRecord, 'processedAt'>): Promise<ProcessedChangeRecord> {
+    const change = checked(NewProcessedChange, record, 'processed change record');
+    const key = JSON.stringify([change.repository, change.changeRef]);
+    if (!this.changes.has(key)) this.changes.set(key, { ...structuredClone(change), processedAt: this.now().toISOString() });
+    return structuredClone(this.changes.get(key)!);
+  }
+
+  async listChanges(filter: { repository: string; since: string }): Promise<ProcessedChangeRecord[]> {
+    const since = Date.parse(filter.since);
+    if (Number.isNaN(since)) throw stewardFailure(ERROR_TYPES.monitorGenerationInputInvalid, `invalid since: ${JSON.stringify(filter.since)} is not a time`);
+    return [...this.changes.values()]
+      .filter((change) => change.repository === filter.repository && Date.parse(change.processedAt) >= since)
+      .sort((a, b) => a.processedAt.localeCompare(b.processedAt) || a.changeRef.localeCompare(b.changeRef))
+      .map((change) => structuredClone(change));
   }
 }
