@@ -89,7 +89,7 @@ describe('stepLocalMonitor', () => {
       let status: LocalMonitorStatus | null = null;
       const transitions: { transition: string; alertCycleKey: string }[] = [];
       for (let minute = 0; minute < 40; minute++) {
-        const step = stepLocalMonitor(status, minutes(minute), random() < 0.5);
+        const step = stepLocalMonitor(status, minutes(minute), random(1) === 1);
         if (step.kind !== 'evaluated') throw new Error('a later tick was refused');
         status = step.status;
         if (step.transition) transitions.push(step.transition);
