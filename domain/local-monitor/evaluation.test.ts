@@ -2,6 +2,8 @@ import { normalizeDatadogPayload } from '../alert';
 import { seededRandom } from '../../test/support/random-log-search';
 import {
   breaches,
+  evaluationWindowMs,
+  windowText,
   judgedCount,
   localAlertCycleKey,
   localMonitorTickOf,
@@ -159,5 +161,19 @@ describe('localMonitorWebhookPayload', () => {
 describe('renderMonitorMessage', () => {
   it('leaves variables it has no value for as written, and renders negated sections', () => {
     expect(renderMonitorMessage('{{^is_alert}}calm{{/is_alert}} {{host.name}} {{ value }}', { transition: 'Recovered', count: 0, threshold: 3, comparator: '>=' })).toBe('calm {{host.name}} 0');
+  });
+});
+
+describe('evaluationWindowMs and windowText', () => {
+  it('reads the store\'s window, tuned or not, and words it back', () => {
+    expect(evaluationWindowMs('last_5m')).toBe(300_000);
+    expect(evaluationWindowMs('last_2h')).toBe(7_200_000);
+    expect(evaluationWindowMs('last_1w')).toBe(604_800_000);
+    expect(evaluationWindowMs('last_0m')).toBeNull();
+    expect(evaluationWindowMs('5m')).toBeNull();
+    expect(evaluationWindowMs(null)).toBeNull();
+    expect(windowText(300_000)).toBe('5m');
+    expect(windowText(7_200_000)).toBe('2h');
+    expect(windowText(90_000)).toBe('90s');
   });
 });

@@ -90,3 +90,21 @@ export function stepLocalMonitor(current: LocalMonitorStatus | null, tick: Date,
   }
   return { kind: 'evaluated', status: { state, alertCycleKey: cycle, lastTick: tick }, transition: null };
 }
+
+const WINDOW_UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/**
+ * A monitor's evaluation window as the monitor store keeps it (`last_5m`, which tuning may have
+ * widened past what the query says) in milliseconds; null for one that names none.
+ */
+export function evaluationWindowMs(evaluationWindow: string | null): number | null {
+  const match = /^last_(\d+)([mhdw])$/.exec(evaluationWindow ?? '');
+  if (!match || Number(match[1]) === 0) return null;
+  return Number(match[1]) * WINDOW_UNIT_MS[match[2] as keyof typeof WINDOW_UNIT_MS];
+}
+
+/** `300000` as `5m`: the window in its largest whole unit, for the notification's wording. */
+export function windowText(windowMs: number): string {
+  for (const [unit, ms] of [['d', WINDOW_UNIT_MS.d], ['h', WINDOW_UNIT_MS.h], ['m', WINDOW_UNIT_MS.m]] as const) if (windowMs % ms === 0) return `${windowMs / ms}${unit}`;
+  return `${windowMs / 1000}s`;
+}
