@@ -177,6 +177,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
 
 export * from './deploy-watch';
 export * from './monitor-generation';
+export * from './local-monitors';
 
 // ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 
