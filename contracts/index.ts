@@ -144,6 +144,8 @@ export const ERROR_TYPES = {
   monitorGenerationInputInvalid: 'MonitorGenerationInputInvalid',
   /** The embedded monitor store refused a monitor to create (its validation's errors in the details): the same definition fails the same way. */
   monitorDefinitionInvalid: 'MonitorDefinitionInvalid',
+  /** The local monitor evaluator's post to Steward's own Datadog webhook got no 2xx (the status in the details): the transition stays in the outbox for a later delivery. */
+  alertWebhookUndelivered: 'AlertWebhookUndelivered',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -175,6 +177,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
 
 export * from './deploy-watch';
 export * from './monitor-generation';
+export * from './local-monitors';
 
 // ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 

@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { Severity } from './severity';
 
+/** Datadog's monitor ids are numbers; the embedded monitor store's (whose local evaluator posts here too) are UUIDs. */
+const MONITOR_ID = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
 /**
  * The body Datadog posts, as produced by the payload template in README.md. Every value is a string
  * there, because Datadog substitutes `$VARIABLES` into a JSON template.
  */
 export const DatadogWebhookPayload = z.object({
-  monitor_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^\d+$/, 'monitor_id must be a numeric Datadog monitor id')),
+  monitor_id: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(z.string().regex(MONITOR_ID, 'monitor_id must be a numeric Datadog monitor id (or an embedded monitor store UUID)')),
   alert_cycle_key: z.string().min(1, 'alert_cycle_key is required ($ALERT_CYCLE_KEY)').max(200),
   transition: z.string().min(1, 'transition is required ($ALERT_TRANSITION)').max(50),
   priority: z.string().max(10).optional().default(''),

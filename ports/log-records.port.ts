@@ -29,3 +29,13 @@ export interface LogRecordsPort {
   /** Deletes up to `batchSize` of the records older than `cutoff`, oldest first; returns how many it deleted. */
   deleteOlderThan(cutoff: Date, batchSize: number): Promise<number>;
 }
+
+/** Counting the embedded log store's records, as a log alert's `rollup("count")` counts (the local monitor evaluator). */
+export interface LogCountPort {
+  /**
+   * Records the search (the log-alert subset of Datadog's syntax, domain/log-query) finds in
+   * [from, to): one count, or one per value of the `groupBy` facet. Fails with
+   * ERROR_TYPES.logQueryUnsupported for a search the store cannot read.
+   */
+  countMatching(search: string, from: Date, to: Date, groupBy?: string): Promise<{ group: string | null; count: number }[]>;
+}

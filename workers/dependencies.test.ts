@@ -14,7 +14,7 @@ import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
 import { bubblewrapAvailability } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
 import { untraversableFolder } from '../lib/reachable-folder';
-import { buildIncidentPorts, buildLogStore } from './dependencies';
+import { buildIncidentPorts, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
 import { buildSandboxBackend, sandboxRootOf, snapshotRootOf } from './sandbox-backend';
 
 /** The composition root chooses an adapter per port from configuration, and says which it chose. */
@@ -128,5 +128,26 @@ describeIfBubblewrap('the sandbox folders of a data folder in a private folder',
     expect(() => buildSandboxBackend(config, { sharedBase: unusableBase })).toThrow(
       `the sandbox root is out of the sandbox uid's reach: ${parent} has mode 700 (others need x: chmod o+x ${parent}`,
     );
+  });
+});
+
+describe('buildLocalMonitorEvaluator', () => {
+  const pool = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+  afterAll(() => pool.end());
+
+  it('runs the local evaluator on the embedded monitor store, labelled as what it is, posting to the configured API', () => {
+    const local = buildLocalMonitorEvaluator(loadConfig({ STEWARD_WEBHOOK_TOKEN: 'a-token-of-sixteen-chars', STEWARD_API_PORT: '9911' }), pool);
+    expect(typeof local.activities?.evaluateLocalMonitors).toBe('function');
+    expect(local.label).toContain('monitor evaluator: local, every minute, log alerts over the Postgres log store (not Datadog)');
+    expect(local.label).toContain('http://127.0.0.1:9911/webhooks/datadog');
+    const elsewhere = buildLocalMonitorEvaluator(loadConfig({ STEWARD_WEBHOOK_TOKEN: 'a-token-of-sixteen-chars', STEWARD_LOCAL_MONITORS_WEBHOOK_URL: 'https://steward.example.com/edge' }), pool);
+    expect(elsewhere.label).toContain('https://steward.example.com/edge/webhooks/datadog');
+  });
+
+  it('does not run where Datadog evaluates the monitors, or where it has no token to post with', () => {
+    expect(buildLocalMonitorEvaluator(loadConfig({ DATADOG_API_KEY: 'a', DATADOG_APP_KEY: 'b', STEWARD_WEBHOOK_TOKEN: 'a-token-of-sixteen-chars' }), pool)).toEqual({ activities: null, label: 'monitor evaluator: Datadog' });
+    const unsigned = buildLocalMonitorEvaluator(loadConfig({}), pool);
+    expect(unsigned.activities).toBeNull();
+    expect(unsigned.label).toContain('STEWARD_WEBHOOK_TOKEN is unset');
   });
 });

@@ -7,6 +7,9 @@ import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresLogs } from '../adapters/postgres-logs.adapter';
+import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-state.adapter';
+import { HttpAlertWebhook } from '../adapters/http-alert-webhook.adapter';
+import { createLocalMonitorActivities, type LocalMonitorActivities } from '../activities/local-monitors/local-monitors.activities';
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
@@ -72,6 +75,24 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
  */
 export function buildLogStore(config: StewardConfig, pool: Pool): PostgresLogs | null {
   return config.monitors.provider === 'datadog' ? null : new PostgresLogs(pool);
+}
+
+/**
+ * The local monitor evaluator, where monitors are the embedded store: its activities over the log
+ * store, the monitor store, its state in Postgres and Steward's own webhook, and what to say of it
+ * at start. Null activities where it does not run (Datadog evaluates the monitors, or there is no
+ * token to post with), with the label saying so.
+ */
+export function buildLocalMonitorEvaluator(config: StewardConfig, pool: Pool): { activities: LocalMonitorActivities | null; label: string } {
+  if (config.monitors.provider === 'datadog') return { activities: null, label: 'monitor evaluator: Datadog' };
+  if (!config.api.webhookToken) {
+    return { activities: null, label: "monitor evaluator: local, but not run by this worker: STEWARD_WEBHOOK_TOKEN is unset, and it signs the alerts it posts to Steward's webhook" };
+  }
+  const webhook = new HttpAlertWebhook({ baseUrl: config.logs.localMonitorsWebhookUrl ?? `http://127.0.0.1:${config.api.port}`, token: config.api.webhookToken });
+  return {
+    activities: createLocalMonitorActivities({ monitors: new PostgresMonitors(pool), logs: new PostgresLogs(pool), state: new PostgresLocalMonitorState(pool), webhook }),
+    label: `monitor evaluator: local, every minute, log alerts over the Postgres log store (not Datadog); other monitor types are kept, labelled not evaluated locally; alerts posted to ${webhook.url}`,
+  };
 }
 
 function retentionLabel(ms: number): string {

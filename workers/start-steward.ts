@@ -17,7 +17,7 @@ import type { LocalPullRequest } from '../ports/code-host.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
-import { buildIncidentActivities, buildLogStore } from './dependencies';
+import { buildIncidentActivities, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 
 export interface RunningSteward {
@@ -84,8 +84,17 @@ export async function startSteward(
   if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
   const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
   const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
-  for (const label of labels) log(`steward: ${label}`);
-  const { workers, described } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities, sandboxBackend, dataConverter });
+  const localMonitors = buildLocalMonitorEvaluator(resolved, pool);
+  for (const label of [...labels, localMonitors.label]) log(`steward: ${label}`);
+  const { workers, described } = await createStewardWorkers({
+    config: resolved,
+    connection: workerConnection,
+    clientConnection,
+    activities,
+    sandboxBackend,
+    dataConverter,
+    localMonitors: localMonitors.activities,
+  });
   for (const line of described) log(`steward: ${line}`);
   const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const shutdownWorkers = (): void => {

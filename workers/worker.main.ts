@@ -5,7 +5,7 @@ import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { stewardDataConverter } from './temporal-data-converter';
 import { migrate } from '../store/migrate';
-import { buildIncidentActivities } from './dependencies';
+import { buildIncidentActivities, buildLocalMonitorEvaluator } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 
 /**
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const { activities, sandboxBackend } = buildIncidentActivities(config, pool);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect({ address });
+  const localMonitors = buildLocalMonitorEvaluator(config, pool);
+  console.log(`steward-worker ${process.pid}: ${localMonitors.label}`);
   const { workers, described } = await createStewardWorkers({
     config,
     connection,
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
     sandboxBackend,
     dataConverter,
     identity: `steward-worker-${process.pid}`,
+    localMonitors: localMonitors.activities,
   });
   for (const line of described) console.log(`steward-worker ${process.pid}: ${line} (${address})`);
   await Promise.all(workers.map((worker) => worker.run()));

@@ -2,6 +2,10 @@ import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { IncidentActivities } from '../activities';
+import type { LocalMonitorActivities } from '../activities/local-monitors/local-monitors.activities';
+import { LOCAL_MONITORS_TASK_QUEUE } from '../contracts';
+import { ensureLocalMonitorsSchedule } from '../infra/local-monitors-schedule';
+import { Worker as TemporalWorker } from '@temporalio/worker';
 import type { StewardConfig } from '../config/config';
 import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
 import { sandboxRootOf, type SandboxBackend } from './sandbox-backend';
@@ -21,6 +25,8 @@ export async function createStewardWorkers(options: {
   sandboxBackend: SandboxBackend;
   dataConverter: DataConverter;
   identity?: string;
+  /** The local monitor evaluator's activities, where monitors are the embedded store (workers/dependencies.ts); null or absent, it does not run here. */
+  localMonitors?: LocalMonitorActivities | null;
 }): Promise<{ workers: Worker[]; described: string[] }> {
   const { config, connection, activities, sandboxBackend, dataConverter } = options;
   const { namespace, taskQueue, sandboxTaskQueue, workerRoles } = config.temporal;
@@ -33,6 +39,13 @@ export async function createStewardWorkers(options: {
   if (workerRoles.includes('incident')) {
     workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity }));
     described.push(`incident worker on ${taskQueue}`);
+    if (options.localMonitors) {
+      workers.push(
+        await TemporalWorker.create({ connection, namespace, taskQueue: LOCAL_MONITORS_TASK_QUEUE, activities: options.localMonitors, dataConverter, workflowBundle, ...identity }),
+      );
+      const schedule = await ensureLocalMonitorsSchedule(new Client({ connection: options.clientConnection, namespace, dataConverter }));
+      described.push(`local monitors evaluated by schedule ${schedule.scheduleId} every minute on ${schedule.taskQueue}`);
+    }
   }
   if (!workerRoles.includes('sandbox')) {
     described.push(`no sandbox host here (STEWARD_WORKER_ROLES=${workerRoles.join(',')}); sandbox activities wait for hosts on ${sandboxTaskQueue}`);

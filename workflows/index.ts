@@ -6,3 +6,4 @@ export { incidentWorkflow } from './incident/incident.workflow';
 export { deployWatchWorkflow } from './deploy-watch/deploy-watch.workflow';
 export { monitorGenerationWorkflow } from './monitor-generation/monitor-generation.workflow';
 export { snapshotRefreshWorkflow } from './snapshot-refresh/snapshot-refresh.workflow';
+export { localMonitorsWorkflow } from './local-monitors/local-monitors.workflow';
