@@ -19,6 +19,7 @@ import type { SandboxPort } from '../sandbox/sandbox.port';
 import { createFixAgentActivities } from './fix/fix-agent.activities';
 import { createGenerationAgentActivities } from './monitor-generation/generation-agent.activities';
 import { createMonitorGenerationActivities } from './monitor-generation/monitor-generation.activities';
+import { createProcessedChangeActivities } from './monitor-generation/processed-change.activities';
 import { createFixActivities } from './fix/fix.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
@@ -97,6 +98,14 @@ export function createIncidentActivities(ports: IncidentPorts) {
       ledger: ports.ledger,
       services: ports.services,
       baselineDays: ports.thresholdBaselineDays ?? 7,
+    }),
+    ...createProcessedChangeActivities({
+      codeSearch: ports.codeSearch ?? null,
+      generated: ports.generatedMonitors ?? {
+        recordChange: async () => {
+          throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no registry of generated monitors, which records every processed change');
+        },
+      },
     }),
     ...createGenerationAgentActivities({ model: ports.model, sandbox: ports.sandbox, conversations: ports.conversations, codeSearch: ports.codeSearch ?? null, monitors: ports.monitors, services: ports.services }),
     ...createRollbackActivities({

@@ -17,5 +17,12 @@ export async function readMergedChange(run: GenerationRun) {
     maxDiffChars: run.input.policy.maxDiffChars,
   });
   run.showChange(change.filesByClass, change.newRuntimeLines);
+  // Every processed change, monitor or not: the density's coverage share counts its new lines.
+  await call(run.activities.quick.recordProcessedChange, `Record ${run.changeRef} as processed`, {
+    repository: run.input.repository,
+    service: run.input.services[0]!,
+    changeRef: run.changeRef,
+    mergeCommit: run.mergeCommit,
+  });
   return change;
 }
