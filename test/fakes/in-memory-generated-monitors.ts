@@ -91,7 +91,8 @@ export class InMemoryGeneratedMonitors implements GeneratedMonitorsPort {
     if (Number.isNaN(since)) throw stewardFailure(ERROR_TYPES.monitorGenerationInputInvalid, `invalid since: ${JSON.stringify(filter.since)} is not a time`);
     return [...this.changes.values()]
       .filter((change) => change.repository === filter.repository && Date.parse(change.processedAt) >= since)
-      .sort((a, b) => a.processedAt.localeCompare(b.processedAt) || a.changeRef.localeCompare(b.changeRef))
+      // Oldest first; a Map keeps insertion order and sort is stable, so changes of one millisecond stay in the order recorded, as Postgres's id orders them.
+      .sort((a, b) => a.processedAt.localeCompare(b.processedAt))
       .map((change) => structuredClone(change));
   }
 }
