@@ -8,6 +8,7 @@ import { createDeployWatchActivities } from './deploy-watch/deploy-watch.activit
 import type { AgentConversationPort } from '../ports/agent-conversation.port';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { CodeSearchPort } from '../ports/code-search.port';
+import type { IncidentClaimsPort, IncidentRunsPort } from '../ports/incident-claims.port';
 import type { IncidentLedgerPort } from '../ports/incident-ledger.port';
 import type { LogsPort } from '../ports/logs.port';
 import type { ModelPort } from '../ports/model.port';
@@ -21,6 +22,7 @@ import { createGenerationAgentActivities } from './monitor-generation/generation
 import { createMonitorGenerationActivities } from './monitor-generation/monitor-generation.activities';
 import { createProcessedChangeActivities } from './monitor-generation/processed-change.activities';
 import { createFixActivities } from './fix/fix.activities';
+import { createIncidentClaimActivities } from './incident-claims/incident-claims.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
 import { createNotifyActivities } from './notify/notify.activities';
@@ -37,6 +39,10 @@ export interface IncidentPorts {
   sandbox: SandboxPort;
   notifier: NotifierPort;
   ledger: IncidentLedgerPort;
+  /** Which running incident owns each error, so that a second road to one error stands down. */
+  claims: IncidentClaimsPort;
+  /** Whether an incident's workflow still runs: a claim of one that does not is stale. */
+  incidentRuns: IncidentRunsPort;
   /** The fix agent's conversations, kept out of the workflow history. */
   conversations: AgentConversationPort;
   /** Error-log search for context; null where none is configured (the embedded defaults). */
@@ -87,6 +93,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
     ...createMonitorActivities({ monitors: ports.monitors, ledger: ports.ledger }),
     ...createNotifyActivities({ notifier: ports.notifier, ledger: ports.ledger }),
     ...createLedgerActivities({ ledger: ports.ledger }),
+    ...createIncidentClaimActivities({ claims: ports.claims, runs: ports.incidentRuns, monitors: ports.monitors, logs: ports.logs }),
     ...createMonitorGenerationActivities({
       codeSearch: ports.codeSearch ?? null,
       monitors: ports.monitors,

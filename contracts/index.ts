@@ -146,6 +146,8 @@ export const ERROR_TYPES = {
   monitorDefinitionInvalid: 'MonitorDefinitionInvalid',
   /** The local monitor evaluator's post to Steward's own Datadog webhook got no 2xx (the status in the details): the transition stays in the outbox for a later delivery. */
   alertWebhookUndelivered: 'AlertWebhookUndelivered',
+  /** An incident's claim of its error met owners that kept changing while it looked (each ended and another claimed): worth retrying. */
+  incidentClaimContended: 'IncidentClaimContended',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 

@@ -38,6 +38,11 @@ export const RegressionContext = z.object({
   previousRevision: z.string().nullable(),
   signature: z.string(),
   template: z.string(),
+  /**
+   * The template miner's id of the sample's first line learned alone (domain/incident-error.ts):
+   * what a monitor's incident on the same error claims, whatever the watch's miner had seen before.
+   */
+  sampleSignature: z.string(),
   baselineCount: z.number(),
   afterCount: z.number(),
   /** The after-deploy rate over the baseline's; null for a signature new since the deploy. */

@@ -1,5 +1,6 @@
 import type { NormalizedAlert, RegressionContext } from './alert';
 import type { DeployEvent } from './deploy';
+import { logLineSignature } from './incident-error';
 import type { Severity } from './severity';
 
 /** The deploy's diff as the reproduction sees it: enough to find the change, bounded for the prompt. */
@@ -59,6 +60,7 @@ export function alertFromRegression(
     previousRevision: deploy.previousRevision,
     signature: regression.signature,
     template: regression.template,
+    sampleSignature: logLineSignature(regression.sample.message),
     baselineCount: regression.baselineCount,
     afterCount: regression.afterCount,
     ratio: regression.ratio,

@@ -7,6 +7,7 @@ export interface LedgerEvent {
     | 'alert_received'
     | 'transition'
     | 'duplicate_detected'
+    | 'error_claimed'
     | 'verdict'
     | 'monitor_changed'
     | 'reproduced'

@@ -5,7 +5,10 @@ import { createIncidentActivities, type IncidentActivities, type IncidentPorts }
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
+import { Context } from '@temporalio/activity';
+import { PostgresIncidentClaims } from '../adapters/postgres-incident-claims.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
+import { TemporalIncidentRuns } from '../adapters/temporal-incident-runs.adapter';
 import { PostgresLogs } from '../adapters/postgres-logs.adapter';
 import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-state.adapter';
 import { HttpAlertWebhook } from '../adapters/http-alert-webhook.adapter';
@@ -168,6 +171,9 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       sandbox: sandboxBackend.sandbox,
       notifier,
       ledger,
+      claims: new PostgresIncidentClaims(pool),
+      // Asked only inside an activity, whose context holds the worker's own client.
+      incidentRuns: new TemporalIncidentRuns(() => Context.current().client.workflow),
       conversations: new PostgresAgentConversations(pool),
       fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
       logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : buildLogStore(config, pool),

@@ -11,7 +11,9 @@ import { loadConfig } from '../../config/config';
 import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { HttpRollbackHook } from '../../adapters/http-rollback-hook.adapter';
+import { PostgresIncidentClaims } from '../../adapters/postgres-incident-claims.adapter';
 import { PostgresIncidentLedger } from '../../adapters/postgres-incident-ledger.adapter';
+import { TemporalIncidentRuns } from '../../adapters/temporal-incident-runs.adapter';
 import { PostgresGeneratedMonitors } from '../../adapters/postgres-generated-monitors.adapter';
 import { PostgresMonitors } from '../../adapters/postgres-monitors.adapter';
 import { ReplayModel } from '../../adapters/replay-model.adapter';
@@ -165,6 +167,9 @@ export async function createHarness(): Promise<Harness> {
       sandbox: new ProcessSandbox({ root: sandboxRoot }),
       notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
       ledger,
+      claims: new PostgresIncidentClaims(database.pool),
+      // The run's own client: the harness's workers and the incidents they run are on this dev server.
+      incidentRuns: new TemporalIncidentRuns(() => client.workflow),
       conversations: new PostgresAgentConversations(database.pool),
       logs: null,
       services,

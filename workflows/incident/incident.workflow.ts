@@ -12,6 +12,7 @@ import { isAtLeast } from '../../domain/severity';
 import { triageOfBuildFailure, triageOfRegression } from '../../domain/triage';
 import { call } from './activity-proxies';
 import { awaitApproval, takeDecision } from './approval-gate';
+import { claimTheError } from './error-claim';
 import { close, notify } from './closing';
 import { attemptFixes, type VerifiedFix } from './fix-agent';
 import { startIncidentRun, type IncidentOutcome, type IncidentRun } from './incident-run';
@@ -64,6 +65,9 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
     progress.recordEvent('duplicate_detected', { by: 'monitor_description', ...existing.existingFix });
     return close(incident, 'duplicate', `Stood down: incident ${existing.existingFix.incidentId} already has a fix for this error, ${existing.existingFix.prUrl}`);
   }
+  // One incident per error, whichever road it came by: the deploy watch, a generated monitor, a hand-written one.
+  const owner = await claimTheError(incident);
+  if (owner) return close(incident, 'duplicate', `Stood down: incident ${owner.incidentId} (from ${owner.source}) already works on this error, signature ${owner.signature}`);
 
   progress.setStatus('triaging');
   // The deploy watch's triage already found a regression real and tied it to a line: it is not asked again.
