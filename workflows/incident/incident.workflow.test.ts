@@ -441,6 +441,25 @@ describe('incident workflow', () => {
       await recordHistory('rejected-at-the-gate', handle.workflowId);
     });
 
+    it('stands down while a running incident holds the same error, from another monitor, and lets the error go when that one ends', async () => {
+      const first = await startP1();
+      await waitForStatus(first, 'awaiting_approval');
+      const second = await startP1();
+      const outcome = (await second.result()) as IncidentOutcome;
+      expect(outcome.status).toBe('duplicate');
+      const state = await second.query(incidentStateQuery);
+      expect(state.duplicateOf).toBe(first.workflowId);
+      expect(state.triage).toBeNull();
+      expect(h.deliveredNotifications(outcome.incidentId)).toEqual([]);
+      await first.signal(rejectSignal, { by: 'cli:erin', reason: 'not this way' });
+      expect(((await first.result()) as IncidentOutcome).status).toBe('rejected');
+      const third = await startP1();
+      await waitForStatus(third, 'awaiting_approval');
+      await third.signal(rejectSignal, { by: 'cli:erin', reason: 'done checking' });
+      expect(((await third.result()) as IncidentOutcome).status).toBe('rejected');
+      await recordHistory('duplicate-by-error-claim', second.workflowId);
+    });
+
     it('escalates at each deadline and keeps waiting, under the escalate policy', async () => {
       const handle = await startP1(testPolicy({ approvalTimeoutMs: 1_500, approvalTimeoutPolicy: 'escalate', maxEscalations: 2 }));
       await waitForStatus(handle, 'awaiting_approval');
