@@ -105,6 +105,13 @@ function describeGeneration(state: MonitorGenerationState, say: Say): void {
   say(`created monitor ids: ${state.created.map((m) => m.monitorId).join(', ') || 'none'}. ${state.outcome ?? ''}`.trim());
 }
 
+/** A failure with the causes under it (a workflow's failure wraps the activity's, which wraps the error that says why). */
+function causeChain(error: Error): string {
+  const messages: string[] = [];
+  for (let at: unknown = error; at instanceof Error && messages.length < 5; at = at.cause) messages.push(at.message);
+  return messages.join(': ');
+}
+
 /** The generated monitor the local evaluator can fire on the regression: a log alert it counts. */
 export function locallyEvaluatedLogAlert(state: MonitorGenerationState): CreatedMonitorView | null {
   return state.created.find((m) => m.type === 'log alert' && m.evaluatedLocally) ?? null;
@@ -172,7 +179,7 @@ export function followMonitorAlert(steward: RunningSteward, client: Client, moni
       () => (finished = true),
       (error: Error) => {
         finished = true;
-        failure = `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`;
+        failure = causeChain(error);
       },
     );
     const incidentDeadline = Date.now() + options.incidentDeadlineMs;
