@@ -250,7 +250,17 @@ export class LocalGitCodeHost implements CodeHostPort {
 export async function getLocalPullRequest(pool: Pool, number: number): Promise<LocalPullRequest | null> {
   const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE number = $1', [number]);
   const row = rows[0];
-  if (!row) return null;
+  return row ? toLocalPullRequest(row) : null;
+}
+
+/** The local pull requests the incidents opened, oldest first: how many PRs one error got, whichever incidents saw it. */
+export async function localPullRequestsOfIncidents(pool: Pool, incidentIds: string[]): Promise<LocalPullRequest[]> {
+  if (incidentIds.length === 0) return [];
+  const { rows } = await pool.query<LocalPullRequestRow>('SELECT * FROM local_pull_requests WHERE incident_id = ANY($1::text[]) ORDER BY number', [incidentIds]);
+  return rows.map(toLocalPullRequest);
+}
+
+function toLocalPullRequest(row: LocalPullRequestRow): LocalPullRequest {
   return {
     number: row.number,
     url: localPullRequestUrl(row.repository, row.number),

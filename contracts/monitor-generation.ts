@@ -80,6 +80,14 @@ export interface DroppedProposalView {
   reason: string;
 }
 
+/** An invalid proposal asked again with the validator's errors: what the platform refused, before the revision it got. */
+export interface RevisedProposalView {
+  name: string;
+  /** 1 for the first re-ask. */
+  attempt: number;
+  errors: string[];
+}
+
 export interface RetiredMonitorView {
   monitorId: string;
   name: string;
@@ -96,6 +104,8 @@ export interface MonitorGenerationState {
   proposed: number;
   created: CreatedMonitorView[];
   dropped: DroppedProposalView[];
+  /** Each re-ask of an invalid proposal; whether its revision stood shows in created or dropped. */
+  revised: RevisedProposalView[];
   retired: RetiredMonitorView[];
   /** Why the run ended as it did, once closed. */
   outcome: string | null;

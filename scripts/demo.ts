@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
 import { decideOnFix } from '../use-cases/decide-on-fix.use-case';
 import { ConfigError, loadConfig } from '../config/config';
@@ -8,6 +8,7 @@ import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 import { DEPLOY_SCENARIO_ENV, runBuildFailureScenario, runDeployScenario, type ScenarioStart } from './demo/deploy-scenario';
+import { reportMonitorAlert } from './demo/merged-change-monitors';
 
 /**
  * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled
@@ -43,6 +44,49 @@ function describeProgress(state: IncidentState, seen: Set<string>): string[] {
   if (state.pullRequest) note('pr', `pull request #${state.pullRequest.number}: ${state.pullRequest.url}`);
   note(`status:${state.status}`, `step: ${state.status.replace(/_/g, ' ')}`);
   return lines;
+}
+
+interface FollowedIncident {
+  handle: WorkflowHandle;
+  ending: { outcome: IncidentOutcome } | { failure: Error } | null;
+  lastState: IncidentState | null;
+  /** The progress lines printed already. */
+  seen: Set<string>;
+}
+
+// The incident follows its PR until it is merged, so the demo stops following once the PR is there.
+const prThereIn = (state: IncidentState | null): boolean => state?.status === 'pr_opened' && state.pullRequest !== null;
+
+/** Follows an incident by its state query, printing each step, until it ends, its PR is there or the deadline passes. */
+async function followIncident(client: Client, incidentId: string, options: { approveAtGate: boolean; deadline: number }): Promise<FollowedIncident> {
+  const handle = client.workflow.getHandle(incidentId);
+  const seen = new Set<string>();
+  let settled: FollowedIncident['ending'] = null;
+  const result = (handle.result() as Promise<IncidentOutcome>).then(
+    (outcome) => (settled = { outcome }),
+    (failure: Error) => (settled = { failure }),
+  );
+  let lastState: IncidentState | null = null;
+  let approved = false;
+  while (!settled && !prThereIn(lastState) && Date.now() < options.deadline) {
+    lastState = await handle.query(incidentStateQuery).catch(() => lastState);
+    if (lastState) for (const line of describeProgress(lastState, seen)) say(line);
+    // The regression's severity puts its fix behind the approval gate: the demo answers as the on-call would in Slack.
+    if (options.approveAtGate && lastState?.status === 'awaiting_approval' && !approved) {
+      approved = true;
+      say(`the fix waits at the approval gate (${lastState.severity}); approving it as the on-call would with Slack's button or \`npx steward approve ${incidentId}\``);
+      await decideOnFix(client.workflow, { incidentId, decision: 'approve', by: 'demo on-call', reason: 'approved by the demo' }, { timeoutMs: 30_000 });
+    }
+    if (!prThereIn(lastState)) await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
+  }
+  return { handle, ending: settled as FollowedIncident['ending'], lastState, seen };
+}
+
+/** The incident an ended incident stood down for, as its final state names it; null when it did not stand down as a duplicate. */
+async function duplicateOwnerOf(followed: FollowedIncident): Promise<string | null> {
+  if (!followed.ending || !('outcome' in followed.ending) || followed.ending.outcome.status !== 'duplicate') return null;
+  const state = await followed.handle.query(incidentStateQuery).catch(() => followed.lastState);
+  return state?.duplicateOf ?? null;
 }
 
 async function main(): Promise<void> {
@@ -103,30 +147,14 @@ async function main(): Promise<void> {
     incidentId = answer.incidentId;
   }
 
-  const handle = client.workflow.getHandle(incidentId);
-  const seen = new Set<string>();
-  let settled: { outcome: IncidentOutcome } | { failure: Error } | null = null;
-  const result = (handle.result() as Promise<IncidentOutcome>).then(
-    (outcome) => (settled = { outcome }),
-    (failure: Error) => (settled = { failure }),
-  );
-  // The incident follows its PR until it is merged, so the demo stops following once the PR is there.
-  const prThereIn = (state: IncidentState | null): boolean => state?.status === 'pr_opened' && state.pullRequest !== null;
-  const deadline = Date.now() + DEADLINE_MS;
-  let lastState: IncidentState | null = null;
-  let approved = false;
-  while (!settled && !prThereIn(lastState) && Date.now() < deadline) {
-    lastState = await handle.query(incidentStateQuery).catch(() => lastState);
-    if (lastState) for (const line of describeProgress(lastState, seen)) say(line);
-    // The regression's severity puts its fix behind the approval gate: the demo answers as the on-call would in Slack.
-    if (started && lastState?.status === 'awaiting_approval' && !approved) {
-      approved = true;
-      say(`the fix waits at the approval gate (${lastState.severity}); approving it as the on-call would with Slack's button or \`npx steward approve ${incidentId}\``);
-      await decideOnFix(client.workflow, { incidentId, decision: 'approve', by: 'demo on-call', reason: 'approved by the demo' }, { timeoutMs: 30_000 });
-    }
-    if (!prThereIn(lastState)) await Promise.race([result, new Promise((r) => setTimeout(r, 300))]);
+  let followed = await followIncident(client, incidentId, { approveAtGate: started !== null, deadline: Date.now() + DEADLINE_MS });
+  // The watch's incident stands down when the generated monitor's alert opened an incident for the same error first: the fix is that one's to make.
+  const owner = started?.monitorAlert ? await duplicateOwnerOf(followed) : null;
+  if (owner) {
+    say(`the watch's incident ${incidentId} stood down as a duplicate of ${owner}: following ${owner}, which holds the error`);
+    followed = await followIncident(client, owner, { approveAtGate: true, deadline: Date.now() + DEADLINE_MS });
   }
-  const ending = settled as { outcome: IncidentOutcome } | { failure: Error } | null;
+  const { handle, ending, lastState, seen } = followed;
   if (ending && 'failure' in ending) {
     const cause = ending.failure.cause;
     say(`the incident workflow failed: ${ending.failure.message}${cause instanceof Error ? `: ${cause.message}` : ''}`);
@@ -164,6 +192,8 @@ async function main(): Promise<void> {
     }
     // A deploy's regression or failed build has no monitor to link the fix on.
     if (started) {
+      // The generated monitor's alert must have fired and come to one incident with the watch's: one error, one PR.
+      if (started.monitorAlert) prThere = (await reportMonitorAlert(steward, started.monitorAlert, { watchIncidentId: incidentId, ownerId: handle.workflowId }, say)) && prThere;
       if (once) return stopAndExit(prThere ? 0 : 1);
       await started.stop();
       return say('the stack stays up so the run can be browsed in the Web UI; Ctrl-C stops it.');
@@ -171,6 +201,8 @@ async function main(): Promise<void> {
     const monitor = await steward.inspect.monitor(payload.monitor_id!);
     say(`monitor ${monitor.id}'s description now links the fix:`);
     for (const line of monitor.message.split('\n').filter((l) => l.startsWith('- Steward fix'))) say(`  ${line}`);
+  } else if (done.status === 'duplicate' && started) {
+    say(`incident ${done.incidentId} stood down as a duplicate of ${finalState.duplicateOf}, which is not the incident the demo followed here`);
   } else if (done.status === 'duplicate') {
     const monitor = await steward.inspect.monitor(payload.monitor_id!);
     prThere = monitor.message.includes('steward:begin');

@@ -12,8 +12,10 @@ import { seedDemoMonitor } from './demo-monitor';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
 import { stewardDataConverter } from './temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
-import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
-import type { LocalPullRequest } from '../ports/code-host.port';
+import { getLocalPullRequest, LocalGitCodeHost, localPullRequestsOfIncidents, type LocalCodeHostComment } from '../adapters/local-git-code-host.adapter';
+import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-state.adapter';
+import type { CommentTarget, LocalPullRequest, RepositoryRef } from '../ports/code-host.port';
+import type { LocalMonitorTransitionRecord } from '../ports/local-monitor-state.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
@@ -36,6 +38,12 @@ export interface RunningSteward {
   inspect: {
     monitor(monitorId: string): Promise<Monitor>;
     localPullRequest(number: number): Promise<LocalPullRequest | null>;
+    /** The local pull requests these incidents opened, oldest first. */
+    localPullRequestsOf(incidentIds: string[]): Promise<LocalPullRequest[]>;
+    /** The comments of the local code host on a pull request or commit, oldest first. */
+    localComments(repository: RepositoryRef, target: CommentTarget): Promise<LocalCodeHostComment[]>;
+    /** What the local monitor evaluator recorded and posted for a monitor, oldest first. */
+    localMonitorTransitions(monitorId: string): Promise<LocalMonitorTransitionRecord[]>;
   };
   stop(): Promise<void>;
 }
@@ -82,33 +90,42 @@ export async function startSteward(
   // Also on a reused local dev server, which may predate a newer search attribute.
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
-  const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
-  const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
-  const localMonitors = buildLocalMonitorEvaluator(resolved, pool);
-  for (const label of [...labels, localMonitors.label]) log(`steward: ${label}`);
-  const { workers, described } = await createStewardWorkers({
-    config: resolved,
-    connection: workerConnection,
-    clientConnection,
-    activities,
-    sandboxBackend,
-    dataConverter,
-    localMonitors: localMonitors.activities,
+  // The API listens before the workers are built: the local monitor evaluator posts its alerts to
+  // the port the API really got, which STEWARD_API_PORT=0 leaves to the system. Alerts that arrive
+  // before a worker polls wait in Temporal.
+  const api: RunningApi | null = options.withApi
+    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) })
+    : null;
+  const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress }).catch(async (error: unknown) => {
+    await api?.close();
+    throw error;
   });
+  let started: Awaited<ReturnType<typeof createStewardWorkers>>;
+  try {
+    const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
+    const evaluatorConfig = api && resolved.logs.localMonitorsWebhookUrl === null ? { ...resolved, logs: { ...resolved.logs, localMonitorsWebhookUrl: api.url } } : resolved;
+    const localMonitors = buildLocalMonitorEvaluator(evaluatorConfig, pool);
+    for (const label of [...labels, localMonitors.label]) log(`steward: ${label}`);
+    started = await createStewardWorkers({
+      config: resolved,
+      connection: workerConnection,
+      clientConnection,
+      activities,
+      sandboxBackend,
+      dataConverter,
+      localMonitors: localMonitors.activities,
+    });
+  } catch (error) {
+    await api?.close();
+    await workerConnection.close();
+    throw error;
+  }
+  const { workers, described } = started;
   for (const line of described) log(`steward: ${line}`);
   const workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const shutdownWorkers = (): void => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
-
-  let api: RunningApi | null = null;
-  try {
-    if (options.withApi) api = await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) });
-  } catch (error) {
-    shutdownWorkers();
-    await workerDone.catch(() => undefined);
-    throw error;
-  }
 
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller waits on the one stop.
   let stopping: Promise<void> | null = null;
@@ -124,6 +141,9 @@ export async function startSteward(
     inspect: {
       monitor: (monitorId) => new PostgresMonitors(pool).get(monitorId),
       localPullRequest: (number) => getLocalPullRequest(pool, number),
+      localPullRequestsOf: (incidentIds) => localPullRequestsOfIncidents(pool, incidentIds),
+      localComments: (repository, target) => new LocalGitCodeHost({ pool }).comments(repository, target),
+      localMonitorTransitions: (monitorId) => new PostgresLocalMonitorState(pool).transitions(monitorId),
     },
     stop() {
       stopping ??= (async () => {

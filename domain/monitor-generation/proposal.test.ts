@@ -126,6 +126,11 @@ describe('monitorDefinitionOf', () => {
     expect(() => monitorDefinitionOf(proposalFixture(), { critical: 3, warning: 3 }, origin)).toThrow('not reached before');
   });
 
+  it("tags the monitor with its service, so that its alerts name the service Steward fixes", () => {
+    expect(monitorDefinitionOf({ ...proposalFixture(), service: 'checkout' }, null, origin).tags).toEqual(['service:checkout', ...stewardTags(origin, { file: 'src/pricing.js' })]);
+    expect(monitorDefinitionOf(proposalFixture(), null, origin).tags.some((tag) => tag.startsWith('service:'))).toBe(false);
+  });
+
   it('gives a composite no thresholds', () => {
     const definition = monitorDefinitionOf(proposalFixture({ type: 'composite', query: '123 && 456' }), { critical: 3, warning: null }, origin);
     expect(definition).toMatchObject({ query: '123 && 456', criticalThreshold: null, warningThreshold: null });

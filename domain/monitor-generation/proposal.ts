@@ -173,9 +173,14 @@ export interface DefinitionThresholds {
  * The definition Steward creates. The query's comparison is rewritten to the critical threshold
  * (Datadog refuses a query whose threshold differs from the critical), the message names the code
  * it watches and ends with the webhook handle, and mentions in the model's text are defused: the
- * model does not get to page anyone.
+ * model does not get to page anyone. A proposal whose service is settled is tagged with it.
  */
-export function monitorDefinitionOf(proposal: MonitorProposal, thresholds: DefinitionThresholds | null, origin: MonitorOrigin, webhookHandle: string = DEFAULT_WEBHOOK_HANDLE): GeneratedMonitorDefinition {
+export function monitorDefinitionOf(
+  proposal: MonitorProposal & { service?: string },
+  thresholds: DefinitionThresholds | null,
+  origin: MonitorOrigin,
+  webhookHandle: string = DEFAULT_WEBHOOK_HANDLE,
+): GeneratedMonitorDefinition {
   if (!WEBHOOK_HANDLE.test(webhookHandle)) throw new MonitorProposalError(`webhook handle ${JSON.stringify(webhookHandle)} is not of the form @webhook-<name>`);
   if (origin.pullRequest !== null && (!Number.isInteger(origin.pullRequest) || origin.pullRequest <= 0)) throw new MonitorProposalError(`pull request number ${origin.pullRequest} is not a positive integer`);
   const query = proposal.type === 'composite' ? proposal.query : withCriticalThreshold(proposal.query, thresholds?.critical ?? proposal.thresholds.critical);
@@ -189,7 +194,8 @@ export function monitorDefinitionOf(proposal: MonitorProposal, thresholds: Defin
     type: proposal.type,
     query,
     message: monitorMessage(proposal, origin, webhookHandle),
-    tags: stewardTags(origin, proposal.location),
+    // The alert carries the monitor's tags, and Steward finds an alert's service by its service: tag (domain/alert.ts): without it, the incident would not know its service.
+    tags: [...(proposal.service === undefined ? [] : [datadogTag(`service:${proposal.service}`)]), ...stewardTags(origin, proposal.location)],
     criticalThreshold: critical,
     warningThreshold: warning,
     priority: proposal.priority,

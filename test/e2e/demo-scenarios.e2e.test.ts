@@ -20,6 +20,9 @@ import { createTestDatabase } from '../support/database';
 const SCENARIO_TIMEOUT_MS = 6 * 60_000;
 /** Under the jest timeout, so that a demo that hangs fails with its own output rather than jest's bare timeout. */
 const DEMO_DEADLINE_MS = SCENARIO_TIMEOUT_MS - 30_000;
+/** The deploy scenario also generates monitors before the deploy and waits for the local evaluator, which counts over five minutes, to fire one. */
+const DEPLOY_SCENARIO_TIMEOUT_MS = 10 * 60_000;
+const DEPLOY_DEMO_DEADLINE_MS = DEPLOY_SCENARIO_TIMEOUT_MS - 30_000;
 /** How long a demo asked to stop with SIGTERM gets to stop its stack before its process group is killed. */
 const STOP_GRACE_MS = 15_000;
 const OUTPUT_TAIL_LINES = 60;
@@ -253,22 +256,35 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
     };
   }
 
-  async function runScenario(scenario: 'deploy' | 'build-failure'): Promise<{ demo: DemoProcess; exit: DemoExit }> {
+  async function runScenario(scenario: 'deploy' | 'build-failure', deadlineMs = DEMO_DEADLINE_MS): Promise<{ demo: DemoProcess; exit: DemoExit }> {
     world = await scenarioWorld(scenario);
-    const demo = new DemoProcess(scenario, world.env, DEMO_DEADLINE_MS);
+    const demo = new DemoProcess(scenario, world.env, deadlineMs);
     running = demo;
     const exit = await demo.exited;
     return { demo, exit };
   }
 
   it(
-    'deploy: flags the new TypeError, cites src/pricing.js:12, fixes forward to a PR, and stops its production service',
+    'deploy: generates monitors from the merged change, flags the new TypeError, cites src/pricing.js:12, fixes forward to one PR while the generated monitor fires, and stops its production service',
     async () => {
-      const { demo, exit } = await runScenario('deploy');
+      const { demo, exit } = await runScenario('deploy', DEPLOY_DEMO_DEADLINE_MS);
 
-      expectCleanExit(demo, exit);
+      const monitorId = String.raw`\S+`;
       expectStepsInOrder(demo, [
         /^demo {2}\| production: checkout-service at [0-9a-f]{12} on http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)/,
+        // The merged change's monitors, before the deploy.
+        /^demo {2}\| the release arrives as a merged change: [0-9a-f]{12} \(release\/1\.6\.0: .*given to monitor generation as a merged commit, not a merged local PR/,
+        /^demo {2}\| the local code host sends no webhook: this is what `npx steward monitors generate checkout-service --commit [0-9a-f]{40}` does$/,
+        /^demo {2}\| monitors from the merged change: runtime 1, test 1; \d+ new runtime lines; 3 proposed by the generation agent/,
+        /^demo {2}\| {3}validation refused "Bulk orders crash pricing \(unitPriceCents\)": .*grouped values status:\(…\) are not supported.*; asked again with the errors \(revision 1\)$/,
+        new RegExp(String.raw`^demo {2}\| {3}created monitor ${monitorId} "Bulk orders crash pricing \(unitPriceCents\)" \(log alert; evaluated locally every minute\): logs\("service:checkout-service status:error \\"unitPriceCents\\""\)`),
+        /^demo {2}\| {5}critical 10, warning 2, set from default: /,
+        new RegExp(String.raw`^demo {2}\| {3}created monitor ${monitorId} "POST /checkout error rate" \(query alert; not evaluated locally: `),
+        /^demo {2}\| {5}critical 0\.05, warning 0\.02, set from proposal: /,
+        /^demo {2}\| {3}dropped "Bulk orders without a bulk price" at grounding: dropped: the log message "bulk price missing for" is not in the code at the merge commit$/,
+        /^demo {2}\| created monitor ids: \S+, \S+\. 2 monitors created from 3 proposed, 1 dropped, 0 retired\.$/,
+        /^demo {2}\| the generation's comment on commit [0-9a-f]{12} \(local-git:\/\/.*\/commits\/[0-9a-f]{40}#comment-\d+\):$/,
+        // The deploy and the watch, as before.
         /^demo {2}\| deploying [0-9a-f]{12} \(release\/1\.6\.0: /,
         /^demo {2}\| POST \/webhooks\/deploy answered 202: /,
         /^demo {2}\| flagged at .*: [0-9a-f]{16} new since the deploy .* FLAGGED: TypeError: Cannot read properties of undefined \(reading 'unitPriceCents'\)/,
@@ -283,13 +299,27 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
         /^demo {2}\| outcome: pr_opened\. /,
         /^demo {2}\| traffic stopped: /,
       ]);
+      // The team's one message about the generated monitors, from the console notifier.
+      expect(demo.lines.filter((line) => /^notify\| .*2 monitors for checkout-service [0-9a-f]{12}/.test(line))).toHaveLength(1);
+      // Beside the watch's own detection (before or after its flag), the local evaluator fires the generated log alert through Steward's Datadog webhook.
+      expectStepsInOrder(demo, [
+        /^demo {2}\| POST \/webhooks\/deploy answered 202: /,
+        new RegExp(String.raw`^demo {2}\| the local monitor evaluator fired monitor ${monitorId} \("Bulk orders crash pricing \(unitPriceCents\)"\) at \S+, alert cycle local-\S+: \d+ logs matching .*: > 10, the threshold\.$`),
+        /^demo {2}\| {3}posted to POST \/webhooks\/datadog as Datadog would \(answered 202\)/,
+        new RegExp(String.raw`^demo {2}\| the generated monitor ${monitorId} fired in alert cycle local-\S+, which started incident incident-\S+-local-\S+$`),
+        /^demo {2}\| pull requests for the regression: 1 \(#\d+ from incident-\S+\)$/,
+      ]);
+      // One error, one incident that fixes it: the other stands down as a duplicate of it (cross-source dedup).
+      const dedup = demo.lines.filter((line) => /^demo {2}\| the monitor's incident incident-\S+ (stood down as a duplicate of incident-\S+|took up the error first and took it to the PR; the watch's incident \S+ stood down as a duplicate of it)$/.test(line));
+      if (dedup.length !== 1) throw new Error(`the monitor's incident did not come to one incident with the watch's; its last ${OUTPUT_TAIL_LINES} lines:\n${demo.tail()}`);
+      expectCleanExit(demo, exit);
       // Production restarted at the deploy: one service before it, one after, and neither outlives the demo.
       const pids = productionPids(demo);
       expect(pids).toHaveLength(2);
       expect(pids.filter(processAlive)).toEqual([]);
       expect(await waitUntil(() => !processGroupAlive(demo.processGroup), 5_000)).toBe(true);
     },
-    SCENARIO_TIMEOUT_MS,
+    DEPLOY_SCENARIO_TIMEOUT_MS,
   );
 
   it(

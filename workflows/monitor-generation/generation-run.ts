@@ -9,6 +9,7 @@ import {
   type MonitorGenerationStatus,
   type MergedChange,
   type RetiredMonitorView,
+  type RevisedProposalView,
 } from '../../contracts';
 import { RETRY } from '../incident/activity-proxies';
 
@@ -36,6 +37,8 @@ export interface GenerationRun {
   showChange(filesByClass: string, newRuntimeLines: number): void;
   showProposed(count: number): void;
   drop(dropped: DroppedProposalView[]): void;
+  /** An invalid proposal about to be asked again, with what the validator said. */
+  revise(revision: RevisedProposalView): void;
   created(monitor: CreatedMonitorView): void;
   retired(monitors: RetiredMonitorView[]): void;
   /** A line under the tables in the Web UI, e.g. why the agent proposed nothing. */
@@ -59,6 +62,7 @@ export function startGenerationRun(input: MonitorGenerationInput): GenerationRun
     proposed: 0,
     created: [],
     dropped: [],
+    revised: [],
     retired: [],
     outcome: null,
   };
@@ -99,6 +103,10 @@ export function startGenerationRun(input: MonitorGenerationInput): GenerationRun
       state.dropped.push(...dropped);
       setCurrentDetails(run.describe());
     },
+    revise(revision) {
+      state.revised.push(revision);
+      setCurrentDetails(run.describe());
+    },
     created(monitor) {
       state.created.push(monitor);
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.monitorsCreated, value: state.created.length }]);
@@ -129,6 +137,7 @@ export function startGenerationRun(input: MonitorGenerationInput): GenerationRun
           ? ['| created | type | query | critical | set from | file |', '|---|---|---|---|---|---|', ...created.map((m) => `| ${cell(m.name)} | ${m.type} | \`${cell(m.query)}\` | ${m.critical} | ${m.thresholdSource} | ${cell(m.file)} |`)].join('\n')
           : null,
         dropped.length > 0 ? ['| dropped | at | why |', '|---|---|---|', ...dropped.map((d) => `| ${cell(d.name)} | ${d.stage} | ${cell(d.reason)} |`)].join('\n') : null,
+        state.revised.length > 0 ? `Asked again: ${state.revised.map((r) => `${cell(r.name)} (revision ${r.attempt}: ${cell(r.errors.join('; '))})`).join('; ')}` : null,
         state.retired.length > 0 ? `Retired: ${state.retired.map((r) => `${r.name} (${r.reason})`).join('; ')}` : null,
         ...notes,
         state.outcome,

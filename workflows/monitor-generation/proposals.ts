@@ -71,6 +71,7 @@ export async function keepValidProposals(run: GenerationRun, grounded: GroundedP
         await recordDrops(run, [{ name: candidate.proposal.name, stage: 'validation', reason: `still invalid after ${attempt} revision${attempt === 1 ? '' : 's'}: ${verdict.errors.join('; ')}`, proposal: candidate.proposal }]);
         break;
       }
+      run.revise({ name: candidate.proposal.name, attempt: attempt + 1, errors: verdict.errors });
       const { proposal }: Awaited<ReturnType<IncidentActivities['reviseMonitorProposal']>> = await call(run.activities.model.reviseMonitorProposal, `Ask again for "${candidate.proposal.name}" with the validator's errors`, {
         generationId: run.generationId,
         attempt: attempt + 1,
