@@ -55,13 +55,14 @@ export function demoMonitor(): Omit<Monitor, 'createdBySteward'> {
 }
 
 /** The demo alert as Datadog would post it, for a new alert cycle at the given revision. */
-export function demoAlertPayload(options: { alertCycleKey: string; deployedRevision: string; monitorId?: string; date?: Date }): Record<string, string> {
+export function demoAlertPayload(options: { alertCycleKey: string; deployedRevision: string; monitorId?: string; date?: Date; service?: string }): Record<string, string> {
   const template = JSON.parse(fs.readFileSync(DEMO_ALERT_PATH, 'utf8')) as Record<string, string>;
+  const tags = template.tags!.replace('DEPLOYED_SHA', options.deployedRevision);
   return {
     ...template,
     monitor_id: options.monitorId ?? template.monitor_id!,
     alert_cycle_key: options.alertCycleKey,
-    tags: template.tags!.replace('DEPLOYED_SHA', options.deployedRevision),
+    tags: options.service === undefined ? tags : tags.replace('service:checkout-service', `service:${options.service}`),
     date: String((options.date ?? new Date()).getTime()),
   };
 }

@@ -16,6 +16,12 @@ const CYCLES = 10;
 const DELIVERIES_PER_CYCLE = 50;
 /** Enough to keep the API and Temporal busy, few enough that the test does not run out of sockets. */
 const MAX_IN_FLIGHT = 50;
+/**
+ * One service per cycle, all deployed from the demo's repository: the cycles are ten incidents
+ * only if they are ten errors, and one error in one service is one incident however many monitors
+ * see it (the error claim).
+ */
+const STORM_SERVICES = Array.from({ length: CYCLES }, (_, i) => `checkout-service-${i}`);
 
 interface DeliveryReply {
   status: number;
@@ -63,7 +69,7 @@ describe('an alert storm', () => {
   let api: RunningApi;
 
   beforeAll(async () => {
-    h = await createHarness();
+    h = await createHarness({ servicesOfTheDemoRepository: STORM_SERVICES });
     api = await h.startApi({ webhookToken: WEBHOOK_TOKEN, webUiUrl: null });
     await h.startWorker();
   });
@@ -76,8 +82,8 @@ describe('an alert storm', () => {
     // One monitor per cycle: cycles of one monitor would stand down behind the first one's PR link.
     const monitorIds = Array.from({ length: CYCLES }, (_, i) => String(4_402_001 + i));
     for (const monitorId of monitorIds) await h.seedMonitor(monitorId);
-    const cycles = monitorIds.map((monitorId) => {
-      const payload = demoAlertPayload({ alertCycleKey: `storm-${monitorId}`, deployedRevision: h.revision, monitorId });
+    const cycles = monitorIds.map((monitorId, i) => {
+      const payload = demoAlertPayload({ alertCycleKey: `storm-${monitorId}`, deployedRevision: h.revision, monitorId, service: STORM_SERVICES[i]! });
       return { monitorId, payload, incidentId: incidentWorkflowId(monitorId, payload.alert_cycle_key!) };
     });
     const expectedIds = cycles.map((c) => c.incidentId).sort();

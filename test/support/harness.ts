@@ -136,14 +136,26 @@ export function sandboxQueueFor(taskQueue: string): string {
   return `${taskQueue}-sandboxes`;
 }
 
-export async function createHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * More services deployed from the demo's repository (a monorepo's services): each is its own
+   * scope for error claims, so the same error in each is an incident of its own.
+   */
+  servicesOfTheDemoRepository?: string[];
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   quietRuntime();
   const root = process.env.STEWARD_TEST_ROOT ?? os.tmpdir();
   const dataDir = fs.mkdtempSync(path.join(root, 'harness-'));
   // Workers started on this folder may run bubblewrap sandboxes, whose unprivileged uid must reach their workspaces.
   fs.chmodSync(dataDir, 0o711);
   const database = await createTestDatabase();
-  const services = demoServicesConfig(dataDir);
+  const demoServices = demoServicesConfig(dataDir);
+  const services = {
+    ...demoServices,
+    ...Object.fromEntries((options.servicesOfTheDemoRepository ?? []).map((service) => [service, demoServices['checkout-service']!])),
+  };
   const repositoryPath = services['checkout-service']!.repository;
   const revision = ensureDemoRepository(repositoryPath);
   await seedDemoMonitor(database.pool);
