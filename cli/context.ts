@@ -1,4 +1,5 @@
 import type { WorkflowClient } from '@temporalio/client';
+import type { EvalSummary } from '../evals/runner/run-eval';
 import type { CliConfig } from '../config/cli.config';
 import type { LocalPullRequest } from '../ports/code-host.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
@@ -47,6 +48,24 @@ export interface MonitorFiguresSession {
   close(): Promise<void>;
 }
 
+/** What `steward eval run` asks of the composition root: the suite run on the answers --model names (recordings when null). */
+export interface EvalRunRequest {
+  suite: string;
+  model: string | null;
+  record: boolean;
+  /** See `steward eval run --help`; null runs every case. */
+  cases: string | null;
+  repeat: number;
+  concurrency: number;
+  outDir: string;
+  log: (line: string) => void;
+}
+
+export interface EvalRunner {
+  /** Throws a ConfigError for a bad --model or missing key, an Error naming the suite or filter that matches nothing. */
+  run(request: EvalRunRequest): Promise<EvalSummary>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -61,4 +80,6 @@ export interface CliContext {
   openMonitorFigures(databaseUrl: string): MonitorFiguresSession;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
+  /** The eval suites over the datasets in evals/datasets, with the answers each request names. */
+  evals(): EvalRunner;
 }

@@ -9,6 +9,11 @@ import { loadConfig } from '../config/config';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
+import { buildEvalRunner } from './eval-runner';
+import { EVAL_DATASETS_DIR } from '../config/paths';
+import { SUITES, type SuiteName } from '../evals/cases/case.schema';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
@@ -32,7 +37,19 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
+    evals: () => buildEvalRunner(env, readSuiteCases),
   };
+}
+
+/** Until the case store lands: every case file of the suite, validated by its schema. */
+async function readSuiteCases(suite: SuiteName) {
+  const dir = path.join(EVAL_DATASETS_DIR, suite);
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => SUITES[suite].parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))));
 }
 
 async function connectTemporal(config: CliConfig): Promise<TemporalSession> {

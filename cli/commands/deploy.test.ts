@@ -51,6 +51,7 @@ describe('steward deploy', () => {
       openSignatureStore: unused,
       openMonitorFigures: unused,
       openSandbox: unused,
+      evals: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

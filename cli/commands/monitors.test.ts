@@ -53,6 +53,7 @@ describe('steward monitors generate', () => {
       openSignatureStore: unused,
       openMonitorFigures: unused,
       openSandbox: unused,
+      evals: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

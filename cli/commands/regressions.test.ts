@@ -20,6 +20,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     openSignatureStore: unused,
     openMonitorFigures: unused,
     openSandbox: unused,
+    evals: unused,
   };
   return { context, out, err };
 }

@@ -19,6 +19,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     openSignatureStore: unused,
     openMonitorFigures: unused,
     openSandbox: unused,
+    evals: unused,
   };
   return { context, out, err };
 }
