@@ -116,6 +116,7 @@ async function runRepeat<Case extends { id: string }, Answer>(suite: EvalSuite<C
     return { summary: { ...blank, status: 'failed', reason, ...spend(stepModel.calls), latencyMs: Date.now() - started }, judgement: null };
   }
   const latencyMs = Date.now() - started;
+  source.finishedRepeat?.(suite.name, testCase.id, repeat);
   const judgement = await suite.judge(testCase, answer, judgeModel);
   writeCalls(dir, stepModel.calls, 'prompt.md');
   writeCalls(dir, judgeModel.calls, 'judge.md');
