@@ -1,5 +1,6 @@
 import type { WorkflowClient } from '@temporalio/client';
 import type { EvalSummary } from '../evals/runner/run-eval';
+import type { BacktestSummary } from '../evals/backtest/run-backtest';
 import type { CliConfig } from '../config/cli.config';
 import type { LocalPullRequest } from '../ports/code-host.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
@@ -66,6 +67,18 @@ export interface EvalRunner {
   run(request: EvalRunRequest): Promise<EvalSummary>;
 }
 
+export interface BacktestRequest {
+  /** A suite name (its cases with their recorded answers) or a folder of recorded incidents. */
+  source: string;
+  outDir: string;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+export interface BacktestRunner {
+  run(request: BacktestRequest): Promise<BacktestSummary>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -82,4 +95,6 @@ export interface CliContext {
   openSandbox(log: (line: string) => void): SandboxPort;
   /** The eval suites over the datasets in evals/datasets, with the answers each request names. */
   evals(): EvalRunner;
+  /** Back-tests through the real workflows, on the configured Temporal server and database (the local stack by default). */
+  backtests(): BacktestRunner;
 }

@@ -3,6 +3,7 @@ import { LOCAL_STACK_DATABASE_URL, LOCAL_STACK_TEMPORAL_ADDRESS } from '../confi
 import { ConfigError } from '../config/config';
 import { EXIT, type CliCommand, type ParseDefaults, type PlannedCommand } from './command';
 import { approveCommand } from './commands/approve';
+import { backtestCommand } from './commands/backtest';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
 import { monitorsCommand } from './commands/monitors';
@@ -22,7 +23,7 @@ import { GLOBAL_DECISION_OPTIONS } from './global-options';
  */
 
 /** Every command, in the order `steward --help` lists them. A new command is a module and a line here. */
-const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand];
+const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, backtestCommand];
 
 const ROOT_HELP = `
 Exit codes: 0 done, 1 failed, 2 bad usage (sandbox run exits with its command's exit code).

@@ -10,6 +10,7 @@ import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
 import { buildEvalRunner } from './eval-runner';
+import { buildBacktestRunner } from './backtest-service';
 import { EVAL_DATASETS_DIR } from '../config/paths';
 import { SUITES, type SuiteName } from '../evals/cases/case.schema';
 import * as fs from 'node:fs';
@@ -38,6 +39,7 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
     evals: () => buildEvalRunner(env, readSuiteCases),
+    backtests: () => buildBacktestRunner(env, readSuiteCases),
   };
 }
 

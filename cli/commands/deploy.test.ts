@@ -52,6 +52,7 @@ describe('steward deploy', () => {
       openMonitorFigures: unused,
       openSandbox: unused,
       evals: unused,
+      backtests: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

@@ -54,6 +54,7 @@ describe('steward monitors generate', () => {
       openMonitorFigures: unused,
       openSandbox: unused,
       evals: unused,
+      backtests: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

@@ -21,6 +21,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     openMonitorFigures: unused,
     openSandbox: unused,
     evals: unused,
+    backtests: unused,
   };
   return { context, out, err };
 }

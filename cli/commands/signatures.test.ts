@@ -20,6 +20,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     openMonitorFigures: unused,
     openSandbox: unused,
     evals: unused,
+    backtests: unused,
   };
   return { context, out, err };
 }
