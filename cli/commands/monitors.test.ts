@@ -52,6 +52,8 @@ describe('steward monitors generate', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openIncidentHistories: unused,
+      openApprovalOutcomes: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
