@@ -58,16 +58,21 @@ interface Interval {
 
 type ProtoTimestamp = { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined;
 
-/** Milliseconds with the nanoseconds kept as a fraction: event times are often microseconds apart. */
-function timeMs(timestamp: ProtoTimestamp): number | null {
+const secondsOf = (timestamp: NonNullable<ProtoTimestamp>): number => Number(String(timestamp.seconds ?? 0));
+
+/**
+ * Milliseconds after `baseSeconds`, nanoseconds kept as a fraction: event times are often
+ * microseconds apart, finer than a double holds milliseconds since 1970.
+ */
+function timeMs(timestamp: ProtoTimestamp, baseSeconds: number): number | null {
   if (!timestamp) return null;
-  return Number(String(timestamp.seconds ?? 0)) * 1000 + (timestamp.nanos ?? 0) / 1e6;
+  return (secondsOf(timestamp) - baseSeconds) * 1000 + (timestamp.nanos ?? 0) / 1e6;
 }
 
 const idOf = (value: { toString(): string } | number | null | undefined): string => String(value ?? '');
 
-function eventTimeMs(event: Event): number {
-  const time = timeMs(event.eventTime);
+function eventTimeMs(event: Event, baseSeconds: number): number {
+  const time = timeMs(event.eventTime, baseSeconds);
   if (time === null) throw new Error(`history event ${idOf(event.eventId)} has no eventTime`);
   return time;
 }
@@ -79,9 +84,11 @@ function upsertedStatus(event: Event): unknown {
 
 export function timeToFirstPr(history: History): TimeToFirstPr {
   const events = history.events ?? [];
+  const baseSeconds = events[0]?.eventTime ? secondsOf(events[0].eventTime) : 0;
+  const isoTime = (ms: number) => new Date(baseSeconds * 1000 + ms).toISOString();
   const started = events.find((event) => event.workflowExecutionStartedEventAttributes);
-  const receivedMs = started ? eventTimeMs(started) : null;
-  const receivedAt = receivedMs === null ? null : new Date(receivedMs).toISOString();
+  const receivedMs = started ? eventTimeMs(started, baseSeconds) : null;
+  const receivedAt = receivedMs === null ? null : isoTime(receivedMs);
 
   const scheduledActivities = new Map<string, { name: string; atMs: number }>();
   const scheduledWorkflowTasks = new Map<string, number>();
@@ -95,7 +102,7 @@ export function timeToFirstPr(history: History): TimeToFirstPr {
   const gates: { openedMs: number; closedMs: number | null }[] = [];
 
   for (const event of events) {
-    const atMs = eventTimeMs(event);
+    const atMs = eventTimeMs(event, baseSeconds);
     const id = idOf(event.eventId);
     if (event.activityTaskScheduledEventAttributes) {
       scheduledActivities.set(id, { name: event.activityTaskScheduledEventAttributes.activityType?.name ?? '', atMs });
@@ -154,8 +161,8 @@ export function timeToFirstPr(history: History): TimeToFirstPr {
   const split = splitByPriority(intervals, receivedMs, pullRequestMs);
   return {
     pullRequest: true,
-    receivedAt: new Date(receivedMs).toISOString(),
-    pullRequestAt: new Date(pullRequestMs).toISOString(),
+    receivedAt: isoTime(receivedMs),
+    pullRequestAt: isoTime(pullRequestMs),
     approvalWaits: gates.filter((gate) => gate.openedMs < pullRequestMs).length,
     ...split,
   };
