@@ -101,6 +101,35 @@ describe('steward report ttfp', () => {
     expect(lines.filter((line) => /^p(50|90) /.test(line))).toHaveLength(2);
   });
 
+  it('is listed under report in --help, beside report rejections', async () => {
+    const { code, out } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/^  report ttfp \[options\] +time to first PR/m);
+    expect(out.join('\n')).toMatch(/^  report rejections \[options\] +the approval gate's rejections as preference pairs/m);
+  });
+
+  it('says where it could not reach Temporal', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const unreachable = (): never => {
+      throw new Error('only openIncidentHistories is expected');
+    };
+    const context: CliContext = {
+      io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unreachable },
+      config: () => loadCliConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+      connectTemporal: unreachable,
+      openIncidentHistories: () => Promise.reject(new Error('connection refused')),
+      openApprovalOutcomes: unreachable,
+      openLocalPullRequests: unreachable,
+      openSignatureStore: unreachable,
+      openMonitorFigures: unreachable,
+      openSandbox: unreachable,
+    };
+    expect(await runCli(['report', 'ttfp'], context)).toBe(1);
+    expect(err).toEqual(['steward: cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS): connection refused']);
+    expect(out).toEqual([]);
+  });
+
   it.each([
     [['report', 'ttfp', '--since', 'last week'], /--since: a date \(2026-12-01, midnight UTC\) or an ISO time/],
     [['report', 'ttfp', '--service', "checkout' OR 1=1"], /--service: a service name, without quotes or backslashes/],
