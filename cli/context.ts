@@ -2,7 +2,9 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { EvalSummary } from '../evals/runner/run-eval';
 import type { BacktestSummary } from '../evals/backtest/run-backtest';
 import type { CliConfig } from '../config/cli.config';
+import type { ApprovalOutcomesPort } from '../ports/approval-outcomes.port';
 import type { LocalPullRequest } from '../ports/code-host.port';
+import type { IncidentHistoriesPort } from '../ports/incident-histories.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
@@ -79,12 +81,28 @@ export interface BacktestRunner {
   run(request: BacktestRequest): Promise<BacktestSummary>;
 }
 
+/** Incident workflows through visibility, and their histories, read only: what `report ttfp` measures. */
+export interface IncidentHistoriesSession {
+  histories: IncidentHistoriesPort;
+  close(): Promise<void>;
+}
+
+/** The ledger's approval decisions and their incidents, read only: what `report rejections` exports. */
+export interface ApprovalOutcomesSession {
+  outcomes: ApprovalOutcomesPort;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
   config(): CliConfig;
   /** Rejects when Temporal cannot be reached (within a few seconds). */
   connectTemporal(): Promise<TemporalSession>;
+  /** Steward's incident workflows in its Temporal namespace; rejects when Temporal cannot be reached (within a few seconds). */
+  openIncidentHistories(): Promise<IncidentHistoriesSession>;
+  /** The ledger's approval decisions in the database at `databaseUrl`. */
+  openApprovalOutcomes(databaseUrl: string): ApprovalOutcomesSession;
   /** The local code host's records, read from the database at `databaseUrl`. */
   openLocalPullRequests(databaseUrl: string): LocalPullRequests;
   /** The deploy watch's signature store in the database at `databaseUrl`. */

@@ -10,6 +10,7 @@ import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
 import { regressionsCommand } from './commands/regressions';
 import { rejectCommand } from './commands/reject';
+import { reportCommand } from './commands/report';
 import { sandboxCommand } from './commands/sandbox-run';
 import { signaturesCommand } from './commands/signatures';
 import { statusCommand } from './commands/status';
@@ -23,7 +24,7 @@ import { GLOBAL_DECISION_OPTIONS } from './global-options';
  */
 
 /** Every command, in the order `steward --help` lists them. A new command is a module and a line here. */
-const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, backtestCommand];
+const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, reportCommand, backtestCommand];
 
 const ROOT_HELP = `
 Exit codes: 0 done, 1 failed, 2 bad usage (sandbox run exits with its command's exit code).
@@ -37,7 +38,7 @@ export type CliOutput = Pick<CliIo, 'out' | 'err'>;
 /** The root command, with every command registered; each action hands its plan to `accept`. */
 export function buildProgram(output: CliOutput, defaults: ParseDefaults, accept: (planned: PlannedCommand) => void): Command {
   const program = new Command('steward')
-    .description('Decide on and inspect Steward incidents, report deploys, read local pull requests, run sandboxes, and mine error signatures.')
+    .description('Decide on and inspect Steward incidents, report deploys, read local pull requests, run sandboxes, mine error signatures, and report from the workflow histories and the ledger.')
     // Settings first: commands copy them when they are created.
     .exitOverride()
     // Options before a command belong to the root, so the root never reads a command's options (or what follows --).

@@ -1,9 +1,20 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import { PostgresApprovalOutcomes } from '../adapters/postgres-approval-outcomes.adapter';
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
-import type { CliContext, CliIo, LocalPullRequests, MonitorFiguresSession, SignatureStateSession, TemporalSession } from '../cli/context';
+import { TemporalIncidentHistories } from '../adapters/temporal-incident-histories.adapter';
+import type {
+  ApprovalOutcomesSession,
+  CliContext,
+  CliIo,
+  IncidentHistoriesSession,
+  LocalPullRequests,
+  MonitorFiguresSession,
+  SignatureStateSession,
+  TemporalSession,
+} from '../cli/context';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
@@ -19,7 +30,8 @@ import * as path from 'node:path';
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
  * constructed: the Temporal client with Steward's data converter, the local code host's records,
- * the deploy watch's signature store, the monitor figures' readers, and this machine's sandbox backend.
+ * the deploy watch's signature store, the monitor figures' readers, the readers reports are made
+ * from (incident histories, the ledger's approval decisions), and this machine's sandbox backend.
  */
 
 const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -33,6 +45,8 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     io,
     config: cliConfig,
     connectTemporal: () => connectTemporal(cliConfig()),
+    openIncidentHistories: () => openIncidentHistories(cliConfig()),
+    openApprovalOutcomes,
     openLocalPullRequests,
     openSignatureStore,
     openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
@@ -74,6 +88,18 @@ async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
       await payloadPool?.end();
     },
   };
+}
+
+async function openIncidentHistories(config: CliConfig): Promise<IncidentHistoriesSession> {
+  const session = await connectTemporal(config);
+  return { histories: new TemporalIncidentHistories(session.client), close: () => session.close() };
+}
+
+function openApprovalOutcomes(databaseUrl: string): ApprovalOutcomesSession {
+  // Two reads at once (the use case runs them together).
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return { outcomes: new PostgresApprovalOutcomes(pool), close: () => pool.end() };
 }
 
 function openLocalPullRequests(databaseUrl: string): LocalPullRequests {

@@ -50,6 +50,8 @@ describe('steward deploy', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openIncidentHistories: unused,
+      openApprovalOutcomes: unused,
       openSandbox: unused,
       evals: unused,
       backtests: unused,

@@ -52,6 +52,8 @@ describe('steward monitors generate', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openIncidentHistories: unused,
+      openApprovalOutcomes: unused,
       openSandbox: unused,
       evals: unused,
       backtests: unused,
