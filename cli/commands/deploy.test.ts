@@ -50,6 +50,7 @@ describe('steward deploy', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openRunExport: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));

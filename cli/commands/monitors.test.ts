@@ -52,6 +52,7 @@ describe('steward monitors generate', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openRunExport: unused,
       openSandbox: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));

@@ -19,6 +19,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     openLocalPullRequests: unused,
     openSignatureStore: unused,
     openMonitorFigures: unused,
+    openRunExport: unused,
     openSandbox: unused,
   };
   return { context, out, err };

@@ -18,6 +18,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     openLocalPullRequests: unused,
     openSignatureStore: unused,
     openMonitorFigures: unused,
+    openRunExport: unused,
     openSandbox: unused,
   };
   return { context, out, err };
