@@ -230,6 +230,20 @@ describe('PostgresIncidentLedger', () => {
 
       expect(await ledger.incidentSpend('inc-spend-1')).toEqual({ calls: 3, inputTokens: 3_000, outputTokens: 600, costUsd: 0.0072 });
     });
+
+    it('reads each call back in order, with what it asked and answered when that was kept', async () => {
+      const base = { incidentId: 'inc-usage-1', provider: 'openai', model: 'gpt-4.1', inputTokens: 10, outputTokens: 2, costUsd: 0.000036 };
+      await ledger.recordModelUsage({ ...base, step: 'triage', exchange: { system: 'You triage.', prompt: 'Monitor 1 fired.', answer: '{"verdict":"real"}' } });
+      await ledger.recordModelUsage({ ...base, step: 'fix.attempt-1.turn-1', costUsd: null, exchange: { system: 'You fix.', prompt: null, answer: null } });
+      await ledger.recordModelUsage({ ...base, step: 'review.attempt-1' });
+      const usage = await ledger.listModelUsage('inc-usage-1');
+      expect(usage.map(({ step, costUsd, exchange }) => ({ step, costUsd, exchange }))).toEqual([
+        { step: 'triage', costUsd: 0.000036, exchange: { system: 'You triage.', prompt: 'Monitor 1 fired.', answer: '{"verdict":"real"}' } },
+        { step: 'fix.attempt-1.turn-1', costUsd: null, exchange: { system: 'You fix.', prompt: null, answer: null } },
+        { step: 'review.attempt-1', costUsd: 0.000036, exchange: null },
+      ]);
+      expect(Number.isNaN(Date.parse(usage[0]!.recordedAt))).toBe(false);
+    });
   });
 
   describe('notification outbox', () => {

@@ -4,7 +4,9 @@ import type {
   DecisionRecord,
   FixAttemptRecord,
   IncidentLedgerPort,
+  IncidentLedgerReaderPort,
   LedgerEvent,
+  ModelUsageEntry,
   MonitorChangeRecord,
   RecentIncident, NotificationClaim, IncidentSpend, ModelUsageRecord } from '../ports/incident-ledger.port';
 
@@ -42,7 +44,7 @@ function toJsonb(value: unknown): string {
  * result it did not see, and the retry must not add a second row. Errors are never caught here:
  * an activity that fails on a lost connection is what makes Temporal retry it.
  */
-export class PostgresIncidentLedger implements IncidentLedgerPort {
+export class PostgresIncidentLedger implements IncidentLedgerPort, IncidentLedgerReaderPort {
   constructor(private readonly pool: Pool) {}
 
   async listRecentIncidents(query: {
@@ -148,10 +150,60 @@ export class PostgresIncidentLedger implements IncidentLedgerPort {
 
   async recordModelUsage(record: ModelUsageRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO model_usage (incident_id, step, provider, model, input_tokens, output_tokens, cost_usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [record.incidentId, record.step, record.provider, record.model, record.inputTokens, record.outputTokens, record.costUsd],
+      `INSERT INTO model_usage (incident_id, step, provider, model, input_tokens, output_tokens, cost_usd, system_prompt, prompt, answer)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        record.incidentId,
+        record.step,
+        record.provider,
+        record.model,
+        record.inputTokens,
+        record.outputTokens,
+        record.costUsd,
+        record.exchange?.system ?? null,
+        record.exchange?.prompt ?? null,
+        record.exchange?.answer ?? null,
+      ],
     );
+  }
+
+  async listModelUsage(incidentId: string): Promise<ModelUsageEntry[]> {
+    const { rows } = await this.pool.query<{
+      step: string;
+      provider: string;
+      model: string;
+      input_tokens: number;
+      output_tokens: number;
+      cost_usd: string | null;
+      system_prompt: string | null;
+      prompt: string | null;
+      answer: string | null;
+      recorded_at: Date;
+    }>(
+      `SELECT step, provider, model, input_tokens, output_tokens, cost_usd, system_prompt, prompt, answer, recorded_at
+       FROM model_usage WHERE incident_id = $1 ORDER BY id`,
+      [incidentId],
+    );
+    return rows.map((row) => ({
+      incidentId,
+      step: row.step,
+      provider: row.provider,
+      model: row.model,
+      inputTokens: row.input_tokens,
+      outputTokens: row.output_tokens,
+      // numeric comes back as text, so that no precision is lost on the way.
+      costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+      recordedAt: row.recorded_at.toISOString(),
+      exchange: row.system_prompt === null ? null : { system: row.system_prompt, prompt: row.prompt, answer: row.answer },
+    }));
+  }
+
+  async listMonitorChanges(incidentId: string): Promise<MonitorChangeRecord[]> {
+    const { rows } = await this.pool.query<{ monitor_id: string; action: MonitorChangeRecord['action']; before: unknown; after: unknown; reason: string }>(
+      'SELECT monitor_id, action, before, after, reason FROM monitor_changes WHERE incident_id = $1 ORDER BY at, monitor_id, action',
+      [incidentId],
+    );
+    return rows.map((row) => ({ incidentId, monitorId: row.monitor_id, action: row.action, before: row.before, after: row.after, reason: row.reason }));
   }
 
   async incidentSpend(incidentId: string): Promise<IncidentSpend> {

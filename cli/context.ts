@@ -6,6 +6,7 @@ import type { ApprovalOutcomesPort } from '../ports/approval-outcomes.port';
 import type { LocalPullRequest } from '../ports/code-host.port';
 import type { IncidentHistoriesPort } from '../ports/incident-histories.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
+import type { RunExportReaders } from '../use-cases/export-run.use-case';
 import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
 
@@ -93,6 +94,12 @@ export interface ApprovalOutcomesSession {
   close(): Promise<void>;
 }
 
+/** What `steward export` reads a run from: its history (offloaded payloads read back), the ledger, the conversations, the code host and the monitor platform. */
+export interface RunExportSession {
+  readers: RunExportReaders;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -109,6 +116,8 @@ export interface CliContext {
   openSignatureStore(databaseUrl: string): SignatureStateSession;
   /** The generated monitors' registry in the database at `databaseUrl`, and the rest configured as the workers' (throws a ConfigError naming what is wrong). */
   openMonitorFigures(databaseUrl: string): MonitorFiguresSession;
+  /** Rejects when Temporal cannot be reached; the database at `databaseUrl` holds the ledger and the offloaded payloads. */
+  openRunExport(databaseUrl: string): Promise<RunExportSession>;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
   /** The eval suites over the datasets in evals/datasets, with the answers each request names. */

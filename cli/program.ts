@@ -6,6 +6,7 @@ import { approveCommand } from './commands/approve';
 import { backtestCommand } from './commands/backtest';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
+import { exportCommand } from './commands/export';
 import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
 import { regressionsCommand } from './commands/regressions';
@@ -24,7 +25,7 @@ import { GLOBAL_DECISION_OPTIONS } from './global-options';
  */
 
 /** Every command, in the order `steward --help` lists them. A new command is a module and a line here. */
-const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, reportCommand, backtestCommand];
+const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, reportCommand, exportCommand, backtestCommand];
 
 const ROOT_HELP = `
 Exit codes: 0 done, 1 failed, 2 bad usage (sandbox run exits with its command's exit code).

@@ -148,10 +148,13 @@ export const ERROR_TYPES = {
   alertWebhookUndelivered: 'AlertWebhookUndelivered',
   /** An incident's claim of its error met owners that kept changing while it looked (each ended and another claimed): worth retrying. */
   incidentClaimContended: 'IncidentClaimContended',
+  /** `steward export` was given a workflow id the namespace does not hold. */
+  runNotFound: 'RunNotFound',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
 export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
+  ERROR_TYPES.runNotFound,
   ERROR_TYPES.monitorDefinitionInvalid,
   ERROR_TYPES.deployWatchNotConfigured,
   ERROR_TYPES.monitorNotFound,

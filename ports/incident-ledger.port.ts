@@ -74,9 +74,54 @@ export interface ModelUsageRecord {
   outputTokens: number;
   /** Null when the model has no known price: the tokens are counted, the cost is not guessed. */
   costUsd: number | null;
+  /**
+   * What the model was asked and answered, kept so that a run can be exported and judged later.
+   * A conversation turn keeps only its system prompt: its messages are in the conversation store.
+   * Absent (null) on calls recorded before prompts were kept.
+   */
+  exchange?: ModelExchange | null;
+}
+
+export interface ModelExchange {
+  system: string;
+  /** Null for a conversation turn, whose messages the conversation store holds. */
+  prompt: string | null;
+  /** The answer's text; null for a conversation turn, whose answer the conversation store holds. */
+  answer: string | null;
+}
+
+/** One model call as the ledger keeps it, in the order the calls were made. */
+export interface ModelUsageEntry extends ModelUsageRecord {
+  recordedAt: string;
+  exchange: ModelExchange | null;
 }
 
 export type IncidentSpend = ModelSpend;
+
+/** An incident's row: the state its workflow saved at its last checkpoint. */
+export interface LedgerIncident {
+  incidentId: string;
+  runId: string;
+  status: IncidentState['status'];
+  state: IncidentState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * The ledger read back, for exports and reports: what one incident (or deploy watch, whose id
+ * keys its model calls) left there. Reads only.
+ */
+export interface IncidentLedgerReaderPort {
+  getIncident(incidentId: string): Promise<LedgerIncident | null>;
+  /** In `seq` order. */
+  listEvents(incidentId: string): Promise<LedgerEvent[]>;
+  listFixAttempts(incidentId: string): Promise<FixAttemptRecord[]>;
+  getDecision(incidentId: string): Promise<DecisionRecord | null>;
+  listMonitorChanges(incidentId: string): Promise<MonitorChangeRecord[]>;
+  /** Every model call made for it, retries included, oldest first. */
+  listModelUsage(incidentId: string): Promise<ModelUsageEntry[]>;
+}
 
 export interface IncidentLedgerPort {
   /** One row per model call made for the incident, retries included: each of them was paid for. */

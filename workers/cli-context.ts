@@ -1,8 +1,10 @@
-import { Connection, WorkflowClient } from '@temporalio/client';
+import { Connection, isGrpcServiceError, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
 import { PostgresApprovalOutcomes } from '../adapters/postgres-approval-outcomes.adapter';
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
+import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { TemporalIncidentHistories } from '../adapters/temporal-incident-histories.adapter';
 import type {
@@ -12,13 +14,15 @@ import type {
   IncidentHistoriesSession,
   LocalPullRequests,
   MonitorFiguresSession,
+  RunExportSession,
   SignatureStateSession,
   TemporalSession,
 } from '../cli/context';
+import type { RunExportReaders } from '../use-cases/export-run.use-case';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
-import { stewardDataConverter } from './temporal-data-converter';
+import { payloadDecoder, stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
 import { buildEvalRunner } from './eval-runner';
 import { buildBacktestRunner } from './backtest-service';
@@ -36,6 +40,8 @@ import * as path from 'node:path';
 
 const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
 const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
+/** gRPC's status code 5, which Temporal answers for a workflow id the namespace does not hold. */
+const GRPC_NOT_FOUND = 5;
 
 export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
   let config: CliConfig | undefined;
@@ -50,6 +56,7 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     openLocalPullRequests,
     openSignatureStore,
     openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
+    openRunExport: (databaseUrl) => openRunExport(env, cliConfig(), databaseUrl),
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
     evals: () => buildEvalRunner(env, readSuiteCases),
@@ -129,6 +136,53 @@ function openMonitorFigures(env: NodeJS.ProcessEnv, databaseUrl: string): Monito
       services: config.services,
     },
     close: () => pool.end(),
+  };
+}
+
+async function openRunExport(env: NodeJS.ProcessEnv, config: CliConfig, databaseUrl: string): Promise<RunExportSession> {
+  const { address, namespace, payloadOffloadBytes } = config.temporal;
+  // The ledger's reads run together; the payload store reads one reference at a time.
+  const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const dataConverter = stewardDataConverter(pool, payloadOffloadBytes);
+  const client = new WorkflowClient({ connection, namespace, dataConverter });
+  const readers: RunExportReaders = {
+    history: {
+      async fetch(workflowId) {
+        try {
+          return await client.getHandle(workflowId).fetchHistory();
+        } catch (error) {
+          if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return null;
+          throw error;
+        }
+      },
+      decode: payloadDecoder(dataConverter),
+    },
+    ledger: new PostgresIncidentLedger(pool),
+    conversations: new PostgresAgentConversations(pool),
+    async pullRequest(url) {
+      const local = /^local-git:\/\/.+\/pulls\/(\d+)$/.exec(url);
+      if (!local) return { unreadable: `the PR is on a hosted code host (${url}); Steward reads back only the local code host's records` };
+      const record = await getLocalPullRequest(pool, Number(local[1]));
+      if (!record || record.url !== url) return { unreadable: `the local code host holds no pull request at ${url} in this database` };
+      return { title: record.title, body: record.body, source: `the local code host's record of PR #${record.number} (table local_pull_requests)` };
+    },
+    // The workers' own monitor platform, so the monitor is read where they read it; configured on first use only.
+    monitor: (monitorId) => buildMonitors(loadConfig(env), pool).port.get(monitorId),
+  };
+  return {
+    readers,
+    close: async () => {
+      await connection.close();
+      await pool.end();
+    },
   };
 }
 

@@ -44,6 +44,17 @@ describe('MeteredModel', () => {
     expect(await ledger.incidentSpend('incident-1')).toEqual({ calls: 2, inputTokens: 200_000, outputTokens: 20_000, costUsd: 0.56 });
   });
 
+  it('keeps what each call asked and answered; a conversation turn only its system prompt', async () => {
+    const ledger = new InMemoryIncidentLedger();
+    const metered = new MeteredModel(answering('gpt-4.1'), ledger, prices, null);
+    await metered.complete({ ...request('triage'), system: 'You triage.', prompt: 'Monitor 1 fired.' });
+    await metered.converse({ ...conversation('fix.attempt-1.turn-1'), system: 'You fix.', messages: [{ role: 'user', content: 'the task' }] });
+    expect(ledger.modelUsage.map((u) => u.exchange)).toEqual([
+      { system: 'You triage.', prompt: 'Monitor 1 fired.', answer: '{}' },
+      { system: 'You fix.', prompt: null, answer: null },
+    ]);
+  });
+
   it('counts the tokens of an unpriced model without guessing its cost', async () => {
     const ledger = new InMemoryIncidentLedger();
     await new MeteredModel(answering('qwen3-coder'), ledger, prices, 1).complete(request('triage'));

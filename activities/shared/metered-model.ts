@@ -1,6 +1,6 @@
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
-import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
+import type { IncidentLedgerPort, ModelExchange } from '../../ports/incident-ledger.port';
 import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../../ports/model.port';
 
 /** US dollars per million tokens. */
@@ -35,17 +35,19 @@ export class MeteredModel implements ModelPort {
   ) {}
 
   async complete(request: ModelRequest): Promise<ModelResponse> {
-    return this.metered(request, () => this.inner.complete(request));
+    return this.metered(request, () => this.inner.complete(request), (response) => ({ system: request.system, prompt: request.prompt, answer: response.text }));
   }
 
   /** Each turn is a call of its own: the budget can stop a conversation between two turns. */
   async converse(request: ConversationRequest): Promise<ConversationTurn> {
-    return this.metered(request, () => this.inner.converse(request));
+    // The turn's messages and its answer are in the conversation store already: only the system prompt is not.
+    return this.metered(request, () => this.inner.converse(request), () => ({ system: request.system, prompt: null, answer: null }));
   }
 
   private async metered<Answer extends Pick<ModelResponse, 'provider' | 'model' | 'usage'>>(
     request: Pick<ModelRequest, 'incidentId' | 'step'>,
     call: () => Promise<Answer>,
+    exchangeOf: (answer: Answer) => ModelExchange,
   ): Promise<Answer> {
     if (this.budgetUsd !== null) {
       const spent = await this.ledger.incidentSpend(request.incidentId);
@@ -68,6 +70,7 @@ export class MeteredModel implements ModelPort {
       inputTokens: response.usage.inputTokens,
       outputTokens: response.usage.outputTokens,
       costUsd: price ? (response.usage.inputTokens * price.inputPerMTok + response.usage.outputTokens * price.outputPerMTok) / 1_000_000 : null,
+      exchange: exchangeOf(response),
     });
     return response;
   }

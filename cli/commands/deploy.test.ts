@@ -52,6 +52,7 @@ describe('steward deploy', () => {
       openMonitorFigures: unused,
       openIncidentHistories: unused,
       openApprovalOutcomes: unused,
+      openRunExport: unused,
       openSandbox: unused,
       evals: unused,
       backtests: unused,

@@ -54,6 +54,7 @@ describe('steward monitors generate', () => {
       openMonitorFigures: unused,
       openIncidentHistories: unused,
       openApprovalOutcomes: unused,
+      openRunExport: unused,
       openSandbox: unused,
       evals: unused,
       backtests: unused,

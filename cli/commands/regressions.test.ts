@@ -21,6 +21,7 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     openMonitorFigures: unused,
     openIncidentHistories: unused,
     openApprovalOutcomes: unused,
+    openRunExport: unused,
     openSandbox: unused,
     evals: unused,
     backtests: unused,

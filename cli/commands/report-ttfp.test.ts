@@ -53,6 +53,7 @@ describe('steward report ttfp', () => {
       openSandbox: unused,
       evals: unused,
       backtests: unused,
+      openRunExport: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }
@@ -128,6 +129,7 @@ describe('steward report ttfp', () => {
       openSandbox: unreachable,
       evals: unreachable,
       backtests: unreachable,
+      openRunExport: unreachable,
     };
     expect(await runCli(['report', 'ttfp'], context)).toBe(1);
     expect(err).toEqual(['steward: cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS): connection refused']);

@@ -20,6 +20,7 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     openMonitorFigures: unused,
     openIncidentHistories: unused,
     openApprovalOutcomes: unused,
+    openRunExport: unused,
     openSandbox: unused,
     evals: unused,
     backtests: unused,

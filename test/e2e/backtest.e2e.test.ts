@@ -121,5 +121,14 @@ describe('steward backtest', () => {
       expect({ incident: result.incidentId, runs }).toEqual({ incident: result.incidentId, runs: [result.runId] });
     }
     expect(fs.readFileSync(path.join(out, 'summary.md'), 'utf8')).toContain('## Failed, by the step that failed');
+
+    // Every case exported as its incident's tree, under one index.
+    const exported = path.join(root, 'exported');
+    const exportRun = await runCli(['export', '--backtest', out, exported], env).done;
+    expect({ code: exportRun.code, tail: exportRun.code === 0 ? '' : exportRun.output.slice(-2000) }).toEqual({ code: 0, tail: '' });
+    const index = fs.readFileSync(path.join(exported, 'README.md'), 'utf8');
+    for (const result of Object.values(results)) expect(index).toContain(`| [${result.id}](${result.id}/README.md) | ${result.status} |`);
+    expect(fs.readFileSync(path.join(exported, 'coupon-bug', 'pull-request.md'), 'utf8')).toMatch(/\S/);
+    expect(fs.existsSync(path.join(exported, 'quiet-spike', 'triage'))).toBe(true);
   }, 600_000);
 });
