@@ -5,6 +5,8 @@ import { EXIT, type CliCommand, type ParseDefaults, type PlannedCommand } from '
 import { approveCommand } from './commands/approve';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
+import { evalCommand } from './commands/eval';
+import { evalCasesCommand } from './commands/eval-cases';
 import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
 import { regressionsCommand } from './commands/regressions';
@@ -22,7 +24,20 @@ import { GLOBAL_DECISION_OPTIONS } from './global-options';
  */
 
 /** Every command, in the order `steward --help` lists them. A new command is a module and a line here. */
-const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand];
+const COMMANDS: readonly CliCommand[] = [
+  approveCommand,
+  rejectCommand,
+  decideDeployCommand,
+  statusCommand,
+  deployCommand,
+  prCommand,
+  sandboxCommand,
+  signaturesCommand,
+  regressionsCommand,
+  monitorsCommand,
+  // The eval group takes its subcommands as a list: `eval run` is one more entry in it.
+  evalCommand([evalCasesCommand]),
+];
 
 const ROOT_HELP = `
 Exit codes: 0 done, 1 failed, 2 bad usage (sandbox run exits with its command's exit code).
