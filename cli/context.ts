@@ -1,6 +1,10 @@
 import type { WorkflowClient } from '@temporalio/client';
+import type { EvalSummary } from '../evals/runner/run-eval';
+import type { BacktestSummary } from '../evals/backtest/run-backtest';
 import type { CliConfig } from '../config/cli.config';
+import type { ApprovalOutcomesPort } from '../ports/approval-outcomes.port';
 import type { LocalPullRequest } from '../ports/code-host.port';
+import type { IncidentHistoriesPort } from '../ports/incident-histories.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
@@ -47,12 +51,58 @@ export interface MonitorFiguresSession {
   close(): Promise<void>;
 }
 
+/** What `steward eval run` asks of the composition root: the suite run on the answers --model names (recordings when null). */
+export interface EvalRunRequest {
+  suite: string;
+  model: string | null;
+  record: boolean;
+  /** See `steward eval run --help`; null runs every case. */
+  cases: string | null;
+  repeat: number;
+  concurrency: number;
+  outDir: string;
+  log: (line: string) => void;
+}
+
+export interface EvalRunner {
+  /** Throws a ConfigError for a bad --model or missing key, an Error naming the suite or filter that matches nothing. */
+  run(request: EvalRunRequest): Promise<EvalSummary>;
+}
+
+export interface BacktestRequest {
+  /** A suite name (its cases with their recorded answers) or a folder of recorded incidents. */
+  source: string;
+  outDir: string;
+  concurrency: number;
+  log: (line: string) => void;
+}
+
+export interface BacktestRunner {
+  run(request: BacktestRequest): Promise<BacktestSummary>;
+}
+
+/** Incident workflows through visibility, and their histories, read only: what `report ttfp` measures. */
+export interface IncidentHistoriesSession {
+  histories: IncidentHistoriesPort;
+  close(): Promise<void>;
+}
+
+/** The ledger's approval decisions and their incidents, read only: what `report rejections` exports. */
+export interface ApprovalOutcomesSession {
+  outcomes: ApprovalOutcomesPort;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
   config(): CliConfig;
   /** Rejects when Temporal cannot be reached (within a few seconds). */
   connectTemporal(): Promise<TemporalSession>;
+  /** Steward's incident workflows in its Temporal namespace; rejects when Temporal cannot be reached (within a few seconds). */
+  openIncidentHistories(): Promise<IncidentHistoriesSession>;
+  /** The ledger's approval decisions in the database at `databaseUrl`. */
+  openApprovalOutcomes(databaseUrl: string): ApprovalOutcomesSession;
   /** The local code host's records, read from the database at `databaseUrl`. */
   openLocalPullRequests(databaseUrl: string): LocalPullRequests;
   /** The deploy watch's signature store in the database at `databaseUrl`. */
@@ -61,4 +111,8 @@ export interface CliContext {
   openMonitorFigures(databaseUrl: string): MonitorFiguresSession;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
+  /** The eval suites over the datasets in evals/datasets, with the answers each request names. */
+  evals(): EvalRunner;
+  /** Back-tests through the real workflows, on the configured Temporal server and database (the local stack by default). */
+  backtests(): BacktestRunner;
 }

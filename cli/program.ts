@@ -3,14 +3,17 @@ import { LOCAL_STACK_DATABASE_URL, LOCAL_STACK_TEMPORAL_ADDRESS } from '../confi
 import { ConfigError } from '../config/config';
 import { EXIT, type CliCommand, type ParseDefaults, type PlannedCommand } from './command';
 import { approveCommand } from './commands/approve';
+import { backtestCommand } from './commands/backtest';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
 import { evalCommand } from './commands/eval';
 import { evalCasesCommand } from './commands/eval-cases';
+import { evalRunCommand } from './commands/eval-run';
 import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
 import { regressionsCommand } from './commands/regressions';
 import { rejectCommand } from './commands/reject';
+import { reportCommand } from './commands/report';
 import { sandboxCommand } from './commands/sandbox-run';
 import { signaturesCommand } from './commands/signatures';
 import { statusCommand } from './commands/status';
@@ -35,8 +38,10 @@ const COMMANDS: readonly CliCommand[] = [
   signaturesCommand,
   regressionsCommand,
   monitorsCommand,
-  // The eval group takes its subcommands as a list: `eval run` is one more entry in it.
-  evalCommand([evalCasesCommand]),
+  reportCommand,
+  backtestCommand,
+  // The eval group takes its subcommands as a list: a new `eval …` command is one more entry.
+  evalCommand([evalCasesCommand, evalRunCommand]),
 ];
 
 const ROOT_HELP = `
@@ -51,7 +56,7 @@ export type CliOutput = Pick<CliIo, 'out' | 'err'>;
 /** The root command, with every command registered; each action hands its plan to `accept`. */
 export function buildProgram(output: CliOutput, defaults: ParseDefaults, accept: (planned: PlannedCommand) => void): Command {
   const program = new Command('steward')
-    .description('Decide on and inspect Steward incidents, report deploys, read local pull requests, run sandboxes, and mine error signatures.')
+    .description('Decide on and inspect Steward incidents, report deploys, read local pull requests, run sandboxes, mine error signatures, and report from the workflow histories and the ledger.')
     // Settings first: commands copy them when they are created.
     .exitOverride()
     // Options before a command belong to the root, so the root never reads a command's options (or what follows --).

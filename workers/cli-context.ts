@@ -1,19 +1,36 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
+import { PostgresApprovalOutcomes } from '../adapters/postgres-approval-outcomes.adapter';
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
-import type { CliContext, CliIo, LocalPullRequests, MonitorFiguresSession, SignatureStateSession, TemporalSession } from '../cli/context';
+import { TemporalIncidentHistories } from '../adapters/temporal-incident-histories.adapter';
+import type {
+  ApprovalOutcomesSession,
+  CliContext,
+  CliIo,
+  IncidentHistoriesSession,
+  LocalPullRequests,
+  MonitorFiguresSession,
+  SignatureStateSession,
+  TemporalSession,
+} from '../cli/context';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
+import { buildEvalRunner } from './eval-runner';
+import { buildBacktestRunner } from './backtest-service';
+import { EVAL_DATASETS_DIR } from '../config/paths';
+import { CaseStore } from '../evals/cases/case-store';
+import type { SuiteName } from '../evals/cases/case.schema';
 
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
  * constructed: the Temporal client with Steward's data converter, the local code host's records,
- * the deploy watch's signature store, the monitor figures' readers, and this machine's sandbox backend.
+ * the deploy watch's signature store, the monitor figures' readers, the readers reports are made
+ * from (incident histories, the ledger's approval decisions), and this machine's sandbox backend.
  */
 
 const TEMPORAL_CONNECT_TIMEOUT_MS = 5_000;
@@ -27,12 +44,21 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     io,
     config: cliConfig,
     connectTemporal: () => connectTemporal(cliConfig()),
+    openIncidentHistories: () => openIncidentHistories(cliConfig()),
+    openApprovalOutcomes,
     openLocalPullRequests,
     openSignatureStore,
     openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
+    evals: () => buildEvalRunner(env, readSuiteCases),
+    backtests: () => buildBacktestRunner(env, readSuiteCases),
   };
+}
+
+/** Every case of the suite, each validated; a malformed one fails naming its file and field. */
+function readSuiteCases(suite: SuiteName) {
+  return new CaseStore(EVAL_DATASETS_DIR).list(suite);
 }
 
 async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
@@ -55,6 +81,18 @@ async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
       await payloadPool?.end();
     },
   };
+}
+
+async function openIncidentHistories(config: CliConfig): Promise<IncidentHistoriesSession> {
+  const session = await connectTemporal(config);
+  return { histories: new TemporalIncidentHistories(session.client), close: () => session.close() };
+}
+
+function openApprovalOutcomes(databaseUrl: string): ApprovalOutcomesSession {
+  // Two reads at once (the use case runs them together).
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return { outcomes: new PostgresApprovalOutcomes(pool), close: () => pool.end() };
 }
 
 function openLocalPullRequests(databaseUrl: string): LocalPullRequests {

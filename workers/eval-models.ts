@@ -56,6 +56,17 @@ export function buildEvalModelSource(settings: EvalModelSettings, suite: string)
       if (!settings.record) return { model: live };
       return { model: new RecordingModel(live, recordingPath(settings.recordingsDir, suiteName, caseId), `recorded eval run of ${label}`) };
     },
+    finishedRepeat(suiteName, caseId, repeat) {
+      if (!settings.record) return;
+      const file = recordingPath(settings.recordingsDir, suiteName, caseId);
+      const transcript: { steps: Record<string, unknown> } & Record<string, unknown> = fs.existsSync(file)
+        ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { steps: Record<string, unknown> })
+        : { kind: 'steward-model-transcript', label: `recorded eval run of ${label}`, provenance: `Recorded from ${label} by steward eval run --record.`, steps: {} };
+      transcript.steps[`r${repeat}.done`] = { response: { recordedAt: new Date().toISOString() } };
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(transcript, null, 2)}\n`);
+      fs.renameSync(`${file}.tmp`, file);
+    },
     costOf(response) {
       const price = priceOf(settings.prices, response.model);
       return price ? (response.usage.inputTokens * price.inputPerMTok + response.usage.outputTokens * price.outputPerMTok) / 1_000_000 : null;

@@ -50,7 +50,11 @@ describe('steward deploy', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openIncidentHistories: unused,
+      openApprovalOutcomes: unused,
       openSandbox: unused,
+      evals: unused,
+      backtests: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

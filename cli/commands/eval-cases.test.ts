@@ -20,6 +20,10 @@ function contextWith(input = ''): { context: CliContext; out: string[]; err: str
     openSignatureStore: unused,
     openMonitorFigures: unused,
     openSandbox: unused,
+    openIncidentHistories: unused,
+    openApprovalOutcomes: unused,
+    evals: unused,
+    backtests: unused,
   };
   return { context, out, err };
 }

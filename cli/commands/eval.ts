@@ -14,7 +14,7 @@ export function evalCommand(subcommands: readonly CliCommand[]): CliCommand {
     register(parent, accept, defaults) {
       const group = parent
         .command('eval')
-        .description(`the eval suites' labelled cases (${SUITE_NAMES.join(', ')}): eval list, show, add, edit, replace, remove`)
+        .description(`the eval suites' labelled cases (${SUITE_NAMES.join(', ')}): eval list, show, add, edit, replace, remove, run`)
         .addHelpText('after', '\nCases live in evals/datasets/<suite>/<case>.json; evals/datasets/<suite>/README.md says what a case holds.');
       for (const subcommand of subcommands) subcommand.register(group, accept, defaults);
     },

@@ -52,7 +52,11 @@ describe('steward monitors generate', () => {
       openLocalPullRequests: unused,
       openSignatureStore: unused,
       openMonitorFigures: unused,
+      openIncidentHistories: unused,
+      openApprovalOutcomes: unused,
       openSandbox: unused,
+      evals: unused,
+      backtests: unused,
     };
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }

@@ -19,7 +19,11 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
     openLocalPullRequests: unused,
     openSignatureStore: unused,
     openMonitorFigures: unused,
+    openIncidentHistories: unused,
+    openApprovalOutcomes: unused,
     openSandbox: unused,
+    evals: unused,
+    backtests: unused,
   };
   return { context, out, err };
 }

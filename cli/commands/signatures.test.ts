@@ -18,7 +18,11 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
     openLocalPullRequests: unused,
     openSignatureStore: unused,
     openMonitorFigures: unused,
+    openIncidentHistories: unused,
+    openApprovalOutcomes: unused,
     openSandbox: unused,
+    evals: unused,
+    backtests: unused,
   };
   return { context, out, err };
 }

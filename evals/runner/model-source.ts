@@ -11,6 +11,11 @@ export interface EvalModelSource {
   mode: 'replay' | 'live';
   /** The model for one repeat of one case; or why that repeat cannot run (e.g. no recording of it). */
   forCase(suite: string, caseId: string, repeat: number): { model: ModelPort } | { notRun: string };
+  /**
+   * After a repeat ran: a recording source marks the repeat recorded (step `r<k>.done`), so that a
+   * repeat that needed no model call (a docs-only deploy) still replays as run, not as unrecorded.
+   */
+  finishedRepeat?(suite: string, caseId: string, repeat: number): void;
   /** USD per call from its usage; null when the model's price is unknown (replay: no spend). */
   costOf(response: { model: string; usage: { inputTokens: number; outputTokens: number } }): number | null;
 }

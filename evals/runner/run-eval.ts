@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { classificationFigures, distribution, repeatability, type ClassificationFigures, type Distribution, type Repeatability } from './metrics';
+import type { CaseResult, EvalSummary, RepeatResult } from './eval-summary';
+import { classificationFigures, distribution, repeatability } from './metrics';
 import { CapturingModel, type CapturedCall, type EvalModelSource } from './model-source';
 import type { EvalSuite, Judgement } from './suite';
 import { renderSummaryMarkdown } from './summary';
+
+export type { CaseResult, EvalSummary, RepeatResult, RepeatStatus } from './eval-summary';
 
 export interface EvalRunOptions<Case extends { id: string }, Answer> {
   suite: EvalSuite<Case, Answer>;
@@ -16,51 +19,6 @@ export interface EvalRunOptions<Case extends { id: string }, Answer> {
   source: EvalModelSource;
   /** Progress, one line per finished repeat. */
   log?: (line: string) => void;
-}
-
-export type RepeatStatus = 'judged' | 'failed' | 'not_run';
-
-export interface RepeatResult {
-  repeat: number;
-  status: RepeatStatus;
-  /** Null unless judged. */
-  predicted: string | null;
-  correct: boolean | null;
-  checks: Record<string, boolean | null>;
-  facts: { mentioned: number; total: number } | null;
-  /** Why it failed (the error's type and message) or was not run. */
-  reason: string | null;
-  costUsd: number | null;
-  latencyMs: number;
-  modelCalls: number;
-}
-
-export interface CaseResult {
-  id: string;
-  label: string;
-  repeats: RepeatResult[];
-}
-
-export interface EvalSummary {
-  kind: 'steward-eval-summary';
-  suite: string;
-  source: { mode: EvalModelSource['mode']; description: string };
-  startedAt: string;
-  finishedAt: string;
-  repeat: number;
-  counts: { cases: number; repeats: number; judged: number; failed: number; notRun: number };
-  figures: {
-    /** Over every judged or failed repeat (a failed one counts as no answer). */
-    classification: ClassificationFigures;
-    repeatability: Repeatability;
-    /** Of judged repeats whose facts a judge read: the share of labelled facts their reasoning mentions. */
-    factsMentioned: { judgedRepeats: number; mentioned: number; total: number; share: number | null };
-    /** Per repeat that ran: USD (repeats of unknown price left out) and milliseconds. */
-    costUsd: Distribution & { unpriced: number };
-    latencyMs: Distribution;
-    suite: Record<string, unknown>;
-  };
-  cases: CaseResult[];
 }
 
 /**
@@ -116,6 +74,7 @@ async function runRepeat<Case extends { id: string }, Answer>(suite: EvalSuite<C
     return { summary: { ...blank, status: 'failed', reason, ...spend(stepModel.calls), latencyMs: Date.now() - started }, judgement: null };
   }
   const latencyMs = Date.now() - started;
+  source.finishedRepeat?.(suite.name, testCase.id, repeat);
   const judgement = await suite.judge(testCase, answer, judgeModel);
   writeCalls(dir, stepModel.calls, 'prompt.md');
   writeCalls(dir, judgeModel.calls, 'judge.md');

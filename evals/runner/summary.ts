@@ -1,4 +1,4 @@
-import type { EvalSummary } from './run-eval';
+import type { EvalSummary } from './eval-summary';
 
 const pct = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 const num = (value: number | null, digits = 0): string => (value === null ? 'n/a' : value.toFixed(digits));
