@@ -7,6 +7,9 @@ import { backtestCommand } from './commands/backtest';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
 import { exportCommand } from './commands/export';
+import { evalCommand } from './commands/eval';
+import { evalCasesCommand } from './commands/eval-cases';
+import { evalRunCommand } from './commands/eval-run';
 import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
 import { regressionsCommand } from './commands/regressions';
@@ -25,7 +28,23 @@ import { GLOBAL_DECISION_OPTIONS } from './global-options';
  */
 
 /** Every command, in the order `steward --help` lists them. A new command is a module and a line here. */
-const COMMANDS: readonly CliCommand[] = [approveCommand, rejectCommand, decideDeployCommand, statusCommand, deployCommand, prCommand, sandboxCommand, signaturesCommand, regressionsCommand, monitorsCommand, reportCommand, exportCommand, backtestCommand];
+const COMMANDS: readonly CliCommand[] = [
+  approveCommand,
+  rejectCommand,
+  decideDeployCommand,
+  statusCommand,
+  deployCommand,
+  prCommand,
+  sandboxCommand,
+  signaturesCommand,
+  regressionsCommand,
+  monitorsCommand,
+  reportCommand,
+  exportCommand,
+  backtestCommand,
+  // The eval group takes its subcommands as a list: a new `eval …` command is one more entry.
+  evalCommand([evalCasesCommand, evalRunCommand]),
+];
 
 const ROOT_HELP = `
 Exit codes: 0 done, 1 failed, 2 bad usage (sandbox run exits with its command's exit code).

@@ -150,6 +150,12 @@ export const ERROR_TYPES = {
   incidentClaimContended: 'IncidentClaimContended',
   /** `steward export` was given a workflow id the namespace does not hold. */
   runNotFound: 'RunNotFound',
+  /** An eval case file is not JSON, fails its suite's schema, or names another id than its file (the file and field in the message). */
+  evalCaseInvalid: 'EvalCaseInvalid',
+  /** No case of that id in the suite's folder. */
+  evalCaseNotFound: 'EvalCaseNotFound',
+  /** `add` of an id the suite already holds: `replace` or `edit` it instead. */
+  evalCaseExists: 'EvalCaseExists',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -178,6 +184,9 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.logQueryUnsupported,
   ERROR_TYPES.pullRequestNotMerged,
   ERROR_TYPES.monitorGenerationInputInvalid,
+  ERROR_TYPES.evalCaseInvalid,
+  ERROR_TYPES.evalCaseNotFound,
+  ERROR_TYPES.evalCaseExists,
 ];
 
 export * from './deploy-watch';

@@ -27,9 +27,8 @@ import { buildSandboxBackend } from './sandbox-backend';
 import { buildEvalRunner } from './eval-runner';
 import { buildBacktestRunner } from './backtest-service';
 import { EVAL_DATASETS_DIR } from '../config/paths';
-import { SUITES, type SuiteName } from '../evals/cases/case.schema';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { CaseStore } from '../evals/cases/case-store';
+import type { SuiteName } from '../evals/cases/case.schema';
 
 /**
  * What `steward` (cli/) works with, built here because workers/ is the one place adapters are
@@ -64,15 +63,9 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
   };
 }
 
-/** Until the case store lands: every case file of the suite, validated by its schema. */
-async function readSuiteCases(suite: SuiteName) {
-  const dir = path.join(EVAL_DATASETS_DIR, suite);
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => SUITES[suite].parse(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))));
+/** Every case of the suite, each validated; a malformed one fails naming its file and field. */
+function readSuiteCases(suite: SuiteName) {
+  return new CaseStore(EVAL_DATASETS_DIR).list(suite);
 }
 
 async function connectTemporal(config: CliConfig): Promise<TemporalSession> {

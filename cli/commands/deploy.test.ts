@@ -8,6 +8,7 @@ import { deployWatchWorkflowId } from '../../contracts';
 import { BUILD_LOG_MAX_CHARS, type DeployEvent } from '../../domain/deploy';
 import { startDeployWatchStandIn } from '../../test/support/deploy-watch-stand-in';
 import { standInRecordQuery } from '../../test/support/deploy-watch-stand-in.workflow';
+import { cliContextFor } from '../../test/support/cli-context';
 import type { CliContext } from '../context';
 import { runCli } from '../program';
 
@@ -39,7 +40,7 @@ describe('steward deploy', () => {
     const unused = (): never => {
       throw new Error('deploy must reach only Temporal');
     };
-    const context: CliContext = {
+    const context: CliContext = cliContextFor({
       io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unused },
       config: () => loadCliConfig({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, STEWARD_TASK_QUEUE: taskQueue, ...env }),
       connectTemporal: async () => {
@@ -47,16 +48,7 @@ describe('steward deploy', () => {
         // The test's connection is shared: closing the session leaves it open.
         return { client: client.workflow, close: async () => undefined };
       },
-      openLocalPullRequests: unused,
-      openSignatureStore: unused,
-      openMonitorFigures: unused,
-      openIncidentHistories: unused,
-      openApprovalOutcomes: unused,
-      openRunExport: unused,
-      openSandbox: unused,
-      evals: unused,
-      backtests: unused,
-    };
+    });
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }
 

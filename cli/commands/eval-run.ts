@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { compareSummaries, readEarlierSummary, renderComparison } from '../../evals/runner/compare';
 import type { EvalSummary } from '../../evals/runner/run-eval';
-import { EXIT, validated, type PlannedCommand } from '../command';
+import { EXIT, validated, type CliCommand, type PlannedCommand } from '../command';
 import type { CliContext } from '../context';
 
 /**
@@ -40,6 +40,9 @@ function oneLine(summary: EvalSummary, out: string): string {
   const { counts } = summary;
   return `${summary.suite}: accuracy ${pct(c.accuracy)} (${c.correct}/${c.cases}); ${counts.judged} judged, ${counts.failed} failed, ${counts.notRun} not run; answers from ${summary.source.description}; written to ${out}`;
 }
+
+/** `eval run`, as one entry of the eval group's subcommands (cli/commands/eval.ts). */
+export const evalRunCommand: CliCommand = { register: (group, accept) => registerEvalRun(group, accept) };
 
 export function registerEvalRun(group: Command, accept: (planned: PlannedCommand) => void): void {
   group

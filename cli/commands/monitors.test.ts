@@ -7,6 +7,7 @@ import { loadCliConfig } from '../../config/cli.config';
 import { monitorGenerationWorkflowId } from '../../contracts';
 import { startDeployWatchStandIn } from '../../test/support/deploy-watch-stand-in';
 import { generationStandInInputQuery, standInFinishSignal } from '../../test/support/deploy-watch-stand-in.workflow';
+import { cliContextFor } from '../../test/support/cli-context';
 import type { CliContext } from '../context';
 import { runCli } from '../program';
 
@@ -42,23 +43,14 @@ describe('steward monitors generate', () => {
     const unused = (): never => {
       throw new Error('monitors generate must reach only Temporal');
     };
-    const context: CliContext = {
+    const context: CliContext = cliContextFor({
       io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unused },
       config: () => loadCliConfig({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, STEWARD_TASK_QUEUE: taskQueue, STEWARD_SERVICES_FILE: servicesFile, ...env }),
       connectTemporal: async () => {
         connections += 1;
         return { client: client.workflow, close: async () => undefined };
       },
-      openLocalPullRequests: unused,
-      openSignatureStore: unused,
-      openMonitorFigures: unused,
-      openIncidentHistories: unused,
-      openApprovalOutcomes: unused,
-      openRunExport: unused,
-      openSandbox: unused,
-      evals: unused,
-      backtests: unused,
-    };
+    });
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }
 

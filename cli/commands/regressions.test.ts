@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SeededRandom } from '../../lib/seeded-random';
+import { cliContextFor } from '../../test/support/cli-context';
 import type { CliContext } from '../context';
 import { parseCommandLine, runCli } from '../program';
 
@@ -12,20 +13,9 @@ function contextWith(): { context: CliContext; out: string[]; err: string[] } {
   const unused = (): never => {
     throw new Error('regressions must not reach Temporal, Postgres or a sandbox');
   };
-  const context: CliContext = {
+  const context: CliContext = cliContextFor({
     io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unused },
-    config: unused,
-    connectTemporal: unused,
-    openLocalPullRequests: unused,
-    openSignatureStore: unused,
-    openMonitorFigures: unused,
-    openIncidentHistories: unused,
-    openApprovalOutcomes: unused,
-    openRunExport: unused,
-    openSandbox: unused,
-    evals: unused,
-    backtests: unused,
-  };
+  });
   return { context, out, err };
 }
 

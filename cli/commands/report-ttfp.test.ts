@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { loadCliConfig } from '../../config/cli.config';
 import type { History, IncidentHistoriesPort, ListedIncident } from '../../ports/incident-histories.port';
+import { cliContextFor } from '../../test/support/cli-context';
 import type { CliContext } from '../context';
 import { runCli } from '../program';
 
@@ -41,20 +42,11 @@ describe('steward report ttfp', () => {
     const unused = (): never => {
       throw new Error('report ttfp reads only the incident histories');
     };
-    const context: CliContext = {
+    const context: CliContext = cliContextFor({
       io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unused },
       config: () => loadCliConfig({}),
-      connectTemporal: unused,
       openIncidentHistories: async () => ({ histories, close: async () => undefined }),
-      openApprovalOutcomes: unused,
-      openLocalPullRequests: unused,
-      openSignatureStore: unused,
-      openMonitorFigures: unused,
-      openSandbox: unused,
-      evals: unused,
-      backtests: unused,
-      openRunExport: unused,
-    };
+    });
     return runCli(argv, context).then((code) => ({ code, out, err }));
   }
 
@@ -117,20 +109,11 @@ describe('steward report ttfp', () => {
     const unreachable = (): never => {
       throw new Error('only openIncidentHistories is expected');
     };
-    const context: CliContext = {
+    const context: CliContext = cliContextFor({
       io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unreachable },
       config: () => loadCliConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-      connectTemporal: unreachable,
       openIncidentHistories: () => Promise.reject(new Error('connection refused')),
-      openApprovalOutcomes: unreachable,
-      openLocalPullRequests: unreachable,
-      openSignatureStore: unreachable,
-      openMonitorFigures: unreachable,
-      openSandbox: unreachable,
-      evals: unreachable,
-      backtests: unreachable,
-      openRunExport: unreachable,
-    };
+    });
     expect(await runCli(['report', 'ttfp'], context)).toBe(1);
     expect(err).toEqual(['steward: cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS): connection refused']);
     expect(out).toEqual([]);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cliContextFor } from '../../test/support/cli-context';
 import type { CliContext } from '../context';
 import { runCli } from '../program';
 
@@ -11,20 +12,9 @@ function contextWith(input: string): { context: CliContext; out: string[]; err: 
   const unused = (): never => {
     throw new Error('signatures must not reach Temporal, Postgres or a sandbox');
   };
-  const context: CliContext = {
+  const context: CliContext = cliContextFor({
     io: { out: (text) => out.push(text), err: (text) => err.push(text), write: unused, readInput: async () => input },
-    config: unused,
-    connectTemporal: unused,
-    openLocalPullRequests: unused,
-    openSignatureStore: unused,
-    openMonitorFigures: unused,
-    openIncidentHistories: unused,
-    openApprovalOutcomes: unused,
-    openRunExport: unused,
-    openSandbox: unused,
-    evals: unused,
-    backtests: unused,
-  };
+  });
   return { context, out, err };
 }
 
