@@ -123,7 +123,7 @@ describe('triageDeploy', () => {
     const { model, activities } = setUp({
       'triage.deploy-1.files': { files: [{ path: 'scripts/release-notes.sh', fileClass: 'ci', reason: 'prints release notes in the pipeline' }] },
     });
-    const verdict = await activities.triageDeploy(input([history.deploy('logging', 'docs'), history.deploy('clean', 'regression')]));
+    const verdict = await activities.triageDeploy(input([history.deploy('logging', 'docs')]));
 
     expect(model.stepsAsked()).toEqual(['triage.deploy-1.files']);
     expect(verdict).toMatchObject({ verdict: 'not_caused', citedLine: null, heldBy: null, attributedSignatures: [], rejectedLinks: [], modelSteps: ['triage.deploy-1.files'] });
@@ -236,6 +236,29 @@ describe('triageDeploy', () => {
     expect(verdict.reasoning).toContain(`an earlier deploy of the lookback, ${history.revisions.regression}, does`);
     expect(verdict.classification.map((c) => c.revision)).toEqual([history.revisions.logging, history.revisions.regression]);
     expect(model.lastRequest('triage.deploy-2.link').prompt).toContain('the deploy 1 before the one under watch');
+  });
+
+  it('clears a deploy that changes no runtime file and still looks back: the errors rose, and an earlier deploy may hold their cause', async () => {
+    const { model, activities } = setUp({
+      'triage.deploy-1.files': { files: [{ path: 'scripts/release-notes.sh', fileClass: 'ci', reason: 'prints release notes in the pipeline' }] },
+      'triage.deploy-2.link': GROUNDED_LINK,
+    });
+    const verdict = await activities.triageDeploy(input([history.deploy('logging', 'docs'), history.deploy('clean', 'regression')]));
+
+    // No link is asked of the docs deploy; the earlier one is asked, and holds it.
+    expect(model.stepsAsked()).toEqual(['triage.deploy-1.files', 'triage.deploy-2.link']);
+    expect(verdict).toMatchObject({ verdict: 'caused', heldBy: history.revisions.regression, citedLine: { revision: history.revisions.regression, file: 'src/pricing.js', line: 4 } });
+    expect(verdict.reasoning).toContain(`(${history.revisions.docs}) changes no runtime file; an earlier deploy of the lookback, ${history.revisions.regression}, does`);
+  });
+
+  it('clears the whole lookback when no deploy of it changes a runtime file', async () => {
+    const docsOnly = { revision: 'r3', previousRevision: 'r2', diffText: history.git('diff', history.revisions.logging, history.revisions.docs, '--', 'README.md') };
+    const testsOnly = { revision: 'r2', previousRevision: 'r1', diffText: history.git('diff', history.revisions.logging, history.revisions.docs, '--', 'test') };
+    const { model, activities } = setUp({});
+    const verdict = await activities.triageDeploy(input([docsOnly, testsOnly]));
+    expect(model.stepsAsked()).toEqual([]);
+    expect(verdict).toMatchObject({ verdict: 'not_caused', heldBy: null });
+    expect(verdict.reasoning).toContain('Nor does any earlier deploy of the lookback (r2) change a runtime file.');
   });
 
   it('stops at the lookback and calls it not caused when no deploy in it explains the errors', async () => {

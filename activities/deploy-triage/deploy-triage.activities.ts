@@ -113,8 +113,9 @@ export function createDeployTriageActivities(deps: { model: ModelPort; codeSearc
         verdict.classification.push({ revision: deploy.revision, files });
         const runtimeFiles = files.filter((f) => f.fileClass === 'runtime').map((f) => f.path);
 
+        // No runtime file: this deploy is cleared with no link asked for. The errors still rose,
+        // so the lookback goes on: an earlier deploy may hold their cause.
         if (runtimeFiles.length === 0) {
-          if (position === 1) return clearedWithoutRuntime(verdict, deploy.revision, files);
           findings.push({ revision: deploy.revision, finding: { kind: 'no_runtime' } });
           continue;
         }
@@ -146,6 +147,7 @@ export function createDeployTriageActivities(deps: { model: ModelPort; codeSearc
         // The model's word that this diff caused it, on a line that holds up: no need to look further back.
         if (finding.kind === 'grounded' && finding.answer.verdict === 'caused') break;
       }
+      if (findings.every((f) => f.finding.kind === 'no_runtime')) return clearedWithoutRuntime(verdict, input.revision, verdict.classification);
       return conclude(verdict, input.revision, findings, new Set(flagged.map((f) => f.signature)));
     },
   };
@@ -226,15 +228,17 @@ async function ground(input: {
   return result.ok ? { ok: true, text: changed!.text } : result;
 }
 
-function clearedWithoutRuntime(verdict: DeployTriageVerdict, revision: string, files: TriagedFile[]): DeployTriageVerdict {
+function clearedWithoutRuntime(verdict: DeployTriageVerdict, revision: string, classification: DeployTriageVerdict['classification']): DeployTriageVerdict {
+  const files = classification[0]!.files;
   const counts = new Map<FileClass, number>();
   for (const file of files) counts.set(file.fileClass, (counts.get(file.fileClass) ?? 0) + 1);
   const summary = files.length === 0 ? 'changes no file' : `changes ${files.length} file(s), none of them runtime (${[...counts].map(([c, n]) => `${n} ${c}`).join(', ')})`;
+  const earlier = classification.length > 1 ? ` Nor does any earlier deploy of the lookback (${classification.slice(1).map((c) => c.revision).join(', ')}) change a runtime file.` : '';
   return {
     ...verdict,
     verdict: 'not_caused',
     confidence: 0.9,
-    reasoning: `The deploy of ${revision} ${summary}: code that does not run in production is very unlikely to have caused the errors, so no causal link was sought.`,
+    reasoning: `The deploy of ${revision} ${summary}: code that does not run in production is very unlikely to have caused the errors, so no causal link was sought.${earlier}`,
   };
 }
 
@@ -242,7 +246,8 @@ function conclude(verdict: DeployTriageVerdict, revision: string, findings: { re
   const caused = findings.find((f) => f.finding.kind === 'grounded' && f.finding.answer.verdict === 'caused');
   if (caused && caused.finding.kind === 'grounded') {
     const { answer, link, text } = caused.finding;
-    const earlier = caused.revision !== revision ? ` The diff of the deploy under watch (${revision}) holds no link; an earlier deploy of the lookback, ${caused.revision}, does.` : '';
+    const underWatch = findings[0]!.finding.kind === 'no_runtime' ? 'changes no runtime file' : 'holds no link';
+    const earlier = caused.revision !== revision ? ` The diff of the deploy under watch (${revision}) ${underWatch}; an earlier deploy of the lookback, ${caused.revision}, does.` : '';
     return {
       ...verdict,
       verdict: 'caused',
