@@ -10,7 +10,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RecordingModel } from '../../adapters/recording-model.adapter';
 import { EVAL_DATASETS_DIR, EVAL_RECORDINGS_DIR } from '../../config/paths';
 import { CaseStore } from '../../evals/cases/case-store';
 import type { AttributionCase, SuiteName, TriageCase } from '../../evals/cases/case.schema';
@@ -117,21 +116,42 @@ async function main(): Promise<void> {
     const cases = await Promise.all(REFERENCE_CASES[suite].map((id) => store.get(suite, id)));
     for (const id of REFERENCE_CASES[suite]) fs.rmSync(path.join(EVAL_RECORDINGS_DIR, suite, `${id}.json`), { force: true });
     const byId = new Map(cases.map((c) => [c.id, c]));
+    const recorded: Record<string, Record<string, { response: unknown }>> = {};
+    /** The whole transcript, rewritten on each answer: the judge answers after the repeat is marked done. */
+    const writeRecording = (suiteName: string, caseId: string): void => {
+      const file = path.join(EVAL_RECORDINGS_DIR, suiteName, `${caseId}.json`);
+      const transcript = {
+        kind: 'steward-model-transcript',
+        label: LABEL,
+        provenance: "Written from the case's labels by scripts/evals/record-reference-answers.ts: reference answers for testing the eval harness, not a model's answers.",
+        steps: recorded[caseId],
+      };
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `${JSON.stringify(transcript, null, 2)}\n`);
+    };
     const source: EvalModelSource = {
       mode: 'live',
       description: LABEL,
       forCase(suiteName, caseId) {
         const testCase = byId.get(caseId)!;
         const reference = answering(suite === 'triage' ? triageAnswer(testCase as TriageCase) : attributionAnswer(testCase as AttributionCase));
-        return { model: new RecordingModel(reference, path.join(EVAL_RECORDINGS_DIR, suiteName, `${caseId}.json`), LABEL) };
+        // Kept as the replay serves them: the step's name (already r<k>.<step>) and the answer's JSON.
+        const steps = (recorded[caseId] ??= {});
+        return {
+          model: {
+            async complete(request) {
+              const response = await reference.complete(request);
+              steps[request.step] = { response: JSON.parse(response.text) as unknown };
+              writeRecording(suiteName, caseId);
+              return response;
+            },
+            converse: (request) => reference.converse(request),
+          },
+        };
       },
       finishedRepeat(suiteName, caseId, repeat) {
-        const file = path.join(EVAL_RECORDINGS_DIR, suiteName, `${caseId}.json`);
-        const transcript = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { kind: 'steward-model-transcript', label: LABEL, provenance: '', steps: {} };
-        transcript.provenance = `Written from the case's labels by scripts/evals/record-reference-answers.ts: reference answers for testing the eval harness, not a model's answers.`;
-        transcript.steps[`r${repeat}.done`] = { response: { recordedBy: 'scripts/evals/record-reference-answers.ts' } };
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, `${JSON.stringify(transcript, null, 2)}\n`);
+        (recorded[caseId] ??= {})[`r${repeat}.done`] = { response: { recordedBy: 'scripts/evals/record-reference-answers.ts' } };
+        writeRecording(suiteName, caseId);
       },
       costOf: () => null,
     };
