@@ -151,7 +151,10 @@ function effectiveEnv(container: Container, pod: PodSpec, manifests: Manifest[])
 describe('the Helm chart', () => {
   it('names in steward-variables.json exactly the variables config/config.ts reads, so that helm refuses the same names Steward would not read', () => {
     const listed = JSON.parse(fs.readFileSync(path.join(CHART, 'steward-variables.json'), 'utf8')) as string[];
-    expect(listed).toEqual([...CONFIG_VARIABLES].sort());
+    const expected = [...CONFIG_VARIABLES].sort();
+    const regenerate = `npx tsx -e "import { CONFIG_VARIABLES } from './config/config'; console.log(JSON.stringify([...CONFIG_VARIABLES].sort(), null, 1))" > infra/helm/steward/steward-variables.json`;
+    expect({ missing: expected.filter((n) => !listed.includes(n)), stale: listed.filter((n) => !expected.includes(n)), regenerate }).toEqual({ missing: [], stale: [], regenerate });
+    expect(listed).toEqual(expected);
   });
 
   it.each(CI_VALUES)('passes helm lint --strict with ci/%s', (file) => {
