@@ -5,6 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { LogRecordsPort } from '../ports/log-records.port';
 import { LogRetention } from './otlp/log-retention';
 import { createApiServer, type EdgeApp } from './server';
@@ -36,7 +37,7 @@ export interface RunningApi {
 async function connectTemporal(config: StewardConfig): Promise<Connection> {
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'the API hands every alert to Temporal');
   try {
-    return await Connection.connect({ address, connectTimeout: 10_000 });
+    return await Connection.connect({ ...temporalConnectionOptions(address, config.temporal.security), connectTimeout: 10_000 });
   } catch (error) {
     throw new Error(`Cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${(error as Error).message}`, { cause: error });
   }

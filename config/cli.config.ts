@@ -7,6 +7,7 @@ import { ConfigError } from './env';
 import { monitorGenerationConfig, monitorGenerationEnv } from './monitor-generation.config';
 import { loadServices } from './services.config';
 import { LOCAL_PORTS, TEMPORAL_DEFAULTS } from './temporal.config';
+import { temporalSecurity, temporalSecurityEnv, type TemporalSecurity } from './temporal-security.config';
 
 /**
  * The environment of `steward`, the CLI. A terminal talks to a Steward that already runs, so
@@ -22,6 +23,8 @@ export const LOCAL_STACK_DATABASE_URL = `postgres://steward@127.0.0.1:${LOCAL_PO
 const CliEnv = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_STACK_TEMPORAL_ADDRESS),
   TEMPORAL_NAMESPACE: z.string().min(1).default(TEMPORAL_DEFAULTS.namespace),
+  /** The same TLS, mTLS and API key settings as the workers': the CLI reaches the same server. */
+  ...temporalSecurityEnv,
   /** Where `steward deploy` starts a deploy's watch: the incident workers' queue, as the API starts it. */
   STEWARD_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUES.incidents),
   ...deployWatchEnv,
@@ -37,7 +40,7 @@ const CliEnv = z.object({
 });
 
 export interface CliConfig {
-  temporal: { address: string; namespace: string; payloadOffloadBytes: number };
+  temporal: { address: string; namespace: string; payloadOffloadBytes: number; security: TemporalSecurity };
   /** Null: offloaded payloads cannot be read, and `pr show` has nothing to read from. */
   databaseUrl: string | null;
   /** The actor a decision is recorded under when --by is not given. */
@@ -54,7 +57,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv): CliConfig {
   if (!parsed.success) throw new ConfigError(`invalid environment: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, payloadOffloadBytes: e.STEWARD_PAYLOAD_OFFLOAD_BYTES, security: temporalSecurity(e) },
     databaseUrl: e.DATABASE_URL ?? null,
     defaultActor: `cli:${e.USER}`,
     deployWatch: { taskQueue: e.STEWARD_TASK_QUEUE, policy: deployWatchConfig(e) },

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
   it('runs on the embedded defaults with an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      temporal: { address: null, namespace: 'default', taskQueue: 'steward-incidents' },
+      temporal: { address: null, namespace: 'default', taskQueue: 'steward-incidents', workerHealthPort: null },
       databaseUrl: null,
       api: { port: 8787, webhookToken: null },
       approval: { minSeverity: 'P1', timeoutMs: 4 * 3_600_000, timeoutPolicy: 'escalate' },
@@ -48,6 +48,7 @@ describe('loadConfig', () => {
     [{ STEWARD_SERVICES_FILE: '/nonexistent/services.json' }, 'STEWARD_SERVICES_FILE'],
     [{ STEWARD_MODEL_PRICES: '{"m": {"inputPerMTok": -1, "outputPerMTok": 1}}' }, 'STEWARD_MODEL_PRICES'],
     [{ STEWARD_INCIDENT_BUDGET_USD: 'lots' }, 'STEWARD_INCIDENT_BUDGET_USD'],
+    [{ STEWARD_WORKER_HEALTH_PORT: 'healthz' }, 'STEWARD_WORKER_HEALTH_PORT'],
   ])('fails fast on %j, naming %s', (env, variable) => {
     expect(failure(env)).toContain(variable);
   });

@@ -2,6 +2,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { incidentStateQuery } from '../contracts';
 import { decideOnFix } from '../use-cases/decide-on-fix.use-case';
 import { ConfigError, loadConfig } from '../config/config';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { IncidentState } from '../domain/incident';
 import { BUILD_FAILURE_TRANSCRIPT_PATH, DEPLOY_TRANSCRIPT_PATH, demoAlertPayload } from '../infra/demo-fixtures';
 import { startSteward } from '../workers/start-steward';
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
   // A connection of its own, left open until the process exits: the result's long poll is still
   // waiting when the demo stops, and it must not be retried on a channel that stop() closed.
   const client = new Client({
-    connection: await Connection.connect({ address: steward.stack.temporalAddress }),
+    connection: await Connection.connect(temporalConnectionOptions(steward.stack.temporalAddress, steward.config.temporal.security)),
     namespace: config.temporal.namespace,
     dataConverter: steward.dataConverter,
   });

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Steward's local stack and tests need, and nothing that is already there:
-# npm dependencies, the Temporal CLI (built from source with Go: prebuilt downloads are not
-# reachable from every machine), and a Postgres server unless DATABASE_URL points at one.
+# npm dependencies, the Temporal CLI and helm (built from source with Go: prebuilt downloads are
+# not reachable from every machine), and a Postgres server unless DATABASE_URL points at one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_CLI_VERSION=v1.5.1 # newest tag whose go.mod has no replace directive, so `go install` works
+HELM_VERSION=v3.21.4 # the chart's lint and template test (infra/helm.test.ts); its go.mod has no replace directive either
 say() { printf 'ensure-tools: %s\n' "$*" >&2; }
 
 # Installed once per lock: node_modules remembers the lock's hash it was installed from (file times
@@ -28,6 +29,17 @@ if [ ! -x .tools/bin/temporal ] || [ "$(cat .tools/temporal.version 2>/dev/null)
   mkdir -p .tools/bin
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   echo "$TEMPORAL_CLI_VERSION" > .tools/temporal.version
+fi
+
+if [ ! -x .tools/bin/helm ] || [ "$(cat .tools/helm.version 2>/dev/null)" != "$HELM_VERSION" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    say "Go is needed to build helm; installing golang-go"
+    apt-get update -qq && apt-get install -y -qq golang-go >/dev/null
+  fi
+  say "building helm $HELM_VERSION with go install (a few minutes the first time)"
+  mkdir -p .tools/bin
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  echo "$HELM_VERSION" > .tools/helm.version
 fi
 
 has_postgres_server() {

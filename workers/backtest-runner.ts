@@ -13,6 +13,7 @@ import { RecordedCaseMonitors } from '../adapters/recorded-case-monitors.adapter
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import type { StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import { incidentWorkflowId } from '../contracts';
 import { alertFromDatadogPayload } from '../domain/alert';
 import { FAILED_STEP_OF_STATUS, type BacktestCaseResult, type BacktestDriver } from '../evals/backtest/run-backtest';
@@ -79,7 +80,8 @@ export async function startBacktestSteward(config: StewardConfig, options: { out
   const pool = new Pool({ connectionString: stack.databaseUrl, max: 10 });
   pool.on('error', () => undefined);
   await migrate(pool);
-  const clientConnection = await Connection.connect({ address: stack.temporalAddress });
+  const connectionOptions = temporalConnectionOptions(stack.temporalAddress, config.temporal.security);
+  const clientConnection = await Connection.connect(connectionOptions);
   await ensureSearchAttributes(clientConnection, resolved.temporal.namespace);
   const dataConverter = stewardDataConverter(pool, resolved.temporal.payloadOffloadBytes);
   const client = new WorkflowClient({ connection: clientConnection, namespace: resolved.temporal.namespace, dataConverter });
@@ -96,7 +98,7 @@ export async function startBacktestSteward(config: StewardConfig, options: { out
     codeHost: new LocalGitCodeHost({ pool }),
     notifier: new ConsoleNotifier({ deliveryLogPath: path.join(outDir, 'notifications.jsonl') }),
   };
-  const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress });
+  const workerConnection = await NativeConnection.connect(connectionOptions);
   const { workers } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities: createIncidentActivities(ports), sandboxBackend: built.sandboxBackend, dataConverter });
   const running = Promise.all(workers.map((w) => w.run()));
   // Back-tests answer the gate themselves and do not follow PRs: a PR ends the case.

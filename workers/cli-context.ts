@@ -21,6 +21,7 @@ import type {
 import type { RunExportReaders } from '../use-cases/export-run.use-case';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { payloadDecoder, stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
@@ -69,13 +70,13 @@ function readSuiteCases(suite: SuiteName) {
 }
 
 async function connectTemporal(config: CliConfig): Promise<TemporalSession> {
-  const { address, namespace, payloadOffloadBytes } = config.temporal;
+  const { address, namespace, payloadOffloadBytes, security } = config.temporal;
   // Without a database, offloaded payloads cannot be read: the client says so on the first one it meets.
   const payloadPool = config.databaseUrl ? new Pool({ connectionString: config.databaseUrl, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS }) : null;
   payloadPool?.on('error', () => undefined);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+    connection = await Connection.connect({ ...temporalConnectionOptions(address, security), connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
   } catch (error) {
     await payloadPool?.end();
     throw error;

@@ -7,6 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { startApi, type RunningApi } from '../api/main';
 import type { StewardConfig } from '../config/config';
+import { temporalConnectionOptions } from '../config/temporal-connection';
 import { ensureDemoRepository } from '../infra/demo-fixtures';
 import { seedDemoMonitor } from './demo-monitor';
 import { startLocalStack, type LocalStack } from '../infra/local-stack';
@@ -86,7 +87,9 @@ export async function startSteward(
   }
 
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
-  const clientConnection = await Connection.connect({ address: stack.temporalAddress });
+  // The security settings are those of a configured address: config refuses them without one, so the dev server is reached in plaintext.
+  const connectionOptions = temporalConnectionOptions(stack.temporalAddress, config.temporal.security);
+  const clientConnection = await Connection.connect(connectionOptions);
   // Also on a reused local dev server, which may predate a newer search attribute.
   const added = await ensureSearchAttributes(clientConnection, config.temporal.namespace);
   if (added.length > 0) log(`temporal: registered search attributes ${added.join(', ')}`);
@@ -96,7 +99,7 @@ export async function startSteward(
   const api: RunningApi | null = options.withApi
     ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) })
     : null;
-  const workerConnection = await NativeConnection.connect({ address: stack.temporalAddress }).catch(async (error: unknown) => {
+  const workerConnection = await NativeConnection.connect(connectionOptions).catch(async (error: unknown) => {
     await api?.close();
     throw error;
   });

@@ -3,10 +3,13 @@ import { NativeConnection } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { installTemporalRuntime } from './temporal-runtime';
 import { ConfigError, loadConfig, required } from '../config/config';
+import { temporalConnectionOptions } from '../config/temporal-connection';
+import { describeTemporalSecurity } from '../config/temporal-security.config';
 import { stewardDataConverter } from './temporal-data-converter';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
+import { startWorkerHealthServer } from './worker-health';
 
 /**
  * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident
@@ -21,10 +24,11 @@ async function main(): Promise<void> {
   // An idle connection dropped by a Postgres restart is replaced on next use; unhandled, it would end the process.
   pool.on('error', (error) => console.error(`steward-worker: idle Postgres connection lost (${error.message}); it will be replaced`));
   await migrate(pool);
-  const connection = await NativeConnection.connect({ address });
+  const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
+  const connection = await NativeConnection.connect(connectionOptions);
   const { activities, sandboxBackend } = buildIncidentActivities(config, pool);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
-  const clientConnection = await Connection.connect({ address });
+  const clientConnection = await Connection.connect(connectionOptions);
   const localMonitors = buildLocalMonitorEvaluator(config, pool);
   console.log(`steward-worker ${process.pid}: ${localMonitors.label}`);
   const { workers, described } = await createStewardWorkers({
@@ -37,8 +41,18 @@ async function main(): Promise<void> {
     identity: `steward-worker-${process.pid}`,
     localMonitors: localMonitors.activities,
   });
-  for (const line of described) console.log(`steward-worker ${process.pid}: ${line} (${address})`);
-  await Promise.all(workers.map((worker) => worker.run()));
+  for (const line of described) console.log(`steward-worker ${process.pid}: ${line} (${address}, ${describeTemporalSecurity(config.temporal.security)})`);
+  // Listening before the workers run: the probes see 503 until each is RUNNING.
+  const health =
+    config.temporal.workerHealthPort === null
+      ? null
+      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })) });
+  if (health) console.log(`steward-worker ${process.pid}: health at ${health.url}/healthz (STEWARD_WORKER_HEALTH_PORT)`);
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    await health?.close();
+  }
   await clientConnection.close();
   await connection.close();
   await pool.end();
