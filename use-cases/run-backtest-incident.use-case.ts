@@ -2,6 +2,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowClient } from 
 import { incidentStateQuery, type IncidentPolicy } from '../contracts';
 import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState, IncidentStatus } from '../domain/incident';
+import { timeToFirstPr } from '../evals/reports/time-to-first-pr';
 import { decideOnFix } from './decide-on-fix.use-case';
 import { deliverAlert } from './deliver-alert.use-case';
 
@@ -26,8 +27,6 @@ export interface BacktestIncidentRun {
   /** Workflow start to the PR-opening activity's completion, by the history's event times. */
   timeToPrMs: number | null;
 }
-
-const OPEN_PULL_REQUEST_ACTIVITY = 'openPullRequest';
 
 export async function runBacktestIncident(
   client: WorkflowClient,
@@ -86,16 +85,8 @@ function describeFailure(error: unknown): string {
   return parts.join(' <- ');
 }
 
+/** Workflow start to the first PR's opening, as `report ttfp` measures it (evals/reports/time-to-first-pr.ts). */
 async function timeToPr(client: WorkflowClient, incidentId: string, runId: string): Promise<number | null> {
-  const history = await client.getHandle(incidentId, runId).fetchHistory();
-  const events = history.events ?? [];
-  const millis = (event: (typeof events)[number]): number => {
-    const t = event.eventTime!;
-    return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-  };
-  const started = events.find((e) => e.workflowExecutionStartedEventAttributes);
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === OPEN_PULL_REQUEST_ACTIVITY);
-  if (!started || !scheduled) return null;
-  const completed = events.find((e) => e.activityTaskCompletedEventAttributes && Number(e.activityTaskCompletedEventAttributes.scheduledEventId) === Number(scheduled.eventId));
-  return completed ? millis(completed) - millis(started) : null;
+  const measured = timeToFirstPr(await client.getHandle(incidentId, runId).fetchHistory());
+  return measured.pullRequest ? measured.totalMs : null;
 }
