@@ -9,6 +9,8 @@ export interface IncidentPolicy {
   maxFixAttempts: number;
   /** Triage confidence below which the PR is opened as a draft. */
   draftPrBelowConfidence: number;
+  /** The severity of a nightly QA finding, which no model triages; P2 when unset. */
+  nightlyQaSeverity?: Severity;
   /** Model turns the fix agent gets per attempt. */
   fixAgentMaxTurns: number;
   /** The shared queue of the sandbox hosts: the first free host claims the incident's sandbox there. */

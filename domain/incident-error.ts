@@ -27,6 +27,15 @@ export function signaturesToClaim(alert: NormalizedAlert, alertSignature: string
   return [...new Set(signatures.filter((s) => s !== ''))];
 }
 
+/**
+ * The signature a nightly QA finding claims: its test and its failure's first line as the template
+ * miner reads it. The test's path is part of it, so that two findings failing with the same generic
+ * assertion are not taken for one error; the same test failing the same way on another night is.
+ */
+export function nightlyQaSignature(reproduction: { testPath: string; expectedFailure: string }): string {
+  return `nightly-qa:${reproduction.testPath}:${logLineSignature(reproduction.expectedFailure)}`;
+}
+
 /** Which road the alert came by, for the account a duplicate gives of its owner. */
 export function claimSource(alert: NormalizedAlert): string {
   return alert.regression ? 'deploy_regression' : alert.buildFailure ? 'build_failure' : `monitor:${alert.monitorId}`;

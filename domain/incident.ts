@@ -156,6 +156,8 @@ export interface IncidentState {
   /** Set when the incident closes. */
   modelSpend: ModelSpend | null;
   outcome: string | null;
+  /** Set when nightly QA found it (its failing test is the reproduction); absent for an alert's incident. */
+  foundBy?: { kind: 'nightly-qa'; nightWorkflowId: string; missionId: string };
 }
 
 /** The state of an incident that has just received its first alert. */

@@ -102,4 +102,10 @@ describe('pullRequestBody', () => {
       '| suite, after the fix | `node --test test/` | 0 | 0.9 s |',
     ]);
   });
+  it('says a nightly QA finding was found by nightly QA, naming its mission, and names no monitor', () => {
+    const body = pullRequestBody(content({ monitorId: 'nightly-qa', alertLink: '', foundBy: { kind: 'nightly-qa', nightWorkflowId: 'nightly-qa-2026-12-03', missionId: 'mission-coupons' } }));
+    expect(body).toContain("Found by Steward's nightly QA, mission mission-coupons (run `nightly-qa-2026-12-03`): Errors on POST /checkout.");
+    expect(body).not.toContain('Datadog monitor');
+    expect(pullRequestBody(content())).not.toContain('nightly QA');
+  });
 });

@@ -22,6 +22,8 @@ export interface PullRequestContent {
   runUrl: string;
   /** Set when the incident is a failed deploy build: the reproduction is then the build command. */
   buildFailure?: { revision: string; previousRevision: string | null; errorExcerpt: string; logUrl: string | null };
+  /** Set when nightly QA found it: the reproduction is then the test its mission wrote. */
+  foundBy?: { kind: 'nightly-qa'; nightWorkflowId: string; missionId: string };
 }
 
 const block = (text: string): string => `\`\`\`\n${text.trim().slice(-4_000)}\n\`\`\``;
@@ -89,7 +91,9 @@ export function pullRequestBody(c: PullRequestContent): string {
         evidenceLine('After the fix', c.reproAfter),
         block(c.reproAfter.outputTail),
       ];
-  const origin = build
+  const origin = c.foundBy
+    ? `Found by Steward's nightly QA, mission ${c.foundBy.missionId} (run \`${c.foundBy.nightWorkflowId}\`): ${c.alertTitle}. Opened by Steward for incident \`${c.incidentId}\`; no alert fired, the mission's test is the reproduction.`
+    : build
     ? `Opened by Steward for incident \`${c.incidentId}\`: the build of \`${build.revision.slice(0, 12)}\` failed when it was deployed${build.previousRevision ? ` (previous deploy \`${build.previousRevision.slice(0, 12)}\`)` : ''}: ${c.alertTitle}.`
     : `Opened by Steward for incident \`${c.incidentId}\`, from Datadog monitor ${c.monitorId}: [${c.alertTitle}](${c.alertLink}).`;
   return [

@@ -51,6 +51,32 @@ export function triageOfRegression(regression: RegressionContext): TriageResult 
 }
 
 /**
+ * The triage of a nightly QA finding: its test already fails, twice, for the reason it states, so
+ * it is real and no model is asked. Its severity is not the test's to say: the policy's for nightly
+ * QA findings, or P2 (broken behaviour that no alert has seen in production), and the reasoning says
+ * which. Confidence stops short of 1: the test proves the code does not do what the test expects,
+ * not that the expectation is the right one, which the PR's reviewer judges.
+ */
+export function triageOfNightlyQaFinding(
+  finding: { missionId: string; reproduction: { testPath: string; expectedFailure: string } },
+  policySeverity: Severity | undefined,
+): TriageResult {
+  const severity = policySeverity ?? 'P2';
+  const failure = finding.reproduction.expectedFailure.split('\n').find((line) => line.trim() !== '')?.trim() ?? '';
+  return {
+    verdict: 'real',
+    severity,
+    confidence: 0.9,
+    reasoning: `Found by Steward's nightly QA, mission ${finding.missionId}: its test ${finding.reproduction.testPath} fails with ${JSON.stringify(failure)}. A failing test is a proven finding, so no model was asked to triage it. Severity ${severity}: ${
+      policySeverity ? "the policy's severity for nightly QA findings" : 'the default for a nightly QA finding, as the policy sets none'
+    }.`,
+    suspectedArea: { files: [], summary: `the code ${finding.reproduction.testPath} exercises` },
+    duplicateOf: null,
+    monitorTuning: null,
+  };
+}
+
+/**
  * The triage of a failed build: a build that fails is real by definition, so the alert triage is
  * not asked. It blocks the service's deploys without touching what runs in production (P2), and
  * its cause is most likely the latest change: the files the error names and the diff touched.

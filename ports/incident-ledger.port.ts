@@ -5,6 +5,7 @@ export interface LedgerEvent {
   seq: number;
   kind:
     | 'alert_received'
+    | 'found_by_nightly_qa'
     | 'transition'
     | 'duplicate_detected'
     | 'error_claimed'

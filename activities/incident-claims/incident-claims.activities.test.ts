@@ -109,6 +109,18 @@ describe('claimIncidentError', () => {
     expect(logs.searches).toHaveLength(0);
   });
 
+  it('claims a nightly QA finding by its own signature alone, reading no monitor and no logs, and names its mission as the source', async () => {
+    // No monitor of that id: a read of one would fail with MonitorNotFound.
+    const finding = { ...monitorAlert(), monitorId: 'nightly-qa' };
+    const claim = await activities.claimIncidentError({ incidentId: 'incident-finding', alert: finding, signature: 'nightly-qa:test/coupon.qa.test.js:abc', foundByNightlyQa: { missionId: 'mission-coupons' } });
+    expect(claim).toEqual({ signatures: ['nightly-qa:test/coupon.qa.test.js:abc'], duplicateOf: null });
+    expect(logs.searches).toHaveLength(0);
+    runs.running.add('incident-finding');
+    // The same test failing the same way, found again while the first runs: a duplicate of it.
+    const again = await activities.claimIncidentError({ incidentId: 'incident-finding-2', alert: finding, signature: 'nightly-qa:test/coupon.qa.test.js:abc', foundByNightlyQa: { missionId: 'mission-coupons-2' } });
+    expect(again.duplicateOf).toMatchObject({ incidentId: 'incident-finding', source: 'nightly_qa:mission-coupons' });
+  });
+
   it('lets go of the claims at the end, so the next alert of the error opens an incident again', async () => {
     await activities.claimIncidentError({ incidentId: 'incident-regression', alert: regressionAlert(), signature: 'x' });
     runs.running.add('incident-regression');

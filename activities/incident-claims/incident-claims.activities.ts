@@ -28,11 +28,13 @@ export function createIncidentClaimActivities(deps: { claims: IncidentClaimsPort
      * holds one of them. A holder that no longer runs (it ended without letting go: terminated,
      * failed) loses its claim.
      */
-    async claimIncidentError(input: { incidentId: string; alert: NormalizedAlert; signature: string }): Promise<ErrorClaim> {
+    async claimIncidentError(input: { incidentId: string; alert: NormalizedAlert; signature: string; foundByNightlyQa?: { missionId: string } }): Promise<ErrorClaim> {
       const { incidentId, alert } = input;
-      const fromLogs = alert.regression || alert.buildFailure ? [] : await signaturesInMonitorLogs(alert);
-      const signatures = signaturesToClaim(alert, input.signature, fromLogs);
-      const request = { incidentId, service: alert.service ?? '', signatures, source: claimSource(alert) };
+      // A nightly QA finding has no monitor whose logs name its error: it claims its own signature (nightlyQaSignature) alone.
+      const nightly = input.foundByNightlyQa;
+      const fromLogs = nightly || alert.regression || alert.buildFailure ? [] : await signaturesInMonitorLogs(alert);
+      const signatures = nightly ? [input.signature] : signaturesToClaim(alert, input.signature, fromLogs);
+      const request = { incidentId, service: alert.service ?? '', signatures, source: nightly ? `nightly_qa:${nightly.missionId}` : claimSource(alert) };
       for (let round = 0; round < CLAIM_ROUNDS; round++) {
         const result = await deps.claims.claim(request);
         if (result.claimed) return { signatures, duplicateOf: null };

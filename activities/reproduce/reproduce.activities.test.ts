@@ -420,4 +420,65 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
       expect(commandsRun()).toEqual(['node --test --test-reporter=tap test/']);
     });
   });
+  describe('a test nightly QA wrote', () => {
+    const EXPECTED = "TypeError: Cannot read properties of undefined (reading 'percent')";
+    // Beside the suite, so that the test's require('../src/server') finds the code.
+    const QA_PATH = 'test/coupon.qa.test.js';
+    const provided = (overrides: Partial<{ testPath: string; testSource: string; command: string; expectedFailure: string }> = {}) => ({
+      missionId: 'mission-coupons',
+      testPath: QA_PATH,
+      // The demo transcript's reproduction test, standing in for one a QA mission wrote: it fails on an order without a coupon.
+      testSource: demoReproduction.content,
+      command: `node --test --test-reporter=tap ${overrides.testPath ?? QA_PATH}`,
+      expectedFailure: EXPECTED,
+      ...overrides,
+    });
+    // No step scripted: any model call fails, so a pass proves none was made.
+    const setUpProvided = () => setUp({ model: new ScriptedModel() });
+
+    it('runs the provided test as given, twice, and takes it as the reproduction when both runs fail for the stated reason', async () => {
+      const { activities, input, commandsRun, model } = setUpProvided();
+      const outcome = await runActivity(activityEnvironment(), activities.reproduceIncident, { ...input, provided: provided() });
+
+      expect(outcome.reproduction).toMatchObject({
+        testPath: QA_PATH,
+        testContent: demoReproduction.content,
+        command: `node --test --test-reporter=tap ${QA_PATH}`,
+        match: expect.stringContaining('TypeError'),
+        explanation: `Nightly QA's test (mission mission-coupons) fails at ${revision.slice(0, 12)} for the reason it found, in 2 runs out of 2.`,
+      });
+      expect(outcome.reproduction!.runsBefore!.map((r) => r.exitCode !== 0)).toEqual([true, true]);
+      expect(commandsRun()).toEqual(['node --test --test-reporter=tap test/', `node --test --test-reporter=tap ${QA_PATH}`, `node --test --test-reporter=tap ${QA_PATH}`]);
+      expect(model.stepsAsked()).toEqual([]);
+    });
+
+    it('is not reproduced when the test passes, or fails for another reason than the one stated', async () => {
+      const passing = setUpProvided();
+      const passed = await runActivity(activityEnvironment(), passing.activities.reproduceIncident, { ...passing.input, provided: provided({ testSource: passingTest.content }) });
+      expect(passed.reproduction).toBeNull();
+      expect(passed.refusedTries.map((t) => [t.verdict, t.evidence.exitCode])).toEqual([[`nightly QA's test passes at ${revision.slice(0, 12)}, so the finding does not reproduce here`, 0]]);
+
+      const wrong = setUpProvided();
+      const failedOtherwise = await runActivity(activityEnvironment(), wrong.activities.reproduceIncident, { ...wrong.input, provided: provided({ testSource: wrongReasonTest.content }) });
+      expect(failedOtherwise.reproduction).toBeNull();
+      expect(failedOtherwise.refusedTries.map((t) => t.verdict)).toEqual(['The test did not fail with TypeError.']);
+    });
+
+    it('refuses a test over an existing file or outside the repository without running it, and input it cannot run', async () => {
+      const existing = setUpProvided();
+      const over = await runActivity(activityEnvironment(), existing.activities.reproduceIncident, { ...existing.input, provided: provided({ testPath: 'test/pricing.test.js' }) });
+      expect(over.refusedTries.map((t) => t.verdict)).toEqual([`test/pricing.test.js already exists at ${revision.slice(0, 12)}; nightly QA's test must be a new file`]);
+      expect(existing.commandsRun()).toEqual(['node --test --test-reporter=tap test/']);
+
+      const outside = setUpProvided();
+      const escaped = await runActivity(activityEnvironment(), outside.activities.reproduceIncident, { ...outside.input, provided: provided({ testPath: '../escape.test.js' }) });
+      expect(escaped.refusedTries.map((t) => t.verdict)).toEqual(['the path ../escape.test.js leaves the repository']);
+
+      const bad = setUpProvided();
+      await expect(runActivity(activityEnvironment(), bad.activities.reproduceIncident, { ...bad.input, provided: provided({ command: '' }) })).rejects.toMatchObject({
+        type: ERROR_TYPES.invalidActivityInput,
+        nonRetryable: true,
+      });
+    });
+  });
 });

@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
+import { ERROR_TYPES, type ProvidedReproduction } from '../../contracts';
+import { stewardFailure } from '../../contracts/errors';
 import type { ServicesConfig } from '../../domain/service-config';
 import type { NormalizedAlert } from '../../domain/alert';
 import type { ExecEvidence, Reproduction } from '../../domain/incident';
@@ -53,10 +55,25 @@ export interface ReproduceLimits {
   confirmationRuns: number;
 }
 
+/** A test nightly QA wrote, as the workflow passes it on: checked here, since the activity is where it is run. */
+const ProvidedReproductionInput = z.object({
+  missionId: z.string().min(1).max(200),
+  testPath: z.string().min(1).max(500),
+  testSource: z.string().min(1).max(1_000_000),
+  command: z.string().min(1).max(2_000),
+  expectedFailure: z.string().min(1).max(20_000),
+});
+
+/** A path that leaves the repository, or null. */
+function leavesRepository(testPath: string): string | null {
+  const normalized = path.posix.normalize(testPath.replace(/\\/g, '/'));
+  return path.posix.isAbsolute(normalized) || normalized === '..' || normalized.startsWith('../') ? `the path ${testPath} leaves the repository` : null;
+}
+
 /** Paths the model proposes must stay inside the reproduction folder and be new files. */
 function checkTestPath(testPath: string, reproductionDir: string): string | null {
   const normalized = path.posix.normalize(testPath.replace(/\\/g, '/'));
-  if (path.posix.isAbsolute(normalized) || normalized.startsWith('..')) return `the path ${testPath} leaves the repository`;
+  if (leavesRepository(testPath)) return leavesRepository(testPath);
   const dir = path.posix.normalize(reproductionDir).replace(/\/$/, '');
   if (!normalized.startsWith(`${dir}/`)) return `the test must be written under ${dir}/, not at ${testPath}`;
   return null;
@@ -110,13 +127,69 @@ export function createReproduceActivities(deps: {
 }) {
   const limits: ReproduceLimits = { maxTries: 2, commandTimeoutMs: 5 * 60_000, confirmationRuns: 1, ...deps.limits };
 
+  /**
+   * The hard gate for a test someone else wrote: written into the clean workspace as given (a new
+   * file inside the repository), run with its own command, and it must fail for the reason it states,
+   * matched as an alert's failure is, twice at least. Any other result is a refused try, and the
+   * incident ends not reproduced: nightly QA's word alone opens no PR.
+   */
+  async function runProvidedTest(
+    sandboxId: string,
+    provided: z.infer<typeof ProvidedReproductionInput>,
+    revision: string,
+    progress: ReproduceProgress,
+  ): Promise<Pick<ReproductionOutcome, 'reproduction' | 'refusedTries'>> {
+    const noRun = { command: '', exitCode: null, timedOut: false, durationMs: 0, outputTail: '' };
+    await deps.sandbox.reset(sandboxId);
+    const outside = leavesRepository(provided.testPath);
+    if (outside) return { reproduction: null, refusedTries: [{ testPath: provided.testPath, verdict: outside, evidence: noRun }] };
+    const existing = await deps.sandbox.readFile(sandboxId, provided.testPath).then(
+      () => true,
+      () => false,
+    );
+    if (existing) {
+      // Writing over it would change a test of the repository's own, and a fix would be judged by the changed one.
+      const verdict = `${provided.testPath} already exists at ${revision.slice(0, 12)}; nightly QA's test must be a new file`;
+      return { reproduction: null, refusedTries: [{ testPath: provided.testPath, verdict, evidence: noRun }] };
+    }
+    await deps.sandbox.writeFiles(sandboxId, [{ path: provided.testPath, content: provided.testSource }]);
+    const reproduced = await reproduceByCommand({
+      command: provided.command,
+      matches: (output) => matchReproduction(provided.expectedFailure, output),
+      run: () => runInActivity(deps.sandbox, sandboxId, provided.command, limits.commandTimeoutMs, progress),
+      // "Fails twice": one confirmation at least, whatever the limits say for the model's tests.
+      confirmationRuns: Math.max(1, limits.confirmationRuns),
+      passedVerdict: `nightly QA's test passes at ${revision.slice(0, 12)}, so the finding does not reproduce here`,
+    });
+    await deps.sandbox.reset(sandboxId);
+    if ('verdict' in reproduced) return { reproduction: null, refusedTries: [{ testPath: provided.testPath, verdict: reproduced.verdict, evidence: reproduced.evidence }] };
+    return {
+      reproduction: {
+        testPath: provided.testPath,
+        testContent: provided.testSource,
+        explanation: `Nightly QA's test (mission ${provided.missionId}) fails at ${revision.slice(0, 12)} for the reason it found, in ${reproduced.runsBefore.length} runs out of ${reproduced.runsBefore.length}.`,
+        command: provided.command,
+        before: reproduced.runsBefore[0]!,
+        match: reproduced.match.explanation,
+        runsBefore: reproduced.runsBefore,
+      },
+      refusedTries: [],
+    };
+  }
+
   return {
     /**
      * Checks out the deployed revision in a sandbox, runs the suite for a baseline, and has the
      * model write a test that must fail for the alert's reason; for a failed build, runs the
      * service's build command, which must fail with the build log's error. No matching failure, no fix.
      */
-    async reproduceIncident(input: { incidentId: string; alert: NormalizedAlert; triage: TriageResult }): Promise<ReproductionOutcome> {
+    async reproduceIncident(input: {
+      incidentId: string;
+      alert: NormalizedAlert;
+      triage: TriageResult;
+      /** A nightly QA finding's failing test: run as given instead of asking the model to write one. */
+      provided?: ProvidedReproduction & { missionId: string };
+    }): Promise<ReproductionOutcome> {
       const context = Context.current();
       const resumed = (context.info.heartbeatDetails ?? {}) as ReproduceProgress;
       const service = serviceConfigFor(deps.services, input.alert.service);
@@ -170,6 +243,12 @@ export function createReproduceActivities(deps: {
           },
           refusedTries: [],
         };
+      }
+
+      if (input.provided !== undefined) {
+        const parsed = ProvidedReproductionInput.safeParse(input.provided);
+        if (!parsed.success) throw stewardFailure(ERROR_TYPES.invalidActivityInput, `the provided reproduction is not one the gate can run: ${z.prettifyError(parsed.error)}`, { incidentId: input.incidentId });
+        return { service: service.name, revision, sandboxId, baseline, ...(await runProvidedTest(sandboxId, parsed.data, revision, progress())) };
       }
 
       const sourceFiles = await readSources(deps.sandbox, sandboxId, input.triage.suspectedArea.files);

@@ -6,8 +6,13 @@ import type { IncidentRun } from './incident-run';
  * Claims the incident's error before anything is spent on it. Null when the error is now this
  * incident's; else the running incident that already holds it, recorded as what this one duplicates.
  */
-export async function claimTheError({ activities, incidentId, alert, state, progress }: IncidentRun): Promise<SignatureClaim | null> {
-  const claim = await call(activities.quick.claimIncidentError, `Claim the error ${state.signature} for incident ${incidentId}`, { incidentId, alert, signature: state.signature });
+export async function claimTheError({ activities, incidentId, alert, origin, state, progress }: IncidentRun): Promise<SignatureClaim | null> {
+  const claim = await call(activities.quick.claimIncidentError, `Claim the error ${state.signature} for incident ${incidentId}`, {
+    incidentId,
+    alert,
+    signature: state.signature,
+    ...(origin.kind === 'nightly-qa' ? { foundByNightlyQa: { missionId: origin.missionId } } : {}),
+  });
   if (!claim.duplicateOf) {
     progress.recordEvent('error_claimed', { signatures: claim.signatures });
     return null;

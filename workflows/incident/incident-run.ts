@@ -1,5 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
-import type { IncidentPolicy } from '../../contracts';
+import type { IncidentOrigin, IncidentPolicy } from '../../contracts';
 import type { NormalizedAlert } from '../../domain/alert';
 import { newIncidentState, type IncidentState, type IncidentStatus } from '../../domain/incident';
 import { incidentActivityProxies, type IncidentActivityProxies } from './activity-proxies';
@@ -21,18 +21,21 @@ export interface IncidentRun {
   runUrl: string;
   alert: NormalizedAlert;
   policy: IncidentPolicy;
+  /** An alert's, unless nightly QA found it (then its failing test is the reproduction). */
+  origin: IncidentOrigin;
   state: IncidentState;
   activities: IncidentActivityProxies;
   progress: IncidentProgress;
   sandboxHosts: SandboxHosts;
 }
 
-export function startIncidentRun(alert: NormalizedAlert, policy: IncidentPolicy): IncidentRun {
+export function startIncidentRun(alert: NormalizedAlert, policy: IncidentPolicy, origin: IncidentOrigin = { kind: 'alert' }): IncidentRun {
   const { workflowId: incidentId, runId } = workflowInfo();
   const runUrl = `${policy.webUiBaseUrl}/namespaces/${encodeURIComponent(policy.namespace)}/workflows/${encodeURIComponent(incidentId)}/${runId}/history`;
   const state = newIncidentState(incidentId, alert);
+  if (origin.kind === 'nightly-qa') state.foundBy = { kind: 'nightly-qa', nightWorkflowId: origin.nightWorkflowId, missionId: origin.missionId };
   const activities = incidentActivityProxies(policy.activityTimeouts);
   const progress = trackProgress({ state, runId, activities });
   const sandboxHosts = sandboxHostsFor({ incidentId, policy, recordEvent: progress.recordEvent });
-  return { incidentId, runId, runUrl, alert, policy, state, activities, progress, sandboxHosts };
+  return { incidentId, runId, runUrl, alert, policy, origin, state, activities, progress, sandboxHosts };
 }

@@ -30,6 +30,8 @@ describe('workflow replay (the incident and the deploy watch)', () => {
         'pr-merged-while-followed.json',
         'pr-opened-after-a-rejected-attempt.json',
         'rejected-at-the-gate.json',
+        'nightly-qa-finding-pr-opened.json',
+        'nightly-qa-finding-not-reproduced.json',
         'deploy-watch-clean.json',
         'deploy-watch-fixed-forward.json',
         'deploy-watch-rolled-back.json',

@@ -9,7 +9,8 @@ import {
   type IncidentWorkflowInput,
 } from '../../contracts';
 import { isAtLeast } from '../../domain/severity';
-import { triageOfBuildFailure, triageOfRegression } from '../../domain/triage';
+import { nightlyQaSignature } from '../../domain/incident-error';
+import { triageOfBuildFailure, triageOfNightlyQaFinding, triageOfRegression } from '../../domain/triage';
 import { call } from './activity-proxies';
 import { awaitApproval, takeDecision } from './approval-gate';
 import { claimTheError } from './error-claim';
@@ -25,8 +26,8 @@ export type { IncidentOutcome } from './incident-run';
  * only: every read and write happens in an activity, so the workflow replays deterministically.
  * This file is the story; each step's detail lives in the modules beside it.
  */
-export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput): Promise<IncidentOutcome> {
-  const incident = startIncidentRun(alert, policy);
+export async function incidentWorkflow({ alert, policy, origin }: IncidentWorkflowInput): Promise<IncidentOutcome> {
+  const incident = startIncidentRun(alert, policy, origin);
   setHandler(incidentStateQuery, () => incident.state);
   setHandler(alertDeliveredSignal, (delivered) => incident.progress.recordDelivery(delivered));
   setHandler(approveSignal, (input) => takeDecision(incident, 'approve', input));
@@ -47,14 +48,22 @@ export async function incidentWorkflow({ alert, policy }: IncidentWorkflowInput)
 async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   const { incidentId, alert, policy, state, activities, progress, sandboxHosts } = incident;
   const { quick, model } = activities;
+  // Nightly QA wrote a test that fails: that test is the reproduction, and there is no monitor behind it.
+  const finding = incident.origin.kind === 'nightly-qa' ? incident.origin : null;
   progress.recordStart();
+  if (finding) {
+    const { testPath, command, expectedFailure } = finding.reproduction;
+    progress.recordEvent('found_by_nightly_qa', { nightWorkflowId: finding.nightWorkflowId, missionId: finding.missionId, testPath, command, expectedFailure });
+  }
   progress.setStatus('checking_duplicates');
   await progress.checkpoint();
 
   // Dedup by the monitor's description: a later run that finds Steward's PR link stands down. A
   // regression from the deploy watch has no monitor; its dedup is its id, one per deploy and signature.
-  // Nor has a failed build, whose id is one per revision.
-  const existing = alert.regression
+  // Nor has a failed build, whose id is one per revision, nor a nightly QA finding, claimed by its test and failure.
+  const existing = finding
+    ? { signature: nightlyQaSignature(finding.reproduction), existingFix: null }
+    : alert.regression
     ? { signature: alert.regression.template, existingFix: null }
     : alert.buildFailure
       ? { signature: alert.buildFailure.signature, existingFix: null }
@@ -72,7 +81,10 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   progress.setStatus('triaging');
   // The deploy watch's triage already found a regression real and tied it to a line: it is not asked again.
   // A failed build is real by definition, and its log and diff say where: no model is asked either.
-  const triage = alert.regression
+  // Nor for a nightly QA finding: its test fails, which the reproduction gate checks below.
+  const triage = finding
+    ? triageOfNightlyQaFinding(finding, policy.nightlyQaSeverity)
+    : alert.regression
     ? triageOfRegression(alert.regression)
     : alert.buildFailure
       ? triageOfBuildFailure(alert.buildFailure)
@@ -80,7 +92,7 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   progress.recordTriage(triage);
   await progress.checkpoint();
   // A monitor's fires and verdicts are counted on it when Steward generated it: noisy generators show.
-  if (!alert.regression && !alert.buildFailure) {
+  if (!finding && !alert.regression && !alert.buildFailure) {
     await call(quick.countMonitorAlert, `Count the alert on monitor ${alert.monitorId}`, { monitorId: alert.monitorId, incidentId, verdict: triage.verdict });
   }
 
@@ -101,7 +113,14 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   let revision: string;
   let verified: VerifiedFix | null;
   try {
-    const reproduced = await sandboxHosts.call('sandbox', 'reproduceIncident', `Reproduce "${state.signature}" in a sandbox at the deployed revision`, { incidentId, alert, triage });
+    const reproduced = finding
+      ? await sandboxHosts.call('sandbox', 'reproduceIncident', `Run nightly QA's test ${finding.reproduction.testPath} in a sandbox at the revision`, {
+          incidentId,
+          alert,
+          triage,
+          provided: { ...finding.reproduction, missionId: finding.missionId },
+        })
+      : await sandboxHosts.call('sandbox', 'reproduceIncident', `Reproduce "${state.signature}" in a sandbox at the deployed revision`, { incidentId, alert, triage });
     revision = reproduced.revision;
     if (!reproduced.reproduction) {
       const reasons = reproduced.refusedTries.map((t, i) => `try ${i + 1}: ${t.verdict}`).join('; ');
@@ -110,9 +129,11 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
         key: `${incidentId}:could_not_fix`,
         kind: 'could_not_fix',
         title: `Could not reproduce: ${alert.title}`,
-        text: alert.buildFailure
-          ? `The build did not fail with the deploy's error at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`
-          : `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
+        text: finding
+          ? `Nightly QA's test ${finding.reproduction.testPath} (mission ${finding.missionId}) did not fail for the reason it found at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`
+          : alert.buildFailure
+            ? `The build did not fail with the deploy's error at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`
+            : `No test failed for the alert's reason at ${revision.slice(0, 12)}, so no fix was attempted.\n${reasons}`,
       });
       return await close(incident, 'not_reproduced', `Not reproduced at ${revision.slice(0, 12)}: ${reasons}`);
     }

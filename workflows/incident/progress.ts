@@ -40,6 +40,7 @@ export function trackProgress({ state, runId, activities }: { state: IncidentSta
   const describe = (): string =>
     [
       `**${state.status.replace(/_/g, ' ')}** · ${state.deliveries} deliver${state.deliveries === 1 ? 'y' : 'ies'}${state.recovered ? ' · monitor recovered' : ''}`,
+      state.foundBy ? `Found by Steward's nightly QA, mission ${state.foundBy.missionId} (${state.foundBy.nightWorkflowId})` : null,
       state.triage ? `Triage: ${state.triage.verdict}, ${state.triage.severity}, confidence ${state.triage.confidence}` : null,
       state.attempts.length > 0 ? `Fix attempts: ${state.attempts.map((a) => `#${a.attempt} ${a.verified ? 'verified' : 'rejected'}`).join(', ')}` : null,
       state.status === 'fixing' && agentProgress ? `Fix agent: ${agentProgress}` : null,

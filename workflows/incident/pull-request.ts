@@ -20,7 +20,7 @@ export async function openFixPullRequest(
   incident: IncidentRun,
   { triage, revision, verified }: { triage: TriageResult; revision: string; verified: VerifiedFix },
 ): Promise<{ number: number; url: string }> {
-  const { incidentId, alert, policy, state, runUrl, activities, progress } = incident;
+  const { incidentId, alert, policy, origin, state, runUrl, activities, progress } = incident;
   progress.setStatus('opening_pr');
   const pr = await call(activities.quick.openPullRequest, `Open the pull request for ${incidentId}`, {
     service: alert.service!,
@@ -46,13 +46,14 @@ export async function openFixPullRequest(
       diff: verified.diff,
       runUrl,
       ...(alert.buildFailure ? { buildFailure: { revision: alert.buildFailure.revision, previousRevision: alert.buildFailure.previousRevision, errorExcerpt: alert.buildFailure.errorExcerpt, logUrl: alert.buildFailure.logUrl } } : {}),
+      ...(origin.kind === 'nightly-qa' ? { foundBy: { kind: 'nightly-qa' as const, nightWorkflowId: origin.nightWorkflowId, missionId: origin.missionId } } : {}),
     },
   });
   progress.recordPullRequest(pr);
   await progress.checkpoint();
 
-  // A regression or a failed build the deploy watch raised has no monitor to link the PR on.
-  if (!alert.regression && !alert.buildFailure) {
+  // A regression or a failed build the deploy watch raised, or a nightly QA finding, has no monitor to link the PR on.
+  if (!alert.regression && !alert.buildFailure && origin.kind !== 'nightly-qa') {
     await call(activities.quick.annotateMonitorWithPr, `Link the PR on monitor ${alert.monitorId}'s description`, {
       monitorId: alert.monitorId,
       link: { incidentId, prUrl: pr.url, signature: state.signature },
