@@ -32,6 +32,7 @@ describe('workflow replay (the incident and the deploy watch)', () => {
         'rejected-at-the-gate.json',
         'nightly-qa-finding-pr-opened.json',
         'nightly-qa-finding-not-reproduced.json',
+        'nightly-qa-finding-approved.json',
         'deploy-watch-clean.json',
         'deploy-watch-fixed-forward.json',
         'deploy-watch-rolled-back.json',

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { incidentStateQuery, incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type IncidentWorkflowInput, type ProvidedReproduction } from '../../contracts';
+import { approveSignal, incidentStateQuery, incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type IncidentPolicy, type IncidentWorkflowInput, type ProvidedReproduction } from '../../contracts';
 import type { NormalizedAlert } from '../../domain/alert';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
@@ -46,7 +46,7 @@ describe('incident workflow: a nightly QA finding', () => {
   });
 
   /** As the nightly QA workflow would start it: no webhook and no monitor, the finding in the origin. */
-  const startFinding = (missionId: string, provided: ProvidedReproduction) => {
+  const startFinding = (missionId: string, provided: ProvidedReproduction, policy: Partial<IncidentPolicy> = {}) => {
     const alert: NormalizedAlert = {
       ...h.alert({ cycle: `nightly-2026-12-03-${missionId}` }),
       // No monitor is behind a finding: an id no monitor store holds, so any read of one would fail the run.
@@ -61,7 +61,7 @@ describe('incident workflow: a nightly QA finding', () => {
       args: [
         {
           alert,
-          policy: { ...testPolicy(), sandboxTaskQueue: sandboxQueueFor(h.taskQueue) },
+          policy: { ...testPolicy(policy), sandboxTaskQueue: sandboxQueueFor(h.taskQueue) },
           origin: { kind: 'nightly-qa', nightWorkflowId: 'nightly-qa-2026-12-03', missionId, reproduction: provided },
         } satisfies IncidentWorkflowInput,
       ],
@@ -146,5 +146,24 @@ describe('incident workflow: a nightly QA finding', () => {
     expect(notice!.text).toContain("Nightly QA's test test/coupon-order.qa.test.js (mission mission-passing) did not fail for the reason it found");
     expect((await h.ledger.listEvents(outcome.incidentId)).map((e) => e.kind)).toEqual(expect.arrayContaining(['found_by_nightly_qa', 'not_reproduced', 'closed']));
     await recordHistory('nightly-qa-finding-not-reproduced', handle.workflowId);
+  });
+  it("waits for approval like an alert's incident when the policy rates findings at the approval severity", async () => {
+    const handle = await startFinding('mission-approved', reproduction(), { nightlyQaSeverity: 'P1', approvalMinSeverity: 'P1' });
+    for (let i = 0; i < 600 && (await handle.query(incidentStateQuery)).status !== 'awaiting_approval'; i += 1) await new Promise((r) => setTimeout(r, 100));
+    const waiting = await handle.query(incidentStateQuery);
+    expect(waiting.status).toBe('awaiting_approval');
+    expect(waiting.pullRequest).toBeNull();
+    expect(waiting.triage).toMatchObject({ severity: 'P1', reasoning: expect.stringContaining("Severity P1: the policy's severity for nightly QA findings.") });
+
+    await handle.signal(approveSignal, { by: 'slack:carol', reason: 'the QA test is right' });
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.status).toBe('pr_opened');
+    const state = await handle.query(incidentStateQuery);
+    expect(state.approval).toMatchObject({ decision: 'approve', by: 'slack:carol' });
+    const pr = (await h.pool.query<{ body: string; title: string }>('SELECT title, body FROM local_pull_requests WHERE branch = $1', [state.pullRequest!.branch])).rows[0]!;
+    expect(pr.title).toMatch(/\[P1\]$/);
+    expect(pr.body).toContain("Found by Steward's nightly QA, mission mission-approved");
+    expect(h.deliveredNotifications(outcome.incidentId).map((n) => n.kind)).toEqual(expect.arrayContaining(['approval_requested', 'pr_opened']));
+    await recordHistory('nightly-qa-finding-approved', handle.workflowId);
   });
 });
