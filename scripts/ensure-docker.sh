@@ -111,6 +111,25 @@ if ! have_image "$base_tag"; then
     "$SUITE" - | docker import --change 'ENV LANG=C.UTF-8' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$base_tag" >/dev/null
   say "built $base_tag in $(($(date +%s) - t0)) s"
 fi
+
+# This machine's own certificate authorities (/usr/local/share/ca-certificates), when it has any:
+# where registries are reached through a TLS-inspecting egress proxy, npm ci in a build and the
+# setup phase of a sandbox need them as the host does. A thin layer over the base, so the base
+# itself stays what Debian ships; node is pointed at the system bundle, as on the host.
+local_cas=(/usr/local/share/ca-certificates/*.crt)
+if [ -e "${local_cas[0]}" ]; then
+  trust_tag="steward-debian-trust:$( { echo "$base_tag"; sha256sum "${local_cas[@]}"; } | hash_of)"
+  if ! have_image "$trust_tag"; then
+    trust_context="$(mktemp -d)"
+    cp "${local_cas[@]}" "$trust_context/"
+    printf '%s\n' "FROM $base_tag" 'COPY *.crt /usr/local/share/ca-certificates/' 'RUN update-ca-certificates >/dev/null' \
+      'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' > "$trust_context/Dockerfile"
+    say "adding this machine's ${#local_cas[@]} local certificate authorities to the base ($trust_tag)"
+    DOCKER_BUILDKIT=0 docker build --quiet -t "$trust_tag" "$trust_context" >/dev/null
+    rm -rf "$trust_context"
+  fi
+  base_tag="$trust_tag"
+fi
 echo "STEWARD_BASE_IMAGE=$base_tag"
 
 # A container with no network is what the sandboxes are: an engine that cannot run one is no use.
@@ -126,7 +145,7 @@ build() {
   say "building $tag"
   local t0
   t0=$(date +%s)
-  DOCKER_BUILDKIT=0 docker build --quiet --network host --build-arg "BASE_IMAGE=$base_tag" -t "$tag" "$@" >/dev/null
+  DOCKER_BUILDKIT=0 docker build --quiet --force-rm --network host --build-arg "BASE_IMAGE=$base_tag" -t "$tag" "$@" >/dev/null
   say "built $tag in $(($(date +%s) - t0)) s"
 }
 
@@ -136,6 +155,9 @@ build() {
 context_hash="$( { echo "$base_tag"; git ls-files -z -co --exclude-standard | sort -z | xargs -0 -r sha256sum 2>/dev/null || true; } | hash_of)"
 steward_tag="steward:$context_hash"
 build "$steward_tag" -f infra/steward.Dockerfile .
+# Earlier trees' images: each is only a thin layer over the shared npm ci one, but they pile up.
+# One still in use by a container is kept (docker refuses), which is what a parallel run needs.
+docker images steward --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$steward_tag" | xargs -r docker rmi >/dev/null 2>&1 || true
 echo "STEWARD_IMAGE=$steward_tag"
 
 temporal_bin=.tools/bin/temporal
