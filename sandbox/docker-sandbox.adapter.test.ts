@@ -19,7 +19,8 @@ import type { SandboxSpec } from './sandbox.port';
 
 const tier = ensureDockerTier('base');
 const unavailable = reportUnavailable('DockerSandbox breakout tests', tier);
-const describeIfDocker = unavailable === null ? describe : describe.skip;
+// Skipped, the suite's name says why, beside the line printed above.
+const describeIfDocker = (name: string, suite: () => void): void => (unavailable === null ? describe(name, suite) : describe.skip(`${name} (not run: ${unavailable})`, suite));
 const image = tier.available ? tier.images.STEWARD_BASE_IMAGE! : 'none';
 
 const MiB = 1024 ** 2;

@@ -38,7 +38,7 @@ case "${1:-}" in
 esac
 # Test files call this at once (jest runs two at a time): one builds, the others wait and find it built.
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"${TMPDIR:-/tmp}/steward-ensure-docker.lock"
+  exec 9>"${TMPDIR:-/tmp}/steward-ensure-docker-$(id -u).lock"
   flock 9
 fi
 

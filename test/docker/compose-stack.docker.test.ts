@@ -27,7 +27,8 @@ import { freePort } from '../support/ports';
 const ROOT = path.resolve(__dirname, '..', '..');
 const tier = ensureDockerTier('images');
 const unavailable = reportUnavailable('compose stack (docker tier)', tier);
-const describeIfDocker = unavailable === null ? describe : describe.skip;
+// Skipped, the suite's name says why, beside the line printed above.
+const describeIfDocker = (name: string, suite: () => void): void => (unavailable === null ? describe(name, suite) : describe.skip(`${name} (not run: ${unavailable})`, suite));
 const images = tier.available ? tier.images : {};
 
 const WEBHOOK_TOKEN = `docker-tier-token-${process.pid}-0123456789abcdef`;

@@ -20,13 +20,13 @@ const COLD_BUDGET_MS = 15 * 60_000;
 export function ensureDockerTier(what: 'base' | 'images'): DockerTier {
   const startedAt = Date.now();
   const seconds = (): number => Math.round((Date.now() - startedAt) / 100) / 10;
-  if (process.env.STEWARD_DOCKER_TESTS === 'skip') return { available: false, reason: 'STEWARD_DOCKER_TESTS=skip', seconds: 0 };
+  if (process.env.STEWARD_DOCKER_TESTS === 'skip') return { available: false, reason: 'skipped on purpose (STEWARD_DOCKER_TESTS=skip)', seconds: 0 };
   const result = spawnSync('bash', [SCRIPT, `--${what}`], { cwd: ROOT, encoding: 'utf8', timeout: COLD_BUDGET_MS, maxBuffer: 16 * 1024 ** 2 });
   const log = `${result.stderr ?? ''}`;
-  if (result.error) return { available: false, reason: `scripts/ensure-docker.sh did not finish: ${result.error.message}`, seconds: seconds() };
+  if (result.error) return { available: false, reason: `no Docker engine here: scripts/ensure-docker.sh did not finish: ${result.error.message}`, seconds: seconds() };
   if (result.status === 3) {
     const line = log.split('\n').find((entry) => entry.startsWith('ensure-docker: unavailable:'));
-    return { available: false, reason: line ? line.slice('ensure-docker: unavailable: '.length) : 'scripts/ensure-docker.sh exited 3', seconds: seconds() };
+    return { available: false, reason: `no Docker engine here: ${line ? line.slice('ensure-docker: unavailable: '.length) : 'scripts/ensure-docker.sh exited 3'}`, seconds: seconds() };
   }
   if (result.status !== 0) {
     // Not a machine without an engine: a build that broke. The suites fail on it rather than skip.
@@ -43,7 +43,6 @@ export function ensureDockerTier(what: 'base' | 'images'): DockerTier {
 /** Prints why a docker suite does not run, once, where jest shows it. */
 export function reportUnavailable(suite: string, tier: DockerTier): string | null {
   if (tier.available) return null;
-  const reason = `no Docker engine here: ${tier.reason}`;
-  console.log(`${suite}: not run: ${reason}`);
-  return reason;
+  console.log(`${suite}: not run: ${tier.reason}`);
+  return tier.reason;
 }
