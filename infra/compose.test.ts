@@ -4,11 +4,14 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES, PROJECT_ROOT } from '../config/config';
 
 /**
- * The compose deployment cannot be started where Steward is developed (no Docker engine), so its
- * file is held to what the code needs from it: the variables exist, the roles split as intended,
- * and the sandbox hosts can reach the engine with workspaces at the same path on both sides.
+ * The compose file held to what the code needs from it: the variables exist, the roles split as
+ * intended, and the sandbox hosts can reach the engine with workspaces at the same path on both
+ * sides. The stack itself runs in the docker tier (test/docker/compose-stack.docker.test.ts) where
+ * an engine can be started, through the host-network override checked here too.
  */
 interface ComposeService {
+  image?: string;
+  network_mode?: string;
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -38,5 +41,34 @@ describe('docker-compose.temporal.yml', () => {
     expect(host.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
     const dataDir = host.environment!.STEWARD_DATA_DIR!;
     expect(host.volumes).toContain(`${dataDir}:${dataDir}`);
+  });
+});
+
+describe('docker-compose.host-network.yml (the docker tier\'s override)', () => {
+  const override = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'docker-compose.host-network.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+
+  it('puts every service the tier starts on the host network, from the locally built images, and nothing on a bridge', () => {
+    expect(Object.keys(override.services).sort()).toEqual(['postgres', 'steward', 'steward-sandbox-host', 'temporal']);
+    for (const [name, service] of Object.entries(override.services)) {
+      expect({ name, network: service.network_mode }).toEqual({ name, network: 'host' });
+      expect(service.image).toMatch(/^\$\{STEWARD_(IMAGE|TEMPORAL_IMAGE|POSTGRES_IMAGE):\?\}$/);
+      expect(compose.services[name]).toBeDefined();
+    }
+  });
+
+  it('gives both Steward services one data folder at the same path, with variables the config module reads', () => {
+    const dataDirs = new Set<string>();
+    for (const name of ['steward', 'steward-sandbox-host']) {
+      const service = override.services[name]!;
+      const unknown = Object.keys(service.environment ?? {}).filter((variable) => !CONFIG_VARIABLES.includes(variable));
+      expect({ name, unknown }).toEqual({ name, unknown: [] });
+      const dataDir = service.environment!.STEWARD_DATA_DIR!;
+      expect(service.volumes).toContain(`${dataDir}:${dataDir}`);
+      dataDirs.add(dataDir);
+    }
+    expect(dataDirs.size).toBe(1);
+    // In the deployment file too: on the embedded defaults the sandbox hosts clone the repository the incident service keeps there.
+    const deployed = compose.services.steward!.environment!.STEWARD_DATA_DIR!;
+    expect(compose.services.steward!.volumes).toContain(`${deployed}:${deployed}`);
   });
 });

@@ -5,8 +5,12 @@ import { BubblewrapSandbox, DEFAULT_SANDBOX_LIMITS, bubblewrapAvailability } fro
 import { DockerSandbox, dockerAvailability, dockerRunArguments } from './docker-sandbox.adapter';
 import { ProcessSandbox } from './process-sandbox.adapter';
 import { describeSandboxContract } from './sandbox.contract';
+import { ensureDockerTier } from '../test/support/docker-engine';
 
-const dockerImage = process.env.STEWARD_SANDBOX_IMAGE ?? 'node:20-bookworm';
+// The docker backend runs on an engine scripts/ensure-docker.sh starts where it can, with the
+// Debian base image it builds (bash, coreutils, git and node: what the contract assumes).
+const dockerTier = ensureDockerTier('base');
+const dockerImage = process.env.STEWARD_SANDBOX_IMAGE ?? (dockerTier.available ? dockerTier.images.STEWARD_BASE_IMAGE! : 'none');
 
 describeSandboxContract('process', (root) => new ProcessSandbox({ root }), { available: true });
 
@@ -18,7 +22,7 @@ describeSandboxContract(
 );
 
 describeSandboxContract('docker', (root) => new DockerSandbox({ root, image: dockerImage, limits: { diskBytes: 256 * 1024 ** 2 } }), {
-  available: dockerAvailability(),
+  available: dockerTier.available ? dockerAvailability() : dockerTier.reason,
 });
 
 describe('docker sandbox container flags', () => {

@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   await migrate(pool);
   const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
   const connection = await NativeConnection.connect(connectionOptions);
-  const { activities, sandboxBackend } = buildIncidentActivities(config, pool);
+  const { activities, sandboxBackend, labels } = buildIncidentActivities(config, pool);
+  // What each port is, said at start as `npm start` says it: above all, how sandboxes are isolated.
+  for (const label of labels) console.log(`steward-worker ${process.pid}: ${label}`);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect(connectionOptions);
   const localMonitors = buildLocalMonitorEvaluator(config, pool);
