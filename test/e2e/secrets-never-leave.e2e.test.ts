@@ -8,6 +8,7 @@ import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { PROJECT_ROOT } from '../../config/config';
 import { createTestDatabase } from '../support/database';
+import { startFakeSlack } from '../support/fake-slack-server';
 
 /**
  * Secrets never leave: `npm run demo` (the alert scenario, CI=true) with every secret variable of
@@ -19,11 +20,12 @@ import { createTestDatabase } from '../support/database';
  *
  * Not set, because the demo would then leave the embedded defaults (README, "What the demo runs on"):
  * DATADOG_API_KEY and DATADOG_APP_KEY (monitors and logs would go to Datadog), GITHUB_APP_PRIVATE_KEY
- * (and _FILE: the code host would be GitHub, and needs GITHUB_APP_ID), SLACK_BOT_TOKEN and
- * SLACK_SIGNING_SECRET (all three Slack variables or none; Slack's API is not reachable here),
- * TEMPORAL_TLS_CLIENT_KEY_DATA/_PATH (TLS, which the dev server does not speak). The model keys are
- * set: STEWARD_MODEL_PROVIDER stays `replay`, which reads no key. TEMPORAL_API_KEY is set with
- * TEMPORAL_TLS=false, so it is sent to the dev server, which ignores it.
+ * (and _FILE: the code host would be GitHub, and needs GITHUB_APP_ID), TEMPORAL_TLS_CLIENT_KEY_DATA
+ * and _PATH (TLS, which the dev server does not speak). The model keys are set: STEWARD_MODEL_PROVIDER
+ * stays `replay`, which reads no key. TEMPORAL_API_KEY is set with TEMPORAL_TLS=false, so it is sent
+ * to the dev server, which ignores it. Slack is set, with SLACK_API_URL at a loopback stand-in for
+ * slack.com/api (test/support/fake-slack-server.ts): what the notifier posts there is scanned too, and
+ * the bot token may reach it only as the Authorization header, which is what it is for.
  */
 
 const exec = promisify(execFile);
@@ -35,7 +37,7 @@ const SCAN_MAX_BYTES = 16 * 1024 * 1024;
 /** A marker per secret, unlike any other text, so that a hit names the variable it came from. */
 function markers(): Record<string, string> {
   const tag = randomBytes(4).toString('hex');
-  const names = ['STEWARD_WEBHOOK_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'GITHUB_WEBHOOK_SECRET', 'DATABASE_URL_PASSWORD'];
+  const names = ['STEWARD_WEBHOOK_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'GITHUB_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'DATABASE_URL_PASSWORD'];
   return Object.fromEntries(names.map((name) => [name, `marker${tag}${name.toLowerCase().replace(/_/g, '')}`]));
 }
 
@@ -126,6 +128,8 @@ describe('secrets never leave a demo run', () => {
       const exportDir = fs.mkdtempSync(path.join(process.env.STEWARD_TEST_ROOT ?? os.tmpdir(), 'demo-secrets-export-'));
       cleanUps.push(async () => fs.rmSync(exportDir, { recursive: true, force: true }));
 
+      const slack = await startFakeSlack();
+      cleanUps.push(() => slack.close());
       // The embedded Postgres trusts loopback connections, so a password in the URL is carried and never checked.
       const databaseUrl = new URL(database.url);
       databaseUrl.password = secrets.DATABASE_URL_PASSWORD!;
@@ -147,6 +151,10 @@ describe('secrets never leave a demo run', () => {
         ANTHROPIC_API_KEY: secrets.ANTHROPIC_API_KEY,
         OPENAI_API_KEY: secrets.OPENAI_API_KEY,
         GITHUB_WEBHOOK_SECRET: secrets.GITHUB_WEBHOOK_SECRET,
+        SLACK_BOT_TOKEN: secrets.SLACK_BOT_TOKEN,
+        SLACK_SIGNING_SECRET: secrets.SLACK_SIGNING_SECRET,
+        SLACK_CHANNEL: 'C-STEWARD-SECRETS',
+        SLACK_API_URL: slack.apiUrl,
       };
 
       const output: string[] = [];
@@ -192,11 +200,16 @@ describe('secrets never leave a demo run', () => {
       expect(rows.length).toBeGreaterThanOrEqual(1);
       for (const row of rows) hits.push(...findMarkers(`${row.title}\n${row.body}\n${row.diff}`, `PR #${row.number}`, secrets));
 
+      // Slack got the messages, with the bot token as their credential and nowhere in what they say.
+      expect(slack.calls.length).toBeGreaterThan(0);
+      expect(new Set(slack.calls.map((call) => call.authorization))).toEqual(new Set([`Bearer ${secrets.SLACK_BOT_TOKEN}`]));
+      for (const [index, call] of slack.calls.entries()) hits.push(...findMarkers(`${call.url}\n${JSON.stringify(call.args)}`, `Slack call ${index + 1} (${call.url})`, secrets));
+
       // Traces: no exporter writes spans to a file yet (OTLP trace export is being added separately); a span
       // file written under the data folder is scanned above with everything else there.
       console.log(
         `secrets scan: ${Object.keys(secrets).length} markers; ${text.length} characters of output, ${data.files} files under the data folder, ` +
-          `${exportTree.files} exported files, ${rows.length} PRs; sandbox folders scanned: ${relocated.join(', ') || 'under the data folder'}; not read: ${skipped.length === 0 ? 'nothing' : skipped.join('; ')}`,
+          `${exportTree.files} exported files, ${rows.length} PRs, ${slack.calls.length} Slack calls; sandbox folders scanned: ${relocated.join(', ') || 'under the data folder'}; not read: ${skipped.length === 0 ? 'nothing' : skipped.join('; ')}`,
       );
       expect(hits).toEqual([]);
     },
