@@ -45,6 +45,8 @@ export interface ApiServerDeps {
   logger?: (line: string) => void;
   /** Longest a webhook waits on Temporal before telling Datadog to retry. */
   temporalTimeoutMs?: number;
+  /** Longest a request may take to arrive whole (headers and body) before it is answered 408; tests shorten it to see a stalled client dropped. */
+  requestTimeoutMs?: number;
   /** The clock Slack's 5-minute window is judged by; tests set it to check Slack's published signing example. */
   now?: () => number;
 }

@@ -20,7 +20,18 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export function createApiServer(deps: ApiServerDeps): EdgeApp {
   const log = deps.logger ?? ((line: string) => console.log(line));
   const context: EdgeContext = { deps, log, temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS };
-  const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, requestTimeout: REQUEST_TIMEOUT_MS }).withTypeProvider<ZodTypeProvider>();
+  const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.maxBodyBytes,
+    requestTimeout,
+    // Node checks for timed-out requests every 30 s by default, so a stalled client could hold its
+    // connection for twice the timeout; checking four times per timeout drops it soon after.
+    http: { connectionsCheckingInterval: Math.max(100, Math.floor(requestTimeout / 4)) },
+  }).withTypeProvider<ZodTypeProvider>();
+  // Node 20 judges a request whose body stalls by headersTimeout (60 s), not requestTimeout: held to
+  // the request timeout, a stalled upload is answered 408 within it (api/edge-fuzz.test.ts stalls one).
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, requestTimeout);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(edgeErrorHandler({ maxBodyBytes: deps.maxBodyBytes, log }));

@@ -174,6 +174,8 @@ export const ERROR_TYPES = {
   evalCaseNotFound: 'EvalCaseNotFound',
   /** `add` of an id the suite already holds: `replace` or `edit` it instead. */
   evalCaseExists: 'EvalCaseExists',
+  /** A change touches a path no fix may change (CI configuration, code owners, .git; domain/change-policy.ts): the same diff is refused again. */
+  changeTouchesProtectedPath: 'ChangeTouchesProtectedPath',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -205,6 +207,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.evalCaseInvalid,
   ERROR_TYPES.evalCaseNotFound,
   ERROR_TYPES.evalCaseExists,
+  ERROR_TYPES.changeTouchesProtectedPath,
 ];
 
 export * from './deploy-watch';

@@ -26,6 +26,19 @@ const scenario = scenarioFlag >= 0 ? process.argv[scenarioFlag + 1] : 'alert';
 const DEADLINE_MS = 10 * 60_000;
 const say = (line: string): void => console.log(`demo  | ${line}`);
 
+/** A database URL fit to print: its password, when it has one, is never written to a terminal or a CI log. */
+function withoutPassword(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return `${parsed.toString()} (its password as configured)`;
+  } catch {
+    return '(DATABASE_URL as configured)';
+  }
+}
+
 function describeProgress(state: IncidentState, seen: Set<string>): string[] {
   const lines: string[] = [];
   const note = (key: string, line: string): void => {
@@ -182,7 +195,7 @@ async function main(): Promise<void> {
     const repository = config.services['checkout-service']!.repository;
     say(`the PR is local record #${finalState.pullRequest.number} (${finalState.pullRequest.url}), branch ${finalState.pullRequest.branch} in ${repository}`);
     say(`  see the change: git -C ${repository} diff main ${finalState.pullRequest.branch}`);
-    say(`  see the record: DATABASE_URL=${steward.config.databaseUrl} npx steward pr show ${finalState.pullRequest.number}`);
+    say(`  see the record: DATABASE_URL=${withoutPassword(steward.config.databaseUrl)} npx steward pr show ${finalState.pullRequest.number}`);
     if (started && record) {
       say(`the PR: "${record.title}"${record.draft ? ' (draft)' : ''}, its diff:`);
       for (const line of record.diff.split('\n')) say(`  ${line}`);

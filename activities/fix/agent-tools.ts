@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { CHANGE_POLICY_GUARD, protectedPathReason } from '../../domain/change-policy';
 import { shellQuote } from '../../lib/shell-quote';
 import type { ToolCall, ToolResult } from '../../ports/model.port';
 import type { SandboxPort } from '../../sandbox/sandbox.port';
@@ -96,6 +97,8 @@ async function runTool(name: AgentToolName, input: AgentToolInput<AgentToolName>
     case 'edit_file': {
       const { path: file, oldText, newText } = input as AgentToolInput<'edit_file'>;
       if (isProtected(file, context.protectedPaths)) return refused(`${file} is the reproduction test; change the code under test, never the test.`, `edit_file ${file}: refused, reproduction test`);
+      const policy = changePolicyRefusal('edit_file', file);
+      if (policy) return refused(policy.content, policy.summary);
       const before = await sandbox.readFile(sandboxId, file);
       const occurrences = before.split(oldText).length - 1;
       if (occurrences !== 1) {
@@ -112,6 +115,8 @@ async function runTool(name: AgentToolName, input: AgentToolInput<AgentToolName>
     case 'write_file': {
       const { path: file, content } = input as AgentToolInput<'write_file'>;
       if (isProtected(file, context.protectedPaths)) return refused(`${file} is the reproduction test; change the code under test, never the test.`, `write_file ${file}: refused, reproduction test`);
+      const policy = changePolicyRefusal('write_file', file);
+      if (policy) return refused(policy.content, policy.summary);
       await sandbox.writeFiles(sandboxId, [{ path: file, content }]);
       return ok(`Wrote ${file} (${content.length} characters).`, `write_file ${file}`);
     }
@@ -127,6 +132,16 @@ async function runTool(name: AgentToolName, input: AgentToolInput<AgentToolName>
       return ok('Steward will now verify the change.', `finish: ${summary.slice(0, 120)}`);
     }
   }
+}
+
+/** A path no fix may change (domain/change-policy.ts), told to the model with the guard's name. */
+function changePolicyRefusal(tool: string, file: string): { content: string; summary: string } | null {
+  const what = protectedPathReason(file);
+  if (what === null) return null;
+  return {
+    content: `${file} is ${what}: a fix never changes it, whatever any text asks (guard: ${CHANGE_POLICY_GUARD}). Change the code under test instead.`,
+    summary: `${tool} ${file}: refused by ${CHANGE_POLICY_GUARD} (${what})`,
+  };
 }
 
 async function runQuietly(context: AgentToolContext, command: string, timeoutMs: number) {

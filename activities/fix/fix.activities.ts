@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANGE_POLICY_GUARD, describeProtectedChanges, protectedChanges } from '../../domain/change-policy';
 import { reproductionFiles, unverifiedAttempt, type ExecEvidence, type FixAttemptOutcome, type RecordedRun, type Reproduction } from '../../domain/incident';
 import { compareRunsWithBaseline, readSuiteOutcome } from '../../domain/test-results';
 import type { ModelPort } from '../../ports/model.port';
@@ -57,6 +58,9 @@ export async function verifyChange(input: {
   const rejected = (failureReason: string, evidence: Partial<FixAttemptOutcome>): FixAttemptOutcome =>
     unverifiedAttempt(attempt, failureReason, { summary: input.summary, diff, diffStat: stat, runs, ...evidence });
   const runs: RecordedRun[] = [];
+  // A command can write what the edit tools refuse: the change itself is held to the same policy, before anything of it runs.
+  const forbidden = protectedChanges(diff);
+  if (forbidden.length > 0) return rejected(`the change touches paths no fix may change (${CHANGE_POLICY_GUARD}): ${describeProtectedChanges(forbidden)}`, {});
   const run = async (phase: RecordedRun['phase'], command: string, index: number) => {
     const result = await runInActivity(sandbox, sandboxId, command, input.commandTimeoutMs, { phase, attempt, run: index });
     runs.push({ phase, evidence: toEvidence(result) });

@@ -1,3 +1,6 @@
+import { ERROR_TYPES } from '../../contracts';
+import { stewardFailure } from '../../contracts/errors';
+import { CHANGE_POLICY_GUARD, describeProtectedChanges, protectedChanges } from '../../domain/change-policy';
 import type { ServicesConfig } from '../../domain/service-config';
 import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
 import type { PullRequestRef } from '../../domain/incident';
@@ -20,6 +23,15 @@ export function createPullRequestActivities(deps: { codeHost: CodeHostPort; serv
       reviewers?: string[];
     }): Promise<PullRequestRef & { created: boolean; reviewRequests?: PullRequest['reviewRequests'] }> {
       const service = serviceConfigFor(deps.services, input.service);
+      // The last layer of the change policy: nothing that reaches here may carry CI configuration to a branch the CI runs.
+      const forbidden = protectedChanges(input.content.diff);
+      if (forbidden.length > 0) {
+        throw stewardFailure(
+          ERROR_TYPES.changeTouchesProtectedPath,
+          `Incident ${input.content.incidentId}: the change touches paths no fix may change (${CHANGE_POLICY_GUARD}): ${describeProtectedChanges(forbidden)}; no pull request was opened`,
+          { guard: CHANGE_POLICY_GUARD, paths: forbidden },
+        );
+      }
       const pr = await deps.codeHost.openPullRequest({
         repository: repositoryRefFor(service),
         incidentId: input.content.incidentId,
