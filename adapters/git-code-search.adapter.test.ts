@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_TYPES } from '../contracts';
 import { parseUnifiedDiff } from '../domain/unified-diff';
-import { countsAsSource, GitCodeSearch, MAX_LITERAL_LENGTH, MAX_LITERALS } from './git-code-search.adapter';
+import type { RepositoryRef } from '../ports/code-host.port';
+import { countsAsSource, GitCodeSearch, MAX_LAST_CHANGE_PATHS, MAX_LITERAL_LENGTH, MAX_LITERALS } from './git-code-search.adapter';
 
 const IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.test', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.test' };
 
@@ -258,6 +259,74 @@ describe('GitCodeSearch', () => {
     it('says which paths count as source', () => {
       expect(['src/a.ts', 'docs/build-notes.md', 'src/distance.ts', 'lib/vendored.ts', 'Makefile'].filter(countsAsSource)).toHaveLength(5);
       expect(['yarn.lock', 'a/pnpm-lock.yaml', 'Cargo.lock', 'x/node_modules/y.js', 'vendor/a.go', 'dist/a.js', 'pkg/build/a.js', 'a.min.js', 'a.min.css', 'a.js.map'].filter(countsAsSource)).toEqual([]);
+    });
+  });
+  describe('lastChanges', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    /** A commit at a chosen time, so that the 30-day window is tested against known dates. */
+    function commitAt(repositoryPath: string, files: Record<string, string | null>, at: string): string {
+      for (const [file, content] of Object.entries(files)) {
+        const full = path.join(repositoryPath, file);
+        if (content === null) fs.rmSync(full);
+        else {
+          fs.mkdirSync(path.dirname(full), { recursive: true });
+          fs.writeFileSync(full, content);
+        }
+      }
+      const env = { ...process.env, ...IDENTITY, GIT_AUTHOR_DATE: at, GIT_COMMITTER_DATE: at };
+      execFileSync('git', ['add', '-A'], { cwd: repositoryPath, env });
+      execFileSync('git', ['commit', '-q', '--allow-empty', '-m', at], { cwd: repositoryPath, env });
+      return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repositoryPath, encoding: 'utf8' }).trim();
+    }
+
+    let history: string;
+    const commits: Record<string, string> = {};
+    const ref = (service = 'history'): RepositoryRef => ({ service, location: 'acme/history', defaultBranch: 'main' });
+    const search = () => new GitCodeSearch({ repositories: { history }, mirrorRoot: path.join(root, 'history-mirrors') });
+
+    beforeAll(() => {
+      history = path.join(root, 'history');
+      fs.mkdirSync(history);
+      gitIn(history, 'init', '-q', '-b', 'main');
+      commits.old = commitAt(history, { 'src/coupon.js': 'v1\n', 'src/stable.js': 'stable\n', 'docs/a b.md': 'x\n' }, '2026-06-01T10:00:00Z');
+      commits.c1 = commitAt(history, { 'src/coupon.js': 'v2\n' }, '2026-11-10T10:00:00Z');
+      commits.c2 = commitAt(history, { 'src/coupon.js': 'v3\n', 'src/other.js': 'o\n' }, '2026-11-20T10:00:00Z');
+      // Touches no path asked about: it moves the revision's time, not the paths' counts.
+      commits.empty = commitAt(history, {}, '2026-12-01T10:00:00Z');
+      commits.gone = commitAt(history, { 'src/other.js': null }, '2026-12-02T12:00:00Z');
+    });
+
+    it("gives each path its last commit and its commits in the 30 days before the revision's time, in the order asked", async () => {
+      expect(await search().lastChanges(ref(), commits.gone!, ['src/coupon.js', 'src/stable.js', 'src/other.js', 'src/never.js', 'docs/a b.md', 'src/coupon.js'])).toEqual([
+        { path: 'src/coupon.js', lastChangedAt: '2026-11-20T10:00:00.000Z', lastCommitSha: commits.c2, commitsInLast30Days: 2 },
+        { path: 'src/stable.js', lastChangedAt: '2026-06-01T10:00:00.000Z', lastCommitSha: commits.old, commitsInLast30Days: 0 },
+        // Deleted at the revision: its last change is the deletion.
+        { path: 'src/other.js', lastChangedAt: '2026-12-02T12:00:00.000Z', lastCommitSha: commits.gone, commitsInLast30Days: 2 },
+        { path: 'src/never.js', lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 },
+        { path: 'docs/a b.md', lastChangedAt: '2026-06-01T10:00:00.000Z', lastCommitSha: commits.old, commitsInLast30Days: 0 },
+        { path: 'src/coupon.js', lastChangedAt: '2026-11-20T10:00:00.000Z', lastCommitSha: commits.c2, commitsInLast30Days: 2 },
+      ]);
+    });
+
+    it('reads history as of an older revision, counting back from its own time, not the clock', async () => {
+      const [coupon] = await search().lastChanges(ref(), commits.c1!, ['src/coupon.js']);
+      expect(coupon).toEqual({ path: 'src/coupon.js', lastChangedAt: '2026-11-10T10:00:00.000Z', lastCommitSha: commits.c1, commitsInLast30Days: 1 });
+      // 2026-12-12 minus 30 days is 2026-11-12: c1 (11-10) falls out of the window, c2 (11-20) stays in.
+      const later = commitAt(history, {}, new Date(Date.parse('2026-11-12T11:00:00Z') + 30 * DAY).toISOString());
+      expect((await search().lastChanges(ref(), later, ['src/coupon.js']))[0]!.commitsInLast30Days).toBe(1);
+      expect((await search().lastChanges(ref(), 'main', ['src/coupon.js']))[0]!.lastCommitSha).toBe(commits.c2);
+    });
+
+    it('answers a path outside the repository or a glob as never changed, and fails permanently for an unknown service or revision', async () => {
+      expect(await search().lastChanges(ref(), commits.gone!, ['../etc/passwd', 'src/*.js', ':(glob)**'])).toEqual([
+        { path: '../etc/passwd', lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 },
+        { path: 'src/*.js', lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 },
+        { path: ':(glob)**', lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 },
+      ]);
+      expect(await search().lastChanges(ref(), commits.gone!, [])).toEqual([]);
+      expect(await failureType(search().lastChanges(ref('billing'), commits.gone!, ['x']))).toBe(ERROR_TYPES.serviceNotConfigured);
+      expect(await failureType(search().lastChanges(ref(), 'f'.repeat(40), ['x']))).toBe(ERROR_TYPES.revisionNotFound);
+      expect(await failureType(search().lastChanges(ref(), commits.gone!, Array.from({ length: MAX_LAST_CHANGE_PATHS + 1 }, (_, i) => `f${i}`)))).toBe(ERROR_TYPES.invalidActivityInput);
     });
   });
 });

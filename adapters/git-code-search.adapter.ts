@@ -5,11 +5,12 @@ import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, gitError, resolveCommit, runGit } from '../lib/git';
 import { KeyedLock } from '../lib/keyed-lock';
-import type { CodeSearchPort } from '../ports/code-search.port';
+import type { RepositoryRef } from '../ports/code-host.port';
+import type { CodeSearchPort, PathLastChange } from '../ports/code-search.port';
 
 /**
  * Code search over git itself: `git ls-tree` for files, `git grep -w -F` for symbols, `git grep -F`
- * for literals, `git grep -c` for line counts and `git cat-file` for contents, all at the revision's commit and none touching a work tree. A service whose
+ * for literals, `git grep -c` for line counts, `git cat-file` for contents and `git log` for each path's last changes, all at the revision's commit and none touching a work tree. A service whose
  * repository is a local folder is read in place (the embedded code host's repositories); any other
  * location (a URL) is cloned once as a bare mirror under `mirrorRoot` and fetched when asked for a
  * name (branch, tag) or a commit it does not hold yet.
@@ -26,6 +27,9 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /** findLiterals reads them all in one git grep: past these, the command line and the output grow without bound. */
 export const MAX_LITERALS = 200;
 export const MAX_LITERAL_LENGTH = 512;
+/** lastChanges runs two git commands per path: past this, one call could keep a worker busy for minutes. */
+export const MAX_LAST_CHANGE_PATHS = 1000;
+const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Clones and fetches of one mirror, one at a time in this process. */
 const mirrorWork = new KeyedLock();
@@ -144,6 +148,39 @@ export class GitCodeSearch implements CodeSearchPort {
       lines += count;
     }
     return { files, lines };
+  }
+
+  /**
+   * `git log -1` for each path's last commit and `git rev-list --count --since` for its commits in the
+   * 30 days before the revision's commit time, both from the revision's commit with literal pathspecs
+   * (a path from a model is never a glob). Default history simplification, as `git log -- <path>` shows it.
+   */
+  async lastChanges(repository: RepositoryRef, revision: string, paths: string[]): Promise<PathLastChange[]> {
+    if (paths.length > MAX_LAST_CHANGE_PATHS) {
+      throw stewardFailure(ERROR_TYPES.invalidActivityInput, `${paths.length} paths asked for their last changes, more than the ${MAX_LAST_CHANGE_PATHS} one call takes`, {
+        paths: paths.length,
+      });
+    }
+    const at = await this.at(repository.service, revision);
+    const revisionTime = Date.parse((await git(at.repository, ['show', '-s', '--format=%cI', at.commit])).trim());
+    const windowStart = new Date(revisionTime - THIRTY_DAYS_MS).toISOString();
+    const byPath = new Map<string, Promise<Omit<PathLastChange, 'path'>>>();
+    const history = async (file: string): Promise<Omit<PathLastChange, 'path'>> => {
+      const safe = safePath(file);
+      if (safe === null) return { lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 };
+      const last = (await git(at.repository, ['--literal-pathspecs', 'log', '-1', '--format=%H %cI', at.commit, '--', safe])).trim();
+      if (last === '') return { lastChangedAt: null, lastCommitSha: null, commitsInLast30Days: 0 };
+      const [sha, time] = last.split(' ') as [string, string];
+      const count = Number((await git(at.repository, ['--literal-pathspecs', 'rev-list', '--count', `--since=${windowStart}`, at.commit, '--', safe])).trim());
+      return { lastChangedAt: new Date(time).toISOString(), lastCommitSha: sha, commitsInLast30Days: count };
+    };
+    const result: PathLastChange[] = [];
+    // One after another: two git processes per path at once would crowd a small worker.
+    for (const file of paths) {
+      if (!byPath.has(file)) byPath.set(file, history(file));
+      result.push({ path: file, ...(await byPath.get(file)!) });
+    }
+    return result;
   }
 
   /** The repository to read and the commit the revision names in it. */

@@ -14,6 +14,7 @@ import type {
   LineAuthor,
   LineRef,
   MergedPullRequest,
+  MergedPullRequestSince,
   PullRequest,
   PullRequestRequest,
   RepositoryRef,
@@ -84,6 +85,11 @@ const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out']);
 const PULL_REQUEST_BODY_LIMIT = 65_536;
 /** GitHub's most per page, for listing a target's comments. */
 const COMMENTS_PER_PAGE = 100;
+/** GitHub's most per page, for listing pull requests and a pull request's files. */
+const PULLS_PER_PAGE = 100;
+/** GitHub lists at most this many files of one pull request; past it, the list is cut. */
+const PULL_FILES_LIMIT = 3000;
+const SinceTime = z.iso.datetime({ offset: true });
 const NULL_BLOB = /^0+$/;
 /** Regular files, executables and symbolic links: what a tree entry of a changed file may be. */
 const REGULAR_FILE_MODES = new Set(['100644', '100755', '120000']);
@@ -267,6 +273,60 @@ export class GitHubAppCodeHost implements CodeHostPort {
       throw stewardFailure(ERROR_TYPES.pullRequestNotMerged, `pull request #${number} of ${target.fullName} is ${state}`, { repository: target.fullName, number, state: pull.state });
     }
     return { number: pull.number, title: pull.title, url: pull.html_url, mergeCommitSha: pull.merge_commit_sha, author: pull.user?.login ?? null, headBranch: pull.head.ref };
+  }
+
+  /**
+   * GET /pulls?state=closed&sort=updated&direction=desc, page after page: a PR's merged_at is never
+   * later than its updated_at, so the first page that ends before `since` ends the search. Kept:
+   * those merged into the default branch at or after `since`, each with GET /pulls/{n}/files (paged,
+   * at most GitHub's 3000), oldest merge first.
+   */
+  async mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]> {
+    const parsedSince = SinceTime.safeParse(since);
+    if (!parsedSince.success) {
+      throw stewardFailure(ERROR_TYPES.invalidActivityInput, `since must be an ISO time such as 2026-12-01T00:00:00Z, not ${JSON.stringify(String(since).slice(0, 80))}`, { since: String(since).slice(0, 80) });
+    }
+    const sinceMs = Date.parse(parsedSince.data);
+    const target = this.gitHubRepository(repository);
+    const octokit = await this.installationOctokit(target);
+    const repo = { owner: target.owner, repo: target.repo };
+    const merged: Array<{ number: number; title: string; html_url: string; merge_commit_sha: string; merged_at: string; user: { login: string } | null; head: { ref: string } }> = [];
+    for (let page = 1; ; page++) {
+      const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls', { ...repo, state: 'closed', sort: 'updated', direction: 'desc', per_page: PULLS_PER_PAGE, page });
+      for (const pull of data) {
+        if (pull.merged_at === null || !pull.merge_commit_sha || Date.parse(pull.merged_at) < sinceMs || pull.base.ref !== repository.defaultBranch) continue;
+        // A page can repeat a PR that moved up while paging (new activity): it is listed once.
+        if (merged.some((kept) => kept.number === pull.number)) continue;
+        merged.push({ number: pull.number, title: pull.title, html_url: pull.html_url, merge_commit_sha: pull.merge_commit_sha, merged_at: pull.merged_at, user: pull.user, head: pull.head });
+      }
+      const oldest = data.at(-1);
+      if (data.length < PULLS_PER_PAGE || !oldest || Date.parse(oldest.updated_at) < sinceMs) break;
+    }
+    merged.sort((a, b) => Date.parse(a.merged_at) - Date.parse(b.merged_at) || a.number - b.number);
+    const result: MergedPullRequestSince[] = [];
+    for (const pull of merged) {
+      const changedFiles: string[] = [];
+      for (let page = 1; changedFiles.length < PULL_FILES_LIMIT; page++) {
+        const { data } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/files', { ...repo, pull_number: pull.number, per_page: PULLS_PER_PAGE, page });
+        for (const file of data) {
+          if (file.previous_filename && !changedFiles.includes(file.previous_filename)) changedFiles.push(file.previous_filename);
+          if (!changedFiles.includes(file.filename)) changedFiles.push(file.filename);
+        }
+        if (data.length < PULLS_PER_PAGE) break;
+      }
+      result.push({
+        number: pull.number,
+        title: pull.title,
+        url: pull.html_url,
+        mergeCommitSha: pull.merge_commit_sha,
+        author: pull.user?.login ?? null,
+        headBranch: pull.head.ref,
+        mergedAt: new Date(pull.merged_at).toISOString(),
+        changedFiles,
+        recordedAs: 'pull_request',
+      });
+    }
+    return result;
   }
 
   /**

@@ -337,4 +337,88 @@ describe('LocalGitCodeHost', () => {
       }
     });
   });
+  describe('mergedPullRequestsSince', () => {
+    let since: string;
+    let sinceRepository: RepositoryRef;
+    /** git with both dates set, so that the commits fall on either side of `since` as the test says. */
+    const gitAt = (at: string, ...args: string[]): string =>
+      execFileSync('git', args, { cwd: since, env: { ...process.env, ...IDENTITY, GIT_AUTHOR_DATE: at, GIT_COMMITTER_DATE: at }, encoding: 'utf8' });
+    const commitAt = (at: string, file: string, message: string): string => {
+      fs.mkdirSync(path.dirname(path.join(since, file)), { recursive: true });
+      fs.writeFileSync(path.join(since, file), `${message}\n`);
+      gitAt(at, 'add', file);
+      gitAt(at, 'commit', '--quiet', '-m', message);
+      return gitAt(at, 'rev-parse', 'HEAD').trim();
+    };
+    async function openPr(branch: string, file: string): Promise<{ number: number; headRevision: string }> {
+      const tip = gitAt('2026-01-01T00:00:00Z', 'rev-parse', 'main').trim();
+      const clone = fs.mkdtempSync(path.join(scratch, 'since-diff-'));
+      git(scratch, 'clone', '--quiet', since, clone);
+      fs.writeFileSync(path.join(clone, file), `${branch}\n`);
+      git(clone, 'add', '-A');
+      const diff = git(clone, 'diff', '--cached', '--binary', tip);
+      return codeHost.openPullRequest({ repository: sinceRepository, incidentId: `incident-${branch}`, branch, baseRevision: tip, title: `Fix ${branch}`, body: 'body', diff, draft: false });
+    }
+    const markState = (number: number, state: string) => database.pool.query('UPDATE local_pull_requests SET state = $2 WHERE number = $1', [number, state]);
+
+    beforeAll(() => {
+      since = path.join(scratch, 'since');
+      fs.mkdirSync(since);
+      gitAt('2026-01-01T00:00:00Z', 'init', '--quiet', '-b', 'main');
+      sinceRepository = { service: 'since', location: since, defaultBranch: 'main' };
+    });
+
+    it('lists the merged local PRs and the commits no PR records on the default branch since the time, oldest first, each labelled', async () => {
+      commitAt('2026-01-01T00:00:00Z', 'app.js', 'initial');
+      const direct = commitAt('2026-07-01T10:00:00Z', 'src/coupon.js', 'Coupons by code');
+      const merged = await openPr('steward/merged', 'a.js');
+      const meanwhile = commitAt('2026-07-02T10:00:00Z', 'other.js', 'Meanwhile on main');
+      gitAt('2026-07-03T10:00:00Z', 'merge', '--quiet', '--no-ff', '-m', 'Merge steward/merged', 'steward/merged');
+      const mergeCommit = gitAt('2026-07-03T10:00:00Z', 'rev-parse', 'HEAD').trim();
+      await markState(merged.number, 'merged');
+      // Merged into main by hand, but its record still says open: a commit no merged PR records.
+      const stillOpen = await openPr('steward/record-open', 'b.js');
+      gitAt('2026-07-04T10:00:00Z', 'merge', '--quiet', '--no-ff', '-m', 'Merge steward/record-open', 'steward/record-open');
+      const handMerge = gitAt('2026-07-04T10:00:00Z', 'rev-parse', 'HEAD').trim();
+      // Marked merged, but main never took it: not merged into the default branch.
+      const elsewhere = await openPr('steward/not-on-main', 'c.js');
+      await markState(elsewhere.number, 'merged');
+      await markState(stillOpen.number, 'open');
+
+      const changes = await codeHost.mergedPullRequestsSince(sinceRepository, '2026-06-01T00:00:00Z');
+      expect(changes).toEqual([
+        { number: 0, title: 'Coupons by code', url: `local-git://${since}/commits/${direct}`, mergeCommitSha: direct, author: null, headBranch: '', mergedAt: '2026-07-01T10:00:00.000Z', changedFiles: ['src/coupon.js'], recordedAs: 'commit' },
+        { number: 0, title: 'Meanwhile on main', url: `local-git://${since}/commits/${meanwhile}`, mergeCommitSha: meanwhile, author: null, headBranch: '', mergedAt: '2026-07-02T10:00:00.000Z', changedFiles: ['other.js'], recordedAs: 'commit' },
+        {
+          number: merged.number,
+          title: 'Fix steward/merged',
+          url: `local-git://${since}/pulls/${merged.number}`,
+          mergeCommitSha: mergeCommit,
+          author: null,
+          headBranch: 'steward/merged',
+          mergedAt: '2026-07-03T10:00:00.000Z',
+          changedFiles: ['a.js'],
+          recordedAs: 'pull_request',
+        },
+        { number: 0, title: 'Merge steward/record-open', url: `local-git://${since}/commits/${handMerge}`, mergeCommitSha: handMerge, author: null, headBranch: '', mergedAt: '2026-07-04T10:00:00.000Z', changedFiles: ['b.js'], recordedAs: 'commit' },
+      ]);
+      // The PR branches' own commits are not on the first-parent line, so they are not listed.
+      expect(changes.map((c) => c.mergeCommitSha)).not.toContain(merged.headRevision);
+
+      // Inclusive at the exact time, in any offset; nothing after the last.
+      expect((await codeHost.mergedPullRequestsSince(sinceRepository, '2026-07-03T12:00:00+02:00')).map((c) => c.mergeCommitSha)).toEqual([mergeCommit, handMerge]);
+      expect(await codeHost.mergedPullRequestsSince(sinceRepository, '2026-07-05T00:00:00Z')).toEqual([]);
+    });
+
+    it('lists a fast-forwarded merged PR by its head, and refuses a since that is no time', async () => {
+      const forwarded = await openPr('steward/forwarded', 'd.js');
+      git(since, 'merge', '--quiet', '--ff-only', 'steward/forwarded');
+      await markState(forwarded.number, 'merged');
+      const changes = await codeHost.mergedPullRequestsSince(sinceRepository, '2026-07-05T00:00:00Z');
+      expect(changes).toEqual([expect.objectContaining({ number: forwarded.number, mergeCommitSha: forwarded.headRevision, changedFiles: ['d.js'], recordedAs: 'pull_request' })]);
+      for (const bad of ['yesterday', '2026-07-05', '']) {
+        await expect(codeHost.mergedPullRequestsSince(sinceRepository, bad)).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput, nonRetryable: true });
+      }
+    });
+  });
 });

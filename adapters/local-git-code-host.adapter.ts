@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool } from 'pg';
+import { z } from 'zod';
 import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
@@ -16,6 +17,7 @@ import type {
   LineRef,
   LocalPullRequest,
   MergedPullRequest,
+  MergedPullRequestSince,
   PullRequest,
   PullRequestRequest,
   RepositoryRef,
@@ -181,6 +183,52 @@ export class LocalGitCodeHost implements CodeHostPort {
   }
 
   /**
+   * Each commit of the default branch's first-parent line committed at or after `since`, oldest
+   * first: the merged local pull request whose merge commit it is (see mergedPullRequest), or, when
+   * no local pull request records it (a commit pushed or merged by hand, as the demo's changes are),
+   * the commit itself, labelled `recordedAs: 'commit'`. A local pull request counts only once its
+   * record says merged, as for mergedPullRequest; one whose head the default branch does not hold
+   * was not merged into it and is not listed. Changed files are the commit's against its first parent.
+   */
+  async mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]> {
+    const sinceMs = parseSince(since);
+    const location = repositoryPath(repository);
+    const tip = await resolveCommitOrFail(location, repository.defaultBranch);
+    // --since prunes the walk; the committer times are compared again below, to the millisecond.
+    const listed = await git(location, ['log', '--first-parent', '--reverse', '-z', `--since=${new Date(sinceMs).toISOString()}`, '--format=%H%x1f%cI%x1f%s', tip, '--']);
+    const commits = listed
+      .split('\0')
+      .filter((entry) => entry.trim() !== '')
+      .map((entry) => {
+        const [sha, committedAt, subject] = entry.replace(/^\n/, '').split('\x1f') as [string, string, string];
+        return { sha, mergedAt: new Date(committedAt).toISOString(), subject };
+      })
+      .filter((commit) => Date.parse(commit.mergedAt) >= sinceMs);
+    if (commits.length === 0) return [];
+
+    const { rows } = await this.pool.query<LocalPullRequestRow>(`SELECT * FROM local_pull_requests WHERE repository = $1 AND state = 'merged' ORDER BY number`, [location]);
+    const byMergeCommit = new Map<string, LocalPullRequestRow>();
+    for (const row of rows) {
+      const contained = await runGit(location, ['merge-base', '--is-ancestor', row.head_revision, tip]);
+      if (contained.code === 1) continue;
+      if (contained.code !== 0) throw new Error(`git merge-base --is-ancestor ${row.head_revision} ${tip} failed in ${location}: ${contained.stderr.trim()}`);
+      byMergeCommit.set(await mergeCommitOf(location, row.head_revision, repository.defaultBranch, row.number), row);
+    }
+    const merged: MergedPullRequestSince[] = [];
+    for (const commit of commits) {
+      const changedFiles = await filesChangedBy(location, commit.sha);
+      const row = byMergeCommit.get(commit.sha);
+      merged.push(
+        row
+          ? { number: row.number, title: row.title, url: localPullRequestUrl(row.repository, row.number), mergeCommitSha: commit.sha, author: null, headBranch: row.branch, mergedAt: commit.mergedAt, changedFiles, recordedAs: 'pull_request' }
+          : { number: 0, title: commit.subject, url: `local-git://${location}/commits/${commit.sha}`, mergeCommitSha: commit.sha, author: null, headBranch: '', mergedAt: commit.mergedAt, changedFiles, recordedAs: 'commit' },
+      );
+    }
+    // The branch's order is the order the changes landed; a clock that went back reorders nothing else.
+    return merged.sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt));
+  }
+
+  /**
    * Stores the comment unless the repository has one with the key already: then that one is
    * returned, and a key reused for another target fails, since it would hide the second comment.
    */
@@ -316,6 +364,25 @@ async function mergeCommitOf(repository: string, head: string, defaultBranch: st
   if (oldest === undefined) return head;
   const firstParent = (await git(repository, ['rev-parse', `${oldest}^1`])).trim();
   return firstParent === head ? head : oldest;
+}
+
+const SinceTime = z.iso.datetime({ offset: true });
+
+/** `since` as milliseconds; a value that is no ISO time is the caller's mistake, the same every time. */
+function parseSince(since: string): number {
+  const parsed = SinceTime.safeParse(since);
+  if (!parsed.success) throw stewardFailure(ERROR_TYPES.invalidActivityInput, `since must be an ISO time such as 2026-12-01T00:00:00Z, not ${JSON.stringify(String(since).slice(0, 80))}`, { since: String(since).slice(0, 80) });
+  return Date.parse(parsed.data);
+}
+
+/** The paths a commit changed against its first parent (a root commit: everything it holds), renames as a removal and an addition. */
+async function filesChangedBy(repository: string, commit: string): Promise<string[]> {
+  const parent = await runGit(repository, ['rev-parse', '--verify', '--quiet', `${commit}^1`]);
+  const listed =
+    parent.code === 0
+      ? await git(repository, ['diff', '--name-only', '-z', '--no-renames', parent.stdout.trim(), commit, '--'])
+      : await git(repository, ['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit]);
+  return listed.split('\0').filter((file) => file !== '');
 }
 
 function targetOf(row: CommentRow): CommentTarget {

@@ -88,9 +88,27 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: { name: string; type: SearchAttribu
 export type { IncidentPolicy } from './incident-policy';
 import type { IncidentPolicy } from './incident-policy';
 
+/** A failing test someone else wrote (nightly QA), run by the reproduction gate instead of writing one. */
+export interface ProvidedReproduction {
+  /** The test file's path, relative to the repository root. */
+  testPath: string;
+  /** The test file's whole source. */
+  testSource: string;
+  /** The command that runs only this test in the sandbox workspace (e.g. `npx jest src/coupon.qa.test.ts`). */
+  command: string;
+  /** The failure the test must show, twice, for the reason stated: matched as a reproduction's expected failure is. */
+  expectedFailure: string;
+}
+
+/** Where the incident came from: an alert (the default when absent), or a nightly QA finding. */
+export type IncidentOrigin =
+  | { kind: 'alert' }
+  | { kind: 'nightly-qa'; nightWorkflowId: string; missionId: string; reproduction: ProvidedReproduction };
+
 export interface IncidentWorkflowInput {
   alert: NormalizedAlert;
   policy: IncidentPolicy;
+  origin?: IncidentOrigin;
 }
 
 /**

@@ -79,6 +79,21 @@ export interface MergedPullRequest {
   headBranch: string;
 }
 
+/**
+ * A change merged into the default branch, with when and what it touched: what nightly QA reads to
+ * choose its missions. On a host that keeps no pull request for a change (the local host's commits
+ * pushed or merged by hand), it is the commit itself, `recordedAs: 'commit'`: number 0, headBranch
+ * '' and a url naming the commit.
+ */
+export type MergedPullRequestSince = MergedPullRequest & {
+  /** When it was merged (the merge commit's committer time for the local host), ISO. */
+  mergedAt: string;
+  /** Paths it added, changed or removed (both paths of a rename GitHub detected), relative to the repository root. */
+  changedFiles: string[];
+  /** Absent or 'pull_request': a pull request of the host. 'commit': a commit on the default branch that no pull request of the host records. */
+  recordedAs?: 'pull_request' | 'commit';
+};
+
 /** Where a comment goes: a pull request, or, on a host without PRs for merged work (the local one), the merge commit itself. */
 export type CommentTarget = { kind: 'pull_request'; number: number } | { kind: 'commit'; sha: string };
 
@@ -101,6 +116,11 @@ export interface CodeHostPort {
    * was closed without merging, and ERROR_TYPES.revisionNotFound when the host has no such PR.
    */
   mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest>;
+  /**
+   * What was merged into the default branch at or after `since` (an ISO time), oldest first. Fails
+   * with ERROR_TYPES.invalidActivityInput for a `since` that is no time.
+   */
+  mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]>;
   /**
    * Posts a comment, once per `key`: a retried call that finds its comment (by a hidden marker
    * holding the key) returns it instead of posting a second.

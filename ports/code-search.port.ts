@@ -1,3 +1,5 @@
+import type { RepositoryRef } from './code-host.port';
+
 /**
  * Reads a service's code at one revision, for grounding what a model says about it: does the file
  * exist, does the symbol, what does the file say. Keyed by service name (the services file), so the
@@ -26,4 +28,21 @@ export interface CodeSearchPort {
   findLiterals(service: string, revision: string, literals: string[]): Promise<Record<string, { file: string; line: number } | null>>;
   /** Non-blank lines of the tracked source files at the revision (binary, vendored and generated files left out), for lines per monitor. */
   countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }>;
+  /**
+   * For each path, in the order given, the last commit reachable from the revision that changed it
+   * (its committer time, ISO), and how many commits changed it in the 30 days up to the revision's
+   * own commit time (not the clock's: a revision gets the same answer whenever it is asked). Null and
+   * 0 for a path no commit touched (or one that leaves the repository). Renames are not followed.
+   * The repository is read by its service, like every other call here: a code host's location
+   * ('owner/name' on GitHub) is not where git reads it.
+   */
+  lastChanges(repository: RepositoryRef, revision: string, paths: string[]): Promise<PathLastChange[]>;
+}
+
+/** One path's recent history, for telling code that moves (and breaks) from code nobody touched in a year. */
+export interface PathLastChange {
+  path: string;
+  lastChangedAt: string | null;
+  lastCommitSha: string | null;
+  commitsInLast30Days: number;
 }

@@ -36,4 +36,20 @@ describe('InMemoryCodeHost: merged pull requests and comments', () => {
     await expect(host.comment(repository, { kind: 'commit', sha: 'd'.repeat(40) }, 'k', 'x')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
     await expect(host.comment(repository, { kind: 'pull_request', number: 7 }, 'k', 'x')).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
   });
+  it('lists the merged changes it was told of with their time since a given one, oldest first, and refuses a since that is no time', async () => {
+    const host = new InMemoryCodeHost({ repositories: { 'acme/checkout': { main: SHA } } });
+    const opened = await host.openPullRequest({ repository, incidentId: 'i', branch: 'steward/i', baseRevision: 'main', title: 'fix', body: '', diff, draft: false });
+    host.mergePullRequest('acme/checkout', opened.number, SHA, { mergedAt: '2026-12-02T09:00:00Z', changedFiles: ['x'] });
+    host.addMergedChange('acme/checkout', { number: 0, title: 'pushed', url: 'local-git://x/commits/c', mergeCommitSha: 'c'.repeat(40), author: null, headBranch: '', mergedAt: '2026-12-01T09:00:00Z', changedFiles: ['y'], recordedAs: 'commit' });
+    host.addMergedChange('acme/checkout', { number: 40, title: 'old', url: 'https://x/pull/40', mergeCommitSha: SHA, author: 'a', headBranch: 'old', mergedAt: '2026-11-01T09:00:00Z', changedFiles: ['z'] });
+    expect((await host.mergedPullRequestsSince(repository, '2026-12-01T09:00:00Z')).map((c) => [c.title, c.changedFiles, c.recordedAs])).toEqual([
+      ['pushed', ['y'], 'commit'],
+      ['fix', ['x'], 'pull_request'],
+    ]);
+    // A commit is no pull request; a listed PR is one.
+    await expect(host.mergedPullRequest(repository, 0)).rejects.toMatchObject({ type: ERROR_TYPES.revisionNotFound });
+    expect((await host.mergedPullRequest(repository, 40)).headBranch).toBe('old');
+    expect(await host.mergedPullRequestsSince({ ...repository, location: 'acme/other' }, '2026-01-01T00:00:00Z')).toEqual([]);
+    await expect(host.mergedPullRequestsSince(repository, 'yesterday')).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput, nonRetryable: true });
+  });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import { commentKeyProblem } from '../../domain/comment-key';
-import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
+import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, MergedPullRequestSince, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -12,6 +12,8 @@ const FULL_SHA = /^[0-9a-f]{40}$/;
  * It refuses what a real host refuses: unknown revisions, and a diff that is no patch at all.
  * Merged pull requests are the ones it was told of (addMergedPullRequest, or mergePullRequest for
  * one it opened); comments are kept by repository and key, so a retried comment is found, not posted.
+ * mergedPullRequestsSince lists the merged changes it was told of with their time and files
+ * (addMergedChange, or mergePullRequest given them): a PR told of without a time cannot be placed.
  */
 export class InMemoryCodeHost implements CodeHostPort {
   /** Every request that reached openPullRequest, retries included. */
@@ -20,6 +22,8 @@ export class InMemoryCodeHost implements CodeHostPort {
   private readonly pullRequests = new Map<string, PullRequest>();
   private nextNumber = 1;
   private readonly merged = new Map<string, MergedPullRequest>();
+  /** Merged changes with their time and files, keyed by location, in the order told. */
+  private readonly mergedChanges = new Map<string, MergedPullRequestSince[]>();
   /** Every comment posted, in order, keyed `${location}\0${key}`. */
   readonly comments = new Map<string, { target: CommentTarget; body: string; url: string }>();
 
@@ -96,13 +100,30 @@ export class InMemoryCodeHost implements CodeHostPort {
     this.merged.set(`${location}\0${pullRequest.number}`, { ...pullRequest });
   }
 
-  /** Merges a PR it opened, with the merge commit named; unknown numbers are a mistake in the test. */
-  mergePullRequest(location: string, number: number, mergeCommitSha: string): MergedPullRequest {
+  /** A change merged into the default branch at a time, with its files: a PR (also answered by mergedPullRequest), or a commit no PR records. */
+  addMergedChange(location: string, change: MergedPullRequestSince): void {
+    if (Number.isNaN(Date.parse(change.mergedAt))) throw new Error(`mergedAt ${change.mergedAt} is no time`);
+    if (change.recordedAs !== 'commit') this.addMergedPullRequest(location, { number: change.number, title: change.title, url: change.url, mergeCommitSha: change.mergeCommitSha, author: change.author, headBranch: change.headBranch });
+    this.mergedChanges.set(location, [...(this.mergedChanges.get(location) ?? []), structuredClone(change)]);
+  }
+
+  /** Merges a PR it opened, with the merge commit named (and, to be listed since a time, when and what it changed); unknown numbers are a mistake in the test. */
+  mergePullRequest(location: string, number: number, mergeCommitSha: string, listed?: { mergedAt: string; changedFiles: string[] }): MergedPullRequest {
     const opened = [...this.pullRequests.entries()].find(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number)?.[1];
     if (!opened) throw new Error(`no pull request #${number} was opened in ${location}`);
     const merged: MergedPullRequest = { number, title: opened.title, url: opened.url, mergeCommitSha, author: null, headBranch: opened.branch };
-    this.addMergedPullRequest(location, merged);
+    if (listed) this.addMergedChange(location, { ...merged, ...listed, recordedAs: 'pull_request' });
+    else this.addMergedPullRequest(location, merged);
     return { ...merged };
+  }
+
+  async mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]> {
+    const sinceMs = Date.parse(since);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(sinceMs)) throw stewardFailure(ERROR_TYPES.invalidActivityInput, `since must be an ISO time, not ${JSON.stringify(since)}`, { since });
+    return (this.mergedChanges.get(repository.location) ?? [])
+      .filter((change) => Date.parse(change.mergedAt) >= sinceMs)
+      .sort((a, b) => Date.parse(a.mergedAt) - Date.parse(b.mergedAt))
+      .map((change) => structuredClone(change));
   }
 
   async mergedPullRequest(repository: RepositoryRef, number: number): Promise<MergedPullRequest> {

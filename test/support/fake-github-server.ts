@@ -70,6 +70,10 @@ export interface FakePullRequest {
   author?: string;
   /** Set when it was merged (mergePullRequestDirectly): the commit the merge put on the base branch. */
   merged?: { commitSha: string; at: string };
+  /** The base branch's head when it was opened: what its files are compared against. */
+  baseSha?: string;
+  /** Its last activity (a merge, a comment, a label): what `sort=updated` orders by. */
+  updatedAt?: string;
 }
 
 /** A comment on an issue or pull request, or on a commit, as GitHub keeps it. */
@@ -327,7 +331,8 @@ export class FakeGitHub {
     const repository = this.repository(fullName);
     const headSha = this.branchHead(fullName, pull.head);
     if (!headSha) throw new Error(`no branch ${pull.head} in ${fullName}`);
-    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [], ...(pull.author === undefined ? {} : { author: pull.author }) };
+    const baseSha = this.branchHead(fullName, repository.defaultBranch) ?? undefined;
+    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [], ...(pull.author === undefined ? {} : { author: pull.author }), ...(baseSha ? { baseSha } : {}) };
     repository.pulls.push(created);
     return created;
   }
@@ -335,27 +340,36 @@ export class FakeGitHub {
   /**
    * Merges an open pull request as the merge button does: 'merge' writes a merge commit whose parents
    * are the base's head and the PR's head, 'squash' one commit on the base holding the PR's tree.
-   * Returns the commit the base branch now points at.
+   * Returns the commit the base branch now points at. `at` is when (merged_at, and its updated_at).
    */
-  mergePullRequestDirectly(fullName: string, number: number, method: 'merge' | 'squash' = 'merge'): string {
+  mergePullRequestDirectly(fullName: string, number: number, method: 'merge' | 'squash' = 'merge', at = '2026-11-22T09:00:00Z'): string {
     const repository = this.repository(fullName);
     const pull = repository.pulls.find((candidate) => candidate.number === number);
     if (!pull || pull.state !== 'open') throw new Error(`no open pull request #${number} in ${fullName}`);
     const baseSha = this.branchHead(fullName, pull.base)!;
     const message = method === 'merge' ? `Merge pull request #${number} from ${repository.owner}/${pull.head}\n\n${pull.title}\n` : `${pull.title} (#${number})\n`;
     const tree = this.commitObject(pull.headSha).tree;
-    const who = { name: 'Octo Cat', email: 'octocat@example.test', date: '2026-11-22T09:00:00Z' };
+    const who = { name: 'Octo Cat', email: 'octocat@example.test', date: at };
     const commitSha = this.store({ type: 'commit', tree, parents: method === 'merge' ? [baseSha, pull.headSha] : [baseSha], message, author: who, committer: who });
     this.setBranch(fullName, pull.base, commitSha);
     pull.state = 'closed';
-    pull.merged = { commitSha, at: '2026-11-22T09:00:00Z' };
+    pull.merged = { commitSha, at };
+    pull.updatedAt = at;
     return commitSha;
   }
 
-  closePullRequestDirectly(fullName: string, number: number): void {
+  closePullRequestDirectly(fullName: string, number: number, at?: string): void {
     const pull = this.repository(fullName).pulls.find((candidate) => candidate.number === number);
     if (!pull) throw new Error(`no pull request #${number} in ${fullName}`);
     pull.state = 'closed';
+    if (at !== undefined) pull.updatedAt = at;
+  }
+
+  /** Activity on a pull request after it closed (a comment, a label): it moves up in `sort=updated`, its merged_at stays. */
+  touchPullRequestDirectly(fullName: string, number: number, at: string): void {
+    const pull = this.repository(fullName).pulls.find((candidate) => candidate.number === number);
+    if (!pull) throw new Error(`no pull request #${number} in ${fullName}`);
+    pull.updatedAt = at;
   }
 
   /** A comment written by someone, not through the App: on a pull request's conversation, or on a commit. */
@@ -517,6 +531,7 @@ export class FakeGitHub {
     if (method === 'PATCH' && (params = sub(/^\/git\/refs\/(.+)$/))) return this.updateReference(repository, params[0], body as { sha: string; force?: boolean });
     if (method === 'GET' && rest === '/pulls') return this.listPulls(repository, query);
     if (method === 'GET' && (params = sub(/^\/pulls\/(\d+)$/))) return { status: 200, body: this.pullBody(repository, this.pull(repository, Number(params[0])), true) };
+    if (method === 'GET' && (params = sub(/^\/pulls\/(\d+)\/files$/))) return this.listPullFiles(repository, this.pull(repository, Number(params[0])), query);
     if (method === 'GET' && (params = sub(/^\/issues\/(\d+)\/comments$/))) return this.listComments(repository, { issue: this.issueForComments(repository, Number(params[0])) }, query);
     if (method === 'POST' && (params = sub(/^\/issues\/(\d+)\/comments$/))) return this.createComment(repository, { issue: this.issueForComments(repository, Number(params[0])) }, body);
     if (method === 'POST' && (params = sub(/^\/pulls\/(\d+)\/requested_reviewers$/))) return this.requestReviewers(repository, Number(params[0]), body as { reviewers?: string[] });
@@ -686,7 +701,7 @@ export class FakeGitHub {
       user: pull.author === undefined ? { login: BOT.name, id: 41898282, type: 'Bot' } : this.userBody({ login: pull.author, id: 5_100_000 + pull.number }),
       body: pull.body,
       created_at: '2026-11-21T10:00:00Z',
-      updated_at: pull.merged?.at ?? '2026-11-21T10:00:00Z',
+      updated_at: this.updatedAt(pull),
       closed_at: pull.state === 'closed' ? (pull.merged?.at ?? '2026-11-22T09:00:00Z') : null,
       merged_at: pull.merged?.at ?? null,
       // As on GitHub, a PR not merged has one too: the test merge commit, which is on no branch.
@@ -899,15 +914,61 @@ export class FakeGitHub {
     return false;
   }
 
+  /**
+   * GET /pulls: `state`, `head`, `base`, `sort` (created, the default, or updated) and `direction`
+   * (desc by default), paged by `per_page` (30 by default, 100 at most) and `page`, with a Link header.
+   */
   private listPulls(repository: Repository, query: URLSearchParams): FakeResponse {
     const state = query.get('state') ?? 'open';
     const head = query.get('head');
-    const pulls = repository.pulls
+    const base = query.get('base');
+    const sort = query.get('sort') ?? 'created';
+    if (sort !== 'created' && sort !== 'updated') throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', field: 'sort', code: 'invalid' }], 'https://docs.github.com/rest/pulls/pulls#list-pull-requests'));
+    const ascending = query.get('direction') === 'asc';
+    const key = (pull: FakePullRequest): number => (sort === 'updated' ? Date.parse(this.updatedAt(pull)) : pull.number);
+    const all = repository.pulls
       .filter((pull) => state === 'all' || pull.state === state)
       .filter((pull) => head === null || `${repository.owner}:${pull.head}` === head)
-      // Newest first, GitHub's default order.
-      .sort((a, b) => b.number - a.number);
-    return { status: 200, body: pulls.map((pull) => this.pullBody(repository, pull, false)) };
+      .filter((pull) => base === null || pull.base === base)
+      // Ties broken by number, newest first, so that pages never overlap.
+      .sort((a, b) => (ascending ? key(a) - key(b) : key(b) - key(a)) || b.number - a.number);
+    return this.paged(all, query, `${this.repoApi(repository)}/pulls`, (pull) => this.pullBody(repository, pull, false));
+  }
+
+  /** GET /pulls/{n}/files: each file the pull request changes against the base it was opened on (renames not detected), paged. */
+  private listPullFiles(repository: Repository, pull: FakePullRequest, query: URLSearchParams): FakeResponse {
+    const baseSha = pull.baseSha ?? this.commitObject(pull.headSha).parents[0];
+    const before = baseSha ? this.flattenTree(this.commitObject(baseSha).tree) : new Map<string, { mode: string; sha: string }>();
+    const after = this.flattenTree(this.commitObject(pull.headSha).tree);
+    const changed = [...new Set([...before.keys(), ...after.keys()])]
+      .sort()
+      .filter((file) => before.get(file)?.sha !== after.get(file)?.sha || before.get(file)?.mode !== after.get(file)?.mode)
+      .map((file) => ({ file, status: !before.has(file) ? 'added' : !after.has(file) ? 'removed' : 'modified', sha: (after.get(file) ?? before.get(file))!.sha }));
+    return this.paged(changed, query, `${this.repoApi(repository)}/pulls/${pull.number}/files`, ({ file, status, sha }) => ({
+      sha,
+      filename: file,
+      status,
+      additions: 0,
+      deletions: 0,
+      changes: 0,
+      blob_url: `${this.origin}/${this.fullName(repository)}/blob/${pull.headSha}/${file}`,
+      raw_url: `${this.origin}/${this.fullName(repository)}/raw/${pull.headSha}/${file}`,
+      contents_url: `${this.repoApi(repository)}/contents/${file}?ref=${pull.headSha}`,
+    }));
+  }
+
+  private paged<T>(all: T[], query: URLSearchParams, url: string, body: (item: T) => Record<string, unknown>): FakeResponse {
+    const perPage = Math.max(1, Math.min(Number(query.get('per_page') ?? 30), 100));
+    const page = Math.max(1, Number(query.get('page') ?? 1));
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const kept = [...query.entries()].filter(([name]) => name !== 'page' && name !== 'per_page');
+    const link = (n: number, rel: string) => `<${url}?${new URLSearchParams([...kept, ['per_page', String(perPage)], ['page', String(n)]]).toString()}>; rel="${rel}"`;
+    const links = [...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []), ...(page > 1 ? [link(1, 'first'), link(page - 1, 'prev')] : [])];
+    return { status: 200, body: all.slice((page - 1) * perPage, page * perPage).map(body), ...(links.length > 0 ? { headers: { link: links.join(', ') } } : {}) };
+  }
+
+  private updatedAt(pull: FakePullRequest): string {
+    return pull.updatedAt ?? pull.merged?.at ?? '2026-11-21T10:00:00Z';
   }
 
   private userBody(user: { login: string; id: number } | undefined): Record<string, unknown> | null {
@@ -948,7 +1009,7 @@ export class FakeGitHub {
     if (headSha === baseSha || this.descendsFrom(baseSha, headSha)) {
       throw new HttpError(422, this.validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${body.base} and ${body.head}` }], documentation));
     }
-    const pull: FakePullRequest = { number: this.nextPullNumber++, title: body.title, body: body.body ?? '', head: body.head, base: body.base, headSha, draft: body.draft ?? false, state: 'open', requestedReviewers: [] };
+    const pull: FakePullRequest = { number: this.nextPullNumber++, title: body.title, body: body.body ?? '', head: body.head, base: body.base, headSha, draft: body.draft ?? false, state: 'open', requestedReviewers: [], baseSha };
     repository.pulls.push(pull);
     return { status: 201, body: this.pullBody(repository, pull, true) };
   }

@@ -53,5 +53,9 @@ export function caseCodeSearch(testCase: AttributionCase): CodeSearchPort {
       const contents = Object.values(files);
       return { files: contents.length, lines: contents.reduce((sum, c) => sum + c.split('\n').length, 0) };
     },
+    async lastChanges() {
+      // A case holds files and diffs, no commit history: answering null would pass for "never changed".
+      throw new Error(`eval case ${testCase.id} holds no commit history to read last changes from`);
+    },
   };
 }
