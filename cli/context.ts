@@ -8,6 +8,8 @@ import type { IncidentHistoriesPort } from '../ports/incident-histories.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import type { RunExportReaders } from '../use-cases/export-run.use-case';
 import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
+import type { NightlyQaScheduleTrigger } from '../use-cases/nightly-qa.use-case';
+import type { QaLedgerPort } from '../ports/qa-ledger.port';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
 
 /**
@@ -100,6 +102,18 @@ export interface RunExportSession {
   close(): Promise<void>;
 }
 
+/** The QA ledger, read only: what `qa status` shows. */
+export interface QaLedgerSession {
+  ledger: Pick<QaLedgerPort, 'recentNights' | 'recentNightsOfAll' | 'night'>;
+  close(): Promise<void>;
+}
+
+/** The nightly QA schedules of Steward's namespace: what `qa run-now` triggers. */
+export interface NightlyQaSchedulesSession {
+  schedules: NightlyQaScheduleTrigger;
+  close(): Promise<void>;
+}
+
 export interface CliContext {
   io: CliIo;
   /** The CLI's environment, parsed on first use; throws a ConfigError naming the variable. */
@@ -118,6 +132,10 @@ export interface CliContext {
   openMonitorFigures(databaseUrl: string): MonitorFiguresSession;
   /** Rejects when Temporal cannot be reached; the database at `databaseUrl` holds the ledger and the offloaded payloads. */
   openRunExport(databaseUrl: string): Promise<RunExportSession>;
+  /** The QA ledger in the database at `databaseUrl`. */
+  openQaLedger(databaseUrl: string): QaLedgerSession;
+  /** Rejects when Temporal cannot be reached (within a few seconds). */
+  openNightlyQaSchedules(): Promise<NightlyQaSchedulesSession>;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
   /** The eval suites over the datasets in evals/datasets, with the answers each request names. */

@@ -12,6 +12,7 @@ import { evalCasesCommand } from './commands/eval-cases';
 import { evalRunCommand } from './commands/eval-run';
 import { monitorsCommand } from './commands/monitors';
 import { prCommand } from './commands/pr-show';
+import { qaCommand } from './commands/qa';
 import { regressionsCommand } from './commands/regressions';
 import { rejectCommand } from './commands/reject';
 import { reportCommand } from './commands/report';
@@ -42,6 +43,7 @@ const COMMANDS: readonly CliCommand[] = [
   reportCommand,
   exportCommand,
   backtestCommand,
+  qaCommand,
   // The eval group takes its subcommands as a list: a new `eval …` command is one more entry.
   evalCommand([evalCasesCommand, evalRunCommand]),
 ];

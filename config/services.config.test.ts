@@ -47,3 +47,58 @@ describe('services file: rollbackHook', () => {
     expect(() => loadServices(file, dir, {})).toThrow(/rollbackHook\.method/);
   });
 });
+
+describe('services file: nightlyQa', () => {
+  let dir: string;
+  let file: string;
+  const service = { repository: '/srv/checkout', testCommand: 'npm test', singleTestCommand: 'npx jest {file}' };
+  const write = (nightlyQa: unknown) => fs.writeFileSync(file, JSON.stringify({ checkout: nightlyQa === undefined ? service : { ...service, nightlyQa } }));
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-services-'));
+    file = path.join(dir, 'services.json');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs at 02:00 UTC, unpaused, quiet nights unsent, when the file gives none', () => {
+    write(undefined);
+    expect(loadServices(file, dir, {}).checkout!.nightlyQa).toEqual({
+      cron: '0 2 * * *',
+      timeZone: 'UTC',
+      paused: false,
+      catchupWindowMs: 3_600_000,
+      budgetUsd: 5,
+      missionBudgetUsd: 1,
+      maxTurnsPerMission: 20,
+      maxMissions: 6,
+      notifyQuietNights: false,
+      coreFeatures: null,
+      startCommand: null,
+    });
+  });
+
+  it('takes the given schedule, budget, features and start command, and a catch-up window as a duration', () => {
+    write({ cron: '30 3 * * 1-5', timeZone: 'Europe/Paris', paused: true, catchupWindow: '4h', budgetUsd: 2, missionBudgetUsd: 0.5, coreFeatures: [{ name: 'checkout', areas: ['src/pricing.js'] }], startCommand: 'node src/server.js' });
+    expect(loadServices(file, dir, {}).checkout!.nightlyQa).toMatchObject({
+      cron: '30 3 * * 1-5',
+      timeZone: 'Europe/Paris',
+      paused: true,
+      catchupWindowMs: 4 * 3_600_000,
+      budgetUsd: 2,
+      missionBudgetUsd: 0.5,
+      coreFeatures: [{ name: 'checkout', areas: ['src/pricing.js'] }],
+      startCommand: 'node src/server.js',
+    });
+  });
+
+  it('refuses a cron that is not five fields, an unknown time zone and a mission budget above the night, naming the field', () => {
+    write({ cron: '0 2 * *' });
+    expect(() => loadServices(file, dir, {})).toThrow(/nightlyQa\.cron/);
+    write({ timeZone: 'Mars/Olympus' });
+    expect(() => loadServices(file, dir, {})).toThrow(/nightlyQa\.timeZone/);
+    write({ budgetUsd: 1, missionBudgetUsd: 2 });
+    expect(() => loadServices(file, dir, {})).toThrow(/missionBudgetUsd cannot exceed/);
+    write({ coreFeatures: [] });
+    expect(() => loadServices(file, dir, {})).toThrow(/coreFeatures/);
+  });
+});

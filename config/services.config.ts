@@ -1,9 +1,43 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { ServicesConfig } from '../domain/service-config';
+import { NIGHTLY_QA_DEFAULTS, type ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
-import { ConfigError } from './env';
+import { ConfigError, durationMs } from './env';
+
+/** Five fields (minute hour day-of-month month day-of-week); Temporal parses the rest at schedule creation. */
+const CRON = /^\s*\S+(\s+\S+){4}\s*$/;
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A service's nightly QA run: the schedule's settings and what one night may spend. */
+export const NightlyQaSettings = z
+  .object({
+    cron: z.string().regex(CRON, 'nightlyQa.cron: five fields, such as "0 2 * * *"').default(NIGHTLY_QA_DEFAULTS.cron),
+    timeZone: z.string().refine(isTimeZone, 'nightlyQa.timeZone: an IANA time zone, such as Europe/Paris').default(NIGHTLY_QA_DEFAULTS.timeZone),
+    paused: z.boolean().default(NIGHTLY_QA_DEFAULTS.paused),
+    /** A night missed while the server was down still starts this long after its time. */
+    catchupWindow: durationMs.default(NIGHTLY_QA_DEFAULTS.catchupWindowMs),
+    budgetUsd: z.number().positive().max(1_000).default(NIGHTLY_QA_DEFAULTS.budgetUsd),
+    missionBudgetUsd: z.number().positive().max(1_000).default(NIGHTLY_QA_DEFAULTS.missionBudgetUsd),
+    maxTurnsPerMission: z.number().int().positive().max(200).default(NIGHTLY_QA_DEFAULTS.maxTurnsPerMission),
+    maxMissions: z.number().int().positive().max(50).default(NIGHTLY_QA_DEFAULTS.maxMissions),
+    notifyQuietNights: z.boolean().default(NIGHTLY_QA_DEFAULTS.notifyQuietNights),
+    coreFeatures: z
+      .array(z.object({ name: z.string().min(1), areas: z.array(z.string().min(1)).default([]) }))
+      .min(1, 'nightlyQa.coreFeatures: leave it out to use the repository\'s tests and routes, or name at least one')
+      .nullable()
+      .default(null),
+    startCommand: z.string().min(1).nullable().default(NIGHTLY_QA_DEFAULTS.startCommand),
+  })
+  .refine((qa) => qa.missionBudgetUsd <= qa.budgetUsd, { message: 'nightlyQa.missionBudgetUsd cannot exceed nightlyQa.budgetUsd', path: ['missionBudgetUsd'] })
+  .transform(({ catchupWindow, ...rest }) => ({ ...rest, catchupWindowMs: catchupWindow }));
 
 /** The services file: which services Steward looks after, and how to build and test each. */
 export const ServiceConfig = z.object({
@@ -38,6 +72,8 @@ export const ServiceConfig = z.object({
     })
     .nullable()
     .default(null),
+  /** Nightly QA: a schedule at 02:00 UTC with the defaults above when the file gives none. */
+  nightlyQa: NightlyQaSettings.default(NIGHTLY_QA_DEFAULTS),
 });
 
 const ServicesFile = z.record(z.string(), ServiceConfig) satisfies z.ZodType<ServicesConfig>;

@@ -7,6 +7,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentState } from '../domain/incident';
+import { NIGHTLY_QA_SEARCH_ATTRIBUTES } from './nightly-qa';
 
 /** The task queues' names when the deployment does not choose its own (STEWARD_TASK_QUEUE, STEWARD_SANDBOX_TASK_QUEUE). */
 export const DEFAULT_TASK_QUEUES = {
@@ -72,6 +73,8 @@ export const SEARCH_ATTRIBUTES = {
   pullRequest: defineSearchAttributeKey('StewardPullRequest', SearchAttributeType.INT),
   /** How many monitors a generation created. */
   monitorsCreated: defineSearchAttributeKey('StewardMonitorsCreated', SearchAttributeType.INT),
+  /** Nightly QA: the night and its findings (contracts/nightly-qa.ts). */
+  ...NIGHTLY_QA_SEARCH_ATTRIBUTES,
 } as const;
 
 const REGISTRATION_TYPES = { [SearchAttributeType.DOUBLE]: 'Double', [SearchAttributeType.INT]: 'Int', [SearchAttributeType.KEYWORD]: 'Keyword' } as const;
@@ -213,6 +216,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
 export * from './deploy-watch';
 export * from './monitor-generation';
 export * from './local-monitors';
+export * from './nightly-qa';
 
 // ---- Workspace snapshot refresh (sandbox/snapshots, workflows/snapshot-refresh/) ----
 

@@ -1,5 +1,6 @@
-import { ScheduleAlreadyRunning, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { LOCAL_MONITORS_EVERY_MS, LOCAL_MONITORS_SCHEDULE_ID, LOCAL_MONITORS_TASK_QUEUE, LOCAL_MONITORS_WORKFLOW_TYPE, type LocalMonitorsWorkflowInput } from '../contracts';
+import { ensureSchedule } from './schedules';
 
 export interface LocalMonitorsScheduleOptions {
   /** Default every minute. */
@@ -11,8 +12,8 @@ export interface LocalMonitorsScheduleOptions {
 /**
  * Creates the Temporal Schedule that runs the local monitor evaluator, or brings an existing one
  * to these settings: every worker start on the embedded monitor store calls it, so it must be
- * idempotent. An existing schedule that already matches is left alone (its pause state is the
- * operators'). Overlap SKIP: a tick still running when the next is due is slow, not lost, and
+ * idempotent. An existing schedule written with these settings is left alone (its pause state is
+ * the operators'; infra/schedules.ts). Overlap SKIP: a tick still running when the next is due is slow, not lost, and
  * the next tick counts its own window. Missed ticks are not caught up: a past minute's window
  * alerting now would be news from the past.
  */
@@ -36,38 +37,6 @@ export async function ensureLocalMonitorsSchedule(
   };
   const policies = { overlap: 'SKIP' as const, catchupWindow: Math.max(everyMs, 60_000) };
 
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies });
-    return { scheduleId, taskQueue, created: true, updated: false };
-  } catch (error) {
-    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-  }
-  const handle = client.schedule.getHandle(scheduleId);
-  if (matches(await handle.describe(), { everyMs, action, catchupWindow: policies.catchupWindow })) {
-    return { scheduleId, taskQueue, created: false, updated: false };
-  }
-  await handle.update((previous) => ({ ...previous, spec, action, policies }));
-  return { scheduleId, taskQueue, created: false, updated: true };
-}
-
-function matches(
-  description: ScheduleDescription,
-  wanted: { everyMs: number; action: { workflowType: string; taskQueue: string; workflowId: string; args: unknown[] }; catchupWindow: number },
-): boolean {
-  const { spec, action, policies } = description;
-  const intervals = spec.intervals ?? [];
-  return (
-    intervals.length === 1 &&
-    intervals[0]!.every === wanted.everyMs &&
-    // A zero offset comes back absent.
-    (intervals[0]!.offset ?? 0) === 0 &&
-    (spec.calendars ?? []).length === 0 &&
-    action.type === 'startWorkflow' &&
-    action.workflowType === wanted.action.workflowType &&
-    action.taskQueue === wanted.action.taskQueue &&
-    action.workflowId === wanted.action.workflowId &&
-    JSON.stringify(action.args) === JSON.stringify(wanted.action.args) &&
-    policies.overlap === 'SKIP' &&
-    policies.catchupWindow === wanted.catchupWindow
-  );
+  const ensured = await ensureSchedule(client, { scheduleId, spec, action, policies });
+  return { ...ensured, taskQueue };
 }

@@ -1,5 +1,5 @@
 import { ERROR_TYPES } from '../contracts';
-import type { ServiceConfig } from '../domain/service-config';
+import { NIGHTLY_QA_DEFAULTS, type ServiceConfig } from '../domain/service-config';
 import type { GeneratedMonitorRecord } from '../ports/generated-monitors.port';
 import type { Monitor } from '../ports/monitors.port';
 import { InMemoryCodeHost } from '../test/fakes/in-memory-code-host';
@@ -21,6 +21,7 @@ const service = (githubRepository: string | null, repository: string): ServiceCo
   githubRepository,
   slackChannel: null,
   rollbackHook: null,
+  nightlyQa: NIGHTLY_QA_DEFAULTS,
 });
 
 const platformMonitor = (id: string, query: string, createdBySteward = false): Monitor => ({

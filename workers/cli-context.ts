@@ -1,4 +1,4 @@
-import { Connection, isGrpcServiceError, WorkflowClient } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, ScheduleNotFoundError, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
@@ -6,6 +6,7 @@ import { PostgresApprovalOutcomes } from '../adapters/postgres-approval-outcomes
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
+import { PostgresQaLedger } from '../adapters/postgres-qa-ledger.adapter';
 import { TemporalIncidentHistories } from '../adapters/temporal-incident-histories.adapter';
 import type {
   ApprovalOutcomesSession,
@@ -14,6 +15,8 @@ import type {
   IncidentHistoriesSession,
   LocalPullRequests,
   MonitorFiguresSession,
+  NightlyQaSchedulesSession,
+  QaLedgerSession,
   RunExportSession,
   SignatureStateSession,
   TemporalSession,
@@ -57,6 +60,8 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     openSignatureStore,
     openMonitorFigures: (databaseUrl) => openMonitorFigures(env, databaseUrl),
     openRunExport: (databaseUrl) => openRunExport(env, cliConfig(), databaseUrl),
+    openQaLedger,
+    openNightlyQaSchedules: () => openNightlyQaSchedules(cliConfig()),
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
     evals: () => buildEvalRunner(env, readSuiteCases),
@@ -101,6 +106,34 @@ function openApprovalOutcomes(databaseUrl: string): ApprovalOutcomesSession {
   const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined);
   return { outcomes: new PostgresApprovalOutcomes(pool), close: () => pool.end() };
+}
+
+function openQaLedger(databaseUrl: string): QaLedgerSession {
+  // A night and its missions are two reads, one after the other.
+  const pool = new Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return { ledger: new PostgresQaLedger(pool), close: () => pool.end() };
+}
+
+async function openNightlyQaSchedules(config: CliConfig): Promise<NightlyQaSchedulesSession> {
+  const { address, namespace, security } = config.temporal;
+  const connection = await Connection.connect({ ...temporalConnectionOptions(address, security), connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+  const client = new Client({ connection, namespace });
+  return {
+    schedules: {
+      describe: async (scheduleId) => {
+        try {
+          const described = await client.schedule.getHandle(scheduleId).describe();
+          return { paused: described.state.paused, recentWorkflowIds: described.info.recentActions.map((a) => a.action.workflow.workflowId) };
+        } catch (error) {
+          if (error instanceof ScheduleNotFoundError) return null;
+          throw error;
+        }
+      },
+      trigger: (scheduleId) => client.schedule.getHandle(scheduleId).trigger(),
+    },
+    close: () => connection.close(),
+  };
 }
 
 function openLocalPullRequests(databaseUrl: string): LocalPullRequests {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { ERROR_TYPES } from '../../contracts';
-import type { ServicesConfig } from '../../domain/service-config';
+import { NIGHTLY_QA_DEFAULTS, type ServicesConfig } from '../../domain/service-config';
 import { normalizeDatadogPayload, type NormalizedAlert } from '../../domain/alert';
 import { errorSignature } from '../../domain/error-signature';
 import { newIncidentState, type IncidentState } from '../../domain/incident';
@@ -236,7 +236,7 @@ describe('triage activities', () => {
     afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
     const services: ServicesConfig = {
-      'checkout-service': { repository, defaultBranch: 'main', setupCommand: null, testCommand: 'true', buildCommand: null, rollbackHook: null, singleTestCommand: 'true {file}', reproductionDir: 'test', githubRepository: null, slackChannel: null },
+      'checkout-service': { repository, defaultBranch: 'main', setupCommand: null, testCommand: 'true', buildCommand: null, rollbackHook: null, nightlyQa: NIGHTLY_QA_DEFAULTS, singleTestCommand: 'true {file}', reproductionDir: 'test', githubRepository: null, slackChannel: null },
     };
     const groundedAlert = alertWith({ deployedRevision: deployed });
     const groundedInput = { incidentId: 'incident-now', alert: groundedAlert, signature: errorSignature(`${groundedAlert.message}\n${groundedAlert.title}`) };

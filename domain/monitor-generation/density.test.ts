@@ -1,4 +1,4 @@
-import type { ServiceConfig } from '../service-config';
+import { NIGHTLY_QA_DEFAULTS, type ServiceConfig } from '../service-config';
 import { coverageOf, linesPerMonitor, queryNamesService, repositoryGroups } from './density';
 
 const service = (githubRepository: string | null): ServiceConfig => ({
@@ -12,6 +12,7 @@ const service = (githubRepository: string | null): ServiceConfig => ({
   githubRepository,
   slackChannel: null,
   rollbackHook: null,
+  nightlyQa: NIGHTLY_QA_DEFAULTS,
 });
 
 /** Seeded, so that a failure repeats; fast-check is not among the dependencies. */

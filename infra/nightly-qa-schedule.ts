@@ -1,0 +1,51 @@
+import type { Client } from '@temporalio/client';
+import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId, type NightlyQaPolicy, type NightlyQaWorkflowInput } from '../contracts';
+import type { NightlyQaSettings, ServicesConfig } from '../domain/service-config';
+import { ensureSchedule, type EnsuredSchedule } from './schedules';
+
+/** What one night may do, as its workflow receives it: fixed in the schedule so that replays see the same values. */
+export function nightlyQaPolicyOf(settings: NightlyQaSettings): NightlyQaPolicy {
+  return {
+    budgetUsd: settings.budgetUsd,
+    missionBudgetUsd: settings.missionBudgetUsd,
+    maxTurnsPerMission: settings.maxTurnsPerMission,
+    maxMissions: settings.maxMissions,
+    notifyQuietNights: settings.notifyQuietNights,
+    timeZone: settings.timeZone,
+  };
+}
+
+/**
+ * One schedule per configured service, `steward-nightly-qa@<service>`, created or brought up to
+ * date at the incident worker's start, as the snapshot refresh's is. Overlap SKIP: a night still
+ * running when the next is due (a long fix) makes a second one compete for the same budget and
+ * areas. A night missed while the server was down starts within the catch-up window, else waits
+ * for the next. `paused` in the services file pauses it; a change of cron, zone or policy in the
+ * file updates it (infra/schedules.ts).
+ */
+export async function ensureNightlyQaSchedules(client: Client, services: ServicesConfig, taskQueue: string): Promise<Array<EnsuredSchedule & { service: string; paused: boolean }>> {
+  const ensured: Array<EnsuredSchedule & { service: string; paused: boolean }> = [];
+  for (const [service, config] of Object.entries(services)) {
+    const qa = config.nightlyQa;
+    const scheduleId = nightlyQaScheduleId(service);
+    const input: NightlyQaWorkflowInput = { service, policy: nightlyQaPolicyOf(qa) };
+    const result = await ensureSchedule(client, {
+      scheduleId,
+      spec: { cronExpressions: [qa.cron], timezone: qa.timeZone },
+      action: {
+        type: 'startWorkflow',
+        workflowType: NIGHTLY_QA_WORKFLOW_TYPE,
+        taskQueue,
+        // The schedule appends the time the night was due, so each night has its own id.
+        workflowId: scheduleId,
+        args: [input],
+        staticSummary: `Nightly QA of ${service}`,
+      },
+      policies: { overlap: 'SKIP', catchupWindow: qa.catchupWindowMs },
+      paused: qa.paused,
+      note: qa.paused ? `paused by the services file (${service}.nightlyQa.paused)` : undefined,
+    });
+    ensured.push({ ...result, service, paused: qa.paused });
+  }
+  return ensured;
+}
