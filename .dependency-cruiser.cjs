@@ -81,6 +81,12 @@ module.exports = {
       '^use-cases/',
       folders('workflows', 'activities', 'adapters', 'sandbox', 'workers', 'api', 'cli', 'infra', 'scripts'),
     ),
+    forbid(
+      'observability-over-ports',
+      'observability/ holds the metrics registry, the tracer setup and the observing decorators: it speaks ports, contracts and lib, and builds no adapter, activity or worker, so that any layer with a port may be observed.',
+      '^observability/',
+      folders('config', 'workflows', 'activities', 'adapters', 'store', 'workers', 'api', 'cli', 'use-cases', 'infra', 'scripts', 'evals'),
+    ),
     { ...forbid('nothing-imports-tests', 'Test support is for tests: production code that needs it needs a real module instead.', undefined, TESTS), from: { pathNot: TESTS } },
   ],
   options: {

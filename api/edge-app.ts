@@ -4,6 +4,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { DeployWatchPolicy, IncidentPolicy, MonitorGenerationPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import type { LogRecordsPort } from '../ports/log-records.port';
+import type { MetricsPort } from '../ports/metrics.port';
 import type { LogRetention } from './otlp/log-retention';
 import type { RejectReasonModal } from './slack-reject-modal';
 import { reject } from './http-errors';
@@ -42,6 +43,11 @@ export interface ApiServerDeps {
    * unzipped) and its retention. Null or absent when logs are read from Datadog: the route then answers 404.
    */
   otlpLogs?: { store: LogRecordsPort; maxBodyBytes: number; retention: LogRetention } | null;
+  /**
+   * Steward's metrics: webhook deliveries are counted on `port`, and GET /metrics answers with
+   * `exposition` (the process's registry). Absent, nothing is counted and /metrics answers 404.
+   */
+  metrics?: { port: MetricsPort; exposition: () => Promise<{ contentType: string; body: string }> } | null;
   logger?: (line: string) => void;
   /** Longest a webhook waits on Temporal before telling Datadog to retry. */
   temporalTimeoutMs?: number;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
-import { Connection, WorkflowClient } from '@temporalio/client';
+import { Connection, WorkflowClient, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { required, type StewardConfig } from '../config/config';
@@ -8,7 +8,7 @@ import { incidentPolicyFromConfig } from '../config/policy';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { LogRecordsPort } from '../ports/log-records.port';
 import { LogRetention } from './otlp/log-retention';
-import { createApiServer, type EdgeApp } from './server';
+import { createApiServer, type ApiServerDeps, type EdgeApp } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
 
 export interface StartApiOptions {
@@ -25,6 +25,10 @@ export interface StartApiOptions {
   logger?: (line: string) => void;
   /** The embedded log store the OTLP/HTTP logs endpoint writes to (workers/ builds it); absent or null, POST /v1/logs answers 404. */
   logRecords?: LogRecordsPort | null;
+  /** Webhook deliveries counted and GET /metrics served (workers/ passes the process's registry); absent, neither. */
+  metrics?: ApiServerDeps['metrics'];
+  /** The OpenTelemetry client interceptor when tracing is on: signal-with-start then carries the webhook's trace into the workflow. */
+  clientInterceptors?: WorkflowClientInterceptor[];
 }
 
 export interface RunningApi {
@@ -59,7 +63,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
   const webhookToken = required(config.api.webhookToken, 'STEWARD_WEBHOOK_TOKEN', 'Datadog webhooks are authenticated with it');
   const pool = opts.pool;
   const connection = opts.connection ?? (await connectTemporal(config));
-  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: opts.dataConverter });
+  const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: opts.dataConverter, interceptors: opts.clientInterceptors ?? [] });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;
 
   const app = createApiServer({
@@ -79,6 +83,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
       },
     },
     logger: log,
+    metrics: opts.metrics ?? null,
     otlpLogs: opts.logRecords
       ? { store: opts.logRecords, maxBodyBytes: config.logs.otlpMaxBytes, retention: new LogRetention(opts.logRecords, { retentionMs: config.logs.retentionMs, log }) }
       : null,
@@ -94,7 +99,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
     throw error;
   }
   const url = `http://localhost:${port}`;
-  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog, deploys: POST ${url}/webhooks/deploy${opts.logRecords ? `, OTLP logs: POST ${url}/v1/logs` : ''})`);
+  log(`Steward API listening on ${url} (Datadog webhook: POST ${url}/webhooks/datadog, deploys: POST ${url}/webhooks/deploy${opts.logRecords ? `, OTLP logs: POST ${url}/v1/logs` : ''}${opts.metrics ? `, metrics: GET ${url}/metrics` : ''})`);
 
   // Shutdown can be asked for twice (Ctrl-C reaches both npm and node, and npm forwards it): every caller gets the one close.
   let closing: Promise<void> | null = null;

@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { methodNotAllowed, parseBodiesKeepingRaw, type ApiServerDeps, type EdgeApp, type EdgeContext } from './edge-app';
 import { edgeErrorHandler, reject } from './http-errors';
+import { observeRequests } from './observed-requests';
 import { ROUTE_MODULES } from './routes';
 
 export type { ApiServerDeps, EdgeApp } from './edge-app';
@@ -39,6 +40,7 @@ export function createApiServer(deps: ApiServerDeps): EdgeApp {
     throw reject(404, `no route for ${new URL(request.url, 'http://localhost').pathname}`);
   });
   parseBodiesKeepingRaw(app, deps.maxBodyBytes);
+  observeRequests(app, deps.metrics?.port ?? null);
 
   const methods = methodNotAllowed(app);
   for (const registerRoutes of ROUTE_MODULES) registerRoutes(app, context);

@@ -11,6 +11,7 @@ import { incidentPolicyConfig, incidentPolicyEnv, type IncidentPolicyConfig } fr
 import { codeHostConfig, integrationsEnv, monitorsConfig, slackConfig, type CodeHostConfig, type MonitorsConfig, type SlackConfig } from './integrations.config';
 import { logsConfig, logsEnv, type LogsConfig } from './logs.config';
 import { modelConfig, modelEnv, modelPrices, type ModelConfig, type ModelPrices } from './model.config';
+import { observabilityConfig, observabilityEnv, type ObservabilityConfig } from './observability.config';
 import { sandboxConfig, sandboxEnv, type SandboxConfig } from './sandbox.config';
 import { loadServices } from './services.config';
 import { temporalConfig, temporalEnv, type TemporalConfig } from './temporal.config';
@@ -27,6 +28,7 @@ export { demoServicesConfig, ServiceConfig } from './services.config';
 export type { ServicesConfig } from '../domain/service-config';
 export type { ModelConfig, ModelStage } from './model.config';
 export type { SandboxConfig } from './sandbox.config';
+export type { ObservabilityConfig, TracingConfig } from './observability.config';
 
 const EnvSchema = z.object({
   STEWARD_DATA_DIR: z.string().default('data'),
@@ -43,6 +45,7 @@ const EnvSchema = z.object({
   ...modelEnv,
   ...integrationsEnv,
   ...logsEnv,
+  ...observabilityEnv,
 });
 
 /** Every variable Steward reads; .env.example documents each (a test holds them together). */
@@ -70,6 +73,8 @@ export interface StewardConfig extends IncidentPolicyConfig {
   /** The deploy watch's policy, which every deploy's watch is started with. */
   deployWatch: DeployWatchPolicy;
   monitorGeneration: MonitorGenerationPolicy;
+  /** Traces (OTEL_* variables) and the Temporal SDK's metrics port. */
+  observability: ObservabilityConfig;
   /** Crash tests only: activities after which the worker kills itself once (workers/fault-injection.ts). */
   faults: { crashAfter: string[]; markerDir: string };
 }
@@ -106,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     sandbox: sandboxConfig(e),
     deployWatch: deployWatchConfig(e),
     monitorGeneration: monitorGenerationConfig(e),
+    observability: observabilityConfig(e),
     faults: {
       crashAfter: e.STEWARD_FAULT_CRASH_AFTER.split(',').map((s) => s.trim()).filter(Boolean),
       markerDir: path.resolve(e.STEWARD_FAULT_MARKER_DIR ?? path.join(dataDir, 'faults')),

@@ -268,6 +268,24 @@ describe('the Helm chart', () => {
     });
   });
 
+  it("annotates every pod for Prometheus at its /metrics port, and serves the Temporal SDK's metrics only when given a port", () => {
+    const manifests = render(VALID_REQUIRED);
+    const annotations = (kind: string, name: string) => (workload(manifests, kind, name).spec!.template as unknown as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
+    expect(annotations('Deployment', 'steward-api')).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8787', 'prometheus.io/path': '/metrics' });
+    expect(annotations('Deployment', 'steward-incident-worker')).toMatchObject({ 'prometheus.io/port': '8788' });
+    expect(annotations('StatefulSet', 'steward-sandbox-host')).toMatchObject({ 'prometheus.io/port': '8788' });
+    expect(envValue(podOf(workload(manifests, 'Deployment', 'steward-incident-worker')).containers[0]!, 'STEWARD_TEMPORAL_METRICS_PORT')).toBeUndefined();
+
+    const withSdk = render([...VALID_REQUIRED, '--set', 'metrics.temporalSdkPort=9464', '--set', 'metrics.scrapeAnnotations=false']);
+    for (const [kind, name] of [['Deployment', 'steward-incident-worker'], ['StatefulSet', 'steward-sandbox-host']] as const) {
+      const container = podOf(workload(withSdk, kind, name)).containers[0]!;
+      expect(envValue(container, 'STEWARD_TEMPORAL_METRICS_PORT')).toBe('9464');
+      expect((container as unknown as { ports: { name: string; containerPort: number }[] }).ports).toContainEqual({ name: 'temporal-metrics', containerPort: 9464 });
+      expect((workload(withSdk, kind, name).spec!.template as unknown as { metadata: { annotations: Record<string, string> } }).metadata.annotations['prometheus.io/scrape']).toBeUndefined();
+    }
+    expect(refusal([...VALID_REQUIRED, '--set', 'config.STEWARD_TEMPORAL_METRICS_PORT=9464'])).toContain('the chart sets STEWARD_TEMPORAL_METRICS_PORT itself');
+  });
+
   it('makes the sandbox hosts privileged, in the host user namespace, only when isolation is privileged', () => {
     const hosts = podOf(workload(render([...VALID_REQUIRED, '--set', 'sandboxHost.isolation=privileged']), 'StatefulSet', 'steward-sandbox-host'));
     expect(hosts.hostUsers).toBeUndefined();

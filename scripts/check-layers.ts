@@ -8,7 +8,7 @@ import * as path from 'node:path';
  * api through different files is still two layers that lean on each other).
  */
 
-export const SOURCE_FOLDERS = ['lib', 'use-cases', 'cli', 'contracts', 'domain', 'ports', 'config', 'workflows', 'activities', 'adapters', 'sandbox', 'store', 'workers', 'api', 'infra', 'scripts', 'evals'];
+export const SOURCE_FOLDERS = ['lib', 'use-cases', 'cli', 'contracts', 'domain', 'ports', 'config', 'workflows', 'activities', 'adapters', 'sandbox', 'store', 'workers', 'api', 'infra', 'scripts', 'evals', 'observability'];
 
 interface CruisedModule {
   source: string;

@@ -10,6 +10,7 @@ import { DatadogMonitors } from '../adapters/datadog-monitors.adapter';
 import { PostgresLogs } from '../adapters/postgres-logs.adapter';
 import { ConsoleNotifier } from '../adapters/console-notifier.adapter';
 import { SlackNotifier } from '../adapters/slack-notifier.adapter';
+import { ObservedModel } from '../activities/shared/observed-model';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { loadConfig } from '../config/config';
 import { bubblewrapAvailability } from '../sandbox/bubblewrap/bubblewrap-sandbox.adapter';
@@ -25,7 +26,8 @@ describe('buildIncidentPorts', () => {
 
   it('serves every port from the embedded defaults, each labelled as what it is', () => {
     const { ports, labels } = buildIncidentPorts(loadConfig({}), pool);
-    expect(ports.model).toBeInstanceOf(MeteredModel);
+    expect(ports.model).toBeInstanceOf(ObservedModel);
+    expect((ports.model as ObservedModel).inner).toBeInstanceOf(MeteredModel);
     expect(ports.notifier).toBeInstanceOf(ConsoleNotifier);
     expect(labels.join('\n')).toMatch(/replay of .*not a live model/);
     expect(labels.join('\n')).toContain('not Datadog');
@@ -36,7 +38,8 @@ describe('buildIncidentPorts', () => {
 
   it('routes each stage to its configured model, and records when asked to', () => {
     const live = buildIncidentPorts(loadConfig({ STEWARD_MODEL_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'sk-ant-test', STEWARD_MODEL_TRIAGE: 'claude-haiku-4-5' }), pool);
-    expect(live.ports.model).toBeInstanceOf(MeteredModel);
+    expect(live.ports.model).toBeInstanceOf(ObservedModel);
+    expect((live.ports.model as ObservedModel).inner).toBeInstanceOf(MeteredModel);
     expect(live.labels[0]).toBe(
       'model: anthropic (triage claude-haiku-4-5, reproduce claude-sonnet-4-6, fix claude-sonnet-4-6, review claude-sonnet-4-6); budget $10 per incident',
     );
@@ -45,7 +48,8 @@ describe('buildIncidentPorts', () => {
       loadConfig({ STEWARD_MODEL_PROVIDER: 'openai-compatible', STEWARD_MODEL_BASE_URL: 'http://127.0.0.1:11434/v1', STEWARD_MODEL: 'qwen3-coder', STEWARD_MODEL_RECORD_TO: '/tmp/steward-recorded.json' }),
       pool,
     );
-    expect(recorded.ports.model).toBeInstanceOf(MeteredModel);
+    expect(recorded.ports.model).toBeInstanceOf(ObservedModel);
+    expect((recorded.ports.model as ObservedModel).inner).toBeInstanceOf(MeteredModel);
     expect(recorded.labels[0]).toContain('openai-compatible at http://127.0.0.1:11434/v1');
     expect(recorded.labels[0]).toContain('record mode: answers written to /tmp/steward-recorded.json');
   });

@@ -29,6 +29,9 @@ import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { OpenAIModel } from '../adapters/openai-model.adapter';
 import { RecordingModel } from '../adapters/recording-model.adapter';
 import { MeteredModel } from '../activities/shared/metered-model';
+import { ObservedModel, stageOf } from '../activities/shared/observed-model';
+import { ObservedSandbox } from '../observability/observed-sandbox';
+import { processMetrics } from '../observability/prometheus-metrics';
 import { StageRoutingModel } from '../adapters/stage-routing-model.adapter';
 import type { CodeHostPort } from '../ports/code-host.port';
 import type { ModelPort } from '../ports/model.port';
@@ -70,6 +73,13 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
     model: new RecordingModel(routed, settings.recordTo, `recorded ${settings.provider} run`),
     label: `${label}; record mode: answers written to ${settings.recordTo}`,
   };
+}
+
+/** The model a step asks for, as configured; null for the replay, which answers as its transcript says. */
+function requestModelOf(config: StewardConfig): (step: string) => string | null {
+  const settings = config.model;
+  if (settings.provider === 'replay') return () => null;
+  return (step) => (settings.models as Record<string, string>)[stageOf(step)] ?? null;
 }
 
 /**
@@ -145,7 +155,9 @@ export function buildCodeSearch(config: StewardConfig): { codeSearch: GitCodeSea
 export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void; webUiUrl?: string | null } = {}): BuiltPorts {
   const built = buildModel(config);
   const ledger = new PostgresIncidentLedger(pool);
-  const model = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
+  const metered = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
+  // Outside the meter: a call the budget refuses is a span with its error, and counts no tokens.
+  const model = new ObservedModel(metered, processMetrics(), config.modelPrices, requestModelOf(config));
   const modelLabel = `${built.label}; budget ${config.incidentBudgetUsd > 0 ? `$${config.incidentBudgetUsd} per incident` : 'unlimited'}`;
   const codeHost = buildCodeHost(config, pool);
   const monitors = buildMonitors(config, pool);
@@ -168,7 +180,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       model,
       monitors: monitors.port,
       codeHost: codeHost.port,
-      sandbox: sandboxBackend.sandbox,
+      sandbox: new ObservedSandbox(sandboxBackend.sandbox, processMetrics()),
       notifier,
       ledger,
       claims: new PostgresIncidentClaims(pool),

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { IncidentActivities } from '../activities';
+import type { WorkerObservability } from './worker-observability';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
 
@@ -18,6 +19,8 @@ export interface IncidentWorkerOptions {
   identity?: string;
   /** Steward's (workers/temporal-data-converter.ts): large payloads offloaded to the payload store. */
   dataConverter: DataConverter;
+  /** Traces and workflow figures (workers/worker-observability.ts); absent, none. */
+  observability?: WorkerObservability;
 }
 
 export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Worker> {
@@ -27,6 +30,7 @@ export function createIncidentWorker(options: IncidentWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: options.dataConverter,
+    ...options.observability?.workerOptions,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     ...(options.identity ? { identity: options.identity } : {}),
     // Sandbox runs are CPU-bound; on small machines more parallel runs only slow each other down.

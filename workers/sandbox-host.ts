@@ -11,6 +11,7 @@ import { SNAPSHOT_REFRESH_SCHEDULE_ID, SNAPSHOT_REFRESH_TASK_QUEUE, sandboxHostT
 import { ensureSnapshotRefreshSchedule } from '../infra/snapshot-schedule';
 import type { StewardConfig } from '../config/config';
 import type { SandboxBackend } from './sandbox-backend';
+import type { WorkerObservability } from './worker-observability';
 
 /**
  * The id of this machine's sandbox host, kept beside its sandboxes: a worker that restarts here
@@ -58,6 +59,7 @@ async function startSnapshotRefresh(options: {
   garbage: SnapshotGarbageLimits;
   dataConverter: DataConverter;
   workflowBundle: WorkflowBundleWithSourceMap;
+  observability?: WorkerObservability;
 }): Promise<{ worker: Worker; schedule: SandboxHostWorkers['snapshotSchedule'] }> {
   const taskQueue = sandboxHostTaskQueue(SNAPSHOT_REFRESH_TASK_QUEUE, options.hostId);
   const worker = await Worker.create({
@@ -66,6 +68,7 @@ async function startSnapshotRefresh(options: {
     taskQueue,
     dataConverter: options.dataConverter,
     workflowBundle: options.workflowBundle,
+    ...options.observability?.workerOptions,
     activities: createSnapshotActivities({ store: options.snapshots.store, runSetup: options.snapshots.runSetup, repositories: options.repositories }),
   });
   const scheduleId = `${SNAPSHOT_REFRESH_SCHEDULE_ID}@${options.hostId}`;
@@ -86,10 +89,12 @@ export async function createSandboxHostWorkers(options: {
   activities: IncidentActivities;
   dataConverter: DataConverter;
   identity?: string;
+  /** Traces and workflow figures (workers/worker-observability.ts); absent, none. */
+  observability?: WorkerObservability;
   /** Sandbox runs are CPU-bound: more at once than cores only slows each of them. */
   maxConcurrentSandboxActivities?: number;
   /** With snapshots: what to keep warm, how often, and the schedule's client; absent, no refresh runs here. */
-  snapshotRefresh?: Omit<Parameters<typeof startSnapshotRefresh>[0], 'connection' | 'namespace' | 'hostId' | 'dataConverter'>;
+  snapshotRefresh?: Omit<Parameters<typeof startSnapshotRefresh>[0], 'connection' | 'namespace' | 'hostId' | 'dataConverter' | 'observability'>;
 }): Promise<SandboxHostWorkers> {
   const hostQueue = sandboxHostTaskQueue(options.sharedQueue, options.hostId);
   const common = {
@@ -97,6 +102,7 @@ export async function createSandboxHostWorkers(options: {
     namespace: options.namespace,
     dataConverter: options.dataConverter,
     ...(options.identity ? { identity: options.identity } : {}),
+    ...options.observability?.workerOptions,
   };
   const claims = await Worker.create({ ...common, taskQueue: options.sharedQueue, activities: createSandboxHostActivities({ hostId: options.hostId, taskQueue: hostQueue }) });
   const runs = await Worker.create({
@@ -106,7 +112,14 @@ export async function createSandboxHostWorkers(options: {
     maxConcurrentActivityTaskExecutions: options.maxConcurrentSandboxActivities ?? Math.max(2, os.availableParallelism()),
   });
   const refresh = options.snapshotRefresh
-    ? await startSnapshotRefresh({ ...options.snapshotRefresh, connection: options.connection, namespace: options.namespace, hostId: options.hostId, dataConverter: options.dataConverter })
+    ? await startSnapshotRefresh({
+        ...options.snapshotRefresh,
+        connection: options.connection,
+        namespace: options.namespace,
+        hostId: options.hostId,
+        dataConverter: options.dataConverter,
+        ...(options.observability ? { observability: options.observability } : {}),
+      })
     : null;
   return { hostId: options.hostId, hostQueue, workers: [claims, runs, ...(refresh ? [refresh.worker] : [])], snapshotSchedule: refresh?.schedule ?? null };
 }

@@ -4,8 +4,9 @@ import { startSteward } from './start-steward';
 
 /** `npm start`: the long-lived service, worker and API, until SIGINT or SIGTERM. */
 async function main(): Promise<void> {
-  installTemporalRuntime();
-  const steward = await startSteward(loadConfig(), { withApi: true });
+  const config = loadConfig();
+  installTemporalRuntime({ metricsPort: config.observability.temporalMetricsPort });
+  const steward = await startSteward(config, { withApi: true });
   console.log(`steward: webhook at ${steward.api!.url}/webhooks/datadog, health at ${steward.api!.url}/healthz`);
   if (steward.stack.webUiUrl) console.log(`steward: Temporal Web UI at ${steward.stack.webUiUrl}`);
   let stopping = false;

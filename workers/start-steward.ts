@@ -15,6 +15,7 @@ import { stewardDataConverter } from './temporal-data-converter';
 import { ensureSearchAttributes } from '../infra/temporal-dev-server';
 import { getLocalPullRequest, LocalGitCodeHost, localPullRequestsOfIncidents, type LocalCodeHostComment } from '../adapters/local-git-code-host.adapter';
 import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-state.adapter';
+import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import type { CommentTarget, LocalPullRequest, RepositoryRef } from '../ports/code-host.port';
 import type { LocalMonitorTransitionRecord } from '../ports/local-monitor-state.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
@@ -22,6 +23,7 @@ import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
+import { startProcessObservability, workerObservability } from './worker-observability';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -65,6 +67,8 @@ export async function startSteward(
   options: { withApi: boolean; log?: (line: string) => void; print?: (text: string) => void },
 ): Promise<RunningSteward> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const observed = startProcessObservability(config, options.withApi ? 'service' : 'worker');
+  for (const line of observed.labels) log(`steward: ${line}`);
   const stack = await startLocalStack(config, log);
   const webhookToken = config.api.webhookToken ?? localWebhookToken(config.dataDir);
   const resolved: StewardConfig = {
@@ -97,7 +101,11 @@ export async function startSteward(
   // the port the API really got, which STEWARD_API_PORT=0 leaves to the system. Alerts that arrive
   // before a worker polls wait in Temporal.
   const api: RunningApi | null = options.withApi
-    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) })
+    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log,
+        logRecords: buildLogStore(resolved, pool),
+        metrics: { port: observed.metrics, exposition: observed.exposition },
+        clientInterceptors: observed.tracing.clientInterceptors,
+      })
     : null;
   const workerConnection = await NativeConnection.connect(connectionOptions).catch(async (error: unknown) => {
     await api?.close();
@@ -117,6 +125,7 @@ export async function startSteward(
       sandboxBackend,
       dataConverter,
       localMonitors: localMonitors.activities,
+      observability: workerObservability({ tracing: observed.tracing, metrics: observed.metrics, ledgerEvents: (incidentId) => new PostgresIncidentLedger(pool).listEvents(incidentId) }),
     });
   } catch (error) {
     await api?.close();
@@ -157,6 +166,7 @@ export async function startSteward(
         await clientConnection.close();
         await pool.end();
         await stack.stop();
+        await observed.tracing.shutdown();
       })();
       return stopping;
     },

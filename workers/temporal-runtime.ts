@@ -35,8 +35,13 @@ export class ActivityOnlyWorkerLogFilter implements Logger {
 /**
  * Installs the process's Temporal runtime with Steward's logger, before any worker exists. Entry
  * points call it first; `level` WARN keeps the SDK's info lines (worker states) out of the demo.
+ * With `metricsPort` (STEWARD_TEMPORAL_METRICS_PORT), the SDK's own worker metrics (task slots,
+ * poll and schedule-to-start latencies, sticky cache) are served for Prometheus on that port of
+ * every interface, by the SDK's core itself, apart from Steward's registry: they are scraped as
+ * a second target of the same pod.
  */
-export function installTemporalRuntime(options: { level?: LogLevel; logger?: Logger } = {}): void {
+export function installTemporalRuntime(options: { level?: LogLevel; logger?: Logger; metricsPort?: number | null } = {}): void {
   const inner = options.logger ?? new DefaultLogger(options.level ?? 'INFO');
-  Runtime.install({ logger: new ActivityOnlyWorkerLogFilter(inner) });
+  const metrics = options.metricsPort === undefined || options.metricsPort === null ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${options.metricsPort}` } } } };
+  Runtime.install({ logger: new ActivityOnlyWorkerLogFilter(inner), ...metrics });
 }

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type State } from '@temporalio/worker';
 import { startWorkerHealthServer, workerHealth } from './worker-health';
+import { PrometheusMetrics } from '../observability/prometheus-metrics';
 
 async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -56,6 +57,29 @@ describe('the worker health server, over a real worker', () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await health.close();
       await connection.close();
+    }
+  });
+});
+
+describe('the worker health server with metrics', () => {
+  it("serves the process's registry at GET /metrics beside /healthz", async () => {
+    const metrics = new PrometheusMetrics({ defaultMetrics: false });
+    metrics.sandboxStart('hit', 0.3);
+    const health = await startWorkerHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      workers: [{ name: 'steward-incidents', getState: () => 'RUNNING' }],
+      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
+    });
+    try {
+      const scraped = await fetch(`${health.url}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(scraped.headers.get('content-type')).toContain('text/plain');
+      expect(await scraped.text()).toContain('steward_sandbox_start_seconds_count{snapshot="hit"} 1');
+      expect((await fetch(`${health.url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${health.url}/other`)).json()).toEqual({ error: 'not found: this port serves GET /healthz and GET /metrics only' });
+    } finally {
+      await health.close();
     }
   });
 });

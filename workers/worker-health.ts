@@ -26,11 +26,29 @@ export function workerHealth(workers: readonly WatchedWorker[]): { healthy: bool
   return { healthy, body: { status: healthy ? 'ok' : 'degraded', workers: states } };
 }
 
-export async function startWorkerHealthServer(options: { port: number; host?: string; workers: readonly WatchedWorker[] }): Promise<WorkerHealthServer> {
+/**
+ * With `metrics`, the same port answers GET /metrics with the process's Prometheus registry (the
+ * workers' Steward figures: model tokens and cost, sandbox starts, incidents, …), so that one
+ * scrape target per worker pod serves both.
+ */
+export async function startWorkerHealthServer(options: {
+  port: number;
+  host?: string;
+  workers: readonly WatchedWorker[];
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+}): Promise<WorkerHealthServer> {
   const server = http.createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://worker').pathname;
+    if (request.method === 'GET' && pathname === '/metrics' && options.metrics) {
+      options.metrics().then(
+        ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
+        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics could not be collected: ${(error as Error).message}`),
+      );
+      return;
+    }
     if (request.method !== 'GET' || pathname !== '/healthz') {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found: this port serves GET /healthz only' }));
+      const served = options.metrics ? 'GET /healthz and GET /metrics' : 'GET /healthz';
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `not found: this port serves ${served} only` }));
       return;
     }
     const { healthy, body } = workerHealth(options.workers);

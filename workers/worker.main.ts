@@ -10,6 +10,8 @@ import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 import { startWorkerHealthServer } from './worker-health';
+import { startProcessObservability, workerObservability } from './worker-observability';
+import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 
 /**
  * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident
@@ -17,8 +19,10 @@ import { startWorkerHealthServer } from './worker-health';
  * process and start it again.
  */
 async function main(): Promise<void> {
-  installTemporalRuntime();
   const config = loadConfig();
+  installTemporalRuntime({ metricsPort: config.observability.temporalMetricsPort });
+  const observed = startProcessObservability(config, 'worker');
+  for (const line of observed.labels) console.log(`steward-worker ${process.pid}: ${line}`);
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS', 'a lone worker joins an existing Temporal');
   const pool = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the ledger and monitor store live in Postgres'), max: 20 });
   // An idle connection dropped by a Postgres restart is replaced on next use; unhandled, it would end the process.
@@ -42,18 +46,20 @@ async function main(): Promise<void> {
     dataConverter,
     identity: `steward-worker-${process.pid}`,
     localMonitors: localMonitors.activities,
+    observability: workerObservability({ tracing: observed.tracing, metrics: observed.metrics, ledgerEvents: (incidentId) => new PostgresIncidentLedger(pool).listEvents(incidentId) }),
   });
   for (const line of described) console.log(`steward-worker ${process.pid}: ${line} (${address}, ${describeTemporalSecurity(config.temporal.security)})`);
   // Listening before the workers run: the probes see 503 until each is RUNNING.
   const health =
     config.temporal.workerHealthPort === null
       ? null
-      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })) });
-  if (health) console.log(`steward-worker ${process.pid}: health at ${health.url}/healthz (STEWARD_WORKER_HEALTH_PORT)`);
+      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })), metrics: observed.exposition });
+  if (health) console.log(`steward-worker ${process.pid}: health at ${health.url}/healthz, metrics at ${health.url}/metrics (STEWARD_WORKER_HEALTH_PORT)`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
     await health?.close();
+    await observed.tracing.shutdown();
   }
   await clientConnection.close();
   await connection.close();

@@ -10,6 +10,7 @@ import type { StewardConfig } from '../config/config';
 import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
 import { sandboxRootOf, type SandboxBackend } from './sandbox-backend';
 import { createSandboxHostWorkers, sandboxHostId, snapshotRepositoriesOf } from './sandbox-host';
+import type { WorkerObservability } from './worker-observability';
 
 /**
  * The workers this process runs, by STEWARD_WORKER_ROLES: the incident worker, a sandbox host
@@ -27,23 +28,40 @@ export async function createStewardWorkers(options: {
   identity?: string;
   /** The local monitor evaluator's activities, where monitors are the embedded store (workers/dependencies.ts); null or absent, it does not run here. */
   localMonitors?: LocalMonitorActivities | null;
+  /** Traces and workflow figures for every worker built here; absent, none. */
+  observability?: WorkerObservability;
 }): Promise<{ workers: Worker[]; described: string[] }> {
   const { config, connection, activities, sandboxBackend, dataConverter } = options;
   const { namespace, taskQueue, sandboxTaskQueue, workerRoles } = config.temporal;
   const identity = options.identity ? { identity: options.identity } : {};
+  const observability = options.observability ? { observability: options.observability } : {};
+  const clientInterceptors = options.observability?.clientInterceptors.length ? { interceptors: { workflow: options.observability.clientInterceptors } } : {};
   // Bundled once for the incident worker and the snapshot refresh: bundling is seconds of CPU.
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quietBundlerLogger,
+    workflowInterceptorModules: options.observability?.workflowInterceptorModules ?? [],
+  });
   const workers: Worker[] = [];
   const described: string[] = [];
 
   if (workerRoles.includes('incident')) {
-    workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity }));
+    workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity, ...observability }));
     described.push(`incident worker on ${taskQueue}`);
     if (options.localMonitors) {
       workers.push(
-        await TemporalWorker.create({ connection, namespace, taskQueue: LOCAL_MONITORS_TASK_QUEUE, activities: options.localMonitors, dataConverter, workflowBundle, ...identity }),
+        await TemporalWorker.create({
+          connection,
+          namespace,
+          taskQueue: LOCAL_MONITORS_TASK_QUEUE,
+          activities: options.localMonitors,
+          dataConverter,
+          workflowBundle,
+          ...identity,
+          ...options.observability?.workerOptions,
+        }),
       );
-      const schedule = await ensureLocalMonitorsSchedule(new Client({ connection: options.clientConnection, namespace, dataConverter }));
+      const schedule = await ensureLocalMonitorsSchedule(new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors }));
       described.push(`local monitors evaluated by schedule ${schedule.scheduleId} every minute on ${schedule.taskQueue}`);
     }
   }
@@ -59,10 +77,11 @@ export async function createStewardWorkers(options: {
     activities,
     dataConverter,
     ...identity,
+    ...observability,
     ...(sandboxBackend.snapshots
       ? {
           snapshotRefresh: {
-            client: new Client({ connection: options.clientConnection, namespace, dataConverter }),
+            client: new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors }),
             snapshots: sandboxBackend.snapshots,
             repositories: snapshotRepositoriesOf(config),
             everyMs: config.sandbox.snapshotRefreshEveryMs,

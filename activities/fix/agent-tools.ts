@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { traceContentRecorded } from '../../lib/trace-content';
 import { CHANGE_POLICY_GUARD, protectedPathReason } from '../../domain/change-policy';
 import { shellQuote } from '../../lib/shell-quote';
 import type { ToolCall, ToolResult } from '../../ports/model.port';
@@ -33,7 +35,33 @@ export interface AgentToolOutcome extends ToolResult {
   summary: string;
 }
 
-export async function executeAgentTool(call: ToolCall, context: AgentToolContext): Promise<AgentToolOutcome> {
+/**
+ * Each tool call is a span after the GenAI conventions' `execute_tool` (semantic-conventions
+ * 1.37.0): `gen_ai.tool.name`, `gen_ai.tool.call.id`, `steward.tool.is_error`, its duration; the
+ * commands it runs are child spans of the sandbox (exit code, snapshot hit). Arguments and result
+ * only with STEWARD_TRACE_CONTENT: a file the agent reads is the service's code.
+ */
+export function executeAgentTool(call: ToolCall, context: AgentToolContext): Promise<AgentToolOutcome> {
+  const attributes = { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': call.id, 'gen_ai.tool.type': 'function' };
+  return trace.getTracer('steward.tools').startActiveSpan(`execute_tool ${call.name}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+    if (traceContentRecorded()) span.setAttribute('gen_ai.tool.call.arguments', typeof call.input === 'string' ? call.input : JSON.stringify(call.input ?? {}));
+    try {
+      const outcome = await executeAgentToolUntraced(call, context);
+      span.setAttribute('steward.tool.is_error', outcome.isError);
+      if (traceContentRecorded()) span.setAttribute('gen_ai.tool.call.result', outcome.content);
+      return outcome;
+    } catch (error) {
+      span.setAttribute('error.type', (error as { type?: string }).type ?? (error as Error).name ?? 'Error');
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function executeAgentToolUntraced(call: ToolCall, context: AgentToolContext): Promise<AgentToolOutcome> {
   const fail = (content: string): AgentToolOutcome => ({ toolCallId: call.id, content, isError: true, summary: `${call.name}: refused (${content.split('\n')[0]!.slice(0, 120)})` });
   if (!isAgentToolName(call.name)) return fail(`There is no tool named ${JSON.stringify(call.name)}. The tools are: ${Object.keys(AGENT_TOOL_SCHEMAS).join(', ')}.`);
   if (typeof call.input === 'string') return fail(`The arguments are not a JSON object: ${call.input.slice(0, 500)}`);

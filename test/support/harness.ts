@@ -29,6 +29,10 @@ import { createSandboxHostWorkers } from '../../workers/sandbox-host';
 import { createTestDatabase } from './database';
 import { PostgresAgentConversations } from '../../adapters/postgres-agent-conversation.adapter';
 import { stewardDataConverter } from '../../workers/temporal-data-converter';
+import { ObservedModel } from '../../activities/shared/observed-model';
+import { ObservedSandbox } from '../../observability/observed-sandbox';
+import type { MetricsPort } from '../../ports/metrics.port';
+import type { WorkerObservability } from '../../workers/worker-observability';
 
 /**
  * A real Steward for tests: the incident worker on its own task queue of the run's Temporal dev
@@ -36,11 +40,14 @@ import { stewardDataConverter } from '../../workers/temporal-data-converter';
  * model. Only what a test needs to observe is swapped (the transcript, a port).
  */
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
-/** Bundling takes seconds; one bundle serves every worker of a test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
-  return bundle;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/** Bundling takes seconds; one bundle serves every worker of a test file (one per set of workflow interceptor modules). */
+export function workflowBundle(workflowInterceptorModules: string[] = []): Promise<WorkflowBundleWithSourceMap> {
+  const key = workflowInterceptorModules.join('\n');
+  if (!bundles.has(key)) {
+    bundles.set(key, bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never }));
+  }
+  return bundles.get(key)!;
 }
 
 let runtimeInstalled = false;
@@ -142,6 +149,12 @@ export interface HarnessOptions {
    * scope for error claims, so the same error in each is an incident of its own.
    */
   servicesOfTheDemoRepository?: string[];
+  /**
+   * Traces and metrics as the entry points wire them (workers/worker-observability.ts): the
+   * workers' interceptors and sinks, the model and sandbox observed, the API's client interceptor
+   * and its /metrics. Absent, none of it.
+   */
+  observed?: { observability: WorkerObservability; metrics: MetricsPort; exposition?: () => Promise<{ contentType: string; body: string }> };
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -167,16 +180,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const notificationsLog = path.join(dataDir, 'notifications.jsonl');
   const running: { worker: Worker; done: Promise<void>; connection: NativeConnection }[] = [];
   const apis: RunningApi[] = [];
+  const observed = options.observed ?? null;
+  const observability = observed ? { observability: observed.observability } : {};
 
   /** The demo's ports, or some of them replaced, over a sandbox folder of their own. */
   const portsFor = (options: WorkerOptions, sandboxRoot: string): IncidentPorts => {
     const { model: modelOverride, ...portOverrides } = options.ports ?? {};
+    // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
+    const metered = new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null);
+    const sandbox = new ProcessSandbox({ root: sandboxRoot });
     return {
-      // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
-      model: new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null),
+      model: observed ? new ObservedModel(metered, observed.metrics, {}, () => null) : metered,
       monitors,
       codeHost: new LocalGitCodeHost({ pool: database.pool }),
-      sandbox: new ProcessSandbox({ root: sandboxRoot }),
+      sandbox: observed ? new ObservedSandbox(sandbox, observed.metrics) : sandbox,
       notifier: new ConsoleNotifier({ deliveryLogPath: notificationsLog, print: () => undefined }),
       ledger,
       claims: new PostgresIncidentClaims(database.pool),
@@ -215,7 +232,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         STEWARD_DATA_DIR: dataDir,
       });
       const dataConverter = stewardDataConverter(database.pool, config.temporal.payloadOffloadBytes);
-      const api = await startApi(config, { connection, pool: database.pool, dataConverter, port: 0, webUiUrl, logger: () => undefined });
+      const api = await startApi(config, {
+        connection,
+        pool: database.pool,
+        dataConverter,
+        port: 0,
+        webUiUrl,
+        logger: () => undefined,
+        ...(observed
+          ? {
+              clientInterceptors: observed.observability.clientInterceptors,
+              ...(observed.exposition ? { metrics: { port: observed.metrics, exposition: observed.exposition } } : {}),
+            }
+          : {}),
+      });
       apis.push(api);
       return api;
     },
@@ -226,8 +256,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         namespace: 'default',
         taskQueue: options.taskQueue ?? taskQueue,
         activities: createIncidentActivities(portsFor(options, path.join(dataDir, 'sandboxes'))),
-        workflowBundle: await workflowBundle(),
+        workflowBundle: await workflowBundle(observed?.observability.workflowInterceptorModules),
         dataConverter: stewardDataConverter(database.pool, options.payloadOffloadBytes ?? INLINE_PAYLOAD_BYTES),
+        ...observability,
       });
       running.push({ worker, done: worker.run(), connection: nativeConnection });
       if (options.sandboxHost !== false) await harness.startSandboxHost(options);
@@ -244,6 +275,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         hostId,
         activities: createIncidentActivities(portsFor(options, root)),
         dataConverter: stewardDataConverter(database.pool, options.payloadOffloadBytes ?? INLINE_PAYLOAD_BYTES),
+        ...observability,
       });
       const entries = host.workers.map((w) => ({ worker: w, done: w.run(), connection: nativeConnection }));
       running.push(...entries);

@@ -41,7 +41,7 @@ The variables the chart sets itself, from its own values: a `config` or `secrets
 for one of them would be overridden or contradict the chart, so it is refused.
 */}}
 {{- define "steward.ownedVariables" -}}
-{{- list "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "STEWARD_TEMPORAL_UI_URL" "TEMPORAL_API_KEY" "TEMPORAL_TLS" "TEMPORAL_TLS_CLIENT_CERT_PATH" "TEMPORAL_TLS_CLIENT_CERT_DATA" "TEMPORAL_TLS_CLIENT_KEY_PATH" "TEMPORAL_TLS_CLIENT_KEY_DATA" "TEMPORAL_TLS_SERVER_CA_CERT_PATH" "TEMPORAL_TLS_SERVER_CA_CERT_DATA" "TEMPORAL_TLS_SERVER_NAME" "DATABASE_URL" "STEWARD_DATA_DIR" "STEWARD_WORKER_ROLES" "STEWARD_WORKER_HEALTH_PORT" "STEWARD_API_PORT" "STEWARD_SERVICES_FILE" "STEWARD_SANDBOX_BACKEND" | toJson -}}
+{{- list "TEMPORAL_ADDRESS" "TEMPORAL_NAMESPACE" "STEWARD_TEMPORAL_UI_URL" "TEMPORAL_API_KEY" "TEMPORAL_TLS" "TEMPORAL_TLS_CLIENT_CERT_PATH" "TEMPORAL_TLS_CLIENT_CERT_DATA" "TEMPORAL_TLS_CLIENT_KEY_PATH" "TEMPORAL_TLS_CLIENT_KEY_DATA" "TEMPORAL_TLS_SERVER_CA_CERT_PATH" "TEMPORAL_TLS_SERVER_CA_CERT_DATA" "TEMPORAL_TLS_SERVER_NAME" "DATABASE_URL" "STEWARD_DATA_DIR" "STEWARD_WORKER_ROLES" "STEWARD_WORKER_HEALTH_PORT" "STEWARD_API_PORT" "STEWARD_SERVICES_FILE" "STEWARD_SANDBOX_BACKEND" "STEWARD_TEMPORAL_METRICS_PORT" | toJson -}}
 {{- end -}}
 
 {{/* Fails the render on a name Steward does not read (steward-variables.json, kept equal to config/config.ts by infra/helm.test.ts) or one the chart owns. */}}
@@ -176,4 +176,29 @@ capabilities:
   drop: [ALL]
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/* Prometheus's scrape annotations for a pod serving Steward's /metrics on `port` (metrics.scrapeAnnotations). */}}
+{{- define "steward.scrapeAnnotations" -}}
+{{- if .root.Values.metrics.scrapeAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- end -}}
+
+{{/* The Temporal SDK's metrics port of a worker pod (metrics.temporalSdkPort): its variable. */}}
+{{- define "steward.temporalMetricsEnv" -}}
+{{- if .Values.metrics.temporalSdkPort }}
+- name: STEWARD_TEMPORAL_METRICS_PORT
+  value: {{ .Values.metrics.temporalSdkPort | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* …and its container port, named for a PodMonitor or a second scrape job. */}}
+{{- define "steward.temporalMetricsPort" -}}
+{{- if .Values.metrics.temporalSdkPort }}
+- name: temporal-metrics
+  containerPort: {{ .Values.metrics.temporalSdkPort }}
+{{- end }}
 {{- end -}}
