@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { methodNotAllowed, parseBodiesKeepingRaw, type ApiServerDeps, type EdgeApp, type EdgeContext } from './edge-app';
 import { edgeErrorHandler, reject } from './http-errors';
 import { ROUTE_MODULES } from './routes';
+import { DeliveryIntake } from '../use-cases/accept-delivery.use-case';
 
 export type { ApiServerDeps, EdgeApp } from './edge-app';
 
@@ -19,7 +20,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** The app, routes registered; `listen` it, or hand its `server` to a test. */
 export function createApiServer(deps: ApiServerDeps): EdgeApp {
   const log = deps.logger ?? ((line: string) => console.log(line));
-  const context: EdgeContext = { deps, log, temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS };
+  const intake = deps.intake ?? new DeliveryIntake({ client: deps.client, inbox: null, log });
+  const context: EdgeContext = { deps, intake, log, temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS };
   const app = Fastify({ logger: false, bodyLimit: deps.maxBodyBytes, requestTimeout: REQUEST_TIMEOUT_MS }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

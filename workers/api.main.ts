@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { startApi } from '../api/main';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { buildLogStore } from './dependencies';
 import { stewardDataConverter } from './temporal-data-converter';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const pool = new Pool({ connectionString: required(config.databaseUrl, 'DATABASE_URL', 'the health check and offloaded payloads live in Postgres') });
   // A dropped idle connection shows up in /healthz on the next check; unhandled, it would end the process.
   pool.on('error', (error) => console.error(`steward-api: idle Postgres connection lost (${error.message})`));
-  const api = await startApi(config, { pool, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes), logRecords: buildLogStore(config, pool) });
+  const api = await startApi(config, { pool, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes), logRecords: buildLogStore(config, pool), inbox: new PostgresInbox(pool) });
   const shutdown = (signal: string): void => {
     console.log(`${signal}: stopping the API`);
     api.close().then(

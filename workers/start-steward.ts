@@ -18,6 +18,7 @@ import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-st
 import type { CommentTarget, LocalPullRequest, RepositoryRef } from '../ports/code-host.port';
 import type { LocalMonitorTransitionRecord } from '../ports/local-monitor-state.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
@@ -97,7 +98,7 @@ export async function startSteward(
   // the port the API really got, which STEWARD_API_PORT=0 leaves to the system. Alerts that arrive
   // before a worker polls wait in Temporal.
   const api: RunningApi | null = options.withApi
-    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool) })
+    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool), inbox: new PostgresInbox(pool) })
     : null;
   const workerConnection = await NativeConnection.connect(connectionOptions).catch(async (error: unknown) => {
     await api?.close();
