@@ -48,6 +48,13 @@ export class PostgresInbox implements InboxPort {
   async relayBatch(limit: number, relay: (delivery: PendingDelivery) => Promise<RelayAttempt>): Promise<{ claimed: number; relayed: number; failed: number }> {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`relay batch limit must be a positive integer, got ${limit}`);
     const client = await this.pool.connect();
+    // The connection is held while Temporal is called: if Postgres goes away meanwhile, the client
+    // emits 'error', which unheard would end the process. Its queries fail instead, and so does the batch.
+    let broken = false;
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<InboxRow>(
@@ -74,10 +81,13 @@ export class PostgresInbox implements InboxPort {
       await client.query('COMMIT');
       return { claimed: rows.length, relayed, failed: rows.length - relayed };
     } catch (error) {
+      broken = true;
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A client that failed is dropped from the pool rather than handed to the next caller.
+      client.release(broken ? true : undefined);
     }
   }
 
