@@ -156,6 +156,12 @@ export const ERROR_TYPES = {
   evalCaseNotFound: 'EvalCaseNotFound',
   /** `add` of an id the suite already holds: `replace` or `edit` it instead. */
   evalCaseExists: 'EvalCaseExists',
+  /**
+   * A model provider, Datadog, GitHub or Slack failed too often in a row: its circuit breaker fails
+   * calls fast for a cool-down (STEWARD_BREAKER_COOL_DOWN). Retryable: Temporal retries it later, when
+   * the breaker lets a probe through, instead of hammering a service that is down.
+   */
+  circuitOpen: 'CircuitOpen',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 

@@ -23,6 +23,7 @@ import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
+import { OutboundBreakers } from './circuit-breakers';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -97,8 +98,19 @@ export async function startSteward(
   // The API listens before the workers are built: the local monitor evaluator posts its alerts to
   // the port the API really got, which STEWARD_API_PORT=0 leaves to the system. Alerts that arrive
   // before a worker polls wait in Temporal.
+  // One set of breakers for the process: the workers' adapters trip them, the API's /healthz shows them.
+  const breakers = new OutboundBreakers(resolved.resilience.breakers, { log });
   const api: RunningApi | null = options.withApi
-    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log, logRecords: buildLogStore(resolved, pool), inbox: new PostgresInbox(pool) })
+    ? await startApi(resolved, {
+        connection: clientConnection,
+        pool,
+        dataConverter,
+        webUiUrl: stack.webUiUrl,
+        logger: log,
+        logRecords: buildLogStore(resolved, pool),
+        inbox: new PostgresInbox(pool),
+        breakers: () => breakers.states(),
+      })
     : null;
   const workerConnection = await NativeConnection.connect(connectionOptions).catch(async (error: unknown) => {
     await api?.close();
@@ -106,7 +118,7 @@ export async function startSteward(
   });
   let started: Awaited<ReturnType<typeof createStewardWorkers>>;
   try {
-    const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
+    const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl, breakers });
     const evaluatorConfig = api && resolved.logs.localMonitorsWebhookUrl === null ? { ...resolved, logs: { ...resolved.logs, localMonitorsWebhookUrl: api.url } } : resolved;
     const localMonitors = buildLocalMonitorEvaluator(evaluatorConfig, pool);
     for (const label of [...labels, localMonitors.label]) log(`steward: ${label}`);

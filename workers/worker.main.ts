@@ -10,6 +10,7 @@ import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 import { startWorkerHealthServer } from './worker-health';
+import { OutboundBreakers } from './circuit-breakers';
 
 /**
  * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   await migrate(pool);
   const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
   const connection = await NativeConnection.connect(connectionOptions);
-  const { activities, sandboxBackend } = buildIncidentActivities(config, pool);
+  const { activities, sandboxBackend, breakers } = buildIncidentActivities(config, pool, { breakers: new OutboundBreakers(config.resilience.breakers, { log: (line) => console.log(`steward-worker ${process.pid}: ${line}`) }) });
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect(connectionOptions);
   const localMonitors = buildLocalMonitorEvaluator(config, pool);
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const health =
     config.temporal.workerHealthPort === null
       ? null
-      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })) });
+      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })), breakers: () => breakers.states() });
   if (health) console.log(`steward-worker ${process.pid}: health at ${health.url}/healthz (STEWARD_WORKER_HEALTH_PORT)`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
