@@ -358,6 +358,9 @@ describe('the inbox, while Temporal cannot be reached', () => {
     expect(inbox.all()[0]!.deliveryId).toBe(answer.deliveryId);
     const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
     expect(health.inbox).toEqual({ enabled: true, ok: true, pending: 2, failing: 0, oldestReceivedAt: expect.any(String), queueing: true });
+    // Still ready: deliveries are accepted, so a load balancer must keep sending them.
+    const ready = await fetch(`${url}/readyz`);
+    expect({ status: ready.status, accepting: ((await ready.json()) as { accepting: boolean }).accepting }).toEqual({ status: 200, accepting: true });
   });
 
   it('answers 503 with Retry-After when Postgres is down too, naming both, and keeps nothing it did not say it kept', async () => {
@@ -370,6 +373,8 @@ describe('the inbox, while Temporal cannot be reached', () => {
       expect(((await response.json()) as { error: string }).error).toMatch(/Temporal is unavailable .* and the inbox could not keep the delivery/);
       const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
       expect(health.inbox).toEqual({ enabled: true, ok: false, error: expect.any(String) });
+      const ready = await fetch(`${url}/readyz`);
+      expect({ status: ready.status, accepting: ((await ready.json()) as { accepting: boolean }).accepting }).toEqual({ status: 503, accepting: false });
     } finally {
       await deadPool.end();
     }

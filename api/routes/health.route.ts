@@ -45,6 +45,31 @@ export const healthRoutes: RouteModule = (app, { deps, intake }) => {
   });
 };
 
+const Ready = z.object({ accepting: z.boolean(), temporal: Check, inbox: z.union([Check, z.object({ ok: z.literal(false), error: z.string() })]) });
+
+/**
+ * GET /readyz: 200 while a delivery can be accepted, i.e. Temporal answers or the inbox can keep it;
+ * else 503. The readiness probe of the API: /healthz says 503 while Temporal is out, and a load
+ * balancer that took that as "not ready" would turn away the very deliveries the inbox is there to keep.
+ */
+export const readinessRoutes: RouteModule = (app, { deps, intake }) => {
+  app.route({
+    method: 'GET',
+    url: '/readyz',
+    schema: { response: { 200: Ready, 503: Ready } },
+    handler: async (_request, reply) => {
+      const [temporal, inbox] = await Promise.all([
+        checkTemporal(deps.client, { timeoutMs: HEALTH_CHECK_TIMEOUT_MS }),
+        intake.hasInbox
+          ? runCheck(() => withTimeout(intake.inboxDepth(), HEALTH_CHECK_TIMEOUT_MS, 'inbox'))
+          : Promise.resolve({ ok: false as const, error: 'no inbox is configured' }),
+      ]);
+      const accepting = temporal.ok || inbox.ok;
+      return reply.code(accepting ? 200 : 503).send({ accepting, temporal, inbox });
+    },
+  });
+};
+
 async function inboxHealth(intake: DeliveryIntake): Promise<InboxHealth> {
   if (!intake.hasInbox) return { enabled: false };
   try {
