@@ -7,6 +7,8 @@ import type { LogRecordsPort } from '../ports/log-records.port';
 import type { MetricsPort } from '../ports/metrics.port';
 import type { LogRetention } from './otlp/log-retention';
 import type { RejectReasonModal } from './slack-reject-modal';
+import type { DeliveryIntake } from '../use-cases/accept-delivery.use-case';
+import type { BreakerState } from '../lib/circuit-breaker';
 import { reject } from './http-errors';
 
 /**
@@ -37,7 +39,17 @@ export interface ApiServerDeps {
    * their GitHub repository. Absent, merged PRs generate nothing (a Steward PR is still recorded on its incident).
    */
   monitorGeneration?: { policy: MonitorGenerationPolicy; services: ServicesConfig } | null;
-  health: { postgres: () => Promise<void> };
+  health: {
+    postgres: () => Promise<void>;
+    /** The circuit breakers of this process's outbound calls, for /healthz; absent, none are shown. */
+    breakers?: () => BreakerState[];
+  };
+  /**
+   * Where webhook deliveries go: Temporal, and the durable inbox when Temporal does not answer
+   * (use-cases/accept-delivery.use-case.ts). Absent, one without an inbox is built: a delivery
+   * Temporal does not take is then answered 503, for the sender to retry.
+   */
+  intake?: DeliveryIntake;
   /**
    * The OTLP/HTTP logs endpoint (POST /v1/logs): the store it writes to, its body limit (as sent and
    * unzipped) and its retention. Null or absent when logs are read from Datadog: the route then answers 404.
@@ -67,6 +79,7 @@ export type EdgeApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpress
 
 export interface EdgeContext {
   deps: ApiServerDeps;
+  intake: DeliveryIntake;
   log: (line: string) => void;
   temporalTimeoutMs: number;
 }

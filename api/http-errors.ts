@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isGrpcServiceError } from '@temporalio/client';
+import { DeliveryNotAcceptedError } from '../use-cases/accept-delivery.use-case';
+import { isTemporalUnavailable } from '../use-cases/temporal-unavailable';
 import type { ValidationIssue } from '../lib/describe-issues';
 
 /** Ends a request early with a definite answer; anything else thrown is a 500 or a 503. */
@@ -19,16 +20,6 @@ export function reject(status: number, error: string, extra: Record<string, unkn
 }
 
 const RETRY_AFTER_SECONDS = '15';
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
-
-/** Unreachable or too slow: the request may succeed later, so the sender is told to retry. */
-function isTemporalUnavailable(error: unknown): boolean {
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    if (isGrpcServiceError(cause) && (cause.code === GRPC_DEADLINE_EXCEEDED || cause.code === GRPC_UNAVAILABLE)) return true;
-  }
-  return false;
-}
 
 /** As lib/describe-issues words zod's issues: a dotted path, `(root)` for the value itself. */
 function schemaIssues(error: FastifyError): ValidationIssue[] {
@@ -53,6 +44,11 @@ export function edgeErrorHandler(options: { maxBodyBytes: number; log: (line: st
     // Fastify's own refusals of a malformed request (a bad Content-Length, a body cut short).
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.message });
+    }
+    if (error instanceof DeliveryNotAcceptedError) {
+      // Neither Temporal nor the inbox holds the delivery: only the sender's retry can keep it.
+      options.log(`${request.method} ${request.url}: ${error.message}`);
+      return reply.code(503).header('Retry-After', RETRY_AFTER_SECONDS).send({ error: `${error.message}; retry later` });
     }
     if (isTemporalUnavailable(error)) {
       options.log(`${request.method} ${request.url}: Temporal unavailable: ${error.message}`);

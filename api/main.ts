@@ -6,7 +6,11 @@ import type { Pool } from 'pg';
 import { required, type StewardConfig } from '../config/config';
 import { incidentPolicyFromConfig } from '../config/policy';
 import { temporalConnectionOptions } from '../config/temporal-connection';
+import type { InboxPort } from '../ports/inbox.port';
 import type { LogRecordsPort } from '../ports/log-records.port';
+import type { BreakerState } from '../lib/circuit-breaker';
+import { DeliveryIntake } from '../use-cases/accept-delivery.use-case';
+import { startInboxRelay } from '../use-cases/relay-inbox.use-case';
 import { LogRetention } from './otlp/log-retention';
 import { createApiServer, type ApiServerDeps, type EdgeApp } from './server';
 import { slackRejectReasonModal } from './slack-reject-modal';
@@ -29,6 +33,13 @@ export interface StartApiOptions {
   metrics?: ApiServerDeps['metrics'];
   /** The OpenTelemetry client interceptor when tracing is on: signal-with-start then carries the webhook's trace into the workflow. */
   clientInterceptors?: WorkflowClientInterceptor[];
+  /**
+   * The durable inbox (workers/ builds it over the pool): deliveries Temporal does not take are kept
+   * there and relayed by this process. Null or absent: they are refused with 503, for the sender to retry.
+   */
+  inbox?: InboxPort | null;
+  /** The circuit breakers of this process's outbound calls, shown on /healthz. */
+  breakers?: () => BreakerState[];
 }
 
 export interface RunningApi {
@@ -58,6 +69,9 @@ async function listen(app: EdgeApp, port: number): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
+/** Each relayed delivery's signal-with-start, as long as a webhook's own. */
+const DEFAULT_RELAY_TIMEOUT_MS = 5_000;
+
 export async function startApi(config: StewardConfig, opts: StartApiOptions): Promise<RunningApi> {
   const log = opts.logger ?? ((line: string) => console.log(line));
   const webhookToken = required(config.api.webhookToken, 'STEWARD_WEBHOOK_TOKEN', 'Datadog webhooks are authenticated with it');
@@ -65,11 +79,15 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
   const connection = opts.connection ?? (await connectTemporal(config));
   const client = new WorkflowClient({ connection, namespace: config.temporal.namespace, dataConverter: opts.dataConverter, interceptors: opts.clientInterceptors ?? [] });
   const policyUiUrl = opts.webUiUrl === undefined ? config.temporal.webUiUrl : opts.webUiUrl;
+  const inbox = opts.inbox ?? null;
+  const intake = new DeliveryIntake({ client, inbox, log });
+  const incidentPolicy = incidentPolicyFromConfig(config, policyUiUrl);
 
   const app = createApiServer({
     client,
     taskQueue: config.temporal.taskQueue,
-    policy: incidentPolicyFromConfig(config, policyUiUrl),
+    policy: incidentPolicy,
+    intake,
     webhookToken,
     maxBodyBytes: config.api.maxBodyBytes,
     slackSigningSecret: config.slack?.signingSecret ?? null,
@@ -81,6 +99,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
       postgres: async () => {
         await pool.query('SELECT 1');
       },
+      ...(opts.breakers ? { breakers: opts.breakers } : {}),
     },
     logger: log,
     metrics: opts.metrics ?? null,
@@ -88,7 +107,21 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
       ? { store: opts.logRecords, maxBodyBytes: config.logs.otlpMaxBytes, retention: new LogRetention(opts.logRecords, { retentionMs: config.logs.retentionMs, log }) }
       : null,
   });
+  // The relay runs here, beside the edge that fills the inbox; every API process runs one and the inbox's row locks share the work.
+  const relay = inbox
+    ? startInboxRelay(client, inbox, intake, {
+        taskQueue: config.temporal.taskQueue,
+        incidentPolicy,
+        deployPolicy: config.deployWatch,
+        timeoutMs: DEFAULT_RELAY_TIMEOUT_MS,
+        batchSize: config.resilience.inbox.batchSize,
+        idleMs: config.resilience.inbox.relayEveryMs,
+        maxBackoffMs: config.resilience.inbox.maxBackoffMs,
+        log,
+      })
+    : null;
   const closeOwned = async (): Promise<void> => {
+    await relay?.stop();
     if (!opts.connection) await connection.close();
   };
   let port: number;

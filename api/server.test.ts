@@ -16,6 +16,9 @@ import { incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, MONITOR_GENERATION_WORKFLOW
 import { normalizeDatadogPayload } from '../domain/alert';
 import { freePort } from '../test/support/ports';
 import { createApiServer, type ApiServerDeps, type EdgeApp } from './server';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
+import { InMemoryInbox } from '../test/fakes/in-memory-inbox';
+import { DeliveryIntake } from '../use-cases/accept-delivery.use-case';
 import { deliveryHeaders, MERGE_COMMIT, pullRequestEvent, SECRET } from '../test/support/github-deliveries';
 
 const NAMESPACE = 'default';
@@ -322,6 +325,80 @@ describe('POST /webhooks/datadog', () => {
   });
 });
 
+describe('the inbox, while Temporal cannot be reached', () => {
+  let deadConnection: Connection;
+  let deadClient: WorkflowClient;
+  beforeAll(async () => {
+    deadConnection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    deadClient = new WorkflowClient({ connection: deadConnection, namespace: NAMESPACE });
+  });
+  afterAll(() => deadConnection.close());
+
+  it('keeps the delivery and answers 202 with its delivery id; later ones go to the inbox at once, behind it; /healthz shows the depth', async () => {
+    const inbox = new InMemoryInbox();
+    const { url } = await startServer({ client: deadClient, temporalTimeoutMs: 1_000, intake: new DeliveryIntake({ client: deadClient, inbox }) });
+    const first = alertPayload();
+    const second = alertPayload();
+
+    const response = await postWebhook(url, first);
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { incidentId: string; queued: boolean; deliveryId: string };
+    expect(answer).toEqual({ incidentId: idOf(first), queued: true, deliveryId: expect.any(String) });
+
+    const startedAt = Date.now();
+    const next = await postWebhook(url, second);
+    expect(next.status).toBe(202);
+    // Behind the first without asking Temporal again: well inside the 1 s the first one waited.
+    expect(Date.now() - startedAt).toBeLessThan(500);
+
+    expect(inbox.all().map((d) => ({ workflowId: d.workflowId, relayed: d.relayed }))).toEqual([
+      { workflowId: idOf(first), relayed: false },
+      { workflowId: idOf(second), relayed: false },
+    ]);
+    expect(inbox.all()[0]!.deliveryId).toBe(answer.deliveryId);
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
+    expect(health.inbox).toEqual({ enabled: true, ok: true, pending: 2, failing: 0, oldestReceivedAt: expect.any(String), queueing: true });
+    // Still ready: deliveries are accepted, so a load balancer must keep sending them.
+    const ready = await fetch(`${url}/readyz`);
+    expect({ status: ready.status, accepting: ((await ready.json()) as { accepting: boolean }).accepting }).toEqual({ status: 200, accepting: true });
+  });
+
+  it('answers 503 with Retry-After when Postgres is down too, naming both, and keeps nothing it did not say it kept', async () => {
+    const deadPool = new Pool({ connectionString: `postgres://steward@127.0.0.1:${await freePort()}/steward`, connectionTimeoutMillis: 1_000 });
+    try {
+      const { url } = await startServer({ client: deadClient, temporalTimeoutMs: 1_000, intake: new DeliveryIntake({ client: deadClient, inbox: new PostgresInbox(deadPool) }) });
+      const response = await postWebhook(url, alertPayload());
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await response.json()) as { error: string }).error).toMatch(/Temporal is unavailable .* and the inbox could not keep the delivery/);
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
+      expect(health.inbox).toEqual({ enabled: true, ok: false, error: expect.any(String) });
+      const ready = await fetch(`${url}/readyz`);
+      expect({ status: ready.status, accepting: ((await ready.json()) as { accepting: boolean }).accepting }).toEqual({ status: 503, accepting: false });
+    } finally {
+      await deadPool.end();
+    }
+  });
+
+  it('keeps a deploy too, answered with its watch id', async () => {
+    const inbox = new InMemoryInbox();
+    const { url } = await startServer({
+      client: deadClient,
+      temporalTimeoutMs: 1_000,
+      intake: new DeliveryIntake({ client: deadClient, inbox }),
+      deploys: { policy: loadConfig({}).deployWatch, services: loadConfig({}).services, maxBodyBytes: 1024 * 1024 },
+    });
+    const response = await fetch(`${url}/webhooks/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      body: JSON.stringify({ service: 'checkout-service', revision: 'v9.9.9' }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ watchId: expect.stringContaining('checkout-service'), queued: true, deliveryId: expect.any(String) });
+    expect(inbox.all()).toHaveLength(1);
+  });
+});
+
 describe('routing', () => {
   it('answers 404 to unknown paths', async () => {
     const { url } = await startServer();
@@ -354,6 +431,8 @@ describe('GET /healthz', () => {
       temporal: { ok: true },
       postgres: { ok: true },
       worker: { ok: false, pollers: 0, error: expect.stringContaining('no worker') },
+      inbox: { enabled: false },
+      breakers: [],
     });
   });
 
@@ -363,7 +442,7 @@ describe('GET /healthz', () => {
     const poll = connection.withAbortSignal(stopPolling.signal, () => pollWorkflowTask(taskQueue));
     try {
       const response = await eventually(() => fetch(`${url}/healthz`), (r) => r.status === 200);
-      expect(await response.json()).toEqual({ status: 'ok', temporal: { ok: true }, postgres: { ok: true }, worker: { ok: true, pollers: 1 } });
+      expect(await response.json()).toEqual({ status: 'ok', temporal: { ok: true }, postgres: { ok: true }, worker: { ok: true, pollers: 1 }, inbox: { enabled: false }, breakers: [] });
     } finally {
       stopPolling.abort();
       const pollOutcome = await poll.then(() => 'a task arrived', (error: unknown) => error);

@@ -4,6 +4,7 @@ import { methodNotAllowed, parseBodiesKeepingRaw, type ApiServerDeps, type EdgeA
 import { edgeErrorHandler, reject } from './http-errors';
 import { observeRequests } from './observed-requests';
 import { ROUTE_MODULES } from './routes';
+import { DeliveryIntake } from '../use-cases/accept-delivery.use-case';
 
 export type { ApiServerDeps, EdgeApp } from './edge-app';
 
@@ -20,7 +21,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** The app, routes registered; `listen` it, or hand its `server` to a test. */
 export function createApiServer(deps: ApiServerDeps): EdgeApp {
   const log = deps.logger ?? ((line: string) => console.log(line));
-  const context: EdgeContext = { deps, log, temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS };
+  const intake = deps.intake ?? new DeliveryIntake({ client: deps.client, inbox: null, log });
+  const context: EdgeContext = { deps, intake, log, temporalTimeoutMs: deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS };
   const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: false,
@@ -41,6 +43,7 @@ export function createApiServer(deps: ApiServerDeps): EdgeApp {
   });
   parseBodiesKeepingRaw(app, deps.maxBodyBytes);
   observeRequests(app, deps.metrics?.port ?? null);
+  deps.metrics?.port.watchInboxDepth(() => intake.inboxDepth());
 
   const methods = methodNotAllowed(app);
   for (const registerRoutes of ROUTE_MODULES) registerRoutes(app, context);

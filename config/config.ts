@@ -4,6 +4,7 @@ import type { DeployWatchPolicy, MonitorGenerationPolicy } from '../contracts';
 import type { ServicesConfig } from '../domain/service-config';
 import { describeIssues } from '../lib/describe-issues';
 import { apiConfig, apiEnv, type ApiConfig } from './api.config';
+import { resilienceConfig, resilienceEnv, type ResilienceConfig } from './resilience.config';
 import { deployWatchConfig, deployWatchEnv } from './deploy-watch.config';
 import { monitorGenerationConfig, monitorGenerationEnv } from './monitor-generation.config';
 import { ConfigError } from './env';
@@ -46,6 +47,7 @@ const EnvSchema = z.object({
   ...integrationsEnv,
   ...logsEnv,
   ...observabilityEnv,
+  ...resilienceEnv,
 });
 
 /** Every variable Steward reads; .env.example documents each (a test holds them together). */
@@ -56,6 +58,8 @@ export interface StewardConfig extends IncidentPolicyConfig {
   temporal: TemporalConfig;
   databaseUrl: string | null;
   api: ApiConfig;
+  /** The inbox relay's pace and the circuit breakers' threshold and cool-down. */
+  resilience: ResilienceConfig;
   model: ModelConfig;
   /** Model spend after which an incident makes no further model call; 0 means no limit. */
   incidentBudgetUsd: number;
@@ -98,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StewardConfig 
     temporal: temporalConfig(e),
     databaseUrl: e.DATABASE_URL ?? null,
     api: apiConfig(e),
+    resilience: resilienceConfig(e),
     ...incidentPolicyConfig(e),
     model: modelConfig(e),
     incidentBudgetUsd: e.STEWARD_INCIDENT_BUDGET_USD,

@@ -179,6 +179,12 @@ export const ERROR_TYPES = {
   evalCaseExists: 'EvalCaseExists',
   /** A change touches a path no fix may change (CI configuration, code owners, .git; domain/change-policy.ts): the same diff is refused again. */
   changeTouchesProtectedPath: 'ChangeTouchesProtectedPath',
+  /**
+   * A model provider, Datadog, GitHub or Slack failed too often in a row: its circuit breaker fails
+   * calls fast for a cool-down (STEWARD_BREAKER_COOL_DOWN). Retryable: Temporal retries it later, when
+   * the breaker lets a probe through, instead of hammering a service that is down.
+   */
+  circuitOpen: 'CircuitOpen',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 

@@ -228,11 +228,11 @@ describe('the Helm chart', () => {
       }
     });
 
-    it('probes /healthz: readiness of the API on its port, liveness and readiness of the workers on their health port', () => {
+    it('probes /readyz for the API\'s readiness on its port, /healthz for liveness and readiness of the workers on their health port', () => {
       const api = podOf(workload(manifests, 'Deployment', 'steward-api')).containers[0]!;
       const apiPort = api.ports!.find((port) => port.name === 'http')!.containerPort;
       expect(String(apiPort)).toBe(envValue(api, 'STEWARD_API_PORT'));
-      expect(api.readinessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(api.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });
       expect(api.livenessProbe!.tcpSocket).toEqual({ port: 'http' });
       for (const worker of [podOf(workload(manifests, 'Deployment', 'steward-incident-worker')).containers[0]!, podOf(workload(manifests, 'StatefulSet', 'steward-sandbox-host')).containers[0]!]) {
         const healthPort = worker.ports!.find((port) => port.name === 'health')!.containerPort;

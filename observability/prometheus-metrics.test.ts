@@ -119,4 +119,20 @@ describe('PrometheusMetrics', () => {
     // The process's own figures come with it.
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
   });
+
+  it("reads the inbox's depth at each scrape, and shows no inbox series when it cannot be read", async () => {
+    let depth: { pending: number; failing: number } | Error = { pending: 4, failing: 1 };
+    metrics.watchInboxDepth(async () => {
+      if (depth instanceof Error) throw depth;
+      return depth;
+    });
+    expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'pending' })).toBe(4);
+    expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'failing' })).toBe(1);
+    depth = { pending: 0, failing: 0 };
+    expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'pending' })).toBe(0);
+    depth = new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    expect(await valuesOf(metrics, 'steward_inbox_deliveries')).toEqual([]);
+    // The rest of the scrape still answers.
+    await expect(metrics.metrics()).resolves.toContain('steward_circuit_breaker_state');
+  });
 });

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CircuitBreakerState, MetricsPort, ModelUsageFigures } from '../ports/metrics.port';
+import type { CircuitBreakerState, InboxDepthFigures, MetricsPort, ModelUsageFigures } from '../ports/metrics.port';
 
 /**
  * Steward's metrics on a prom-client registry, served as `/metrics` by the API and by every
@@ -32,6 +32,7 @@ export const STEWARD_METRIC_NAMES = [
   'steward_monitors_generated_total',
   'steward_monitors_dropped_total',
   'steward_circuit_breaker_state',
+  'steward_inbox_deliveries',
 ] as const;
 
 export class PrometheusMetrics implements MetricsPort {
@@ -51,6 +52,7 @@ export class PrometheusMetrics implements MetricsPort {
   private readonly monitorsGeneratedTotal: Counter;
   private readonly monitorsDroppedTotal: Counter<'stage'>;
   private readonly circuitBreakers: Gauge<'breaker' | 'state'>;
+  private inboxDepthReader: (() => Promise<InboxDepthFigures | null>) | null = null;
 
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
     this.registry = new Registry();
@@ -73,6 +75,22 @@ export class PrometheusMetrics implements MetricsPort {
     this.monitorsGeneratedTotal = new Counter({ name: 'steward_monitors_generated_total', help: 'Monitors created from merged changes.', registers });
     this.monitorsDroppedTotal = new Counter({ name: 'steward_monitors_dropped_total', help: 'Proposed monitors dropped, by the stage that dropped them.', labelNames: ['stage'], registers });
     this.circuitBreakers = new Gauge({ name: 'steward_circuit_breaker_state', help: "1 for each circuit breaker's current state, 0 for its other states.", labelNames: ['breaker', 'state'], registers });
+    const metrics = this;
+    new Gauge({
+      name: 'steward_inbox_deliveries',
+      help: "Deliveries kept in the durable inbox for Temporal: state=\"pending\" all of them, state=\"failing\" those a relay already tried. Absent where the process keeps no inbox.",
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        // A scrape while Postgres is down gets no inbox series rather than a failed scrape or a stale
+        // depth: /healthz names the failure, and the rest of the figures are still worth having.
+        this.reset();
+        const depth = metrics.inboxDepthReader ? await metrics.inboxDepthReader().catch(() => null) : null;
+        if (!depth) return;
+        this.set({ state: 'pending' }, depth.pending);
+        this.set({ state: 'failing' }, depth.failing);
+      },
+    });
   }
 
   get contentType(): string {
@@ -127,6 +145,9 @@ export class PrometheusMetrics implements MetricsPort {
   circuitBreakerState(breaker: string, state: CircuitBreakerState): void {
     // One series per state, so that a panel can show the state as well as count open breakers.
     for (const candidate of CIRCUIT_BREAKER_STATES) this.circuitBreakers.set({ breaker, state: candidate }, candidate === state ? 1 : 0);
+  }
+  watchInboxDepth(read: () => Promise<InboxDepthFigures | null>): void {
+    this.inboxDepthReader = read;
   }
 }
 

@@ -38,4 +38,15 @@ export interface MetricsPort {
   /** Proposals dropped, by the stage that dropped them (grounding, validation, cap, …). */
   monitorsDropped(stage: string, count: number): void;
   circuitBreakerState(breaker: string, state: CircuitBreakerState): void;
+  /**
+   * Where the durable inbox's depth is read at each scrape (deliveries kept while Temporal did not
+   * take them): a gauge, not a fact, so it is read when asked rather than pushed.
+   */
+  watchInboxDepth(read: () => Promise<InboxDepthFigures | null>): void;
+}
+
+export interface InboxDepthFigures {
+  pending: number;
+  /** Of the pending ones, those a relay already tried and failed. */
+  failing: number;
 }

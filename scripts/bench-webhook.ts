@@ -176,7 +176,7 @@ function startPaths(bench: Bench, webhookUrl: string, noWorkerQueue: string): St
       },
     },
     {
-      name: "bare signalWithStart + describe (the API's Temporal calls)",
+      name: 'bare signalWithStart + describe (what the API did before)',
       prepare(cycleKey) {
         const options = optionsFor(`${cycleKey}-sws-describe`);
         return async () => {

@@ -11,6 +11,7 @@ import {
 } from '../contracts';
 import type { NormalizedAlert } from '../domain/alert';
 import type { IncidentStatus } from '../domain/incident';
+import { signalWithStartReporting } from './signal-with-start';
 
 /**
  * An alert delivery becomes its incident: the first delivery of an alert cycle starts the incident's
@@ -33,7 +34,7 @@ export interface DeliverAlertInput {
   taskQueue: string;
 }
 
-/** Written only when signal-with-start creates the run, so reading it back tells a start from a join. */
+/** Written only when signal-with-start creates the run: which delivery opened the incident, for whoever reads the run. */
 export const OPENING_DELIVERY_MEMO = 'openingDeliveryId';
 /** Temporal's server caps user metadata; an overlong alert title must not make the start fail. */
 const SUMMARY_MAX_CHARS = 200;
@@ -94,18 +95,23 @@ export function alertSignalWithStartOptions(
   };
 }
 
-/** Hands the delivery to its incident's workflow; resolves once Temporal holds it. */
-export async function deliverAlert(client: WorkflowClient, input: DeliverAlertInput, options: { timeoutMs: number }): Promise<AlertDeliveryOutcome> {
-  const deliveryId = randomUUID();
+/**
+ * Hands the delivery to its incident's workflow; resolves once Temporal holds it. `deliveryId` is the
+ * signal-with-start's request id, so the same delivery sent twice (a relay retrying it) counts once.
+ */
+export async function deliverAlert(
+  client: WorkflowClient,
+  input: DeliverAlertInput,
+  options: { timeoutMs: number; deliveryId?: string },
+): Promise<AlertDeliveryOutcome> {
+  const deliveryId = options.deliveryId ?? randomUUID();
   const startOptions = alertSignalWithStartOptions(input, deliveryId);
   const incidentId = startOptions.workflowId;
   try {
-    return await client.withDeadline(Date.now() + options.timeoutMs, async () => {
-      const handle = await client.signalWithStart<IncidentWorkflow, [NormalizedAlert]>(INCIDENT_WORKFLOW_TYPE, startOptions);
-      // The SDK does not say whether the run was created or joined; the memo only a creation writes does.
-      const description = await client.getHandle(incidentId, handle.signaledRunId).describe();
-      return { incidentId, closed: false, runId: handle.signaledRunId, joined: description.memo?.[OPENING_DELIVERY_MEMO] !== deliveryId };
-    });
+    const { runId, started } = await client.withDeadline(Date.now() + options.timeoutMs, () =>
+      signalWithStartReporting<[IncidentWorkflowInput], [NormalizedAlert]>(client, INCIDENT_WORKFLOW_TYPE, startOptions, deliveryId),
+    );
+    return { incidentId, closed: false, runId, joined: !started };
   } catch (error) {
     // Refused by ALLOW_DUPLICATE_FAILED_ONLY: the cycle's incident completed, so the delivery is acknowledged.
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { incidentId, closed: true };

@@ -97,6 +97,22 @@ describe('deliverDeploy', () => {
     expect(next).toMatchObject({ closed: false, joined: false });
   });
 
+  it('counts one delivery id once: the same delivery sent again (a relay retrying it) is neither a second start nor a second signal', async () => {
+    const event = deploy();
+    const deliveryId = `delivery-${randomBytes(6).toString('hex')}`;
+    const first = await deliverDeploy(client.workflow, { deploy: event, policy, taskQueue }, { timeoutMs: 5_000, deliveryId });
+    const again = await deliverDeploy(client.workflow, { deploy: event, policy, taskQueue }, { timeoutMs: 5_000, deliveryId });
+    const other = await deliverDeploy(client.workflow, { deploy: { ...event, source: 'cli' }, policy, taskQueue }, { timeoutMs: 5_000, deliveryId: `${deliveryId}-other` });
+    expect(first).toMatchObject({ closed: false, joined: false });
+    expect(again).toMatchObject({ closed: false, runId: (first as { runId: string }).runId });
+    expect(other).toMatchObject({ closed: false, joined: true, runId: (first as { runId: string }).runId });
+    const record = await recordOf(first.watchId, 2);
+    // Two deliveries, not three: give a retry a moment to show up before counting.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await client.workflow.getHandle(first.watchId).query(standInRecordQuery)).deliveries.map((d) => d.source)).toEqual(['webhook', 'cli']);
+    expect(record.deliveries.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('does not re-open a completed watch, and runs a terminated one again', async () => {
     const completed = deploy();
     const first = await deliver(completed);

@@ -12,6 +12,7 @@ import {
   type DeployWatchWorkflowInput,
 } from '../contracts';
 import type { DeployEvent } from '../domain/deploy';
+import { signalWithStartReporting } from './signal-with-start';
 
 /**
  * A deploy, from any of its sources (the deploy webhook, GitHub's deployment_status and
@@ -34,7 +35,7 @@ export interface DeliverDeployInput {
   taskQueue: string;
 }
 
-/** Written only when signal-with-start creates the run, so reading it back tells a start from a join. */
+/** Written only when signal-with-start creates the run: which delivery opened the watch, for whoever reads the run. */
 export const OPENING_DEPLOY_DELIVERY_MEMO = 'openingDeliveryId';
 /** Temporal's server caps user metadata; an overlong service name must not make the start fail. */
 const SUMMARY_MAX_CHARS = 200;
@@ -111,18 +112,23 @@ export function deploySignalWithStartOptions(
   };
 }
 
-/** Hands the deploy to its watch; resolves once Temporal holds it. */
-export async function deliverDeploy(client: WorkflowClient, input: DeliverDeployInput, options: { timeoutMs: number }): Promise<DeployDeliveryOutcome> {
-  const deliveryId = randomUUID();
+/**
+ * Hands the deploy to its watch; resolves once Temporal holds it. `deliveryId` is the
+ * signal-with-start's request id, so the same delivery sent twice (a relay retrying it) counts once.
+ */
+export async function deliverDeploy(
+  client: WorkflowClient,
+  input: DeliverDeployInput,
+  options: { timeoutMs: number; deliveryId?: string },
+): Promise<DeployDeliveryOutcome> {
+  const deliveryId = options.deliveryId ?? randomUUID();
   const startOptions = deploySignalWithStartOptions(input, deliveryId);
   const watchId = startOptions.workflowId;
   try {
-    return await client.withDeadline(Date.now() + options.timeoutMs, async () => {
-      const handle = await client.signalWithStart<DeployWatchWorkflow, [DeployEvent]>(DEPLOY_WATCH_WORKFLOW_TYPE, startOptions);
-      // The SDK does not say whether the run was created or joined; the memo only a creation writes does.
-      const description = await client.getHandle(watchId, handle.signaledRunId).describe();
-      return { watchId, closed: false, runId: handle.signaledRunId, joined: description.memo?.[OPENING_DEPLOY_DELIVERY_MEMO] !== deliveryId };
-    });
+    const { runId, started } = await client.withDeadline(Date.now() + options.timeoutMs, () =>
+      signalWithStartReporting<[DeployWatchWorkflowInput], [DeployEvent]>(client, DEPLOY_WATCH_WORKFLOW_TYPE, startOptions, deliveryId),
+    );
+    return { watchId, closed: false, runId, joined: !started };
   } catch (error) {
     // Refused by ALLOW_DUPLICATE_FAILED_ONLY: the revision's watch completed, so the delivery is acknowledged.
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { watchId, closed: true };

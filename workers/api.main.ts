@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { startApi } from '../api/main';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
 import { ConfigError, loadConfig, required } from '../config/config';
 import { buildLogStore } from './dependencies';
 import { startProcessObservability } from './worker-observability';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const api = await startApi(config, { pool, dataConverter: stewardDataConverter(pool, config.temporal.payloadOffloadBytes), logRecords: buildLogStore(config, pool),
     metrics: { port: observed.metrics, exposition: observed.exposition },
     clientInterceptors: observed.tracing.clientInterceptors,
+    inbox: new PostgresInbox(pool),
   });
   const shutdown = (signal: string): void => {
     console.log(`${signal}: stopping the API`);

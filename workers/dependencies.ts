@@ -38,6 +38,7 @@ import type { ModelPort } from '../ports/model.port';
 import type { MonitorAuthoringPort, MonitorsPort } from '../ports/monitors.port';
 import { buildSandboxBackend, type SandboxBackend } from './sandbox-backend';
 import { notifierWithCrashAfterSend, withCrashAfter } from './fault-injection';
+import { OutboundBreakers } from './circuit-breakers';
 
 export interface BuiltPorts {
   ports: IncidentPorts;
@@ -45,9 +46,18 @@ export interface BuiltPorts {
   labels: string[];
   /** The sandbox backend behind `ports.sandbox`, with its snapshot store when it has one. */
   sandboxBackend: SandboxBackend;
+  /** The circuit breakers guarding the model providers, Datadog, GitHub and Slack, for /healthz and metrics. */
+  breakers: OutboundBreakers;
 }
 
-function buildModel(config: StewardConfig): { model: ModelPort; label: string } {
+export interface BuildOptions {
+  print?: (text: string) => void;
+  webUiUrl?: string | null;
+  /** The process's breakers, when something else (the API's /healthz) reads them too; else new ones. */
+  breakers?: OutboundBreakers;
+}
+
+function buildModel(config: StewardConfig, breakers: OutboundBreakers): { model: ModelPort; label: string } {
   const settings = config.model;
   if (settings.provider === 'replay') {
     const model = new ReplayModel(settings.transcriptPath);
@@ -55,15 +65,17 @@ function buildModel(config: StewardConfig): { model: ModelPort; label: string } 
   }
   const forStage = (stage: ModelStage): ModelPort => {
     const model = settings.models[stage];
-    if (settings.provider === 'anthropic') return new AnthropicModel({ apiKey: settings.apiKey!, model, ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}) });
-    return new OpenAIModel({
+    // One breaker per provider, shared by its stages: a provider that is down is down for all of them.
+    const service = `model:${settings.provider}`;
+    if (settings.provider === 'anthropic') return breakers.guard(service, new AnthropicModel({ apiKey: settings.apiKey!, model, ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}) }));
+    return breakers.guard(service, new OpenAIModel({
       // Self-hosted servers often take no key, but the SDK insists on one.
       apiKey: settings.apiKey ?? 'not-needed',
       model,
       provider: settings.provider,
       structuredOutput: settings.structuredOutput,
       ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
-    });
+    }));
   };
   const routed = new StageRoutingModel({ triage: forStage('triage'), reproduce: forStage('reproduce'), fix: forStage('fix'), review: forStage('review') });
   const stages = (Object.entries(settings.models) as [ModelStage, string][]).map(([stage, model]) => `${stage} ${model}`).join(', ');
@@ -113,11 +125,12 @@ function retentionLabel(ms: number): string {
 }
 
 /** The GitHub App when it is configured, else the local git code host; the CLI's monitor figures read through the same. */
-export function buildCodeHost(config: StewardConfig, pool: Pool): { port: CodeHostPort; label: string } {
+export function buildCodeHost(config: StewardConfig, pool: Pool, breakers?: OutboundBreakers): { port: CodeHostPort; label: string } {
+  const guard = <T extends object>(adapter: T): T => (breakers ? breakers.guard('github', adapter) : adapter);
   return (
     config.codeHost.provider === 'github-app'
       ? {
-          port: new GitHubAppCodeHost({
+          port: guard(new GitHubAppCodeHost({
             appId: config.codeHost.appId,
             privateKey: config.codeHost.privateKey,
             ...(config.codeHost.installationId ? { installationId: config.codeHost.installationId } : {}),
@@ -125,7 +138,7 @@ export function buildCodeHost(config: StewardConfig, pool: Pool): { port: CodeHo
             repositories: Object.fromEntries(Object.entries(config.services).map(([service, s]) => [service, s.githubRepository!])),
             // git blame has no REST endpoint: lines are blamed in mirrors of what the sandboxes clone.
             blame: { directory: path.join(config.dataDir, 'blame-mirrors'), cloneLocations: Object.fromEntries(Object.entries(config.services).map(([service, s]) => [service, s.repository])) },
-          }),
+          })),
           label: `code host: GitHub App ${config.codeHost.appId}${config.codeHost.baseUrl ? ` at ${config.codeHost.baseUrl}` : ''}`,
         }
       : { port: new LocalGitCodeHost({ pool }), label: 'code host: local git repositories; a PR is a branch plus a record in Postgres (not GitHub)' }
@@ -133,10 +146,11 @@ export function buildCodeHost(config: StewardConfig, pool: Pool): { port: CodeHo
 }
 
 /** Datadog when it is configured, else the embedded monitor store. */
-export function buildMonitors(config: StewardConfig, pool: Pool): { port: MonitorsPort & MonitorAuthoringPort; label: string } {
+export function buildMonitors(config: StewardConfig, pool: Pool, breakers?: OutboundBreakers): { port: MonitorsPort & MonitorAuthoringPort; label: string } {
+  const guard = <T extends object>(adapter: T): T => (breakers ? breakers.guard('datadog', adapter) : adapter);
   return (
     config.monitors.provider === 'datadog'
-      ? { port: new DatadogMonitors(config.monitors), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
+      ? { port: guard(new DatadogMonitors(config.monitors)), label: `monitors: Datadog at ${config.monitors.baseUrl ?? config.monitors.site}` }
       : { port: new PostgresMonitors(pool), label: 'monitors: kept in Postgres (embedded monitor store, not Datadog)' }
   );
 }
@@ -152,27 +166,28 @@ export function buildCodeSearch(config: StewardConfig): { codeSearch: GitCodeSea
 }
 
 /** The composition root's one decision: which adapter serves each port, from configuration. */
-export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: { print?: (text: string) => void; webUiUrl?: string | null } = {}): BuiltPorts {
-  const built = buildModel(config);
+export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: BuildOptions = {}): BuiltPorts {
+  const breakers = options.breakers ?? new OutboundBreakers(config.resilience.breakers);
+  const built = buildModel(config, breakers);
   const ledger = new PostgresIncidentLedger(pool);
   const metered = new MeteredModel(built.model, ledger, config.modelPrices, config.incidentBudgetUsd > 0 ? config.incidentBudgetUsd : null);
   // Outside the meter: a call the budget refuses is a span with its error, and counts no tokens.
   const model = new ObservedModel(metered, processMetrics(), config.modelPrices, requestModelOf(config));
   const modelLabel = `${built.label}; budget ${config.incidentBudgetUsd > 0 ? `$${config.incidentBudgetUsd} per incident` : 'unlimited'}`;
-  const codeHost = buildCodeHost(config, pool);
-  const monitors = buildMonitors(config, pool);
+  const codeHost = buildCodeHost(config, pool, breakers);
+  const monitors = buildMonitors(config, pool, breakers);
   // The sandbox's own account of each start and command, kept apart from the worker's output.
   const sandboxLog = path.join(config.dataDir, 'sandbox.log');
   const sandboxBackend = buildSandboxBackend(config, { log: (line) => fs.appendFileSync(sandboxLog, `${new Date().toISOString()} ${line}\n`) });
   const notifier = config.slack
-    ? new SlackNotifier({
+    ? breakers.guard('slack', new SlackNotifier({
         botToken: config.slack.botToken,
         channel: config.slack.channel,
         apiUrl: config.slack.apiUrl,
         channelsByService: Object.fromEntries(
           Object.entries(config.services).flatMap(([service, settings]) => (settings.slackChannel ? [[service, settings.slackChannel]] : [])),
         ),
-      })
+      }))
     : new ConsoleNotifier({ deliveryLogPath: path.join(config.dataDir, 'notifications.jsonl'), print: options.print });
   const { codeSearch, mirrors: codeSearchMirrors } = buildCodeSearch(config);
   return {
@@ -188,7 +203,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       incidentRuns: new TemporalIncidentRuns(() => Context.current().client.workflow),
       conversations: new PostgresAgentConversations(pool),
       fixAgentTokenBudget: config.fixAgent.tokenBudgetPerIncident,
-      logs: config.monitors.provider === 'datadog' ? new DatadogLogs(config.monitors) : buildLogStore(config, pool),
+      logs: config.monitors.provider === 'datadog' ? breakers.guard('datadog', new DatadogLogs(config.monitors)) : buildLogStore(config, pool),
       codeSearch,
       signatures: new PostgresSignatureStore(pool),
       generatedMonitors: new PostgresGeneratedMonitors(pool),
@@ -211,6 +226,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
       `code search: git, in each service's repository (local folders in place, remote ones mirrored under ${codeSearchMirrors})`,
     ],
     sandboxBackend,
+    breakers,
   };
 }
 
@@ -218,10 +234,10 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: {
 export function buildIncidentActivities(
   config: StewardConfig,
   pool: Pool,
-  options: { print?: (text: string) => void; webUiUrl?: string | null } = {},
-): { activities: IncidentActivities; labels: string[]; sandboxBackend: SandboxBackend } {
-  const { ports, labels, sandboxBackend } = buildIncidentPorts(config, pool, options);
+  options: BuildOptions = {},
+): { activities: IncidentActivities; labels: string[]; sandboxBackend: SandboxBackend; breakers: OutboundBreakers } {
+  const { ports, labels, sandboxBackend, breakers } = buildIncidentPorts(config, pool, options);
   const { crashAfter, markerDir } = config.faults;
   const notifier = notifierWithCrashAfterSend(ports.notifier, crashAfter, markerDir);
-  return { activities: withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir), labels, sandboxBackend };
+  return { activities: withCrashAfter(createIncidentActivities({ ...ports, notifier }), crashAfter, markerDir), labels, sandboxBackend, breakers };
 }

@@ -19,11 +19,13 @@ import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.ada
 import type { CommentTarget, LocalPullRequest, RepositoryRef } from '../ports/code-host.port';
 import type { LocalMonitorTransitionRecord } from '../ports/local-monitor-state.port';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
 import type { Monitor } from '../ports/monitors.port';
 import { migrate } from '../store/migrate';
 import { buildIncidentActivities, buildLocalMonitorEvaluator, buildLogStore } from './dependencies';
 import { createStewardWorkers } from './workers-by-role';
 import { startProcessObservability, workerObservability } from './worker-observability';
+import { OutboundBreakers } from './circuit-breakers';
 
 export interface RunningSteward {
   config: StewardConfig;
@@ -100,9 +102,18 @@ export async function startSteward(
   // The API listens before the workers are built: the local monitor evaluator posts its alerts to
   // the port the API really got, which STEWARD_API_PORT=0 leaves to the system. Alerts that arrive
   // before a worker polls wait in Temporal.
+  // One set of breakers for the process: the workers' adapters trip them, the API's /healthz shows them.
+  const breakers = new OutboundBreakers(resolved.resilience.breakers, { log });
   const api: RunningApi | null = options.withApi
-    ? await startApi(resolved, { connection: clientConnection, pool, dataConverter, webUiUrl: stack.webUiUrl, logger: log,
+    ? await startApi(resolved, {
+        connection: clientConnection,
+        pool,
+        dataConverter,
+        webUiUrl: stack.webUiUrl,
+        logger: log,
         logRecords: buildLogStore(resolved, pool),
+        inbox: new PostgresInbox(pool),
+        breakers: () => breakers.states(),
         metrics: { port: observed.metrics, exposition: observed.exposition },
         clientInterceptors: observed.tracing.clientInterceptors,
       })
@@ -113,7 +124,7 @@ export async function startSteward(
   });
   let started: Awaited<ReturnType<typeof createStewardWorkers>>;
   try {
-    const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl });
+    const { activities, labels, sandboxBackend } = buildIncidentActivities(resolved, pool, { print: options.print, webUiUrl: stack.webUiUrl, breakers });
     const evaluatorConfig = api && resolved.logs.localMonitorsWebhookUrl === null ? { ...resolved, logs: { ...resolved.logs, localMonitorsWebhookUrl: api.url } } : resolved;
     const localMonitors = buildLocalMonitorEvaluator(evaluatorConfig, pool);
     for (const label of [...labels, localMonitors.label]) log(`steward: ${label}`);

@@ -24,6 +24,14 @@ describe('workerHealth', () => {
     }
   });
 
+  it('lists the circuit breakers, and an open one leaves the worker healthy: a restart would not bring the service back', () => {
+    const open = { name: 'github', state: 'open' as const, consecutiveFailures: 5, retryAt: '2026-12-03T12:00:30.000Z' };
+    expect(workerHealth([worker('steward-incidents', 'RUNNING')], () => [open])).toEqual({
+      healthy: true,
+      body: { status: 'ok', workers: [{ name: 'steward-incidents', state: 'RUNNING' }], breakers: [open] },
+    });
+  });
+
   it('is not healthy with no worker at all', () => {
     expect(workerHealth([])).toEqual({ healthy: false, body: { status: 'degraded', workers: [] } });
   });

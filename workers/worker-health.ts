@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { State } from '@temporalio/worker';
+import type { BreakerState } from '../lib/circuit-breaker';
 
 /**
  * GET /healthz for `npm run worker`, which otherwise has no port: what an orchestrator's liveness
@@ -20,10 +21,17 @@ export interface WorkerHealthServer {
   close(): Promise<void>;
 }
 
-export function workerHealth(workers: readonly WatchedWorker[]): { healthy: boolean; body: { status: 'ok' | 'degraded'; workers: { name: string; state: State }[] } } {
+/**
+ * The circuit breakers of the process's outbound calls (`breakers`) are listed, not judged: an open
+ * one means a service is down, which a restart of this process would not bring back.
+ */
+export function workerHealth(
+  workers: readonly WatchedWorker[],
+  breakers?: () => BreakerState[],
+): { healthy: boolean; body: { status: 'ok' | 'degraded'; workers: { name: string; state: State }[]; breakers?: BreakerState[] } } {
   const states = workers.map((worker) => ({ name: worker.name, state: worker.getState() }));
   const healthy = states.length > 0 && states.every((worker) => worker.state === 'RUNNING');
-  return { healthy, body: { status: healthy ? 'ok' : 'degraded', workers: states } };
+  return { healthy, body: { status: healthy ? 'ok' : 'degraded', workers: states, ...(breakers ? { breakers: breakers() } : {}) } };
 }
 
 /**
@@ -36,6 +44,7 @@ export async function startWorkerHealthServer(options: {
   host?: string;
   workers: readonly WatchedWorker[];
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  breakers?: () => BreakerState[];
 }): Promise<WorkerHealthServer> {
   const server = http.createServer((request, response) => {
     const pathname = new URL(request.url ?? '/', 'http://worker').pathname;
@@ -51,7 +60,7 @@ export async function startWorkerHealthServer(options: {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `not found: this port serves ${served} only` }));
       return;
     }
-    const { healthy, body } = workerHealth(options.workers);
+    const { healthy, body } = workerHealth(options.workers, options.breakers);
     response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   // Probes come from the node's kubelet, not from this host: every interface.

@@ -12,6 +12,7 @@ import { createStewardWorkers } from './workers-by-role';
 import { startWorkerHealthServer } from './worker-health';
 import { startProcessObservability, workerObservability } from './worker-observability';
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
+import { OutboundBreakers } from './circuit-breakers';
 
 /**
  * Workers alone, against a Temporal and a Postgres that already run: for scaling out incident
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   await migrate(pool);
   const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
   const connection = await NativeConnection.connect(connectionOptions);
-  const { activities, sandboxBackend, labels } = buildIncidentActivities(config, pool);
+  const { activities, sandboxBackend, labels, breakers } = buildIncidentActivities(config, pool, { breakers: new OutboundBreakers(config.resilience.breakers, { log: (line) => console.log(`steward-worker ${process.pid}: ${line}`) }) });
   // What each port is, said at start as `npm start` says it: above all, how sandboxes are isolated.
   for (const label of labels) console.log(`steward-worker ${process.pid}: ${label}`);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const health =
     config.temporal.workerHealthPort === null
       ? null
-      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })), metrics: observed.exposition });
+      : await startWorkerHealthServer({ port: config.temporal.workerHealthPort, workers: workers.map((worker) => ({ name: worker.options.taskQueue, getState: () => worker.getState() })), metrics: observed.exposition, breakers: () => breakers.states() });
   if (health) console.log(`steward-worker ${process.pid}: health at ${health.url}/healthz, metrics at ${health.url}/metrics (STEWARD_WORKER_HEALTH_PORT)`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));

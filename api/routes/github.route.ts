@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify';
 import { IncidentNotRunningError } from '../../use-cases/decide-on-fix.use-case';
-import { deliverDeploy } from '../../use-cases/deliver-deploy.use-case';
 import { generateMonitors, type MonitorGenerationOutcome } from '../../use-cases/generate-monitors.use-case';
 import { resolvePullRequest } from '../../use-cases/resolve-pull-request.use-case';
 import { answerNotConfigured, type EdgeContext, type RouteModule } from '../edge-app';
@@ -89,14 +88,14 @@ async function startMonitorGeneration({ deps, log, temporalTimeoutMs }: EdgeCont
   return outcome;
 }
 
-async function recordDeploy({ deps, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, event: GitHubDeployEvent, delivery: VerifiedDelivery): Promise<FastifyReply> {
+async function recordDeploy({ deps, intake, log, temporalTimeoutMs }: EdgeContext, reply: FastifyReply, event: GitHubDeployEvent, delivery: VerifiedDelivery): Promise<FastifyReply> {
   const deploys = deps.deploys ?? null;
   // Acknowledged, so that GitHub does not mark the App's webhook as failing over events it was subscribed to.
   if (deploys === null) return reply.code(202).send({ ignored: true, reason: 'deploy intake is not configured' });
   const delivered = deployFromGitHubEvent(event, delivery.body, deploys.services, new Date());
   if (delivered.deploy === null) return reply.code(202).send({ ignored: true, reason: delivered.ignored });
   const { deploy } = delivered;
-  const outcome = await deliverDeploy(deps.client, { deploy, policy: deploys.policy, taskQueue: deps.taskQueue }, { timeoutMs: temporalTimeoutMs });
-  log(`GitHub ${event}: ${deploy.service} at ${deploy.revision}${deploy.build?.status === 'failure' ? ' failed' : ''}, ${outcome.closed ? `after ${outcome.watchId} completed` : `${outcome.joined ? 'joined' : 'started'} ${outcome.watchId}`}`);
+  const outcome = await intake.acceptDeploy({ deploy, policy: deploys.policy, taskQueue: deps.taskQueue }, { timeoutMs: temporalTimeoutMs });
+  log(`GitHub ${event}: ${deploy.service} at ${deploy.revision}${deploy.build?.status === 'failure' ? ' failed' : ''}, ${'queued' in outcome ? `kept in the inbox for ${outcome.watchId}` : outcome.closed ? `after ${outcome.watchId} completed` : `${outcome.joined ? 'joined' : 'started'} ${outcome.watchId}`}`);
   return reply.code(202).send(deployAnswer(outcome));
 }

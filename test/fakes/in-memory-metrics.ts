@@ -1,4 +1,4 @@
-import type { CircuitBreakerState, MetricsPort, ModelUsageFigures } from '../../ports/metrics.port';
+import type { CircuitBreakerState, InboxDepthFigures, MetricsPort, ModelUsageFigures } from '../../ports/metrics.port';
 
 /** MetricsPort that keeps each fact as it was recorded, in order, for tests to read back. */
 export class InMemoryMetrics implements MetricsPort {
@@ -54,5 +54,9 @@ export class InMemoryMetrics implements MetricsPort {
   }
   circuitBreakerState(breaker: string, state: CircuitBreakerState): void {
     this.circuitBreakers[breaker] = state;
+  }
+  inboxDepthReader: (() => Promise<InboxDepthFigures | null>) | null = null;
+  watchInboxDepth(read: () => Promise<InboxDepthFigures | null>): void {
+    this.inboxDepthReader = read;
   }
 }

@@ -1,0 +1,131 @@
+import type { InboxDelivery, InboxPort, PendingDelivery, RelayAttempt } from '../ports/inbox.port';
+
+/**
+ * What every InboxPort must do: one suite, run against Postgres (postgres-inbox.adapter.test.ts)
+ * and the in-memory fake the use-case tests use (test/fakes/in-memory-inbox.test.ts).
+ * `reset` empties the store before each test, since depth counts every pending delivery.
+ */
+let sequence = 0;
+
+export function describeInboxContract(name: string, setup: { store: () => InboxPort; reset: () => Promise<void> }): void {
+  describe(`${name}: inbox contract`, () => {
+    let prefix: string;
+    const store = (): InboxPort => setup.store();
+    const delivery = (id: string, workflowId: string, payload: unknown = { id }): InboxDelivery => ({
+      deliveryId: `${prefix}-${id}`,
+      kind: 'alert',
+      source: 'datadog',
+      workflowId: `${prefix}-${workflowId}`,
+      payload,
+      receivedAt: new Date(Date.UTC(2026, 11, 3, 10, 0, sequence % 60)),
+    });
+    const relayAll = (seen: PendingDelivery[]) => async (d: PendingDelivery): Promise<RelayAttempt> => {
+      seen.push(d);
+      return { relayed: true, outcome: 'started' };
+    };
+    const ids = (seen: PendingDelivery[]): string[] => seen.map((d) => d.deliveryId.slice(prefix.length + 1));
+
+    beforeEach(async () => {
+      sequence += 1;
+      prefix = `inbox-${process.pid}-${sequence}`;
+      await setup.reset();
+    });
+
+    it('hands back what was put, payload and all, and counts it until it is relayed', async () => {
+      const payload = { alert: { monitorId: '42', tags: ['service:checkout'], nested: { n: 1 } } };
+      expect(await store().put(delivery('a', 'wf-1', payload))).toEqual({ stored: true });
+      expect(await store().depth()).toMatchObject({ pending: 1, failing: 0 });
+      const seen: PendingDelivery[] = [];
+      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 1, relayed: 1, failed: 0 });
+      expect(seen).toEqual([expect.objectContaining({ deliveryId: `${prefix}-a`, kind: 'alert', source: 'datadog', workflowId: `${prefix}-wf-1`, payload, attempts: 0, lastError: null })]);
+      expect(await store().depth()).toEqual({ pending: 0, oldestReceivedAt: null, failing: 0 });
+      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 0, relayed: 0, failed: 0 });
+    });
+
+    it('keeps one delivery per id: a second put of it is not stored and not relayed again', async () => {
+      expect(await store().put(delivery('a', 'wf-1'))).toEqual({ stored: true });
+      expect(await store().put(delivery('a', 'wf-1', { other: true }))).toEqual({ stored: false });
+      const seen: PendingDelivery[] = [];
+      await store().relayBatch(10, relayAll(seen));
+      expect(seen.map((d) => d.payload)).toEqual([{ id: 'a' }]);
+    });
+
+    it('relays in the order received, one delivery per workflow id per batch, so a workflow gets its deliveries in order', async () => {
+      for (const [id, wf] of [['a1', 'a'], ['b1', 'b'], ['a2', 'a'], ['c1', 'c'], ['b2', 'b'], ['a3', 'a']] as const) await store().put(delivery(id, wf));
+      const batches: string[][] = [];
+      for (let i = 0; i < 4; i++) {
+        const seen: PendingDelivery[] = [];
+        await store().relayBatch(10, relayAll(seen));
+        batches.push(ids(seen).sort());
+      }
+      expect(batches).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3'], []]);
+    });
+
+    it('takes no more than the limit, oldest first', async () => {
+      for (const id of ['x', 'y', 'z']) await store().put(delivery(id, `wf-${id}`));
+      const seen: PendingDelivery[] = [];
+      expect(await store().relayBatch(2, relayAll(seen))).toMatchObject({ claimed: 2 });
+      expect(ids(seen).sort()).toEqual(['x', 'y']);
+      expect(await store().depth()).toMatchObject({ pending: 1 });
+    });
+
+    it('keeps a delivery whose relay failed, with its error and attempts, ahead of its workflow\'s later ones', async () => {
+      await store().put(delivery('a1', 'a'));
+      await store().put(delivery('a2', 'a'));
+      const failing = async (): Promise<RelayAttempt> => ({ relayed: false, error: 'Temporal is unavailable' });
+      expect(await store().relayBatch(10, failing)).toEqual({ claimed: 1, relayed: 0, failed: 1 });
+      expect(await store().depth()).toMatchObject({ pending: 2, failing: 1 });
+      const seen: PendingDelivery[] = [];
+      await store().relayBatch(10, relayAll(seen));
+      expect(seen.map((d) => ({ id: d.deliveryId.slice(prefix.length + 1), attempts: d.attempts, lastError: d.lastError }))).toEqual([
+        { id: 'a1', attempts: 1, lastError: 'Temporal is unavailable' },
+      ]);
+      await store().relayBatch(10, relayAll(seen));
+      expect(ids(seen)).toEqual(['a1', 'a2']);
+    });
+
+    it('records a relay that throws as a failed attempt, and keeps the delivery', async () => {
+      await store().put(delivery('a', 'wf'));
+      const throwing = async (): Promise<RelayAttempt> => {
+        throw new Error('connection reset');
+      };
+      expect(await store().relayBatch(10, throwing)).toEqual({ claimed: 1, relayed: 0, failed: 1 });
+      const seen: PendingDelivery[] = [];
+      await store().relayBatch(10, relayAll(seen));
+      expect(seen[0]).toMatchObject({ attempts: 1, lastError: 'connection reset' });
+    });
+
+    it('never hands a delivery to two relays at once, nor a workflow\'s later delivery while its earlier one is held', async () => {
+      await store().put(delivery('a1', 'a'));
+      await store().put(delivery('a2', 'a'));
+      await store().put(delivery('b1', 'b'));
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const first: PendingDelivery[] = [];
+      const firstBatch = store().relayBatch(1, async (d) => {
+        first.push(d);
+        await held;
+        return { relayed: true, outcome: 'started' };
+      });
+      // Wait until the first relay holds its row.
+      for (let i = 0; i < 200 && first.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(ids(first)).toEqual(['a1']);
+      const second: PendingDelivery[] = [];
+      await store().relayBatch(10, relayAll(second));
+      expect(ids(second)).toEqual(['b1']);
+      release();
+      await firstBatch;
+      const third: PendingDelivery[] = [];
+      await store().relayBatch(10, relayAll(third));
+      expect(ids(third)).toEqual(['a2']);
+    });
+
+    it('refuses a delivery without an id or a workflow, and a batch limit that is no positive integer', async () => {
+      await expect(store().put({ ...delivery('a', 'wf'), deliveryId: '' })).rejects.toThrow(/deliveryId/);
+      await expect(store().put({ ...delivery('a', 'wf'), workflowId: '' })).rejects.toThrow(/workflowId/);
+      await expect(store().relayBatch(0, relayAll([]))).rejects.toThrow(/positive integer/);
+    });
+  });
+}
