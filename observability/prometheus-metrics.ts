@@ -75,7 +75,7 @@ export class PrometheusMetrics implements MetricsPort {
     this.monitorsGeneratedTotal = new Counter({ name: 'steward_monitors_generated_total', help: 'Monitors created from merged changes.', registers });
     this.monitorsDroppedTotal = new Counter({ name: 'steward_monitors_dropped_total', help: 'Proposed monitors dropped, by the stage that dropped them.', labelNames: ['stage'], registers });
     this.circuitBreakers = new Gauge({ name: 'steward_circuit_breaker_state', help: "1 for each circuit breaker's current state, 0 for its other states.", labelNames: ['breaker', 'state'], registers });
-    const metrics = this;
+    const readInboxDepth = () => this.inboxDepthReader?.() ?? Promise.resolve(null);
     new Gauge({
       name: 'steward_inbox_deliveries',
       help: "Deliveries kept in the durable inbox for Temporal: state=\"pending\" all of them, state=\"failing\" those a relay already tried. Absent where the process keeps no inbox.",
@@ -85,7 +85,7 @@ export class PrometheusMetrics implements MetricsPort {
         // A scrape while Postgres is down gets no inbox series rather than a failed scrape or a stale
         // depth: /healthz names the failure, and the rest of the figures are still worth having.
         this.reset();
-        const depth = metrics.inboxDepthReader ? await metrics.inboxDepthReader().catch(() => null) : null;
+        const depth = await readInboxDepth().catch(() => null);
         if (!depth) return;
         this.set({ state: 'pending' }, depth.pending);
         this.set({ state: 'failing' }, depth.failing);
