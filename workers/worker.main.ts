@@ -26,11 +26,12 @@ async function main(): Promise<void> {
   await migrate(pool);
   const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
   const connection = await NativeConnection.connect(connectionOptions);
-  const { activities, sandboxBackend } = buildIncidentActivities(config, pool);
+  const { activities, sandboxBackend, labels } = buildIncidentActivities(config, pool);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect(connectionOptions);
   const localMonitors = buildLocalMonitorEvaluator(config, pool);
-  console.log(`steward-worker ${process.pid}: ${localMonitors.label}`);
+  // What each port is served by, as `npm start` prints it: a simulated model or an unisolated sandbox must say so here too.
+  for (const label of [...labels, localMonitors.label]) console.log(`steward-worker ${process.pid}: ${label}`);
   const { workers, described } = await createStewardWorkers({
     config,
     connection,
