@@ -108,6 +108,9 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' / ');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-bench-load-'));
+  // The postgres user and the sandbox uid pass through it, so nothing is relocated to /var/lib/steward
+  // (where removing root would leave it behind); its entries keep their own modes.
+  fs.chmodSync(root, 0o711);
   if (!options.keep) onCleanup(`remove ${root}`, async () => fs.rmSync(root, { recursive: true, force: true }));
   const quiet = (): void => undefined;
   const postgres = await startTracked(
