@@ -15,7 +15,11 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   dataDir: string;
-  stop(): Promise<void>;
+  /**
+   * `fast` (the default) rolls back sessions and checkpoints; `immediate` is the fault tests' crash:
+   * the server aborts without a checkpoint and recovers from its WAL at the next start.
+   */
+  stop(options?: { mode?: 'fast' | 'immediate' }): Promise<void>;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -172,8 +176,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     url,
     port: options.port,
     dataDir,
-    async stop() {
-      await runAsOwner(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    async stop({ mode = 'fast' } = {}) {
+      await runAsOwner(pgCtl, ['-D', dataDir, '-m', mode, '-w', 'stop']);
     },
   };
 }

@@ -16,6 +16,11 @@ export interface TemporalDevServer {
   /** False when a server was already listening and was reused. */
   started: boolean;
   stop(): Promise<void>;
+  /**
+   * SIGKILL, as a crash or an OOM kill would end it, for the fault tests: nothing is flushed. Start
+   * it again with the same port and dbFile and it resumes from the SQLite file.
+   */
+  kill(): Promise<void>;
 }
 
 export interface TemporalDevServerOptions {
@@ -69,7 +74,15 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const address = `127.0.0.1:${options.port}`;
   const uiUrl = options.uiPort === null ? null : `http://127.0.0.1:${options.uiPort}`;
   if (await isServing(address)) {
-    return { address, uiUrl, started: false, stop: async () => undefined };
+    return {
+      address,
+      uiUrl,
+      started: false,
+      stop: async () => undefined,
+      kill: async () => {
+        throw new Error(`the Temporal server on ${address} was not started here, so it is not killed here`);
+      },
+    };
   }
   fs.mkdirSync(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   const logFile = options.logFile ?? `${options.dbFile}.log`;
@@ -99,16 +112,23 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     child.kill('SIGKILL');
     throw error;
   }
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   return {
     address,
     uiUrl,
     started: true,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (exited()) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (exited()) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
 }

@@ -32,12 +32,11 @@ async function main(): Promise<void> {
   const connectionOptions = temporalConnectionOptions(address, config.temporal.security);
   const connection = await NativeConnection.connect(connectionOptions);
   const { activities, sandboxBackend, labels, breakers } = buildIncidentActivities(config, pool, { breakers: new OutboundBreakers(config.resilience.breakers, { log: (line) => console.log(`steward-worker ${process.pid}: ${line}`) }) });
-  // What each port is, said at start as `npm start` says it: above all, how sandboxes are isolated.
-  for (const label of labels) console.log(`steward-worker ${process.pid}: ${label}`);
   const dataConverter = stewardDataConverter(pool, config.temporal.payloadOffloadBytes);
   const clientConnection = await Connection.connect(connectionOptions);
   const localMonitors = buildLocalMonitorEvaluator(config, pool);
-  console.log(`steward-worker ${process.pid}: ${localMonitors.label}`);
+  // What each port is served by, as `npm start` prints it: a simulated model or an unisolated sandbox must say so here too.
+  for (const label of [...labels, localMonitors.label]) console.log(`steward-worker ${process.pid}: ${label}`);
   const { workers, described } = await createStewardWorkers({
     config,
     connection,

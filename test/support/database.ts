@@ -6,8 +6,9 @@ import { migrate } from '../../store/migrate';
  * A fresh, migrated database per test file, on the run's shared Postgres, so that files running in
  * parallel never see each other's rows.
  */
-export async function createTestDatabase(): Promise<{ pool: Pool; url: string; drop(): Promise<void> }> {
-  const baseUrl = process.env.DATABASE_URL;
+export async function createTestDatabase(serverUrl?: string): Promise<{ pool: Pool; url: string; drop(): Promise<void> }> {
+  // A test that restarts its Postgres runs one of its own (serverUrl), not the run's shared one.
+  const baseUrl = serverUrl ?? process.env.DATABASE_URL;
   if (!baseUrl) throw new Error('DATABASE_URL is not set: run the tests through jest, whose global setup starts Postgres');
   const name = `steward_test_${randomBytes(6).toString('hex')}`;
   const admin = new Client({ connectionString: baseUrl });

@@ -102,6 +102,8 @@ export function demoTriage(): Record<string, unknown> {
 
 export interface Harness {
   client: Client;
+  /** The Temporal frontend this harness's client and workers use. */
+  temporalAddress: string;
   connection: Connection;
   taskQueue: string;
   pool: Pool;
@@ -155,6 +157,12 @@ export interface HarnessOptions {
    * and its /metrics. Absent, none of it.
    */
   observed?: { observability: WorkerObservability; metrics: MetricsPort; exposition?: () => Promise<{ contentType: string; body: string }> };
+  /**
+   * A Temporal server or a Postgres of the test's own instead of the run's shared ones: the fault
+   * tests kill and restart theirs, which must not disturb the test files running beside them.
+   */
+  temporalAddress?: string;
+  databaseServerUrl?: string;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -163,7 +171,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const dataDir = fs.mkdtempSync(path.join(root, 'harness-'));
   // Workers started on this folder may run bubblewrap sandboxes, whose unprivileged uid must reach their workspaces.
   fs.chmodSync(dataDir, 0o711);
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(options.databaseServerUrl);
+  const temporalAddress = options.temporalAddress ?? process.env.TEMPORAL_ADDRESS!;
   const demoServices = demoServicesConfig(dataDir);
   const services = {
     ...demoServices,
@@ -172,7 +181,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const repositoryPath = services['checkout-service']!.repository;
   const revision = ensureDemoRepository(repositoryPath);
   await seedDemoMonitor(database.pool);
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection, namespace: 'default', dataConverter: stewardDataConverter(database.pool, INLINE_PAYLOAD_BYTES) });
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
   const ledger = new PostgresIncidentLedger(database.pool);
@@ -210,6 +219,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 
   const harness: Harness = {
     client,
+    temporalAddress,
     connection,
     taskQueue,
     pool: database.pool,
@@ -226,7 +236,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         STEWARD_PR_FOLLOW_UP: prFollowUp,
         STEWARD_WEBHOOK_TOKEN: webhookToken,
         DATABASE_URL: database.url,
-        TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+        TEMPORAL_ADDRESS: temporalAddress,
         STEWARD_TASK_QUEUE: taskQueue,
         STEWARD_SANDBOX_TASK_QUEUE: sandboxQueueFor(taskQueue),
         STEWARD_DATA_DIR: dataDir,
@@ -250,7 +260,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       return api;
     },
     async startWorker(options = {}) {
-      const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+      const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await createIncidentWorker({
         connection: nativeConnection,
         namespace: 'default',
@@ -267,7 +277,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     async startSandboxHost(options = {}) {
       const hostId = options.hostId ?? `host-${randomBytes(4).toString('hex')}`;
       const root = path.join(dataDir, 'sandbox-hosts', hostId);
-      const nativeConnection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+      const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
       const host = await createSandboxHostWorkers({
         connection: nativeConnection,
         namespace: 'default',
