@@ -10,6 +10,7 @@ import { demoAlertPayload } from '../../infra/demo-fixtures';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../infra/embedded-postgres';
 import { startTemporalDevServer, type TemporalDevServer } from '../../infra/temporal-dev-server';
 import { migrate } from '../../store/migrate';
+import { withTimeout } from '../../lib/with-timeout';
 import type { IncidentOutcome } from '../../workflows/incident/incident.workflow';
 import { createHarness, sandboxQueueFor, type Harness } from '../support/harness';
 import { freePort } from '../support/ports';
@@ -172,6 +173,13 @@ describe('Temporal down during an alert storm', () => {
       return { payload, incidentId: incidentWorkflowId(monitorId, payload.alert_cycle_key!) };
     });
 
+    // The worker connects at its start: it must be polling before Temporal goes away, as a worker already running would be.
+    await waitFor(
+      'the worker to poll the task queue',
+      async () => ((await (await fetch(`${api.url}/healthz`)).json()) as { worker: { ok: boolean } }).worker.ok,
+      120_000,
+      () => `worker:\n${worker.output()}`,
+    );
     await temporal!.stop();
     temporal = null;
     const deliveries = Array.from({ length: DELIVERIES_PER_CYCLE }, () => cycles).flat();
@@ -198,9 +206,12 @@ describe('Temporal down during an alert storm', () => {
     const connection = await Connection.connect({ address: temporal.address });
     try {
       const client = new Client({ connection, namespace: 'default', dataConverter: h.client.options.dataConverter });
+      // result() waits on the server; an incident that fails or stalls fails here with the worker's output, not by the test's timeout.
       const outcomes = await Promise.all(
         cycles.map((cycle) =>
-          waitFor(`incident ${cycle.incidentId} to end`, async () => (await client.workflow.getHandle(cycle.incidentId).result()) as IncidentOutcome, 300_000, () => `worker:\n${worker.output()}`),
+          withTimeout(client.workflow.getHandle(cycle.incidentId).result() as Promise<IncidentOutcome>, 300_000, `incident ${cycle.incidentId}`).catch((error: Error) => {
+            throw new Error(`${error.message}; worker:\n${worker.output()}`);
+          }),
         ),
       );
       expect(outcomes.map((o) => o.status)).toEqual(cycles.map(() => 'pr_opened'));
@@ -232,7 +243,7 @@ describe('Temporal down during an alert storm', () => {
     }
     const { rows: pullRequests } = await h.pool.query<{ incident_id: string }>('SELECT incident_id FROM local_pull_requests');
     expect(pullRequests.map((pr) => pr.incident_id).sort()).toEqual(cycles.map((c) => c.incidentId).sort());
-  }, 600_000);
+  }, 900_000);
 
   it('answers 503 with Retry-After once Postgres is down too, after keeping what came while only Temporal was', async () => {
     const root = process.env.STEWARD_TEST_ROOT!;
