@@ -17,7 +17,7 @@ export class CountingWorkflowClient {
   readonly client: WorkflowClient;
 
   constructor(namespace = 'counting-fake') {
-    const workflowService = {
+    const reads: Record<string, unknown> = {
       getSystemInfo: async () => {
         this.reads.push('getSystemInfo');
         return {};
@@ -27,6 +27,18 @@ export class CountingWorkflowClient {
         return { pollers: [{ identity: 'counting-fake-worker' }] };
       },
     };
+    // The gRPC service too counts every other call: the edge's signal-with-start goes to it directly
+    // (use-cases/signal-with-start.ts reads Temporal's `started` from the call), not through the client.
+    const workflowService = new Proxy(reads, {
+      get: (target, property) => {
+        if (typeof property !== 'string' || property === 'then') return undefined;
+        if (property in target) return target[property];
+        return async () => {
+          this.calls.push(property);
+          throw new Error(`CountingWorkflowClient: ${property} reached Temporal (counted)`);
+        };
+      },
+    });
     const known: Record<string, unknown> = {
       options: { namespace },
       connection: { workflowService },
