@@ -67,7 +67,7 @@ describe('npm run worker with STEWARD_WORKER_HEALTH_PORT', () => {
 
     const healthy = await poll(`http://127.0.0.1:${port}/healthz`, (status) => status === 200, 90_000);
     expect({ healthy, output: healthy ? '' : output }).toEqual({
-      healthy: { status: 200, body: { status: 'ok', workers: expect.arrayContaining([{ name: taskQueue, state: 'RUNNING' }]) } },
+      healthy: { status: 200, body: { status: 'ok', workers: expect.arrayContaining([{ name: taskQueue, state: 'RUNNING' }]), breakers: expect.any(Array) } },
       output: '',
     });
     expect(output).toContain(`health at http://127.0.0.1:${port}/healthz`);
