@@ -1,4 +1,5 @@
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { trace, type Attributes } from '@opentelemetry/api';
+import { failSpan } from '../lib/span-failure';
 import { traceContentRecorded } from '../lib/trace-content';
 import type { MetricsPort } from '../ports/metrics.port';
 import type { ExecOptions, ExecResult, FileEdit, SandboxHandle, SandboxPort, SandboxSpec, SandboxStart } from '../sandbox/sandbox.port';
@@ -19,12 +20,7 @@ export function snapshotOutcome(start: SandboxStart | undefined): 'hit' | 'miss'
   return start.snapshotHit ? 'hit' : 'miss';
 }
 
-function failed(span: Span, error: unknown): never {
-  span.setAttribute('error.type', (error as { type?: string }).type ?? (error as Error).name ?? 'Error');
-  span.recordException(error as Error);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-  throw error;
-}
+const failed = failSpan;
 
 export class ObservedSandbox implements SandboxPort {
   /** How each sandbox opened in this process started, for its commands' spans. */

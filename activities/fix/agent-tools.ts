@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { failSpan } from '../../lib/span-failure';
 import { traceContentRecorded } from '../../lib/trace-content';
 import { CHANGE_POLICY_GUARD, protectedPathReason } from '../../domain/change-policy';
 import { shellQuote } from '../../lib/shell-quote';
@@ -51,10 +52,7 @@ export function executeAgentTool(call: ToolCall, context: AgentToolContext): Pro
       if (traceContentRecorded()) span.setAttribute('gen_ai.tool.call.result', outcome.content);
       return outcome;
     } catch (error) {
-      span.setAttribute('error.type', (error as { type?: string }).type ?? (error as Error).name ?? 'Error');
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
+      failSpan(span, error);
     } finally {
       span.end();
     }

@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { SpanKind, trace, type Span } from '@opentelemetry/api';
+import { failSpan } from '../../lib/span-failure';
 import { traceContentRecorded } from '../../lib/trace-content';
 import type { MetricsPort } from '../../ports/metrics.port';
 import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../../ports/model.port';
@@ -101,10 +102,7 @@ export class ObservedModel implements ModelPort {
           this.metrics.modelUsage({ stage, model: answer.model, inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens, costUsd });
           return answer;
         } catch (error) {
-          span.setAttribute('error.type', (error as { type?: string }).type ?? (error as Error).name ?? 'Error');
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-          throw error;
+          failSpan(span, error);
         } finally {
           span.end();
         }
