@@ -57,12 +57,73 @@ export interface NightlyQaPolicy {
 export interface NightlyQaWorkflowInput {
   service: string;
   policy: NightlyQaPolicy;
+  /** What the night's missions (sandbox routing, timeouts) and the incidents its findings open run under. */
+  incidentPolicy: IncidentPolicy;
   /** The run's time, ISO-8601; absent (the schedule's runs), the time the run was due. */
   at?: string;
 }
 
 export type { QaMissionKind, QaMissionPlan } from '../domain/nightly-qa/mission';
 import type { QaMissionPlan } from '../domain/nightly-qa/mission';
+import type { QaLead } from '../domain/nightly-qa/report';
+import type { IncidentPolicy } from './incident-policy';
+
+/** A mission, as its night starts it (workflows/qa-mission/). */
+export interface QaMissionWorkflowInput {
+  nightWorkflowId: string;
+  service: string;
+  /** YYYY-MM-DD in the schedule's time zone. */
+  night: string;
+  /** The default branch's head the night explores: every mission of a night reads the same code. */
+  revision: string;
+  mission: QaMissionPlan;
+  incidentPolicy: IncidentPolicy;
+}
+
+/**
+ * A bug a mission proved: its test, new in the repository, failed at the night's revision in two
+ * runs at least, each time with the failure it states (the reproduction gate's own rule). The
+ * incident it opens runs the test through the gate again.
+ */
+export interface QaProvenFinding {
+  title: string;
+  /** What is wrong and why it matters, in a sentence or two. */
+  detail: string;
+  testPath: string;
+  testSource: string;
+  /** The command that runs only this test at the repository root. */
+  command: string;
+  expectedFailure: string;
+  /** How many runs failed as stated (two at least), and the last run's output tail. */
+  failingRuns: number;
+  evidence: string;
+  areas: string[];
+}
+
+/** What a mission's agent run (the runQaMission activity) and so the qa-mission workflow answer. */
+export interface QaMissionOutcome {
+  missionId: string;
+  findings: QaProvenFinding[];
+  /** Hunches without a failing test, and claimed findings whose test did not fail twice as stated. */
+  leads: QaLead[];
+  /** The mission's planned areas plus the files it read. */
+  areasCovered: string[];
+  filesRead: string[];
+  commandsRun: string[];
+  testsWritten: string[];
+  costUsd: number;
+  turns: number;
+  endedBecause: 'finished' | 'turn-limit' | 'budget-spent';
+}
+
+/** The runQaMission activity's input: the mission workflow's input less what only the workflow needs. */
+export interface RunQaMissionInput {
+  /** The mission workflow's id: it keys the stored conversation (a retried activity resumes it) and the sandbox. */
+  missionWorkflowId: string;
+  service: string;
+  revision: string;
+  mission: QaMissionPlan;
+}
 
 export type QaNightStatus = 'planning' | 'running-missions' | 'opening-incidents' | 'reporting' | 'done';
 

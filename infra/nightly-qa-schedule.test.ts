@@ -3,6 +3,7 @@ import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId } from '../contracts';
 import { NIGHTLY_QA_DEFAULTS, type ServiceConfig, type ServicesConfig } from '../domain/service-config';
 import { ensureNightlyQaSchedules } from './nightly-qa-schedule';
+import { testPolicy } from '../test/support/harness';
 
 /** The nightly QA schedules on the run's Temporal dev server. */
 describe('ensureNightlyQaSchedules', () => {
@@ -44,12 +45,12 @@ describe('ensureNightlyQaSchedules', () => {
 
   it('creates one schedule per service at 02:00 UTC with SKIP overlap, its catch-up window and the policy; a second start changes nothing', async () => {
     const services: ServicesConfig = { [service]: config(), [other]: config({ paused: true }) };
-    const first = await ensureNightlyQaSchedules(client, services, taskQueue);
+    const first = await ensureNightlyQaSchedules(client, services, taskQueue, testPolicy());
     expect(first.map((s) => [s.scheduleId, s.created, s.updated, s.paused])).toEqual([
       [`steward-nightly-qa@${service}`, true, false, false],
       [`steward-nightly-qa@${other}`, true, false, true],
     ]);
-    expect((await ensureNightlyQaSchedules(client, services, taskQueue)).map((s) => [s.created, s.updated])).toEqual([
+    expect((await ensureNightlyQaSchedules(client, services, taskQueue, testPolicy())).map((s) => [s.created, s.updated])).toEqual([
       [false, false],
       [false, false],
     ]);
@@ -72,9 +73,9 @@ describe('ensureNightlyQaSchedules', () => {
 
   it('updates a schedule whose cron, zone, budget or pause changed in the services file, and only that one', async () => {
     const services: ServicesConfig = { [service]: config(), [other]: config({ paused: true }) };
-    await ensureNightlyQaSchedules(client, services, taskQueue);
+    await ensureNightlyQaSchedules(client, services, taskQueue, testPolicy());
     const changed: ServicesConfig = { [service]: config({ cron: '30 4 * * 1-5', timeZone: 'Europe/Paris', budgetUsd: 2 }), [other]: config({ paused: true }) };
-    expect((await ensureNightlyQaSchedules(client, changed, taskQueue)).map((s) => [s.service, s.updated])).toEqual([
+    expect((await ensureNightlyQaSchedules(client, changed, taskQueue, testPolicy())).map((s) => [s.service, s.updated])).toEqual([
       [service, true],
       [other, false],
     ]);
@@ -84,7 +85,7 @@ describe('ensureNightlyQaSchedules', () => {
     expect(described.action.type === 'startWorkflow' && (described.action.args as Array<{ policy: { budgetUsd: number } }>)[0]!.policy.budgetUsd).toBe(2);
 
     const unpaused: ServicesConfig = { ...changed, [other]: config({ paused: false }) };
-    expect((await ensureNightlyQaSchedules(client, unpaused, taskQueue)).map((s) => [s.service, s.updated])).toEqual([
+    expect((await ensureNightlyQaSchedules(client, unpaused, taskQueue, testPolicy())).map((s) => [s.service, s.updated])).toEqual([
       [service, false],
       [other, true],
     ]);

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId, type NightlyQaPolicy, type NightlyQaWorkflowInput } from '../contracts';
+import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId, type IncidentPolicy, type NightlyQaPolicy, type NightlyQaWorkflowInput } from '../contracts';
 import type { NightlyQaSettings, ServicesConfig } from '../domain/service-config';
 import { ensureSchedule, type EnsuredSchedule } from './schedules';
 
@@ -23,12 +23,12 @@ export function nightlyQaPolicyOf(settings: NightlyQaSettings): NightlyQaPolicy 
  * for the next. `paused` in the services file pauses it; a change of cron, zone or policy in the
  * file updates it (infra/schedules.ts).
  */
-export async function ensureNightlyQaSchedules(client: Client, services: ServicesConfig, taskQueue: string): Promise<Array<EnsuredSchedule & { service: string; paused: boolean }>> {
+export async function ensureNightlyQaSchedules(client: Client, services: ServicesConfig, taskQueue: string, incidentPolicy: IncidentPolicy): Promise<Array<EnsuredSchedule & { service: string; paused: boolean }>> {
   const ensured: Array<EnsuredSchedule & { service: string; paused: boolean }> = [];
   for (const [service, config] of Object.entries(services)) {
     const qa = config.nightlyQa;
     const scheduleId = nightlyQaScheduleId(service);
-    const input: NightlyQaWorkflowInput = { service, policy: nightlyQaPolicyOf(qa) };
+    const input: NightlyQaWorkflowInput = { service, policy: nightlyQaPolicyOf(qa), incidentPolicy };
     const result = await ensureSchedule(client, {
       scheduleId,
       spec: { cronExpressions: [qa.cron], timezone: qa.timeZone },

@@ -8,7 +8,9 @@ export type NotificationKind =
   /** The deploy watch pinned a regression on a deploy and asks what to do: roll back, fix forward, or dismiss. */
   | 'rollback_proposed'
   /** Monitors were generated for a merged change: one message per change, listing them. */
-  | 'monitors_generated';
+  | 'monitors_generated'
+  /** Nightly QA's morning report: one message per service per night (a quiet night sends none unless configured). */
+  | 'qa_morning_report';
 
 /** What the deploy watch offers a person to decide; the choices signal deployDecisionSignal on the watch. */
 export interface DeployDecisionOffer {
