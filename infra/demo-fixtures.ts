@@ -18,6 +18,8 @@ const DEMO_MONITOR_PATH = path.join(PROJECT_ROOT, 'demo', 'monitor.json');
 export const BUILD_FAILURE_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'build-failure.transcript.json');
 /** The model's answers for the deploy scenario: the deploy triage's link, then the child incident's reproduction, fix and review. */
 export const DEPLOY_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'deploy.transcript.json');
+/** The model's answers for the nightly QA scenario: the QA missions' turns over two nights, then the finding's incident's fix and review. */
+export const NIGHTLY_QA_TRANSCRIPT_PATH = path.join(PROJECT_ROOT, 'demo', 'nightly-qa.transcript.json');
 
 function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
