@@ -147,13 +147,16 @@ async function answerOf(session: Session, input: RunQaMissionInput, stored: Stor
   // Only a turn not yet paid for is checked: the stored ones were bought within the budget already.
   const spent = await deps.ledger.incidentSpend(input.missionWorkflowId);
   if (spent.costUsd >= mission.budgetUsd) return 'budget-spent';
-  const reply = await deps.model.converse({
-    incidentId: input.missionWorkflowId,
-    step: `qa.${mission.id}.turn-${turn}`,
-    system: QA_MISSION_SYSTEM_PROMPT,
-    messages: stored.map((m) => m.message),
-    tools: qaMissionToolDefinitions(),
-  });
+  // A model turn can take minutes: heartbeating through it keeps a live activity from being taken for dead.
+  const reply = await heartbeatWhile({ phase: 'model', turn }, () =>
+    deps.model.converse({
+      incidentId: input.missionWorkflowId,
+      step: `qa.${mission.id}.turn-${turn}`,
+      system: QA_MISSION_SYSTEM_PROMPT,
+      messages: stored.map((m) => m.message),
+      tools: qaMissionToolDefinitions(),
+    }),
+  );
   return deps.conversations.append(key, { seq, message: { role: 'assistant', text: reply.text, toolCalls: reply.toolCalls }, workspaceDiff: null });
 }
 
@@ -171,8 +174,9 @@ async function resultsOf(session: Session, stored: StoredMessage[], turn: number
   const working = MissionRecord.of(session.mission, stored);
   const results: ToolResult[] = [];
   for (const call of calls) {
-    context.heartbeat({ phase: 'tools', turn, tool: call.name });
-    const result = await runCall(session, call, working, { phase: 'tools', turn, tool: call.name });
+    const progress = { phase: 'tools', turn, tool: call.name };
+    // A silent command (a test that prints nothing for a minute) still heartbeats.
+    const result = await heartbeatWhile(progress, () => runCall(session, call, working, progress));
     working.absorb(call, result);
     results.push(result);
   }
