@@ -383,6 +383,22 @@ describe('runQaMission (process sandbox over a git repository with a latent bug)
     expect(again.model.stepsAsked()).toEqual([]);
   });
 
+  it('honours cancellation: the running command is killed, its result is not stored, and the sandbox goes', async () => {
+    const env = activityEnvironment();
+    const agent = setUp({
+      'qa.probe:src/coupon.js.turn-1': turn('A long probe.', call('c1', 'run_command', { command: 'sleep 30', timeoutSeconds: 60 })),
+    });
+    const activities = createQaMissionActivities({ model: new MeteredModel(agent.model, agent.ledger, {}, null), sandbox: agent.sandbox, conversations: agent.conversations, ledger: agent.ledger, services });
+    const started = Date.now();
+    const running = runActivity(env, activities.runQaMission, agent.input);
+    setTimeout(() => env.cancel(), 1_500);
+    await expect(running).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(20_000);
+    // The turn's answer was stored; the killed command's result was not, so a retry runs it again.
+    expect((await agent.conversations.load({ incidentId: agent.missionWorkflowId, attempt: 1 })).map((m) => m.seq)).toEqual([0, 1]);
+    expect(agent.sandbox.destroyed).toHaveLength(1);
+  });
+
   it('refuses a mission it cannot run, by type, before opening a sandbox', async () => {
     const agent = setUp({});
     const bad = { ...agent.input, mission: { ...agent.input.mission, maxTurns: 0 } };
