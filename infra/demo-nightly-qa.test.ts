@@ -2,7 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AGENT_TOOL_SCHEMAS, isAgentToolName } from '../activities/fix/agent-tools.schema';
 import { createNightlyQaActivities } from '../activities/nightly-qa/nightly-qa.activities';
+import { isQaMissionToolName, QA_MISSION_TOOL_SCHEMAS } from '../activities/qa-mission/qa-mission-tools.schema';
 import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { demoServicesConfig } from '../config/config';
@@ -98,6 +100,19 @@ describe('the nightly QA demo transcript, against the demo repository', () => {
     const model = new ReplayModel(NIGHTLY_QA_TRANSCRIPT_PATH);
     expect(model.label).toMatch(/scripted/);
     expect(transcript.provenance).toMatch(/not the output of a live model run/);
+  });
+
+  it("calls the mission agent's and the fix agent's tools with inputs their schemas accept", () => {
+    const problems: string[] = [];
+    for (const [step, { response }] of Object.entries(transcript.steps)) {
+      if (!Array.isArray(response.toolCalls)) continue;
+      for (const call of response.toolCalls as ToolCall[]) {
+        const schema = step.startsWith('qa.') ? (isQaMissionToolName(call.name) ? QA_MISSION_TOOL_SCHEMAS[call.name] : null) : isAgentToolName(call.name) ? AGENT_TOOL_SCHEMAS[call.name] : null;
+        if (!schema) problems.push(`${step}: no tool ${call.name}`);
+        else if (!schema.safeParse(call.input).success) problems.push(`${step}: ${call.name} input refused`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it("holds every mission of both nights the real planner chooses, and night 2's missions are other ones, with why", async () => {
