@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AGENT_TOOL_SCHEMAS, isAgentToolName } from '../activities/fix/agent-tools.schema';
 import { createNightlyQaActivities } from '../activities/nightly-qa/nightly-qa.activities';
+import { createQaMissionActivities } from '../activities/qa-mission/qa-mission.activities';
 import { isQaMissionToolName, QA_MISSION_TOOL_SCHEMAS } from '../activities/qa-mission/qa-mission-tools.schema';
+import { MeteredModel } from '../activities/shared/metered-model';
 import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { demoServicesConfig } from '../config/config';
@@ -13,7 +15,11 @@ import { findingSignature } from '../domain/nightly-qa/finding-signature';
 import { planNight, type AreaFacts, type CoreFeatureFacts, type NightPlan, type PastMission } from '../domain/nightly-qa/planner';
 import { matchReproduction } from '../domain/reproduction-match';
 import type { ServicesConfig } from '../domain/service-config';
+import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
+import { InMemoryAgentConversations } from '../test/fakes/in-memory-agent-conversations';
 import { InMemoryCodeHost } from '../test/fakes/in-memory-code-host';
+import { InMemoryIncidentLedger } from '../test/fakes/in-memory-ledger';
+import { activityEnvironment, runActivity } from '../test/support/reproduced-demo-incident';
 import { InMemoryQaLedger } from '../test/fakes/in-memory-qa-ledger';
 import { ensureDemoRepository, NIGHTLY_QA_TRANSCRIPT_PATH } from './demo-fixtures';
 
@@ -204,5 +210,28 @@ describe('the nightly QA demo transcript, against the demo repository', () => {
         expect({ test: test.path, ...run(`node --test ${test.path}`), output: undefined }).toEqual({ test: test.path, exitCode: 0, output: undefined });
       }
     });
+  });
+
+  describe('the real mission agent (runQaMission) replaying the transcript, in a process sandbox at the demo revision', () => {
+    const runMission = async (missionId: string, areas: string[]) => {
+      const ledger = new InMemoryIncidentLedger();
+      const model = new MeteredModel(new ReplayModel(NIGHTLY_QA_TRANSCRIPT_PATH), ledger, {}, null);
+      const sandbox = new ProcessSandbox({ root: path.join(root, 'sandboxes') });
+      const activities = createQaMissionActivities({ model, sandbox, conversations: new InMemoryAgentConversations(), ledger, services, limits: { commandTimeoutMs: 60_000 } });
+      const mission = { id: missionId, kind: 'sanity-core-features' as const, areas, reason: 'the demo', pullRequests: [], features: [], budgetUsd: 1, maxTurns: services[SERVICE]!.nightlyQa.maxTurnsPerMission };
+      return runActivity(activityEnvironment(), activities.runQaMission, { missionWorkflowId: `demo-night/mission-${missionId.replace(/[^\w.-]/g, '_')}`, service: SERVICE, revision, mission });
+    };
+
+    it('sanity:coupons proves the FIRSTORDER finding through the gate', async () => {
+      const outcome = await runMission('sanity:coupons', ['src/coupons.js']);
+      expect(outcome).toMatchObject({ endedBecause: 'finished', leads: [] });
+      expect(outcome.findings.map((f) => ({ testPath: f.testPath, failingRuns: f.failingRuns }))).toEqual([{ testPath: 'test/qa-firstorder-case.test.js', failingRuns: 2 }]);
+    }, 120_000);
+
+    it('probe:src/coupons.js reports its lead and no finding', async () => {
+      const outcome = await runMission('probe:src/coupons.js', ['src/coupons.js']);
+      expect(outcome).toMatchObject({ endedBecause: 'finished', findings: [] });
+      expect(outcome.leads.map((l) => l.title)).toEqual(['Once-per-customer redemptions are kept in memory']);
+    }, 120_000);
   });
 });
