@@ -22,6 +22,7 @@ import { createFixAgentActivities } from './fix/fix-agent.activities';
 import { createGenerationAgentActivities } from './monitor-generation/generation-agent.activities';
 import { createMonitorGenerationActivities } from './monitor-generation/monitor-generation.activities';
 import { createProcessedChangeActivities } from './monitor-generation/processed-change.activities';
+import { createQaMissionActivities } from './qa-mission/qa-mission.activities';
 import { createFixActivities } from './fix/fix.activities';
 import { createNightlyQaActivities } from './nightly-qa/nightly-qa.activities';
 import { createIncidentClaimActivities } from './incident-claims/incident-claims.activities';
@@ -120,6 +121,14 @@ export function createIncidentActivities(ports: IncidentPorts) {
     }),
     ...createGenerationAgentActivities({ model: ports.model, sandbox: ports.sandbox, conversations: ports.conversations, codeSearch: ports.codeSearch ?? null, monitors: ports.monitors, services: ports.services }),
     ...nightlyQaOver(ports),
+    ...createQaMissionActivities({
+      model: ports.model,
+      sandbox: ports.sandbox,
+      conversations: ports.conversations,
+      ledger: ports.ledger,
+      services: ports.services,
+      limits: ports.sandboxCommandTimeoutMs ? { commandTimeoutMs: ports.sandboxCommandTimeoutMs } : {},
+    }),
     ...createRollbackActivities({
       sandbox: ports.sandbox,
       codeHost: ports.codeHost,
@@ -153,7 +162,7 @@ function nightlyQaOver(ports: IncidentPorts): ReturnType<typeof createNightlyQaA
 }
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
-export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert', 'proposeMonitors'] as const;
+export const SANDBOX_ACTIVITY_NAMES = ['reproduceIncident', 'releaseSandbox', 'beginFixAttempt', 'runFixAgentTools', 'verifyFixAttempt', 'verifyRevert', 'proposeMonitors', 'runQaMission'] as const;
 export type SandboxActivityName = (typeof SANDBOX_ACTIVITY_NAMES)[number];
 
 export function sandboxActivitiesOf(activities: IncidentActivities): Pick<IncidentActivities, SandboxActivityName> {
