@@ -25,6 +25,7 @@ import { createProcessedChangeActivities } from './monitor-generation/processed-
 import { createQaMissionActivities } from './qa-mission/qa-mission.activities';
 import { createFixActivities } from './fix/fix.activities';
 import { createNightlyQaActivities } from './nightly-qa/nightly-qa.activities';
+import { createQaCandidateActivities } from './nightly-qa/qa-candidates.activities';
 import { createIncidentClaimActivities } from './incident-claims/incident-claims.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
@@ -151,14 +152,19 @@ function deployTriageOver(ports: IncidentPorts): ReturnType<typeof createDeployT
 }
 
 /** A night reads the ledger and plans over code search: without either its activities refuse, naming what is missing. */
-function nightlyQaOver(ports: IncidentPorts): ReturnType<typeof createNightlyQaActivities> {
+function nightlyQaOver(ports: IncidentPorts): ReturnType<typeof createNightlyQaActivities> & ReturnType<typeof createQaCandidateActivities> {
   const { qaLedger, codeSearch } = ports;
-  if (qaLedger && codeSearch) return createNightlyQaActivities({ ledger: qaLedger, codeHost: ports.codeHost, codeSearch, services: ports.services });
+  if (qaLedger && codeSearch) {
+    return {
+      ...createNightlyQaActivities({ ledger: qaLedger, codeHost: ports.codeHost, codeSearch, services: ports.services }),
+      ...createQaCandidateActivities({ codeSearch, ledger: ports.ledger, monitors: ports.monitors, services: ports.services }),
+    };
+  }
   const missing = [qaLedger ? null : 'a QA ledger', codeSearch ? null : 'code search'].filter(Boolean).join(' and ');
   const refuse = async (): Promise<never> => {
     throw stewardFailure(ERROR_TYPES.nightlyQaNotConfigured, `this worker has no ${missing}, which nightly QA plans and records its nights with`);
   };
-  return { nightRevision: refuse, planningHistory: refuse, mergedSince: refuse, areaFacts: refuse, startNight: refuse, recordMission: refuse, finishNight: refuse };
+  return { nightRevision: refuse, planningHistory: refuse, mergedSince: refuse, areaFacts: refuse, startNight: refuse, recordMission: refuse, finishNight: refuse, qaCandidates: refuse, knownQaFindings: refuse };
 }
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */
