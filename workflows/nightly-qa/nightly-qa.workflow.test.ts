@@ -310,6 +310,16 @@ describe('nightly QA workflow', () => {
     }
   });
 
+  it('keeps a night that could not read its revision as failed, and fails with the reason', async () => {
+    const handle = await h.client.workflow.start(NIGHTLY_QA_WORKFLOW_TYPE, {
+      workflowId: `nightly-qa-test-unknown-service-${process.pid}`,
+      taskQueue: h.taskQueue,
+      args: [{ service: 'no-such-service', policy: policy(), incidentPolicy: { ...testPolicy(), sandboxTaskQueue: sandboxQueueFor(h.taskQueue) }, at: '2026-12-07T02:00:00.000Z' } satisfies NightlyQaWorkflowInput],
+    });
+    await expect(handle.result()).rejects.toMatchObject({ cause: { cause: { type: 'ServiceNotConfigured' } } });
+    expect(await qaLedger.night(handle.workflowId)).toMatchObject({ status: 'failed', revision: null, report: { missionsRun: [], findings: [] } });
+  });
+
   it('runs a night end to end from its schedule', async () => {
     const demo = demoServicesConfig(h.dataDir)[SERVICE]!;
     const services = { [SCHEDULED]: { ...demo, nightlyQa: { ...demo.nightlyQa, maxMissions: 1 } } };
