@@ -87,9 +87,34 @@ export function demoServicesConfig(dataDir: string): ServicesConfig {
       buildCommand: 'node scripts/build.js',
       singleTestCommand: 'node --test --test-reporter=tap {file}',
       reproductionDir: 'test',
+      nightlyQa: DEMO_NIGHTLY_QA,
     }),
   };
 }
+
+/**
+ * The demo service's nightly QA (`npm run demo -- --scenario nightly-qa`). Paused: the demo
+ * triggers its nights itself, and its recorded transcript (demo/nightly-qa.transcript.json) holds
+ * the missions of two nights only, so a night the schedule started at 02:00 on a demo left running
+ * would ask for turns no one recorded. Three missions a night, so that the second night's plan
+ * has to choose other ones; quiet nights are reported, so the demo shows both reports. The core
+ * features are named, not found in the tests, so that the plan is the one the transcript was
+ * written for.
+ */
+const DEMO_NIGHTLY_QA = {
+  paused: true,
+  budgetUsd: 3,
+  missionBudgetUsd: 1,
+  maxTurnsPerMission: 8,
+  maxMissions: 3,
+  notifyQuietNights: true,
+  coreFeatures: [
+    { name: 'coupons', areas: ['src/coupons.js'] },
+    { name: 'order pricing', areas: ['src/pricing.js', 'src/server.js'] },
+  ],
+  // The service listens on loopback, which the sandbox keeps.
+  startCommand: 'PORT=3000 node src/server.js',
+};
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 

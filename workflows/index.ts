@@ -7,3 +7,5 @@ export { deployWatchWorkflow } from './deploy-watch/deploy-watch.workflow';
 export { monitorGenerationWorkflow } from './monitor-generation/monitor-generation.workflow';
 export { snapshotRefreshWorkflow } from './snapshot-refresh/snapshot-refresh.workflow';
 export { localMonitorsWorkflow } from './local-monitors/local-monitors.workflow';
+export { nightlyQaWorkflow } from './nightly-qa/nightly-qa.workflow';
+export { qaMissionWorkflow } from './qa-mission/qa-mission.workflow';

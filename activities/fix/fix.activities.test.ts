@@ -56,8 +56,8 @@ describe('fix activities (process sandbox over the demo repository)', () => {
       expect(outcome).toMatchObject({ attempt: 2, verified: true, failureReason: null, summary: verifiedFix.summary });
       expect(outcome.reproAfter).toMatchObject({ command: reproduction.command, exitCode: 0, timedOut: false });
       expect(outcome.suiteAfter).toMatchObject({ command: services['checkout-service']!.testCommand, exitCode: 0 });
-      // The baseline's 8 tests and the reproduction.
-      expect(outcome.suiteExplanation).toBe('No new failures (9 passing, 0 failing as before).');
+      // The baseline's 11 tests and the reproduction.
+      expect(outcome.suiteExplanation).toBe('No new failures (12 passing, 0 failing as before).');
       expect(outcome.diff).toContain('diff --git a/src/pricing.js b/src/pricing.js');
       expect(outcome.diff).toContain(`diff --git a/${reproduction.testPath} b/${reproduction.testPath}`);
       expect(outcome.diff).toContain('+  if (coupon === undefined || coupon === null) return 0;');

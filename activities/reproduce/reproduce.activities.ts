@@ -92,8 +92,10 @@ async function readSources(sandbox: SandboxPort, sandboxId: string, files: strin
 /**
  * Runs a command that must fail for the expected reason, then again (`confirmationRuns`) to refuse
  * a failure that comes and goes. Either the runs and the match, or why it does not reproduce.
+ * Nightly QA's finding gate (activities/qa-mission/) runs its agent's tests through it too, so that a
+ * finding is held to the rule the incident's gate will hold it to.
  */
-async function reproduceByCommand(input: {
+export async function reproduceByCommand(input: {
   command: string;
   run: () => Promise<ExecResult>;
   matches: (output: string) => ReproductionMatch;

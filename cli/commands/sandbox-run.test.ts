@@ -94,7 +94,7 @@ describe('steward sandbox run', () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.out) as SandboxRunReport;
     expect(report).toMatchObject({ backend: 'process', revision, exitCode: 0, timedOut: false, command: 'node --test test/' });
-    expect(report.outputTail).toMatch(/# pass 8/);
+    expect(report.outputTail).toMatch(/# pass 11/);
     expect(report.timings.commandMs).toBeGreaterThan(0);
     expect(report.timings.sandboxReadyMs).toBeGreaterThan(0);
   });

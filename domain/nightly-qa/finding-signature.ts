@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../lib/sha256';
 
 /**
  * The key a finding is deduped by against open incidents, open Steward PRs and monitor links: the
@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
  * hex ids, quoted values, whitespace) taken out, so that two nights proving the same bug with
  * differently named tests still meet. The test's path is left out on purpose: a second probe of the
  * same area writes its own file.
+ * Hashed with lib/sha256.ts, not node:crypto: the night's workflow computes it, and a workflow may not import node:crypto.
  */
 export function findingSignature(service: string, expectedFailure: string): string {
   const normalized = expectedFailure
@@ -15,7 +16,7 @@ export function findingSignature(service: string, expectedFailure: string): stri
     .replace(/(['"`]).*?\1/g, '<s>')
     .replace(/\s+/g, ' ')
     .trim();
-  return `qa-${createHash('sha256').update(`${service}\n${normalized}`).digest('hex').slice(0, 16)}`;
+  return `qa-${sha256Hex(`${service}\n${normalized}`).slice(0, 16)}`;
 }
 
 /** What the finding's signature is already known as, in the order checked; null when it is new. */

@@ -57,6 +57,8 @@ export interface MorningReport {
   };
   missionsRun: ReportedMission[];
   missionsSkipped: SkippedMission[];
+  /** Last night's missions not run again tonight, and why ("why not the same missions as last night"); absent in reports kept before it was. */
+  notRepeated?: Array<{ id: string; why: string }>;
   costUsd: number;
   budgetUsd: number;
 }
@@ -75,6 +77,8 @@ export interface ComposeReportInput {
   missionsSkipped: SkippedMission[];
   /** Areas earlier nights covered (from the ledger, read before tonight's missions were recorded). */
   previouslyExplored: ReadonlySet<string>;
+  /** The plan's notRepeated (domain/nightly-qa/planner.ts). */
+  notRepeated?: Array<{ id: string; why: string }>;
 }
 
 export function composeMorningReport(input: ComposeReportInput): MorningReport {
@@ -92,6 +96,7 @@ export function composeMorningReport(input: ComposeReportInput): MorningReport {
     },
     missionsRun: input.missionsRun.map(({ id, kind, reason, costUsd: cost }) => ({ id, kind, reason, costUsd: cost })),
     missionsSkipped: input.missionsSkipped,
+    notRepeated: input.notRepeated ?? [],
     costUsd: Math.round(costUsd * 1e6) / 1e6,
     budgetUsd: input.budgetUsd,
   };
@@ -120,6 +125,9 @@ export function renderMorningReport(report: MorningReport): string {
   lines.push(`Missions run: ${report.missionsRun.map((m) => `${m.id} (${usd(m.costUsd)})`).join(', ') || 'none'}`);
   if (report.missionsSkipped.length > 0) {
     lines.push(`Missions skipped: ${report.missionsSkipped.map((m) => `${m.id} (${m.skippedBecause === 'budget' ? 'night budget spent' : 'mission limit'})`).join(', ')}`);
+  }
+  if (report.notRepeated && report.notRepeated.length > 0) {
+    lines.push(`Not run again from last night: ${report.notRepeated.map((n) => `${n.id} (${n.why})`).join('; ')}`);
   }
   return lines.join('\n');
 }

@@ -2,10 +2,10 @@
 
 const http = require('node:http');
 const { priceOrder } = require('./pricing');
-const { findCoupon } = require('./coupons');
+const { redeemCoupon } = require('./coupons');
 
 function handleCheckout(body) {
-  const order = { items: body.items, coupon: findCoupon(body.couponCode) };
+  const order = { items: body.items, coupon: redeemCoupon(body.couponCode, body.customerId) };
   return priceOrder(order);
 }
 
