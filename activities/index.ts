@@ -16,6 +16,7 @@ import type { GeneratedMonitorsPort } from '../ports/generated-monitors.port';
 import type { MonitorAuthoringPort, MonitorsPort } from '../ports/monitors.port';
 import type { NotifierPort } from '../ports/notifier.port';
 import type { RollbackHookPort } from '../ports/rollback-hook.port';
+import type { QaLedgerPort } from '../ports/qa-ledger.port';
 import type { SandboxPort } from '../sandbox/sandbox.port';
 import { createFixAgentActivities } from './fix/fix-agent.activities';
 import { createGenerationAgentActivities } from './monitor-generation/generation-agent.activities';
@@ -23,6 +24,8 @@ import { createMonitorGenerationActivities } from './monitor-generation/monitor-
 import { createProcessedChangeActivities } from './monitor-generation/processed-change.activities';
 import { createQaMissionActivities } from './qa-mission/qa-mission.activities';
 import { createFixActivities } from './fix/fix.activities';
+import { createNightlyQaActivities } from './nightly-qa/nightly-qa.activities';
+import { createQaCandidateActivities } from './nightly-qa/qa-candidates.activities';
 import { createIncidentClaimActivities } from './incident-claims/incident-claims.activities';
 import { createLedgerActivities } from './ledger/ledger.activities';
 import { createMonitorActivities } from './monitor/monitor.activities';
@@ -64,6 +67,8 @@ export interface IncidentPorts {
   generatedMonitors?: GeneratedMonitorsPort | null;
   /** Days of error-signature counts that generated log alerts take their thresholds from (the deploy watch's baseline days). */
   thresholdBaselineDays?: number;
+  /** Nightly QA's ledger; absent where no night runs (the incident-only test harness). */
+  qaLedger?: QaLedgerPort | null;
 }
 
 /** Every activity the incident workflow calls, built over the ports the composition root chose. */
@@ -116,6 +121,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
       },
     }),
     ...createGenerationAgentActivities({ model: ports.model, sandbox: ports.sandbox, conversations: ports.conversations, codeSearch: ports.codeSearch ?? null, monitors: ports.monitors, services: ports.services }),
+    ...nightlyQaOver(ports),
     ...createQaMissionActivities({
       model: ports.model,
       sandbox: ports.sandbox,
@@ -143,6 +149,22 @@ function deployTriageOver(ports: IncidentPorts): ReturnType<typeof createDeployT
       throw stewardFailure(ERROR_TYPES.deployWatchNotConfigured, 'this worker has no code search, which the deploy triage grounds its links in');
     },
   };
+}
+
+/** A night reads the ledger and plans over code search: without either its activities refuse, naming what is missing. */
+function nightlyQaOver(ports: IncidentPorts): ReturnType<typeof createNightlyQaActivities> & ReturnType<typeof createQaCandidateActivities> {
+  const { qaLedger, codeSearch } = ports;
+  if (qaLedger && codeSearch) {
+    return {
+      ...createNightlyQaActivities({ ledger: qaLedger, codeHost: ports.codeHost, codeSearch, services: ports.services }),
+      ...createQaCandidateActivities({ codeSearch, ledger: ports.ledger, monitors: ports.monitors, services: ports.services }),
+    };
+  }
+  const missing = [qaLedger ? null : 'a QA ledger', codeSearch ? null : 'code search'].filter(Boolean).join(' and ');
+  const refuse = async (): Promise<never> => {
+    throw stewardFailure(ERROR_TYPES.nightlyQaNotConfigured, `this worker has no ${missing}, which nightly QA plans and records its nights with`);
+  };
+  return { nightRevision: refuse, planningHistory: refuse, mergedSince: refuse, areaFacts: refuse, startNight: refuse, recordMission: refuse, finishNight: refuse, qaCandidates: refuse, knownQaFindings: refuse };
 }
 
 /** The activities that use the sandbox: sandbox hosts register these, on their own queues. */

@@ -121,6 +121,19 @@ export class GitCodeSearch implements CodeSearchPort {
     return result;
   }
 
+  async listSourceFiles(service: string, revision: string): Promise<string[]> {
+    const { repository, commit } = await this.at(service, revision);
+    const listed = await git(repository, ['ls-tree', '-r', '-z', '--full-tree', commit]);
+    return listed
+      .split('\0')
+      .filter((entry) => entry !== '')
+      .map((entry) => entry.split('\t') as [string, string])
+      .filter(([meta]) => /^100(644|755) blob /.test(meta))
+      .map(([, file]) => file)
+      .filter(countsAsSource)
+      .sort();
+  }
+
   /** Regular files that git reads as text and countsAsSource keeps; a file of blank lines only adds no file and no line. */
   async countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }> {
     const { repository, commit } = await this.at(service, revision);

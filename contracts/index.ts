@@ -185,6 +185,8 @@ export const ERROR_TYPES = {
    * the breaker lets a probe through, instead of hammering a service that is down.
    */
   circuitOpen: 'CircuitOpen',
+  /** Nightly QA runs on a worker without a QA ledger or code search: the same worker fails the same way. */
+  nightlyQaNotConfigured: 'NightlyQaNotConfigured',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 
@@ -192,6 +194,7 @@ export const NON_RETRYABLE_ERRORS: readonly ErrorType[] = [
   ERROR_TYPES.runNotFound,
   ERROR_TYPES.monitorDefinitionInvalid,
   ERROR_TYPES.deployWatchNotConfigured,
+  ERROR_TYPES.nightlyQaNotConfigured,
   ERROR_TYPES.monitorNotFound,
   ERROR_TYPES.monitorNotOwned,
   ERROR_TYPES.modelRecordingMissing,

@@ -99,6 +99,12 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     options.namespace ?? 'default',
     '--log-level',
     'warn',
+    // Eager activity dispatch: the server hands an activity scheduled by a workflow task back in that
+    // task's answer when the same worker polls its queue, instead of via the next activity poll.
+    // Measured here on 20 chained no-op activities: 60 to 100 ms a round trip without, 20 to 30 with.
+    // The dev server leaves it off; Temporal Cloud has it on; for a self-hosted cluster see README.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     ...SEARCH_ATTRIBUTE_REGISTRATIONS.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
     ...(options.uiPort === null ? ['--headless'] : ['--ui-ip', '127.0.0.1', '--ui-port', String(options.uiPort)]),
   ];

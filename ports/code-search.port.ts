@@ -28,6 +28,8 @@ export interface CodeSearchPort {
   findLiterals(service: string, revision: string, literals: string[]): Promise<Record<string, { file: string; line: number } | null>>;
   /** Non-blank lines of the tracked source files at the revision (binary, vendored and generated files left out), for lines per monitor. */
   countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }>;
+  /** The tracked source files at the revision (the ones countSourceLines counts), sorted: nightly QA's candidate areas. */
+  listSourceFiles(service: string, revision: string): Promise<string[]>;
   /**
    * For each path, in the order given, the last commit reachable from the revision that changed it
    * (its committer time, ISO), and how many commits changed it in the 30 days up to the revision's

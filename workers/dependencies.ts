@@ -13,6 +13,7 @@ import { PostgresLogs } from '../adapters/postgres-logs.adapter';
 import { PostgresLocalMonitorState } from '../adapters/postgres-local-monitor-state.adapter';
 import { HttpAlertWebhook } from '../adapters/http-alert-webhook.adapter';
 import { createLocalMonitorActivities, type LocalMonitorActivities } from '../activities/local-monitors/local-monitors.activities';
+import { PostgresQaLedger } from '../adapters/postgres-qa-ledger.adapter';
 import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monitors.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresMonitors } from '../adapters/postgres-monitors.adapter';
@@ -207,6 +208,7 @@ export function buildIncidentPorts(config: StewardConfig, pool: Pool, options: B
       codeSearch,
       signatures: new PostgresSignatureStore(pool),
       generatedMonitors: new PostgresGeneratedMonitors(pool),
+      qaLedger: new PostgresQaLedger(pool),
       thresholdBaselineDays: config.deployWatch.baselineDays,
       services: config.services,
       rollbackHook: new HttpRollbackHook(),

@@ -25,7 +25,8 @@ export function alertFromQaFinding(input: {
     transition: 'triggered',
     rawTransition: 'nightly_qa_finding',
     priority: null,
-    title: `Nightly QA: ${finding.title}`,
+    // The title too: the incident keeps it (and its PR's body quotes it), so later nights find the signature there.
+    title: `Nightly QA: ${finding.title} (${finding.signature})`,
     message: [
       finding.detail,
       `Mission ${finding.missionId}'s test ${finding.testPath} fails with:`,

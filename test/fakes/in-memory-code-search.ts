@@ -82,6 +82,10 @@ export class InMemoryCodeSearch implements CodeSearchPort {
     return Object.fromEntries(literals.map((literal) => [literal, /[\r\n]/.test(literal) ? null : located(literal)]));
   }
 
+  async listSourceFiles(service: string, revision: string): Promise<string[]> {
+    return Object.keys(this.commitAt(service, revision).commit.files).sort();
+  }
+
   async countSourceLines(service: string, revision: string): Promise<{ files: number; lines: number }> {
     const counted = Object.values(this.commitAt(service, revision).commit.files)
       .map((content) => content.split('\n').filter((line) => line.trim() !== '').length)

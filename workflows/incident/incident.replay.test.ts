@@ -13,7 +13,7 @@ import { workflowBundle } from '../../test/support/harness';
 const HISTORIES_DIR = path.join(__dirname, '..', '..', 'test', 'histories');
 const histories = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
-describe('workflow replay (the incident and the deploy watch)', () => {
+describe('workflow replay (the incident, the deploy watch, monitor generation and nightly QA)', () => {
   it('has recorded histories to replay', () => {
     expect(histories.length).toBeGreaterThanOrEqual(5);
   });
@@ -41,12 +41,21 @@ describe('workflow replay (the incident and the deploy watch)', () => {
         'deploy-watch-build-failed.json',
         'monitor-generation-created.json',
         'monitor-generation-retired.json',
+        'nightly-qa-quiet.json',
+        'nightly-qa-finding-to-pr.json',
+        'nightly-qa-duplicate-finding.json',
+        'nightly-qa-lead.json',
+        'nightly-qa-budget-spent.json',
+        'qa-mission-finding.json',
       ]),
     );
   });
 
   it.each(histories)('replays %s deterministically', async (file) => {
-    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+    const json = JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as { events?: Array<{ workflowExecutionStartedEventAttributes?: { workflowId?: string } }> };
+    const history = historyFromJSON(json);
+    // Replayed under the id it ran under: a night names its missions' workflows after its own id.
+    const workflowId = json.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId ?? file;
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).resolves.toBeUndefined();
   });
 });

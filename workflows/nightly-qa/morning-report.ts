@@ -10,20 +10,7 @@ import type { TonightsPlan } from './planning';
  */
 export async function reportMorning(run: NightRun, tonight: TonightsPlan): Promise<MorningReport> {
   run.setStatus('reporting');
-  const report = composeMorningReport({
-    service: run.input.service,
-    night: run.night,
-    nightId: run.nightId,
-    budgetUsd: run.input.policy.budgetUsd,
-    missionsRun: run.missions
-      .filter((m) => m.status === 'done' || m.status === 'failed')
-      .map((m) => ({ id: m.plan.id, kind: m.plan.kind, reason: m.note && m.status === 'failed' ? `${m.plan.reason} (failed: ${m.note})` : m.plan.reason, costUsd: m.costUsd, areas: m.areas, findings: m.findings, leads: m.leads })),
-    missionsSkipped: run.missions
-      .filter((m) => m.status === 'skipped-budget' || m.status === 'skipped-limit')
-      .map((m) => ({ id: m.plan.id, kind: m.plan.kind, reason: m.plan.reason, skippedBecause: m.status === 'skipped-budget' ? 'budget' : 'mission-limit' })),
-    previouslyExplored: new Set(tonight.previouslyExplored),
-    notRepeated: tonight.plan.notRepeated,
-  });
+  const report = composeReport(run, tonight);
   if (!isQuietNight(report) || run.input.policy.notifyQuietNights) {
     await call(run.activities.notify, `Send ${run.input.service}'s morning report`, {
       key: `${run.nightId}:qa_morning_report`,
@@ -39,4 +26,31 @@ export async function reportMorning(run: NightRun, tonight: TonightsPlan): Promi
   }
   await call(run.activities.finishNight, 'Keep the night and its report in the QA ledger', { nightId: run.nightId, status: 'done', costUsd: report.costUsd, report, finishedAt: new Date().toISOString() });
   return report;
+}
+
+/**
+ * A night that failed on its way (a revision or ledger it could not read, a child it could not
+ * start) is kept as failed, with what it did up to then, so `steward qa status` does not show it
+ * running forever. The failure itself goes on to the workflow's result.
+ */
+export async function recordFailedNight(run: NightRun, tonight: TonightsPlan | null): Promise<void> {
+  const report = composeReport(run, tonight);
+  await call(run.activities.finishNight, 'Keep the failed night in the QA ledger', { nightId: run.nightId, status: 'failed', costUsd: report.costUsd, report, finishedAt: new Date().toISOString() });
+}
+
+function composeReport(run: NightRun, tonight: TonightsPlan | null): MorningReport {
+  return composeMorningReport({
+    service: run.input.service,
+    night: run.night,
+    nightId: run.nightId,
+    budgetUsd: run.input.policy.budgetUsd,
+    missionsRun: run.missions
+      .filter((m) => m.status === 'done' || m.status === 'failed')
+      .map((m) => ({ id: m.plan.id, kind: m.plan.kind, reason: m.note && m.status === 'failed' ? `${m.plan.reason} (failed: ${m.note})` : m.plan.reason, costUsd: m.costUsd, areas: m.areas, findings: m.findings, leads: m.leads })),
+    missionsSkipped: run.missions
+      .filter((m) => m.status === 'skipped-budget' || m.status === 'skipped-limit')
+      .map((m) => ({ id: m.plan.id, kind: m.plan.kind, reason: m.plan.reason, skippedBecause: m.status === 'skipped-budget' ? 'budget' : 'mission-limit' })),
+    previouslyExplored: new Set(tonight?.previouslyExplored ?? []),
+    notRepeated: tonight?.plan.notRepeated ?? [],
+  });
 }

@@ -1,24 +1,14 @@
 import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { IncidentActivities } from '../../activities';
-import type { NightlyQaActivities } from '../../activities/nightly-qa/nightly-qa.activities';
 import { qaNightStateQuery, SEARCH_ATTRIBUTES, TEMPORAL_SCHEDULED_START_TIME, type NightlyQaWorkflowInput, type QaNightState, type QaNightStatus } from '../../contracts';
-import type { CoreFeatureFacts, NightPlan } from '../../domain/nightly-qa/planner';
+import type { NightPlan } from '../../domain/nightly-qa/planner';
 import type { QaFinding, QaLead } from '../../domain/nightly-qa/report';
 import type { QaMissionKind, QaMissionPlan } from '../../domain/nightly-qa/mission';
 import type { QaMissionStatus } from '../../ports/qa-ledger.port';
 import { RETRY } from '../incident/activity-proxies';
 
-/** What the code knows of the candidates and what is already known as a bug (activities/nightly-qa/, the agreed signatures). */
-export interface QaCandidateActivities {
-  qaCandidates(input: { service: string; revision: string }): Promise<{ areas: Array<{ path: string; tested: boolean }>; coreFeatures: CoreFeatureFacts[] }>;
-  knownQaFindings(input: { service: string }): Promise<{
-    openIncidents: Array<{ incidentId: string; signatures: string[] }>;
-    openPullRequests: Array<{ url: string; body: string }>;
-    monitorLinks: Array<{ monitorId: string; description: string }>;
-  }>;
-}
-
-export type NightActivities = Pick<IncidentActivities, 'notify'> & NightlyQaActivities & QaCandidateActivities;
+/** The night's activities: its planning and ledger records (activities/nightly-qa/) and the notifier's. */
+export type NightActivities = IncidentActivities;
 
 /** One mission of tonight's plan as it went: run (done or failed) or skipped, with what its outcome said. */
 export interface MissionResult {

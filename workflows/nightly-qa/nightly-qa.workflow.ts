@@ -1,10 +1,11 @@
+import { isCancellation, log } from '@temporalio/workflow';
 import type { NightlyQaWorkflowInput } from '../../contracts';
 import type { MorningReport } from '../../domain/nightly-qa/report';
 import { openFindings } from './findings';
 import { runMissions } from './missions';
-import { reportMorning } from './morning-report';
+import { recordFailedNight, reportMorning } from './morning-report';
 import { startNightRun } from './night-run';
-import { planTonight } from './planning';
+import { planTonight, type TonightsPlan } from './planning';
 
 export type { MorningReport };
 
@@ -17,13 +18,21 @@ export type { MorningReport };
  */
 export async function nightlyQaWorkflow(input: NightlyQaWorkflowInput): Promise<MorningReport> {
   const run = startNightRun(input);
-  const tonight = await planTonight(run);
+  let tonight: TonightsPlan | null = null;
+  try {
+    tonight = await planTonight(run);
 
-  run.setStatus('running-missions');
-  const missions = await runMissions(run, tonight.revision, tonight.plan);
-  await openFindings(run, missions);
+    run.setStatus('running-missions');
+    const missions = await runMissions(run, tonight.revision, tonight.plan);
+    await openFindings(run, missions);
 
-  const report = await reportMorning(run, tonight);
-  run.setStatus('done');
-  return report;
+    const report = await reportMorning(run, tonight);
+    run.setStatus('done');
+    return report;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    // The night's own failure is what the run ends with; a ledger that cannot take the failed record either only adds a warning.
+    await recordFailedNight(run, tonight).catch((recordError: unknown) => log.warn('The failed night could not be kept in the QA ledger', { nightId: run.nightId, error: String(recordError) }));
+    throw error;
+  }
 }

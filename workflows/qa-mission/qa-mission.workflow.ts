@@ -1,11 +1,7 @@
 import { log, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { QaMissionOutcome, QaMissionWorkflowInput, RunQaMissionInput } from '../../contracts';
+import type { QaMissionOutcome, QaMissionWorkflowInput } from '../../contracts';
 import { sandboxHostsFor } from '../incident/sandbox-hosts';
 import { describeMission } from './mission-details';
-
-interface MissionHosts {
-  call(kind: 'sandbox', activity: 'runQaMission', summary: string, input: RunQaMissionInput): Promise<QaMissionOutcome>;
-}
 
 /**
  * One mission of a night: the agent explores the service in a sandbox, on the sandbox host that
@@ -17,8 +13,7 @@ export async function qaMissionWorkflow(input: QaMissionWorkflowInput): Promise<
   const missionWorkflowId = workflowInfo().workflowId;
   setCurrentDetails(describeMission(input, null));
   // A mission has no incident ledger of its own: the host claims and losses go to the worker's log.
-  // TODO(qa-agent merge): the cast goes once runQaMission is in SANDBOX_ACTIVITY_NAMES (branch qa-agent); the agreed signature is the contract's.
-  const hosts = sandboxHostsFor({ incidentId: missionWorkflowId, policy: input.incidentPolicy, recordEvent: (kind, data) => log.info(`QA mission ${kind}`, { missionWorkflowId, ...data }) }) as unknown as MissionHosts;
+  const hosts = sandboxHostsFor({ incidentId: missionWorkflowId, policy: input.incidentPolicy, recordEvent: (kind, data) => log.info(`QA mission ${kind}`, { missionWorkflowId, ...data }) });
   const outcome = await hosts.call('sandbox', 'runQaMission', `Run the QA agent on ${input.mission.id}`, {
     missionWorkflowId,
     service: input.service,

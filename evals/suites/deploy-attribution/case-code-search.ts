@@ -49,6 +49,9 @@ export function caseCodeSearch(testCase: AttributionCase): CodeSearchPort {
       };
       return Object.fromEntries(literals.map((literal) => [literal, located(literal)]));
     },
+    async listSourceFiles() {
+      return Object.keys(files).sort();
+    },
     async countSourceLines() {
       const contents = Object.values(files);
       return { files: contents.length, lines: contents.reduce((sum, c) => sum + c.split('\n').length, 0) };

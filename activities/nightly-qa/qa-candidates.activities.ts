@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { ERROR_TYPES } from '../../contracts';
+import { stewardFailure } from '../../contracts/errors';
+import { NIGHTLY_QA_MONITOR_ID } from '../../domain/nightly-qa/finding-alert';
+import type { CoreFeatureFacts } from '../../domain/nightly-qa/planner';
+import type { ServicesConfig } from '../../domain/service-config';
+import type { CodeSearchPort } from '../../ports/code-search.port';
+import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
+import type { MonitorAuthoringPort } from '../../ports/monitors.port';
+import { serviceConfigFor } from '../shared/sandbox-session';
+
+/**
+ * What a night plans over and dedups against: the repository's candidate areas and core features
+ * at the night's revision, and what is already known as a bug. Written on branch qa-flow because
+ * qa-edge, which owns these two activities, had not landed them by the agreed time; the names and
+ * shapes are the agreed ones, so qa-edge's may replace these.
+ */
+export interface QaCandidateActivityDeps {
+  codeSearch: Pick<CodeSearchPort, 'listSourceFiles' | 'readFile'>;
+  ledger: Pick<IncidentLedgerPort, 'listRecentIncidents'>;
+  monitors: Pick<MonitorAuthoringPort, 'list'>;
+  services: ServicesConfig;
+}
+
+const TEST_FILE = /(^|\/)(test|tests|__tests__|spec)\/|\.(test|spec)\.[^/]+$/;
+const CODE_FILE = /\.(js|mjs|cjs|jsx|ts|tsx|py|go|rb|java|kt|rs|php|cs)$/;
+/** Ended without a fix on its way: a finding of the same signature is not known as being dealt with. */
+const ENDED_WITHOUT_FIX = new Set(['not_reproduced', 'could_not_fix', 'rejected', 'approval_timed_out', 'budget_exhausted', 'pr_closed', 'noise']);
+const SIGNATURE = /qa-[0-9a-f]{16}/g;
+/** How many of the service's latest nightly QA incidents are read for their signatures. */
+const KNOWN_INCIDENTS_READ = 200;
+
+const Service = z.object({ service: z.string().min(1) });
+
+function parsed<T extends z.ZodType>(activity: string, schema: T, input: unknown): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw stewardFailure(ERROR_TYPES.invalidActivityInput, `${activity}: invalid input: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+const stem = (file: string) => file.split('/').pop()!.replace(/\.(test|spec)\./, '.').replace(/\.[^.]+$/, '');
+
+export function createQaCandidateActivities(deps: QaCandidateActivityDeps) {
+  return {
+    /**
+     * The code files at the revision (tests left out), each marked tested when a test file names
+     * it, and the core features: the services file's, else one per test file, over the files it names.
+     */
+    async qaCandidates(input: { service: string; revision: string }): Promise<{ areas: Array<{ path: string; tested: boolean }>; coreFeatures: CoreFeatureFacts[] }> {
+      const { service, revision } = parsed('qaCandidates', Service.extend({ revision: z.string().min(1) }), input);
+      const config = serviceConfigFor(deps.services, service);
+      const files = await deps.codeSearch.listSourceFiles(service, revision);
+      const tests = files.filter((f) => TEST_FILE.test(f) && CODE_FILE.test(f));
+      const code = files.filter((f) => CODE_FILE.test(f) && !TEST_FILE.test(f));
+      const testSources = new Map<string, string>();
+      for (const test of tests) testSources.set(test, (await deps.codeSearch.readFile(service, revision, test)) ?? '');
+      // A test names a file when it mentions its name without the extension as a path segment (require('../src/pricing')).
+      const names = (source: string, file: string) => new RegExp(`[/'"\`]${stem(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[a-z]+)?['"\`]`).test(source);
+      const areas = code.map((path) => ({ path, tested: [...testSources.values()].some((source) => names(source, path)) }));
+      const coreFeatures: CoreFeatureFacts[] = config.nightlyQa.coreFeatures
+        ? config.nightlyQa.coreFeatures.map((f) => ({ name: f.name, areas: f.areas, source: 'services-file' as const }))
+        : tests
+            .map((test) => ({ name: stem(test), areas: code.filter((file) => names(testSources.get(test)!, file)), source: 'tests' as const }))
+            .filter((f) => f.areas.length > 0);
+      return { areas, coreFeatures };
+    },
+
+    /**
+     * What a finding's signature may already be known as: the service's nightly QA incidents
+     * still open or fixed (their titles carry the signature), and monitors whose description
+     * names it. Open pull requests are not listed: the code host port has no listing of them, and
+     * Steward's own carry their incident's title, so the incidents cover them.
+     */
+    async knownQaFindings(input: { service: string }): Promise<{
+      openIncidents: Array<{ incidentId: string; signatures: string[] }>;
+      openPullRequests: Array<{ url: string; body: string }>;
+      monitorLinks: Array<{ monitorId: string; description: string }>;
+    }> {
+      const { service } = parsed('knownQaFindings', Service, input);
+      const incidents = await deps.ledger.listRecentIncidents({ monitorId: NIGHTLY_QA_MONITOR_ID, service, excludeIncidentId: '', limit: KNOWN_INCIDENTS_READ });
+      const monitors = await deps.monitors.list();
+      return {
+        openIncidents: incidents.filter((i) => !ENDED_WITHOUT_FIX.has(i.status)).map((i) => ({ incidentId: i.incidentId, signatures: i.title.match(SIGNATURE) ?? [] })).filter((i) => i.signatures.length > 0),
+        openPullRequests: [],
+        monitorLinks: monitors.filter((m) => /qa-[0-9a-f]{16}/.test(m.message)).map((m) => ({ monitorId: m.id, description: m.message })),
+      };
+    },
+  };
+}
