@@ -4,15 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AGENT_TOOL_SCHEMAS, isAgentToolName } from '../activities/fix/agent-tools.schema';
 import { createNightlyQaActivities } from '../activities/nightly-qa/nightly-qa.activities';
+import { createQaCandidateActivities } from '../activities/nightly-qa/qa-candidates.activities';
 import { createQaMissionActivities } from '../activities/qa-mission/qa-mission.activities';
 import { isQaMissionToolName, QA_MISSION_TOOL_SCHEMAS } from '../activities/qa-mission/qa-mission-tools.schema';
 import { MeteredModel } from '../activities/shared/metered-model';
 import { GitCodeSearch } from '../adapters/git-code-search.adapter';
 import { ReplayModel } from '../adapters/replay-model.adapter';
 import { demoServicesConfig } from '../config/config';
-import { classifyPath } from '../domain/deploy-triage/changed-files';
 import { findingSignature } from '../domain/nightly-qa/finding-signature';
-import { planNight, type AreaFacts, type CoreFeatureFacts, type NightPlan, type PastMission } from '../domain/nightly-qa/planner';
+import { planNight, type AreaFacts, type NightPlan, type PastMission } from '../domain/nightly-qa/planner';
 import { matchReproduction } from '../domain/reproduction-match';
 import type { ServicesConfig } from '../domain/service-config';
 import { ProcessSandbox } from '../sandbox/process-sandbox.adapter';
@@ -25,8 +25,8 @@ import { ensureDemoRepository, NIGHTLY_QA_TRANSCRIPT_PATH } from './demo-fixture
 
 /**
  * The nightly QA demo's recorded transcript against the demo repository it was written for: the
- * two nights' plans computed by the real planner (over the areas, history and merged PRs the
- * night's own activities read from the repository), the transcript holding every planned
+ * two nights' plans computed by the real planner (over the candidates, areas, history and merged
+ * PRs the night's own activities read from the repository), the transcript holding every planned
  * mission's turns, night 2's missions differing from night 1's, and the transcript's probing test
  * failing twice at the demo revision, as the reproduction gate wants, and passing after the
  * transcript's fix, with the repository's suite green.
@@ -57,35 +57,25 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-/**
- * The candidate areas of the demo repository: its runtime source files, each marked whether a
- * test imports it. This stands in for the qaCandidates activity (branch qa-edge) until it is
- * merged, by the same rule it follows (the deploy triage's path classes); it is to be replaced by it.
- */
-function candidateAreas(): Array<{ path: string; tested: boolean }> {
-  const files = execFileSync('git', ['-C', repository, 'ls-tree', '-r', '--name-only', revision], { encoding: 'utf8' }).trim().split('\n');
-  const tests = files.filter((f) => classifyPath(f).fileClass === 'test' && f.endsWith('.js'));
-  const testSources = tests.map((t) => execFileSync('git', ['-C', repository, 'show', `${revision}:${t}`], { encoding: 'utf8' }));
-  return files
-    .filter((f) => classifyPath(f).fileClass === 'runtime' && f.endsWith('.js'))
-    .map((f) => ({ path: f, tested: testSources.some((source) => source.includes(`require('../${f.replace(/\.js$/, '')}')`)) }));
-}
-
 /** Both nights as the nightly workflow plans them, the first night's missions covering what their scripted turns read. */
 async function planTwoNights(): Promise<{ night1: NightPlan; night2: NightPlan; areas: AreaFacts[] }> {
+  const codeSearch = new GitCodeSearch({ repositories: { [SERVICE]: repository }, mirrorRoot: path.join(root, 'mirrors') });
   const activities = createNightlyQaActivities({
     ledger: new InMemoryQaLedger(),
     codeHost: new InMemoryCodeHost({ repositories: { [repository]: { main: revision } } }),
-    codeSearch: new GitCodeSearch({ repositories: { [SERVICE]: repository }, mirrorRoot: path.join(root, 'mirrors') }),
+    codeSearch,
     services,
   });
   const qa = services[SERVICE]!.nightlyQa;
   const settings = { maxMissions: qa.maxMissions, missionBudgetUsd: qa.missionBudgetUsd, maxTurnsPerMission: qa.maxTurnsPerMission };
-  const coreFeatures: CoreFeatureFacts[] = qa.coreFeatures!.map((f) => ({ ...f, source: 'services-file' }));
   const night1At = new Date('2026-12-03T02:00:00Z');
   const headRevision = await activities.nightRevision({ service: SERVICE });
   expect(headRevision).toBe(revision);
-  const areas = await activities.areaFacts({ service: SERVICE, revision, areas: candidateAreas() });
+  // The real candidates: the repository's source files and the services file's core features.
+  const candidates = await createQaCandidateActivities({ codeSearch, ledger: new InMemoryIncidentLedger(), monitors: { list: async () => [] }, services }).qaCandidates({ service: SERVICE, revision });
+  const { coreFeatures } = candidates;
+  expect(coreFeatures.map((f) => f.source)).toEqual(qa.coreFeatures!.map(() => 'services-file'));
+  const areas = await activities.areaFacts({ service: SERVICE, revision, areas: candidates.areas });
   const merged = await activities.mergedSince({ service: SERVICE, since: new Date(night1At.getTime() - 7 * 86_400_000).toISOString() });
   const night1 = planNight({ now: night1At.toISOString(), settings, history: [], areas, mergedPullRequests: merged, coreFeatures });
   // What the ledger holds after night 1: each mission's planned areas and the files its turns read, a minute apart.
