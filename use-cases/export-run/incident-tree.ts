@@ -197,10 +197,12 @@ function writeAttempts(tree: ExportTree, sources: IncidentSources): AttemptSumma
     else if (turns.length > 0) tree.missing(`${dir}/system-prompt.md: the fix agent's system prompt was not kept for attempt ${n}`);
 
     const verification = callsOf(run, 'verifyFixAttempt').find(mine);
-    const recorded = callsOf(run, 'recordFixAttempt').find(mine);
+    const ledgerRecord = ledger.fixAttempts.find((a) => a.attempt === n);
+    // recordFixAttempt runs as a local activity now: its marker keeps no input, so what it sent is
+    // the ledger's record (older histories still hold the input of the regular activity).
+    const recorded = callsOf(run, 'recordFixAttempt').find((call) => !call.local && mine(call)) ?? (ledgerRecord ? { input: [ledgerRecord] } : undefined);
     const outcome = loose(verification?.result);
     const record = loose(recorded?.input[0]);
-    const ledgerRecord = ledger.fixAttempts.find((a) => a.attempt === n);
     const diff = text(outcome.diff ?? record.diff ?? ledgerRecord?.diff);
     if (diff) tree.text(`${dir}/diff.patch`, diff, "the attempt's change, as a unified diff against the deployed revision");
     const runs = (outcome.runs as { phase: string; evidence: ExecEvidence }[] | undefined) ?? (loose(record.evidence).runs as { phase: string; evidence: ExecEvidence }[] | undefined) ?? [];

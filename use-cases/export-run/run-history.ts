@@ -21,6 +21,12 @@ export type RunStatus = 'running' | 'completed' | 'failed' | 'terminated' | 'can
 export interface ActivityCall {
   activityId: string;
   name: string;
+  /**
+   * Local activities (the incident's ledger bookkeeping) leave one MarkerRecorded event when they
+   * end, with their type, id and result but not their input: `input` is then empty, and readers
+   * take what was sent from the ledger's record instead.
+   */
+  local: boolean;
   /** The one-line summary the workflow gave the call (the Web UI shows it); null without one. */
   summary: string | null;
   taskQueue: string;
@@ -161,6 +167,7 @@ export async function readRunHistory(workflowId: string, history: History, decod
       const call: ActivityCall = {
         activityId: scheduled.activityId ?? '',
         name: scheduled.activityType?.name ?? 'unknown',
+        local: false,
         summary,
         taskQueue: scheduled.taskQueue?.name ?? '',
         scheduledAt: at(event),
@@ -203,6 +210,12 @@ export async function readRunHistory(workflowId: string, history: History, decod
         call.failure = failure;
       }
       line(event, `activity ${call?.name ?? '?'} ${outcome.replace('_', ' ')}: ${oneLine(failure)}`);
+    } else if (event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
+      const call = await localActivityCall(event, decode, decodeOne);
+      if (call) {
+        run.activities.push(call);
+        line(event, `local activity ${call.name} ${call.outcome === 'completed' ? 'completed' : `failed: ${oneLine(call.failure)}`}${call.summary ? `: ${call.summary}` : ''}`);
+      } else line(event, 'local activity marker (unreadable)');
     } else if (event.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
       const shown: string[] = [];
@@ -262,6 +275,40 @@ export async function readRunHistory(workflowId: string, history: History, decod
   }
   run.offloadedPayloads = offloaded;
   return run;
+}
+
+/** The marker name the SDK's core gives a local activity's record (sdk-core's LOCAL_ACTIVITY_MARKER_NAME). */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/**
+ * A local activity's marker to an activity call. The marker is written once, when the activity
+ * ends (after all its local retries): it is scheduled at the worker's `original_schedule_time` and
+ * started and closed at the event's time, and the attempt is the one that ended it. Its `data` detail says which activity it
+ * was (`activity_type`, `activity_id`, `attempt`); no input is kept.
+ */
+async function localActivityCall(event: HistoryEvent, decode: DecodePayload, decodeOne: (payloads: Payload[] | null | undefined) => Promise<unknown>): Promise<ActivityCall | null> {
+  const marker = event.markerRecordedEventAttributes!;
+  const data = (await decodeOne(marker.details?.data?.payloads)) as { activity_type?: unknown; activity_id?: unknown; attempt?: unknown; original_schedule_time?: { seconds?: unknown; nanos?: unknown } } | null;
+  if (!data || typeof data.activity_type !== 'string') return null;
+  const when = at(event);
+  const scheduled = data.original_schedule_time;
+  const scheduledAt = typeof scheduled?.seconds === 'number' ? new Date(scheduled.seconds * 1000 + Math.floor(Number(scheduled.nanos ?? 0) / 1e6)).toISOString() : when;
+  const failure = failureText(marker.failure);
+  return {
+    activityId: String(data.activity_id ?? ''),
+    name: data.activity_type,
+    local: true,
+    summary: event.userMetadata?.summary ? String(await decode(event.userMetadata.summary)) : null,
+    taskQueue: '',
+    scheduledAt,
+    startedAt: when,
+    closedAt: when,
+    attempt: typeof data.attempt === 'number' ? data.attempt : null,
+    input: [],
+    outcome: failure ? 'failed' : 'completed',
+    result: failure ? null : await decodeOne(marker.details?.result?.payloads),
+    failure,
+  };
 }
 
 function seconds(from: string, to: string): string {

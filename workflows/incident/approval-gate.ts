@@ -39,7 +39,7 @@ export async function awaitApproval(incident: IncidentRun, { triage, verified }:
 
   while (!(await condition(() => state.approval !== null, policy.approvalTimeoutMs))) {
     if (policy.approvalTimeoutPolicy === 'close') {
-      await call(activities.quick.recordDecision, 'Record the approval timeout', {
+      await call(activities.ledger.recordDecision, 'Record the approval timeout', {
         incidentId,
         decision: 'timed_out',
         by: 'steward',
@@ -66,7 +66,7 @@ export async function awaitApproval(incident: IncidentRun, { triage, verified }:
 
   const decision = state.approval!;
   progress.recordEvent('approval_decided', { ...decision });
-  await call(activities.quick.recordDecision, `Record the ${decision.decision} by ${decision.by}`, {
+  await call(activities.ledger.recordDecision, `Record the ${decision.decision} by ${decision.by}`, {
     incidentId,
     decision: decision.decision,
     by: decision.by,

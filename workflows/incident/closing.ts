@@ -18,9 +18,9 @@ export async function notify({ activities, incidentId, alert, runUrl }: Incident
 
 /** Ends the incident: its spend, its outcome, and a last save that also holds deliveries arriving meanwhile. */
 export async function close({ activities, incidentId, state, progress }: IncidentRun, status: IncidentStatus, outcome: string): Promise<IncidentOutcome> {
-  progress.recordSpend(await call(activities.quick.incidentSpend, `Add up what incident ${incidentId}'s model calls cost`, { incidentId }));
+  progress.recordSpend(await call(activities.ledger.incidentSpend, `Add up what incident ${incidentId}'s model calls cost`, { incidentId }));
   // Before the last save: a later alert for the same error may start its own incident from here on.
-  await call(activities.quick.releaseIncidentClaims, `Let go of incident ${incidentId}'s claim on its error`, { incidentId });
+  await call(activities.ledger.releaseIncidentClaims, `Let go of incident ${incidentId}'s claim on its error`, { incidentId });
   state.outcome = outcome;
   progress.setStatus(status);
   progress.recordEvent('closed', { status, outcome });

@@ -7,6 +7,9 @@ import type { IncidentRun } from './incident-run';
  * incident's; else the running incident that already holds it, recorded as what this one duplicates.
  */
 export async function claimTheError({ activities, incidentId, alert, origin, state, progress }: IncidentRun): Promise<SignatureClaim | null> {
+  // A regular activity, not a local one beside the other bookkeeping: besides Postgres it searches
+  // the monitor's logs (Datadog's log search in production) and asks Temporal whether a holder
+  // still runs, outside calls that may be slow or down.
   const claim = await call(activities.quick.claimIncidentError, `Claim the error ${state.signature} for incident ${incidentId}`, {
     incidentId,
     alert,

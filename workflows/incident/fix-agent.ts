@@ -49,7 +49,7 @@ export async function attemptFixes(incident: IncidentRun, input: FixInput): Prom
     };
     state.attempts.push(summary);
     progress.recordEvent('fix_attempt', { attempt, verified: outcome.verified, failureReason: outcome.failureReason, diffStat: outcome.diffStat });
-    await call(activities.quick.recordFixAttempt, `Record fix attempt ${attempt}`, {
+    await call(activities.ledger.recordFixAttempt, `Record fix attempt ${attempt}`, {
       incidentId,
       attempt,
       verified: outcome.verified,

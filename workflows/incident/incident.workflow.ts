@@ -93,7 +93,7 @@ async function handleIncident(incident: IncidentRun): Promise<IncidentOutcome> {
   await progress.checkpoint();
   // A monitor's fires and verdicts are counted on it when Steward generated it: noisy generators show.
   if (!finding && !alert.regression && !alert.buildFailure) {
-    await call(quick.countMonitorAlert, `Count the alert on monitor ${alert.monitorId}`, { monitorId: alert.monitorId, incidentId, verdict: triage.verdict });
+    await call(activities.ledger.countMonitorAlert, `Count the alert on monitor ${alert.monitorId}`, { monitorId: alert.monitorId, incidentId, verdict: triage.verdict });
   }
 
   if (triage.verdict === 'noise') {

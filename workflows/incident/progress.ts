@@ -60,7 +60,7 @@ export function trackProgress({ state, runId, activities }: { state: IncidentSta
     async checkpoint() {
       const events = pendingEvents.splice(0);
       setCurrentDetails(describe());
-      await call(activities.quick.recordProgress, `Save incident ${state.incidentId} to the ledger (${state.status.replace(/_/g, ' ')})`, { state, runId, events });
+      await call(activities.ledger.recordProgress, `Save incident ${state.incidentId} to the ledger (${state.status.replace(/_/g, ' ')})`, { state, runId, events });
     },
     recordDelivery(delivered) {
       state.deliveries += 1;
