@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { CONFIG_VARIABLES, ConfigError, loadConfig, PROJECT_ROOT } from './config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, NOT_SECRET_VARIABLES, PROJECT_ROOT, SECRET_VARIABLES } from './config';
 
 const failure = (env: NodeJS.ProcessEnv): string => {
   try {
@@ -98,5 +98,14 @@ describe('loadConfig', () => {
       .filter((line) => /^[A-Z_]+=/.test(line))
       .map((line) => line.split('=')[0]);
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('classifies every variable named like a credential as a secret or, by name, as not one', () => {
+    const credentialLike = CONFIG_VARIABLES.filter((name) => /KEY|TOKEN|SECRET|PASSWORD|PRIVATE|CERT|CREDENTIAL/.test(name) || name === 'DATABASE_URL');
+    const unclassified = credentialLike.filter((name) => !(name in SECRET_VARIABLES) && !NOT_SECRET_VARIABLES.includes(name));
+    expect(unclassified).toEqual([]);
+    // Both lists name variables that exist, and none is in both.
+    expect(Object.keys(SECRET_VARIABLES).filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
+    expect(NOT_SECRET_VARIABLES.filter((name) => !CONFIG_VARIABLES.includes(name) || name in SECRET_VARIABLES)).toEqual([]);
   });
 });

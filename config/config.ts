@@ -53,6 +53,33 @@ const EnvSchema = z.object({
 /** Every variable Steward reads; .env.example documents each (a test holds them together). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
+/**
+ * The variables whose value is a secret, or names a file whose contents are one, and which part is:
+ * nothing Steward leaves (logs, spans, exports, PRs, messages) may carry it. It is a list, not a
+ * pattern, so that each new credential is classified by whoever adds it: config.test.ts fails on a
+ * variable named like a credential that is in neither this list nor NOT_SECRET_VARIABLES, and
+ * test/e2e/secrets-never-leave.e2e.test.ts fails on a secret it sets no marker for.
+ */
+export const SECRET_VARIABLES = {
+  DATABASE_URL: 'password',
+  TEMPORAL_API_KEY: 'value',
+  TEMPORAL_TLS_CLIENT_KEY_DATA: 'value',
+  TEMPORAL_TLS_CLIENT_KEY_PATH: 'file',
+  STEWARD_WEBHOOK_TOKEN: 'value',
+  ANTHROPIC_API_KEY: 'value',
+  OPENAI_API_KEY: 'value',
+  DATADOG_API_KEY: 'value',
+  DATADOG_APP_KEY: 'value',
+  GITHUB_APP_PRIVATE_KEY: 'value',
+  GITHUB_APP_PRIVATE_KEY_FILE: 'file',
+  GITHUB_WEBHOOK_SECRET: 'value',
+  SLACK_BOT_TOKEN: 'value',
+  SLACK_SIGNING_SECRET: 'value',
+} as const satisfies Partial<Record<keyof typeof EnvSchema.shape, 'value' | 'file' | 'password'>>;
+
+/** Named like a credential, and not one: a client certificate is public, a budget is a number. */
+export const NOT_SECRET_VARIABLES: readonly string[] = ['STEWARD_FIX_AGENT_TOKEN_BUDGET', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_DATA', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_DATA'];
+
 export interface StewardConfig extends IncidentPolicyConfig {
   dataDir: string;
   temporal: TemporalConfig;

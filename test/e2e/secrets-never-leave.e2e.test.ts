@@ -6,9 +6,13 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { PROJECT_ROOT } from '../../config/config';
+import Fastify from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { PROJECT_ROOT, SECRET_VARIABLES } from '../../config/config';
 import { createTestDatabase } from '../support/database';
 import { startFakeSlack } from '../support/fake-slack-server';
+import { decodeTraceExport } from '../support/otlp-protobuf';
+import { ADAPTER_SECRETS, DEMO_SECRETS } from '../support/secret-markers';
 
 /**
  * Secrets never leave: `npm run demo` (the alert scenario, CI=true) with every secret variable of
@@ -18,10 +22,17 @@ import { startFakeSlack } from '../support/fake-slack-server';
  * sandboxes, and any exported spans or logs written there), the export of the incident by
  * `npx steward export`, and the local code host's PRs (title, body, diff) in Postgres.
  *
- * Not set, because the demo would then leave the embedded defaults (README, "What the demo runs on"):
- * DATADOG_API_KEY and DATADOG_APP_KEY (monitors and logs would go to Datadog), GITHUB_APP_PRIVATE_KEY
+ * Traces are exported, OTLP/HTTP protobuf, to a loopback collector that decodes every request: no
+ * marker may be in a span, and the collector's own credential (OTEL_EXPORTER_OTLP_HEADERS, read by
+ * the exporter, not by config) may reach it only as the header it is.
+ *
+ * Not set here, because the demo would then leave the embedded defaults (README, "What the demo runs
+ * on"): DATADOG_API_KEY and DATADOG_APP_KEY (monitors and logs would go to Datadog), GITHUB_APP_PRIVATE_KEY
  * (and _FILE: the code host would be GitHub, and needs GITHUB_APP_ID), TEMPORAL_TLS_CLIENT_KEY_DATA
- * and _PATH (TLS, which the dev server does not speak). The model keys are set: STEWARD_MODEL_PROVIDER
+ * and _PATH (TLS, which the dev server does not speak). Those are ADAPTER_SECRETS, and
+ * test/e2e/secrets-adapters.test.ts runs the real adapters they reach with markers, against loopback
+ * servers; the first test below holds the two lists to every secret config/config.ts reads
+ * (SECRET_VARIABLES), so a secret added later without a marker fails. The model keys are set: STEWARD_MODEL_PROVIDER
  * stays `replay`, which reads no key. TEMPORAL_API_KEY is set with TEMPORAL_TLS=false, so it is sent
  * to the dev server, which ignores it. Slack is set, with SLACK_API_URL at a loopback stand-in for
  * slack.com/api (test/support/fake-slack-server.ts): what the notifier posts there is scanned too, and
@@ -37,7 +48,7 @@ const SCAN_MAX_BYTES = 16 * 1024 * 1024;
 /** A marker per secret, unlike any other text, so that a hit names the variable it came from. */
 function markers(): Record<string, string> {
   const tag = randomBytes(4).toString('hex');
-  const names = ['STEWARD_WEBHOOK_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'GITHUB_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'DATABASE_URL_PASSWORD'];
+  const names = [...DEMO_SECRETS, 'OTEL_EXPORTER_OTLP_HEADERS'];
   return Object.fromEntries(names.map((name) => [name, `marker${tag}${name.toLowerCase().replace(/_/g, '')}`]));
 }
 
@@ -112,6 +123,12 @@ describe('secrets never leave a demo run', () => {
     await connection?.close();
   });
 
+  it('sets a marker for every secret config reads, here or in the adapters test', () => {
+    const covered = [...DEMO_SECRETS, ...ADAPTER_SECRETS];
+    expect([...covered].sort()).toEqual(Object.keys(SECRET_VARIABLES).sort());
+    expect(new Set(covered).size).toBe(covered.length);
+  });
+
   it(
     'leaves no marker of a secret variable in its output, its data folder, the incident export or the PR',
     async () => {
@@ -130,10 +147,20 @@ describe('secrets never leave a demo run', () => {
 
       const slack = await startFakeSlack();
       cleanUps.push(() => slack.close());
+      const exports: { headers: Record<string, unknown>; raw: Buffer; text: string }[] = [];
+      const collector = Fastify({ bodyLimit: 64 * 1024 * 1024 });
+      collector.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      collector.post('/v1/traces', async (request, reply) => {
+        const raw = request.body as Buffer;
+        exports.push({ headers: request.headers, raw, text: JSON.stringify(decodeTraceExport(raw)) });
+        return reply.code(200).header('content-type', 'application/x-protobuf').send(Buffer.alloc(0));
+      });
+      await collector.listen({ port: 0, host: '127.0.0.1' });
+      cleanUps.push(() => collector.close());
       // The embedded Postgres trusts loopback connections, so a password in the URL is carried and never checked.
       const databaseUrl = new URL(database.url);
-      databaseUrl.password = secrets.DATABASE_URL_PASSWORD!;
-      const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(STEWARD_|SLACK_|TEMPORAL_|DATADOG_|GITHUB_|ANTHROPIC_|OPENAI_|DATABASE_URL$|CI$)/.test(name)));
+      databaseUrl.password = secrets.DATABASE_URL!;
+      const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(STEWARD_|SLACK_|TEMPORAL_|DATADOG_|GITHUB_|ANTHROPIC_|OPENAI_|OTEL_|DATABASE_URL$|CI$)/.test(name)));
       const env: NodeJS.ProcessEnv = {
         ...inherited,
         CI: 'true',
@@ -155,6 +182,10 @@ describe('secrets never leave a demo run', () => {
         SLACK_SIGNING_SECRET: secrets.SLACK_SIGNING_SECRET,
         SLACK_CHANNEL: 'C-STEWARD-SECRETS',
         SLACK_API_URL: slack.apiUrl,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.server.address() as AddressInfo).port}`,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=${secrets.OTEL_EXPORTER_OTLP_HEADERS}`,
+        OTEL_SERVICE_NAME: 'steward-secrets',
       };
 
       const output: string[] = [];
@@ -205,11 +236,16 @@ describe('secrets never leave a demo run', () => {
       expect(new Set(slack.calls.map((call) => call.authorization))).toEqual(new Set([`Bearer ${secrets.SLACK_BOT_TOKEN}`]));
       for (const [index, call] of slack.calls.entries()) hits.push(...findMarkers(`${call.url}\n${JSON.stringify(call.args)}`, `Slack call ${index + 1} (${call.url})`, secrets));
 
-      // Traces: no exporter writes spans to a file yet (OTLP trace export is being added separately); a span
-      // file written under the data folder is scanned above with everything else there.
+      // Traces: every span exported, decoded and as its raw bytes; the collector key only as its header.
+      expect(exports.length).toBeGreaterThan(0);
+      expect(exports.some((request) => request.text.includes('POST /webhooks/datadog'))).toBe(true);
+      expect(new Set(exports.map((request) => request.headers['x-collector-key']))).toEqual(new Set([secrets.OTEL_EXPORTER_OTLP_HEADERS]));
+      for (const [index, request] of exports.entries()) {
+        hits.push(...findMarkers(request.text, `trace export ${index + 1} (decoded)`, secrets), ...findMarkers(request.raw.toString('latin1'), `trace export ${index + 1} (bytes)`, secrets));
+      }
       console.log(
         `secrets scan: ${Object.keys(secrets).length} markers; ${text.length} characters of output, ${data.files} files under the data folder, ` +
-          `${exportTree.files} exported files, ${rows.length} PRs, ${slack.calls.length} Slack calls; sandbox folders scanned: ${relocated.join(', ') || 'under the data folder'}; not read: ${skipped.length === 0 ? 'nothing' : skipped.join('; ')}`,
+          `${exportTree.files} exported files, ${rows.length} PRs, ${slack.calls.length} Slack calls, ${exports.length} trace exports; sandbox folders scanned: ${relocated.join(', ') || 'under the data folder'}; not read: ${skipped.length === 0 ? 'nothing' : skipped.join('; ')}`,
       );
       expect(hits).toEqual([]);
     },

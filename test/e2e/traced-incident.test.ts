@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { decodeTraceExport, type ExportRequest, type OtlpSpan } from '../support/otlp-protobuf';
 import type { RunningApi } from '../../api/main';
 import { PrometheusMetrics } from '../../observability/prometheus-metrics';
 import { startTracing, type Tracing } from '../../observability/tracing';
@@ -10,27 +11,14 @@ import { createHarness, type Harness } from '../support/harness';
 
 /**
  * One incident, from the Datadog webhook to its PR, traced as it runs in production: the tracer
- * provider from the same settings the OTEL_* variables give (OTLP/HTTP, JSON encoding), exporting
- * to a loopback collector that decodes each export request. The whole incident must arrive as one
+ * provider from the same settings the OTEL_* variables give (OTLP/HTTP, once with the JSON encoding
+ * and once with protobuf, OTEL_EXPORTER_OTLP_PROTOCOL's default), exporting to a loopback collector
+ * that decodes each export request (a protobuf body through the ExportTraceServiceRequest schema the
+ * exporter itself encodes with, test/support/otlp-protobuf.ts). The whole incident must arrive as one
  * trace: the webhook's span, signal-with-start, the workflow, its activities on the incident
  * worker and the sandbox host, the model's turns and the sandbox's commands. Its figures are read
  * back from the API's /metrics.
  */
-
-interface OtlpAttribute {
-  key: string;
-  value: { stringValue?: string; intValue?: number | string; boolValue?: boolean; doubleValue?: number; arrayValue?: unknown };
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: OtlpAttribute[];
-}
-interface ExportRequest {
-  resourceSpans: { resource: { attributes: OtlpAttribute[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
 
 const WEBHOOK_TOKEN = 'traced-webhook-token-0123456789abcdef';
 
@@ -40,7 +28,12 @@ const attribute = (span: OtlpSpan, key: string): unknown => {
   return value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.boolValue ?? value.doubleValue;
 };
 
-describe('an incident, traced end to end into a loopback OTLP collector', () => {
+const ENCODINGS = [
+  { protocol: 'http/json', contentType: 'application/json' },
+  { protocol: 'http/protobuf', contentType: 'application/x-protobuf' },
+] as const;
+
+describe.each(ENCODINGS)('an incident, traced end to end into a loopback OTLP collector over $protocol', ({ protocol, contentType }) => {
   let collector: FastifyInstance;
   const received: { contentType: string; request: ExportRequest }[] = [];
   let tracing: Tracing;
@@ -50,13 +43,17 @@ describe('an incident, traced end to end into a loopback OTLP collector', () => 
 
   beforeAll(async () => {
     collector = Fastify({ bodyLimit: 64 * 1024 * 1024 });
+    // The protobuf body is kept as bytes and decoded by the collector, as a real one would.
+    collector.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     collector.post('/v1/traces', async (request, reply) => {
-      received.push({ contentType: String(request.headers['content-type']), request: request.body as ExportRequest });
-      return reply.code(200).send({});
+      const type = String(request.headers['content-type']);
+      received.push({ contentType: type, request: Buffer.isBuffer(request.body) ? decodeTraceExport(request.body) : (request.body as ExportRequest) });
+      // An empty ExportTraceServiceResponse is an empty body in either encoding.
+      return reply.code(200).header('content-type', type).send(Buffer.isBuffer(request.body) ? Buffer.alloc(0) : {});
     });
     await collector.listen({ port: 0, host: '127.0.0.1' });
     const endpoint = `http://127.0.0.1:${(collector.server.address() as AddressInfo).port}/v1/traces`;
-    tracing = startTracing({ enabled: true, exporter: 'otlp', protocol: 'http/json', endpoint, serviceName: 'steward-e2e', recordContent: false }, { defaultServiceName: 'steward-test' });
+    tracing = startTracing({ enabled: true, exporter: 'otlp', protocol, endpoint, serviceName: 'steward-e2e', recordContent: false }, { defaultServiceName: 'steward-test' });
     metrics = new PrometheusMetrics({ defaultMetrics: false });
     h = await createHarness({
       observed: {
@@ -77,7 +74,7 @@ describe('an incident, traced end to end into a loopback OTLP collector', () => 
 
   it('sends webhook → workflow → activities → model → sandbox as a single trace, and counts the incident', async () => {
     expect(tracing.label).toContain('tracing: on, service steward-e2e');
-    const payload = demoAlertPayload({ alertCycleKey: 'cycle-traced-e2e', deployedRevision: h.revision });
+    const payload = demoAlertPayload({ alertCycleKey: `cycle-traced-e2e-${protocol}`, deployedRevision: h.revision });
     const accepted = await fetch(`${api.url}/webhooks/datadog`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${WEBHOOK_TOKEN}` },
@@ -90,7 +87,7 @@ describe('an incident, traced end to end into a loopback OTLP collector', () => 
     await tracing.forceFlush();
 
     expect(received.length).toBeGreaterThan(0);
-    expect(new Set(received.map((r) => r.contentType))).toEqual(new Set(['application/json']));
+    expect(new Set(received.map((r) => r.contentType))).toEqual(new Set([contentType]));
     const spans = received.flatMap((r) => r.request.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
     const serviceNames = new Set(received.flatMap((r) => r.request.resourceSpans.map((rs) => rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue)));
     expect(serviceNames).toEqual(new Set(['steward-e2e']));
@@ -120,6 +117,7 @@ describe('an incident, traced end to end into a loopback OTLP collector', () => 
     expect(JSON.stringify(trace)).not.toContain(payload.message!.trim().slice(-60));
 
     const text = await (await fetch(`${api.url}/metrics`)).text();
+    // Each encoding's run has its own registry and harness, so the counts are this incident's.
     expect(text).toContain('steward_webhook_deliveries_total{source="datadog",status_code="202"} 1');
     expect(text).toContain('steward_incidents_total{outcome="pr_opened"} 1');
     expect(text).toContain('steward_time_to_pr_seconds_count 1');
