@@ -99,7 +99,7 @@ export async function startBacktestSteward(config: StewardConfig, options: { out
     notifier: new ConsoleNotifier({ deliveryLogPath: path.join(outDir, 'notifications.jsonl') }),
   };
   const workerConnection = await NativeConnection.connect(connectionOptions);
-  const { workers } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities: createIncidentActivities(ports), sandboxBackend: built.sandboxBackend, dataConverter });
+  const { workers } = await createStewardWorkers({ config: resolved, connection: workerConnection, clientConnection, activities: createIncidentActivities(ports), sandboxBackend: built.sandboxBackend, dataConverter, nightlyQaSchedules: false });
   const running = Promise.all(workers.map((w) => w.run()));
   // Back-tests answer the gate themselves and do not follow PRs: a PR ends the case.
   const policy = { ...incidentPolicyFromConfig(resolved, stack.webUiUrl), prFollowUpMs: 0 };

@@ -5,6 +5,8 @@ import type { IncidentActivities } from '../activities';
 import type { LocalMonitorActivities } from '../activities/local-monitors/local-monitors.activities';
 import { LOCAL_MONITORS_TASK_QUEUE } from '../contracts';
 import { ensureLocalMonitorsSchedule } from '../infra/local-monitors-schedule';
+import { ensureNightlyQaSchedules } from '../infra/nightly-qa-schedule';
+import { incidentPolicyFromConfig } from '../config/policy';
 import { Worker as TemporalWorker } from '@temporalio/worker';
 import type { StewardConfig } from '../config/config';
 import { createIncidentWorker, quietBundlerLogger, WORKFLOWS_PATH } from './incident-worker';
@@ -30,6 +32,8 @@ export async function createStewardWorkers(options: {
   localMonitors?: LocalMonitorActivities | null;
   /** Traces and workflow figures for every worker built here; absent, none. */
   observability?: WorkerObservability;
+  /** Create or update each service's nightly QA schedule (default true); a back-test's own Steward runs no nights. */
+  nightlyQaSchedules?: boolean;
 }): Promise<{ workers: Worker[]; described: string[] }> {
   const { config, connection, activities, sandboxBackend, dataConverter } = options;
   const { namespace, taskQueue, sandboxTaskQueue, workerRoles } = config.temporal;
@@ -48,6 +52,15 @@ export async function createStewardWorkers(options: {
   if (workerRoles.includes('incident')) {
     workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity, ...observability }));
     described.push(`incident worker on ${taskQueue}`);
+    if (options.nightlyQaSchedules !== false) {
+      // At the incident worker's start, as the snapshot refresh's is at the sandbox host's: the
+      // nights run on this queue, and a change to the services file reaches the schedules here.
+      const client = new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors });
+      for (const schedule of await ensureNightlyQaSchedules(client, config.services, taskQueue, incidentPolicyFromConfig(config))) {
+        const change = schedule.created ? 'created' : schedule.updated ? 'updated' : 'unchanged';
+        described.push(`nightly QA of ${schedule.service} by schedule ${schedule.scheduleId} (${change}${schedule.paused ? ', paused by the services file' : ''})`);
+      }
+    }
     if (options.localMonitors) {
       workers.push(
         await TemporalWorker.create({

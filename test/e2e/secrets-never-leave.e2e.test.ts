@@ -30,8 +30,8 @@ import { ADAPTER_SECRETS, DEMO_SECRETS } from '../support/secret-markers';
  * on"): DATADOG_API_KEY and DATADOG_APP_KEY (monitors and logs would go to Datadog), GITHUB_APP_PRIVATE_KEY
  * (and _FILE: the code host would be GitHub, and needs GITHUB_APP_ID), TEMPORAL_TLS_CLIENT_KEY_DATA
  * and _PATH (TLS, which the dev server does not speak). Those are ADAPTER_SECRETS, and
- * test/e2e/secrets-adapters.test.ts runs the real adapters they reach with markers, against loopback
- * servers; the first test below holds the two lists to every secret config/config.ts reads
+ * no test gives them markers yet (the real adapters against loopback servers are still to be tested
+ * with them); the first test below holds the two lists to every secret config/config.ts reads
  * (SECRET_VARIABLES), so a secret added later without a marker fails. The model keys are set: STEWARD_MODEL_PROVIDER
  * stays `replay`, which reads no key. TEMPORAL_API_KEY is set with TEMPORAL_TLS=false, so it is sent
  * to the dev server, which ignores it. Slack is set, with SLACK_API_URL at a loopback stand-in for
