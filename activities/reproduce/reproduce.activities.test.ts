@@ -118,7 +118,7 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
     const outcome = await runActivity(env, activities.reproduceIncident, input);
 
     expect(outcome).toMatchObject({ service: 'checkout-service', revision, sandboxId: sandboxIdFor(input.incidentId), refusedTries: [] });
-    expect(outcome.baseline.outcome).toEqual({ exitCode: 0, timedOut: false, failingTests: [], passedCount: 8 });
+    expect(outcome.baseline.outcome).toEqual({ exitCode: 0, timedOut: false, failingTests: [], passedCount: 11 });
     const reproduction = outcome.reproduction!;
     expect(reproduction).toMatchObject({
       testPath: demoReproduction.testPath,
@@ -232,7 +232,7 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
   it('resumes from its heartbeat: the baseline is not run again', async () => {
     const { activities, input, commandsRun } = setUp();
     const baseline: SuiteRun = {
-      outcome: { exitCode: 0, timedOut: false, failingTests: [], passedCount: 8 },
+      outcome: { exitCode: 0, timedOut: false, failingTests: [], passedCount: 11 },
       evidence: { command: 'node --test --test-reporter=tap test/', exitCode: 0, timedOut: false, durationMs: 900, outputTail: 'run by the attempt that crashed' },
     };
     const env = activityEnvironment({ phase: 'reproducing', revision, baseline });
@@ -278,7 +278,7 @@ describe('reproduce activities (process sandbox over the demo repository)', () =
     const model = new ScriptedModel({ 'reproduce.try-2': demoReproduction });
     const { activities, input } = setUp({ model });
     const refused = { testPath: passingTest.testPath, verdict: 'the test passes at the deployed revision, so it reproduces nothing', evidence: { command: 'x', exitCode: 0, timedOut: false, durationMs: 1, outputTail: '' } };
-    const baseline: SuiteRun = { outcome: { exitCode: 0, timedOut: false, failingTests: [], passedCount: 8 }, evidence: { ...refused.evidence } };
+    const baseline: SuiteRun = { outcome: { exitCode: 0, timedOut: false, failingTests: [], passedCount: 11 }, evidence: { ...refused.evidence } };
     const env = activityEnvironment({ phase: 'reproducing', revision, baseline, refusedTries: [refused] });
 
     const outcome = await runActivity(env, activities.reproduceIncident, input);
