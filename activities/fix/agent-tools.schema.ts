@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ToolDefinition } from '../../ports/model.port';
+import { toolDefinitionsOf } from '../shared/tool-definitions';
 
 /**
  * What the fix agent may do in its sandbox, as the model sees it. The schemas live apart from the
@@ -63,9 +64,5 @@ export function isAgentToolName(name: string): name is AgentToolName {
 
 /** The tools as offered to a model provider: name, description and the JSON Schema of the input. */
 export function agentToolDefinitions(): ToolDefinition[] {
-  return (Object.keys(AGENT_TOOL_SCHEMAS) as AgentToolName[]).map((name) => {
-    const schema = AGENT_TOOL_SCHEMAS[name];
-    const { description, ...inputSchema } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown> & { description?: string };
-    return { name, description: description ?? name, inputSchema };
-  });
+  return toolDefinitionsOf(AGENT_TOOL_SCHEMAS);
 }

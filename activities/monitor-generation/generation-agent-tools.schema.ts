@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MonitorProposal } from '../../domain/monitor-generation/proposal';
 import type { ToolDefinition } from '../../ports/model.port';
+import { toolDefinitionsOf } from '../shared/tool-definitions';
 import { AGENT_TOOL_SCHEMAS } from '../fix/agent-tools.schema';
 
 /**
@@ -27,8 +28,5 @@ export type GenerationToolName = keyof typeof GENERATION_TOOL_SCHEMAS;
 export const READ_ONLY_TOOLS: readonly GenerationToolName[] = ['read_file', 'list_files', 'grep'];
 
 export function generationToolDefinitions(): ToolDefinition[] {
-  return (Object.keys(GENERATION_TOOL_SCHEMAS) as GenerationToolName[]).map((name) => {
-    const { description, ...inputSchema } = z.toJSONSchema(GENERATION_TOOL_SCHEMAS[name], { io: 'input' }) as Record<string, unknown> & { description?: string };
-    return { name, description: description ?? name, inputSchema };
-  });
+  return toolDefinitionsOf(GENERATION_TOOL_SCHEMAS);
 }

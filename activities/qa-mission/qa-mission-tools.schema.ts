@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ToolDefinition } from '../../ports/model.port';
+import { toolDefinitionsOf } from '../shared/tool-definitions';
 import { AGENT_TOOL_SCHEMAS } from '../fix/agent-tools.schema';
 
 /**
@@ -54,8 +55,5 @@ export function isQaMissionToolName(name: string): name is QaMissionToolName {
 
 /** The tools as offered to a model provider: name, description and the JSON Schema of the input. */
 export function qaMissionToolDefinitions(): ToolDefinition[] {
-  return (Object.keys(QA_MISSION_TOOL_SCHEMAS) as QaMissionToolName[]).map((name) => {
-    const { description, ...inputSchema } = z.toJSONSchema(QA_MISSION_TOOL_SCHEMAS[name], { io: 'input' }) as Record<string, unknown> & { description?: string };
-    return { name, description: description ?? name, inputSchema };
-  });
+  return toolDefinitionsOf(QA_MISSION_TOOL_SCHEMAS);
 }
