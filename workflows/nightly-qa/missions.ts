@@ -84,7 +84,7 @@ async function runMission(run: NightRun, revision: string, mission: QaMissionPla
     const why = error.cause?.message ?? error.message;
     log.warn('A QA mission failed; the night goes on without it', { nightId: run.nightId, missionId: mission.id, workflowId, error: why });
     run.note(`Mission \`${mission.id}\` failed: ${why}`);
-    return { ...skipped(mission, 'failed', why) };
+    return skipped(mission, 'failed', why);
   }
 }
 

@@ -2,28 +2,22 @@ import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
 import type { IncidentActivities } from '../../activities';
 import { qaNightStateQuery, SEARCH_ATTRIBUTES, TEMPORAL_SCHEDULED_START_TIME, type NightlyQaWorkflowInput, type QaNightState, type QaNightStatus } from '../../contracts';
 import type { NightPlan } from '../../domain/nightly-qa/planner';
-import type { QaFinding, QaLead } from '../../domain/nightly-qa/report';
+import type { QaFinding } from '../../domain/nightly-qa/report';
 import type { QaMissionKind, QaMissionPlan } from '../../domain/nightly-qa/mission';
-import type { QaMissionStatus } from '../../ports/qa-ledger.port';
+import type { QaMissionRecord, QaMissionStatus } from '../../ports/qa-ledger.port';
 import { RETRY } from '../incident/activity-proxies';
 
 /** The night's activities: its planning and ledger records (activities/nightly-qa/) and the notifier's. */
 export type NightActivities = IncidentActivities;
 
-/** One mission of tonight's plan as it went: run (done or failed) or skipped, with what its outcome said. */
-export interface MissionResult {
+/**
+ * One mission of tonight's plan as it went: run (done or failed) or skipped. What the ledger keeps
+ * of it (its record, less the names the night already holds), plus what only the night needs.
+ */
+export interface MissionResult extends Pick<QaMissionRecord, 'status' | 'areas' | 'filesRead' | 'commandsRun' | 'testsWritten' | 'findings' | 'leads' | 'costUsd' | 'turns'> {
   plan: QaMissionPlan;
-  status: QaMissionStatus;
   /** Why it failed or was skipped, for the details and the log. */
   note: string | null;
-  areas: string[];
-  filesRead: string[];
-  commandsRun: string[];
-  testsWritten: string[];
-  findings: QaFinding[];
-  leads: QaLead[];
-  costUsd: number;
-  turns: number;
   /** The proven findings' tests, as the mission gave them: what the incidents they open run through the gate. */
   proven: Array<{ finding: QaFinding; testSource: string; command: string; detail: string }>;
   /** When the ledger first recorded it; null until then. */
