@@ -48,6 +48,8 @@ export async function createStewardWorkers(options: {
   });
   const workers: Worker[] = [];
   const described: string[] = [];
+  // One client for the schedules this process keeps (nightly QA, local monitors, snapshot refresh).
+  const scheduleClient = new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors });
 
   if (workerRoles.includes('incident')) {
     workers.push(await createIncidentWorker({ connection, namespace, taskQueue, activities, dataConverter, workflowBundle, ...identity, ...observability }));
@@ -55,8 +57,7 @@ export async function createStewardWorkers(options: {
     if (options.nightlyQaSchedules !== false) {
       // At the incident worker's start, as the snapshot refresh's is at the sandbox host's: the
       // nights run on this queue, and a change to the services file reaches the schedules here.
-      const client = new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors });
-      for (const schedule of await ensureNightlyQaSchedules(client, config.services, taskQueue, incidentPolicyFromConfig(config))) {
+      for (const schedule of await ensureNightlyQaSchedules(scheduleClient, config.services, taskQueue, incidentPolicyFromConfig(config))) {
         const change = schedule.created ? 'created' : schedule.updated ? 'updated' : 'unchanged';
         described.push(`nightly QA of ${schedule.service} by schedule ${schedule.scheduleId} (${change}${schedule.paused ? ', paused by the services file' : ''})`);
       }
@@ -74,7 +75,7 @@ export async function createStewardWorkers(options: {
           ...options.observability?.workerOptions,
         }),
       );
-      const schedule = await ensureLocalMonitorsSchedule(new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors }));
+      const schedule = await ensureLocalMonitorsSchedule(scheduleClient);
       described.push(`local monitors evaluated by schedule ${schedule.scheduleId} every minute on ${schedule.taskQueue}`);
     }
   }
@@ -94,7 +95,7 @@ export async function createStewardWorkers(options: {
     ...(sandboxBackend.snapshots
       ? {
           snapshotRefresh: {
-            client: new Client({ connection: options.clientConnection, namespace, dataConverter, ...clientInterceptors }),
+            client: scheduleClient,
             snapshots: sandboxBackend.snapshots,
             repositories: snapshotRepositoriesOf(config),
             everyMs: config.sandbox.snapshotRefreshEveryMs,
