@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { PostgresSignatureStore } from '../../adapters/postgres-signature-store.adapter';
@@ -28,6 +26,7 @@ import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-mo
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
 import type { IncidentOutcome } from '../incident/incident.workflow';
 import type { DeployWatchOutcome } from './deploy-watch.workflow';
+import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
 
 /**
  * The deploy watch on the dev server, through every way it can end: a clean deploy, a regression
@@ -161,13 +160,7 @@ describe('deploy watch workflow', () => {
     return { handle, outcome: await handle.result() };
   }
 
-  /** With STEWARD_RECORD_HISTORIES set (`npm run record:histories`), keeps the run's history for the replay test. */
-  async function recordHistory(name: string, workflowId: string): Promise<void> {
-    if (!process.env.STEWARD_RECORD_HISTORIES) return;
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    const dir = path.join(__dirname, '..', '..', 'test', 'histories');
-    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-  }
+  const recordHistory = (name: string, workflowId: string) => recordHistoryOf(h.client, name, workflowId);
 
   async function localPullRequestOf(incidentId: string) {
     const { rows } = await h.pool.query<{ number: number; reviewers: string[]; branch: string; body: string }>('SELECT number, reviewers, branch, body FROM local_pull_requests WHERE incident_id = $1', [incidentId]);

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { WorkflowFailedError } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import {
   alertDeliveredSignal,
   approveSignal,
@@ -20,6 +19,7 @@ import { findStewardLinks } from '../../domain/monitor-annotation';
 import { createHarness, demoTriage, sandboxQueueFor, testPolicy, transcriptWith, type Harness } from '../../test/support/harness';
 import type { IncidentOutcome } from './incident.workflow';
 import { ScriptedModel } from '../../test/fakes/scripted-model';
+import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
 
 /** Workflow tests: the real workflow on a real dev server, with a real worker over the embedded adapters. */
 describe('incident workflow', () => {
@@ -31,14 +31,7 @@ describe('incident workflow', () => {
     await h?.close();
   });
 
-  const recordHistory = async (name: string, workflowId: string): Promise<void> => {
-    if (!process.env.STEWARD_RECORD_HISTORIES) return;
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    const dir = path.join(__dirname, '..', '..', 'test', 'histories');
-    fs.mkdirSync(dir, { recursive: true });
-    // The same JSON form as `temporal workflow show --output json` and the Web UI's download.
-    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-  };
+  const recordHistory = (name: string, workflowId: string) => recordHistoryOf(h.client, name, workflowId);
 
   const start = (alert: NormalizedAlert, policy: IncidentPolicy = testPolicy(), taskQueue = h.taskQueue) =>
     h.client.workflow.signalWithStart(INCIDENT_WORKFLOW_TYPE, {

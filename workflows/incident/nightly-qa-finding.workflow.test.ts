@@ -1,12 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { approveSignal, incidentStateQuery, incidentWorkflowId, INCIDENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTES, type IncidentPolicy, type IncidentWorkflowInput, type ProvidedReproduction } from '../../contracts';
 import type { NormalizedAlert } from '../../domain/alert';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
 import type { IncidentOutcome } from './incident.workflow';
+import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
 
 /**
  * A nightly QA finding through the real incident workflow on the dev server: the failing test is
@@ -31,11 +29,7 @@ describe('incident workflow: a nightly QA finding', () => {
     await h?.close();
   });
 
-  const recordHistory = async (name: string, workflowId: string): Promise<void> => {
-    if (!process.env.STEWARD_RECORD_HISTORIES) return;
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    fs.writeFileSync(path.join(__dirname, '..', '..', 'test', 'histories', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-  };
+  const recordHistory = (name: string, workflowId: string) => recordHistoryOf(h.client, name, workflowId);
 
   const reproduction = (overrides: Partial<ProvidedReproduction> = {}): ProvidedReproduction => ({
     testPath: QA_PATH,

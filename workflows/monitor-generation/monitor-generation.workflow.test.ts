@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { PostgresGeneratedMonitors } from '../../adapters/postgres-generated-monitors.adapter';
 import { loadConfig } from '../../config/config';
@@ -9,6 +7,7 @@ import { INCIDENT_WORKFLOW_TYPE, incidentWorkflowId, MONITOR_GENERATION_WORKFLOW
 import type { ConversationRequest } from '../../ports/model.port';
 import { demoTranscriptSteps, ScriptedModel } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
+import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
 
 /**
  * Monitor generation on the dev server: the agent (a scripted model) reads the merged code in a
@@ -111,11 +110,7 @@ describe('monitor generation workflow', () => {
     return { handle, state: await handle.result() };
   }
 
-  async function recordHistory(name: string, workflowId: string): Promise<void> {
-    if (!process.env.STEWARD_RECORD_HISTORIES) return;
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    fs.writeFileSync(path.join(__dirname, '..', '..', 'test', 'histories', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-  }
+  const recordHistory = (name: string, workflowId: string) => recordHistoryOf(h.client, name, workflowId);
 
   it('keeps grounded proposals, drops a fabricated string, re-asks an invalid one, skips a duplicate and caps the rest; counts a fire and its verdict; then deletes the monitors when the code goes', async () => {
     const added = commitOnBranch(h.repositoryPath, 'feature/refunds', root, { 'src/refunds.js': REFUND_SOURCE });

@@ -1,6 +1,4 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { PostgresQaLedger } from '../../adapters/postgres-qa-ledger.adapter';
 import { GitCodeSearch } from '../../adapters/git-code-search.adapter';
 import { demoServicesConfig } from '../../config/config';
@@ -21,6 +19,7 @@ import { ensureNightlyQaSchedules } from '../../infra/nightly-qa-schedule';
 import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, ModelResponse } from '../../ports/model.port';
 import { demoTranscriptSteps, ScriptedModel, type ScriptedTurn } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
+import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
 
 /**
  * Nights of QA on the dev server, over the demo repository: the real planner, ledger (Postgres),
@@ -94,11 +93,7 @@ describe('nightly QA workflow', () => {
     await h?.close();
   });
 
-  const recordHistory = async (name: string, workflowId: string): Promise<void> => {
-    if (!process.env.STEWARD_RECORD_HISTORIES) return;
-    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
-    fs.writeFileSync(path.join(__dirname, '..', '..', 'test', 'histories', `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-  };
+  const recordHistory = (name: string, workflowId: string) => recordHistoryOf(h.client, name, workflowId);
 
   const policy = (overrides: Partial<NightlyQaPolicy> = {}): NightlyQaPolicy => ({
     budgetUsd: 10,
