@@ -4,7 +4,7 @@
  * from contracts/index.ts. Nights run on the incident task queue: their activities are the
  * incident worker's (code host, code search, model, ledger) and their findings start incidents.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const NIGHTLY_QA_WORKFLOW_TYPE = 'nightlyQaWorkflow';
@@ -141,3 +141,21 @@ export interface QaNightState {
 }
 
 export const qaNightStateQuery = defineQuery<QaNightState>('qaNightState');
+
+/**
+ * How far a finding's incident has come, as the incident tells its night: when it waits for
+ * approval, when its PR is open, and when it closes. The night waits for the first of these per
+ * finding, not for the incident's end: after its PR an incident follows the PR until it is merged
+ * or closed (days, up to the PR follow-up), and the morning report must come in the morning.
+ */
+export interface QaFindingIncidentProgress {
+  incidentId: string;
+  stage: 'awaiting_approval' | 'pr_opened' | 'closed';
+  /** The incident's status at that moment (its IncidentStatus, e.g. `awaiting_approval`, `pr_opened`, `could_not_fix`). */
+  status: string;
+  prUrl: string | null;
+  /** The incident's outcome sentence, once closed. */
+  outcome: string | null;
+}
+
+export const qaFindingIncidentProgressSignal = defineSignal<[QaFindingIncidentProgress]>('qaFindingIncidentProgress');

@@ -15,6 +15,11 @@ export interface QaFinding {
   /** The incident the finding started (null while none, or when it was a duplicate). */
   incidentId: string | null;
   pullRequestUrl: string | null;
+  /**
+   * The incident's status when the night last heard from it (`pr_opened`, `awaiting_approval`,
+   * or how it closed, e.g. `could_not_fix`); absent while none, and in records kept before it was.
+   */
+  incidentStage?: string;
   /** Set when the finding was already known: what it duplicates, e.g. `incident:<id>`, `pull-request:<url>`, `monitor:<id>`. */
   duplicateOf: string | null;
 }
@@ -112,7 +117,7 @@ export function renderMorningReport(report: MorningReport): string {
   if (report.findings.length > 0) {
     lines.push('Findings (each proven by a test that failed twice):');
     for (const f of report.findings) {
-      const where = f.duplicateOf ? `already known as ${f.duplicateOf}` : f.pullRequestUrl ? `PR ${f.pullRequestUrl}` : f.incidentId ? `incident ${f.incidentId}, no PR yet` : 'no incident';
+      const where = f.duplicateOf ? `already known as ${f.duplicateOf}` : f.pullRequestUrl ? `PR ${f.pullRequestUrl}` : f.incidentId ? `incident ${f.incidentId}, ${describeIncidentStage(f.incidentStage)}` : 'no incident';
       lines.push(`  - ${f.title} (${f.testPath}): ${where}`);
     }
   }
@@ -130,4 +135,11 @@ export function renderMorningReport(report: MorningReport): string {
     lines.push(`Not run again from last night: ${report.notRepeated.map((n) => `${n.id} (${n.why})`).join('; ')}`);
   }
   return lines.join('\n');
+}
+
+/** What a finding's incident without a PR is doing, in the report's words. */
+export function describeIncidentStage(stage: string | undefined): string {
+  if (stage === undefined) return 'no PR yet';
+  if (stage === 'awaiting_approval') return 'the fix waits for approval';
+  return `no PR (${stage.replace(/_/g, ' ')})`;
 }

@@ -6,6 +6,7 @@ import { call } from './activity-proxies';
 import { notify } from './closing';
 import type { VerifiedFix } from './fix-agent';
 import type { IncidentRun } from './incident-run';
+import { tellTheNight } from './night-report';
 
 /** The approve and reject signals: the first decision taken while the incident awaits one stands. */
 export function takeDecision({ incidentId, state }: IncidentRun, decision: ApprovalDecision['decision'], input: DecisionInput): void {
@@ -28,6 +29,8 @@ export async function awaitApproval(incident: IncidentRun, { triage, verified }:
   progress.setStatus('awaiting_approval');
   progress.recordEvent('approval_requested', { severity: triage.severity, diffStat: verified.diffStat });
   await progress.checkpoint();
+  // A night's finding: its morning report says the fix waits for approval instead of waiting too.
+  await tellTheNight(incident, 'awaiting_approval');
   const approval = { incidentId, severity: triage.severity, verdict: triage.verdict, diffStat: verified.diffStat, reproduction: state.reproduction!.before.outputTail.slice(-1_500) };
   const approvalMessage = await notify(incident, {
     key: `${incidentId}:approval_requested`,

@@ -2,6 +2,7 @@ import type { Notification } from '../../ports/notifier.port';
 import type { IncidentStatus } from '../../domain/incident';
 import { call } from './activity-proxies';
 import type { IncidentOutcome, IncidentRun } from './incident-run';
+import { tellTheNight } from './night-report';
 
 export type IncidentNotification = Omit<Notification, 'incidentId' | 'service' | 'links'> & { links?: Notification['links'] };
 
@@ -17,7 +18,8 @@ export async function notify({ activities, incidentId, alert, runUrl }: Incident
 }
 
 /** Ends the incident: its spend, its outcome, and a last save that also holds deliveries arriving meanwhile. */
-export async function close({ activities, incidentId, state, progress }: IncidentRun, status: IncidentStatus, outcome: string): Promise<IncidentOutcome> {
+export async function close(incident: IncidentRun, status: IncidentStatus, outcome: string): Promise<IncidentOutcome> {
+  const { activities, incidentId, state, progress } = incident;
   progress.recordSpend(await call(activities.ledger.incidentSpend, `Add up what incident ${incidentId}'s model calls cost`, { incidentId }));
   // Before the last save: a later alert for the same error may start its own incident from here on.
   await call(activities.ledger.releaseIncidentClaims, `Let go of incident ${incidentId}'s claim on its error`, { incidentId });
@@ -29,5 +31,6 @@ export async function close({ activities, incidentId, state, progress }: Inciden
     saved = state.deliveries;
     await progress.checkpoint();
   } while (saved !== state.deliveries);
+  await tellTheNight(incident, 'closed');
   return { incidentId, status, outcome, prUrl: state.pullRequest?.url ?? null };
 }

@@ -5,6 +5,7 @@ import { call } from './activity-proxies';
 import { close, notify } from './closing';
 import type { VerifiedFix } from './fix-agent';
 import type { IncidentOutcome, IncidentRun } from './incident-run';
+import { tellTheNight } from './night-report';
 
 /** The pullRequestResolved signal: only the incident's own PR, and only its first resolution, counts. */
 export function takeResolution({ incidentId, state }: IncidentRun, resolution: PullRequestResolvedInput): void {
@@ -77,6 +78,8 @@ export async function followPullRequest(incident: IncidentRun, pr: { number: num
     state.outcome = `PR #${pr.number} opened: ${pr.url}; waiting for it to be merged`;
     progress.setStatus('pr_opened');
     await progress.checkpoint();
+    // The PR is what a night's morning report waits for; the follow-up can take days.
+    await tellTheNight(incident, 'pr_opened');
     if (await condition(() => state.pullRequestResolution !== null, policy.prFollowUpMs)) {
       const resolution = state.pullRequestResolution!;
       progress.recordEvent('pr_resolved', { number: pr.number, ...resolution });

@@ -2,7 +2,7 @@ import { proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes,
 import type { IncidentActivities } from '../../activities';
 import { qaNightStateQuery, SEARCH_ATTRIBUTES, TEMPORAL_SCHEDULED_START_TIME, type NightlyQaWorkflowInput, type QaNightState, type QaNightStatus } from '../../contracts';
 import type { NightPlan } from '../../domain/nightly-qa/planner';
-import type { QaFinding } from '../../domain/nightly-qa/report';
+import { describeIncidentStage, type QaFinding } from '../../domain/nightly-qa/report';
 import type { QaMissionKind, QaMissionPlan } from '../../domain/nightly-qa/mission';
 import type { QaMissionRecord, QaMissionStatus } from '../../ports/qa-ledger.port';
 import { RETRY } from '../incident/activity-proxies';
@@ -127,7 +127,7 @@ export function startNightRun(input: NightlyQaWorkflowInput): NightRun {
           ? [
               '| finding | test | signature | incident | PR |',
               '|---|---|---|---|---|',
-              ...findings.map((f) => `| ${cell(f.title)} | \`${cell(f.testPath)}\` | ${f.signature} | ${f.duplicateOf ? `already known as ${cell(f.duplicateOf)}` : (f.incidentId ?? '')} | ${f.pullRequestUrl ?? ''} |`),
+              ...findings.map((f) => `| ${cell(f.title)} | \`${cell(f.testPath)}\` | ${f.signature} | ${f.duplicateOf ? `already known as ${cell(f.duplicateOf)}` : (f.incidentId ?? '')} | ${f.pullRequestUrl ?? (f.incidentId && !f.duplicateOf ? describeIncidentStage(f.incidentStage) : '')} |`),
             ].join('\n')
           : null,
         leads.length > 0 ? ['| lead | mission | detail |', '|---|---|---|', ...leads.map((l) => `| ${cell(l.title)} | \`${cell(l.missionId)}\` | ${cell(l.detail)} |`)].join('\n') : null,

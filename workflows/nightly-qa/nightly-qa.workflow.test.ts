@@ -10,6 +10,8 @@ import {
   qaMissionWorkflowId,
   qaNightStateQuery,
   SEARCH_ATTRIBUTES,
+  pullRequestResolvedSignal,
+  type IncidentPolicy,
   type NightlyQaPolicy,
   type NightlyQaWorkflowInput,
 } from '../../contracts';
@@ -105,9 +107,9 @@ describe('nightly QA workflow', () => {
     ...overrides,
   });
 
-  const startNight = (at: string, overrides: Partial<NightlyQaPolicy> = {}) => {
+  const startNight = (at: string, overrides: Partial<NightlyQaPolicy> = {}, incidentOverrides: Partial<IncidentPolicy> = {}) => {
     nights += 1;
-    const input: NightlyQaWorkflowInput = { service: SERVICE, policy: policy(overrides), incidentPolicy: { ...testPolicy(), sandboxTaskQueue: sandboxQueueFor(h.taskQueue) }, at };
+    const input: NightlyQaWorkflowInput = { service: SERVICE, policy: policy(overrides), incidentPolicy: { ...testPolicy(), sandboxTaskQueue: sandboxQueueFor(h.taskQueue), ...incidentOverrides }, at };
     return h.client.workflow.start(NIGHTLY_QA_WORKFLOW_TYPE, { workflowId: `nightly-qa-test-${nights}-${at.slice(0, 10)}`, taskQueue: h.taskQueue, args: [input] });
   };
 
@@ -194,7 +196,7 @@ describe('nightly QA workflow', () => {
     expect(secondReport.areas.alreadyCovered.length + secondReport.areas.newlyCovered.length).toBeGreaterThan(0);
   });
 
-  it('takes a proven finding through the gate to a child incident that opens a PR, and reports it', async () => {
+  it("takes a proven finding through the gate to a child incident that opens a PR, and reports it while the incident follows the PR", async () => {
     const testSource = (steps['reproduce.try-1'] as { content: string }).content;
     model.firstMissionAnswers([
       {
@@ -210,15 +212,17 @@ describe('nightly QA workflow', () => {
       },
       finish('Proved one bug.'),
     ]);
-    const night = await startNight('2026-12-03T02:00:00.000Z', { maxMissions: 1 });
+    // As in production: after its PR the incident follows it until merged or closed (days), which the night must not wait for.
+    const night = await startNight('2026-12-03T02:00:00.000Z', { maxMissions: 1 }, { prFollowUpMs: 14 * 24 * 3_600_000 });
     const report = (await night.result()) as MorningReport;
 
     expect(report.findings).toHaveLength(1);
     const [finding] = report.findings;
-    expect(finding).toMatchObject({ signature: findingSignature(SERVICE, EXPECTED), testPath: QA_PATH, duplicateOf: null, incidentId: expect.any(String), pullRequestUrl: expect.stringMatching(/^local-git:\/\//) });
+    expect(finding).toMatchObject({ signature: findingSignature(SERVICE, EXPECTED), testPath: QA_PATH, duplicateOf: null, incidentId: expect.any(String), pullRequestUrl: expect.stringMatching(/^local-git:\/\//), incidentStage: 'pr_opened' });
     const incident = h.client.workflow.getHandle(finding!.incidentId!);
     const state = await incident.query(incidentStateQuery);
     expect(state.status).toBe('pr_opened');
+    expect((await incident.describe()).status.name).toBe('RUNNING');
     expect(state.foundBy).toEqual({ kind: 'nightly-qa', nightWorkflowId: night.workflowId, missionId: finding!.missionId });
     expect(state.reproduction!.runsBefore).toHaveLength(2);
     expect(await incidentChildrenOf(night.workflowId)).toBe(1);
@@ -231,6 +235,10 @@ describe('nightly QA workflow', () => {
     expect((await night.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.findings)).toBe(1);
     await recordHistory('nightly-qa-finding-to-pr', night.workflowId);
     await recordHistory('qa-mission-finding', qaMissionWorkflowId(night.workflowId, finding!.missionId));
+
+    // The PR merged after the report: the incident's word to its night, which has ended, does not fail the incident.
+    await incident.signal(pullRequestResolvedSignal, { number: state.pullRequest!.number, merged: true, mergeCommitSha: null, at: '2026-12-04T09:00:00.000Z' });
+    expect(await incident.result()).toMatchObject({ status: 'pr_merged' });
   });
 
   it('reports a finding already known as an open incident or PR, and opens no second incident', async () => {
