@@ -1,3 +1,5 @@
+import type { MorningReport } from '../domain/nightly-qa/report';
+
 export type NotificationKind =
   | 'pr_opened'
   | 'could_not_fix'
@@ -39,6 +41,11 @@ export interface Notification {
   deployDecision?: DeployDecisionOffer;
   /** A message delivered earlier (its ref) that this one replaces in place, e.g. to show a decision. */
   replaces?: string;
+  /**
+   * Present on qa_morning_report: the report itself, so that a notifier can lay it out in its own
+   * way (Slack sections per findings, leads, areas) rather than only as `text`, which still holds it whole.
+   */
+  qaReport?: MorningReport;
 }
 
 export interface NotifierPort {

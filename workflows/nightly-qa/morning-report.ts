@@ -20,6 +20,7 @@ export async function reportMorning(run: NightRun, tonight: TonightsPlan): Promi
       title: `Nightly QA of ${run.input.service}, night of ${run.night}`,
       text: renderMorningReport(report),
       links: report.findings.filter((f) => f.pullRequestUrl).map((f) => ({ label: `PR: ${f.title}`, url: f.pullRequestUrl! })),
+      qaReport: report,
     });
   } else {
     run.note('A quiet night: no message sent (the services file does not ask for quiet nights); the report is kept in the ledger.');
