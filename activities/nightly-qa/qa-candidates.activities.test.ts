@@ -1,3 +1,5 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import { NIGHTLY_QA_DEFAULTS, type ServicesConfig } from '../../domain/service-config';
 import { findingSignature } from '../../domain/nightly-qa/finding-signature';
 import type { RecentIncident } from '../../ports/incident-ledger.port';
@@ -36,10 +38,15 @@ const codeSearch = new InMemoryCodeSearch({
   ],
 });
 
+/** Runs qaCandidates in a mocked activity context, as a worker would (it heartbeats); `run` loses the result type, so it is restored here. */
+function inActivity(env: MockActivityEnvironment, qaCandidates: ReturnType<typeof createQaCandidateActivities>['qaCandidates'], input: Parameters<typeof qaCandidates>[0]): ReturnType<typeof qaCandidates> {
+  return env.run(qaCandidates, input) as ReturnType<typeof qaCandidates>;
+}
+
 describe('qaCandidates and knownQaFindings', () => {
   it('lists the code files (tests and docs left out), marks those a test names, and takes core features from the tests when the services file names none', async () => {
     const { qaCandidates } = createQaCandidateActivities({ codeSearch, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
-    const candidates = await qaCandidates({ service: 'checkout-service', revision: 'c1' });
+    const candidates = await inActivity(new MockActivityEnvironment(), qaCandidates, { service: 'checkout-service', revision: 'c1' });
     expect(candidates.areas).toEqual([
       { path: 'src/coupons.js', tested: false },
       { path: 'src/pricing.js', tested: true },
@@ -48,9 +55,39 @@ describe('qaCandidates and knownQaFindings', () => {
     expect(candidates.coreFeatures).toEqual([{ name: 'pricing', areas: ['src/pricing.js'], source: 'tests' }]);
   });
 
+  it("reads a large repository's tests in heartbeating batches, and stops between them when cancelled", async () => {
+    const files: Record<string, string> = { 'src/pricing.js': 'module.exports = {}' };
+    for (let i = 0; i < 40; i += 1) files[`test/case-${i}.test.js`] = i === 39 ? "require('../src/pricing')" : '';
+    const large = new InMemoryCodeSearch({ 'checkout-service': [{ sha: 'c2', committedAt: '2026-11-30T10:00:00.000Z', refs: ['main'], files }] });
+    let reading = 0;
+    let mostAtOnce = 0;
+    const counted = {
+      listSourceFiles: (service: string, revision: string) => large.listSourceFiles(service, revision),
+      readFile: async (service: string, revision: string, path: string) => {
+        reading += 1;
+        mostAtOnce = Math.max(mostAtOnce, reading);
+        await new Promise((resolve) => setImmediate(resolve));
+        reading -= 1;
+        return large.readFile(service, revision, path);
+      },
+    };
+    const { qaCandidates } = createQaCandidateActivities({ codeSearch: counted, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const candidates = await inActivity(env, qaCandidates, { service: 'checkout-service', revision: 'c2' });
+    expect(candidates.areas).toEqual([{ path: 'src/pricing.js', tested: true }]);
+    expect(mostAtOnce).toBeGreaterThan(1);
+    expect(beats).toEqual([{ testsRead: 16, tests: 40 }, { testsRead: 32, tests: 40 }, { testsRead: 40, tests: 40 }]);
+
+    const cancelled = new MockActivityEnvironment();
+    cancelled.on('heartbeat', () => cancelled.cancel('CANCELLED'));
+    await expect(inActivity(cancelled, qaCandidates, { service: 'checkout-service', revision: 'c2' })).rejects.toBeInstanceOf(CancelledFailure);
+  });
+
   it("takes the services file's core features when it lists them", async () => {
     const { qaCandidates } = createQaCandidateActivities({ codeSearch, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services([{ name: 'checkout', areas: ['src/server.js'] }]) });
-    expect((await qaCandidates({ service: 'checkout-service', revision: 'c1' })).coreFeatures).toEqual([{ name: 'checkout', areas: ['src/server.js'], source: 'services-file' }]);
+    expect((await inActivity(new MockActivityEnvironment(), qaCandidates, { service: 'checkout-service', revision: 'c1' })).coreFeatures).toEqual([{ name: 'checkout', areas: ['src/server.js'], source: 'services-file' }]);
   });
 
   it("knows a signature from a nightly QA incident's title unless it ended without a fix, and from a monitor's description", async () => {

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
@@ -29,6 +30,8 @@ const ENDED_WITHOUT_FIX = new Set(['not_reproduced', 'could_not_fix', 'rejected'
 const SIGNATURE = /qa-[0-9a-f]{16}/g;
 /** How many of the service's latest nightly QA incidents are read for their signatures. */
 const KNOWN_INCIDENTS_READ = 200;
+/** Test files read at once: a repository with thousands of tests is read in batches, each heartbeating, not one by one. */
+const TEST_READS_AT_ONCE = 16;
 
 const Service = z.object({ service: z.string().min(1) });
 
@@ -41,6 +44,24 @@ function parsed<T extends z.ZodType>(activity: string, schema: T, input: unknown
 const stem = (file: string) => file.split('/').pop()!.replace(/\.(test|spec)\./, '.').replace(/\.[^.]+$/, '');
 
 export function createQaCandidateActivities(deps: QaCandidateActivityDeps) {
+  /**
+   * Every test file's source, in batches that each heartbeat how far the read has come; a
+   * cancelled night stops it between batches. Nothing is resumed from the heartbeat: a retry reads
+   * again, as the reads are cheap next to a heartbeat timeout and change nothing.
+   */
+  async function readTests(service: string, revision: string, tests: string[]): Promise<Map<string, string>> {
+    const context = Context.current();
+    const sources = new Map<string, string>();
+    for (let from = 0; from < tests.length; from += TEST_READS_AT_ONCE) {
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      const batch = tests.slice(from, from + TEST_READS_AT_ONCE);
+      const read = await Promise.all(batch.map((test) => deps.codeSearch.readFile(service, revision, test)));
+      batch.forEach((test, i) => sources.set(test, read[i] ?? ''));
+      context.heartbeat({ testsRead: sources.size, tests: tests.length });
+    }
+    return sources;
+  }
+
   return {
     /**
      * The code files at the revision (tests left out), each marked tested when a test file names
@@ -52,8 +73,7 @@ export function createQaCandidateActivities(deps: QaCandidateActivityDeps) {
       const files = await deps.codeSearch.listSourceFiles(service, revision);
       const tests = files.filter((f) => TEST_FILE.test(f) && CODE_FILE.test(f));
       const code = files.filter((f) => CODE_FILE.test(f) && !TEST_FILE.test(f));
-      const testSources = new Map<string, string>();
-      for (const test of tests) testSources.set(test, (await deps.codeSearch.readFile(service, revision, test)) ?? '');
+      const testSources = await readTests(service, revision, tests);
       // A test names a file when it mentions its name without the extension as a path segment (require('../src/pricing')).
       const names = (source: string, file: string) => new RegExp(`[/'"\`]${stem(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[a-z]+)?['"\`]`).test(source);
       const areas = code.map((path) => ({ path, tested: [...testSources.values()].some((source) => names(source, path)) }));

@@ -33,6 +33,12 @@ export interface NightRun {
   night: string;
   state: QaNightState;
   activities: ActivityInterfaceFor<NightActivities>;
+  /**
+   * The same activities for reads that grow with the repository (every test file at the revision):
+   * the sandbox's timeouts and a heartbeat, so that a large repository's read neither times out as a
+   * quick call nor, on a dead worker, waits out the whole timeout before it is retried.
+   */
+  repositoryReads: ActivityInterfaceFor<NightActivities>;
   revision: string | null;
   plan: NightPlan | null;
   missions: MissionResult[];
@@ -70,6 +76,11 @@ export function startNightRun(input: NightlyQaWorkflowInput): NightRun {
     night,
     state,
     activities: proxyActivities<NightActivities>({ startToCloseTimeout: input.incidentPolicy.activityTimeouts.quickStartToCloseMs, retry: RETRY }),
+    repositoryReads: proxyActivities<NightActivities>({
+      startToCloseTimeout: input.incidentPolicy.activityTimeouts.sandboxStartToCloseMs,
+      heartbeatTimeout: input.incidentPolicy.activityTimeouts.sandboxHeartbeatMs,
+      retry: RETRY,
+    }),
     revision: null,
     plan: null,
     missions: [],

@@ -33,7 +33,7 @@ export async function planTonight(run: NightRun): Promise<TonightsPlan> {
   const history = await call(activities.planningHistory, 'Read what earlier nights explored', { service, beforeNightId: run.nightId });
   const since = history.lastNightStartedAt ?? new Date(Date.parse(run.at) - FIRST_NIGHT_LOOKBACK_MS).toISOString();
   const mergedPullRequests = await call(activities.mergedSince, `Read the PRs merged since ${since.slice(0, 16)}`, { service, since });
-  const candidates = await call(activities.qaCandidates, `List the areas and core features of ${service} at ${revision.slice(0, 12)}`, { service, revision });
+  const candidates = await call(run.repositoryReads.qaCandidates, `List the areas and core features of ${service} at ${revision.slice(0, 12)}`, { service, revision });
   const areas = await call(activities.areaFacts, `Read how ${candidates.areas.length} area(s) changed`, { service, revision, areas: candidates.areas });
   const { policy } = run.input;
   const plan = planNight({
