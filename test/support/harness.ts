@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import { createIncidentActivities, type IncidentPorts } from '../../activities';
 import { startApi, type RunningApi } from '../../api/main';
 import { loadConfig } from '../../config/config';
+import type { ModelPrices } from '../../config/model.config';
 import { ConsoleNotifier } from '../../adapters/console-notifier.adapter';
 import { LocalGitCodeHost } from '../../adapters/local-git-code-host.adapter';
 import { HttpRollbackHook } from '../../adapters/http-rollback-hook.adapter';
@@ -135,6 +136,8 @@ interface WorkerOptions {
   ports?: Partial<IncidentPorts>;
   taskQueue?: string;
   budgetUsd?: number;
+  /** USD per million tokens by model family, as STEWARD_MODEL_PRICES gives them; absent, no call is priced (the replayed model costs nothing). */
+  modelPrices?: ModelPrices;
   payloadOffloadBytes?: number;
   /** startWorker only: false starts no sandbox host beside the incident worker. */
   sandboxHost?: boolean;
@@ -196,7 +199,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const portsFor = (options: WorkerOptions, sandboxRoot: string): IncidentPorts => {
     const { model: modelOverride, ...portOverrides } = options.ports ?? {};
     // Metered as in production (workers/dependencies.ts), so spend and budgets are real here too.
-    const metered = new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, {}, options.budgetUsd ?? null);
+    const metered = new MeteredModel(modelOverride ?? new ReplayModel(options.transcriptPath ?? DEMO_TRANSCRIPT_PATH), ledger, options.modelPrices ?? {}, options.budgetUsd ?? null);
     const sandbox = new ProcessSandbox({ root: sandboxRoot });
     return {
       model: observed ? new ObservedModel(metered, observed.metrics, {}, () => null) : metered,

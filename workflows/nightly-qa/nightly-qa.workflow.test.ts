@@ -35,6 +35,13 @@ const EXPECTED = "TypeError: Cannot read properties of undefined (reading 'perce
 /** The demo service under a name of this run's own, so that its schedule id is no other test's on the shared dev server. */
 const SCHEDULED = `checkout-qa-flow-${process.pid}`;
 
+/**
+ * A model family the worker prices, so that a mission's scripted turns cost what a real model's
+ * would: $1,000 per million tokens, a few dollars for a turn that sends the mission's prompt.
+ */
+const PRICED_MODEL = 'scripted-priced';
+const PRICE_PER_MTOK = 1_000;
+
 /** The scripted model, plus what each mission's turns answer: a mission not given any finishes at once. */
 class MissionScript implements ModelPort {
   readonly name = 'scripted';
@@ -47,11 +54,20 @@ class MissionScript implements ModelPort {
     this.scripted = new ScriptedModel(steps);
   }
 
+  /** Missions whose turns answer as the priced model family (PRICED_MODEL), so that they spend. */
+  private readonly priced = new Set<string>();
+
   /** The next night's first mission (whichever the plan puts first) answers these turns. */
   firstMissionAnswers(turns: ScriptedTurn[]): void {
     this.firstTaken = null;
     this.plans.set('*', turns);
   }
+
+  /** Every mission of the nights from now on spends: its turns answer as the priced model. */
+  priceEveryMission(on: boolean): void {
+    this.pricing = on;
+  }
+  private pricing = false;
 
   complete(request: ModelRequest): Promise<ModelResponse> {
     return this.scripted.complete(request);
@@ -68,6 +84,8 @@ class MissionScript implements ModelPort {
       }
       const turns = this.plans.get(missionId) ?? [finish('Nothing found in this mission.')];
       this.scripted.script(request.step, turns[Number(n) - 1] ?? finish('Done.'));
+      if (this.pricing) this.priced.add(missionId);
+      if (this.priced.has(missionId)) return this.scripted.converse(request).then((turn) => ({ ...turn, model: PRICED_MODEL }));
     }
     return this.scripted.converse(request);
   }
@@ -88,6 +106,7 @@ describe('nightly QA workflow', () => {
     model = new MissionScript(Object.fromEntries(Object.entries(steps).filter(([step]) => step !== 'triage' && !step.startsWith('reproduce.'))));
     qaLedger = new PostgresQaLedger(h.pool);
     await h.startWorker({
+      modelPrices: { [PRICED_MODEL]: { inputPerMTok: PRICE_PER_MTOK, outputPerMTok: PRICE_PER_MTOK } },
       ports: { model, qaLedger, codeSearch: new GitCodeSearch({ repositories: { [SERVICE]: h.repositoryPath, [SCHEDULED]: h.repositoryPath }, mirrorRoot: path.join(h.dataDir, 'code-search') }) },
     });
   });
@@ -283,6 +302,31 @@ describe('nightly QA workflow', () => {
     const [message] = h.deliveredNotifications(night.workflowId);
     expect(message!.text).toContain('Leads (no failing test, so not opened)');
     await recordHistory('nightly-qa-lead', night.workflowId);
+  });
+
+  it("stops missions when what they spent uses up the night's budget, and reports the rest as not run", async () => {
+    // Each mission's turns cost dollars: the first one's spend goes past its own allowance and the night's budget.
+    model.firstMissionAnswers([{ text: 'Looking around.', toolCalls: [{ id: 'list-1', name: 'list_files', input: { path: 'src' } }] }, finish('Out of budget.')]);
+    model.priceEveryMission(true);
+    try {
+      const night = await startNight('2026-12-07T02:00:00.000Z', { budgetUsd: 1, missionBudgetUsd: 0.6, maxMissions: 3, maxTurnsPerMission: 10 });
+      const report = (await night.result()) as MorningReport;
+      const state = await night.query(qaNightStateQuery);
+      expect(state.planned.length).toBeGreaterThan(1);
+      expect(report.missionsRun).toHaveLength(1);
+      // Spent, not assumed: the mission's cost is what the metered ledger added up for its turns.
+      expect(report.missionsRun[0]!.costUsd).toBeGreaterThanOrEqual(0.6);
+      expect(report.costUsd).toBeCloseTo(report.missionsRun[0]!.costUsd, 6);
+      // Every mission within the limit after the first was skipped for the budget (those past the limit, for the limit).
+      expect(report.missionsSkipped.filter((m) => m.skippedBecause === 'budget').map((m) => m.id)).toEqual(state.planned.slice(1).map((m) => m.id));
+      expect(report.missionsSkipped.filter((m) => m.skippedBecause !== 'budget').every((m) => m.skippedBecause === 'mission-limit')).toBe(true);
+      const kept = await qaLedger.night(night.workflowId);
+      expect(kept!.missions.map((m) => m.status).slice(0, state.planned.length)).toEqual(['done', ...state.planned.slice(1).map(() => 'skipped-budget')]);
+      expect((await night.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.costUsd)).toBeCloseTo(report.costUsd, 6);
+      await recordHistory('nightly-qa-spend-stops-missions', night.workflowId);
+    } finally {
+      model.priceEveryMission(false);
+    }
   });
 
   it("stops missions when the night's budget is spent: a failed mission counts its whole allowance, the rest are skipped and reported", async () => {
