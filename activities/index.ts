@@ -157,7 +157,7 @@ function nightlyQaOver(ports: IncidentPorts): ReturnType<typeof createNightlyQaA
   if (qaLedger && codeSearch) {
     return {
       ...createNightlyQaActivities({ ledger: qaLedger, codeHost: ports.codeHost, codeSearch, services: ports.services }),
-      ...createQaCandidateActivities({ codeSearch, ledger: ports.ledger, monitors: ports.monitors, services: ports.services }),
+      ...createQaCandidateActivities({ codeSearch, codeHost: ports.codeHost, ledger: ports.ledger, monitors: ports.monitors, services: ports.services }),
     };
   }
   const missing = [qaLedger ? null : 'a QA ledger', codeSearch ? null : 'code search'].filter(Boolean).join(' and ');

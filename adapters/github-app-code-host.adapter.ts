@@ -15,11 +15,13 @@ import type {
   LineRef,
   MergedPullRequest,
   MergedPullRequestSince,
+  OpenStewardPullRequest,
   PullRequest,
   PullRequestRequest,
   RepositoryRef,
 } from '../ports/code-host.port';
 import { commentKeyProblem } from '../domain/comment-key';
+import { stewardPullRequestMarks } from '../domain/steward-branch';
 import { importEsModule } from '../lib/import-esm';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
@@ -117,6 +119,7 @@ interface TreeChange {
 export class GitHubAppCodeHost implements CodeHostPort {
   private readonly options: GitHubAppCodeHostOptions;
   private app: Promise<GitHubApp> | undefined;
+  private botLogin: Promise<string> | undefined;
 
   constructor(options: GitHubAppCodeHostOptions) {
     const parsed = OptionsSchema.safeParse(options);
@@ -330,6 +333,29 @@ export class GitHubAppCodeHost implements CodeHostPort {
   }
 
   /**
+   * GET /pulls?state=open, every page (while GitHub's Link header names a next one), kept when the
+   * App's bot opened it from a Steward branch of the repository itself: a person's PR, or a fork's,
+   * from a branch named like Steward's is not Steward's. By number.
+   */
+  async openStewardPullRequests(repository: RepositoryRef): Promise<OpenStewardPullRequest[]> {
+    const target = this.gitHubRepository(repository);
+    const bot = await this.appBotLogin();
+    const octokit = await this.installationOctokit(target);
+    const found = new Map<number, OpenStewardPullRequest>();
+    for (let page = 1; ; page++) {
+      const { data, headers } = await octokit.request('GET /repos/{owner}/{repo}/pulls', { owner: target.owner, repo: target.repo, state: 'open', per_page: PULLS_PER_PAGE, page });
+      for (const pull of data) {
+        if (pull.user?.login !== bot || pull.head.repo?.full_name.toLowerCase() !== target.fullName.toLowerCase()) continue;
+        const marks = stewardPullRequestMarks({ branch: pull.head.ref, body: pull.body ?? '' });
+        // A page can repeat a PR that another one, opened while paging, pushed down: it is listed once.
+        if (marks) found.set(pull.number, { number: pull.number, url: pull.html_url, branch: pull.head.ref, title: pull.title, ...marks });
+      }
+      if (!hasNextPage(headers.link)) break;
+    }
+    return [...found.values()].sort((a, b) => a.number - b.number);
+  }
+
+  /**
    * A pull request's comment goes to its conversation (the issues comments API), a commit's to the
    * commit. The marker goes last, after the body is cut to fit, so that cutting never loses it.
    */
@@ -379,6 +405,24 @@ export class GitHubAppCodeHost implements CodeHostPort {
     }
     const [owner, repo] = configured.split('/');
     return { owner, repo, fullName: configured };
+  }
+
+  /** `<slug>[bot]`, the login GitHub gives whatever the App does as an installation (GET /app, as the App), read once per instance. */
+  private appBotLogin(): Promise<string> {
+    if (!this.botLogin) {
+      const lookUp = (async () => {
+        const app = await this.gitHubApp();
+        const { data } = await app.octokit.request('GET /app');
+        if (!data?.slug) throw new Error(`GitHub answered GET /app for App ${this.options.appId} without the App's slug`);
+        return `${data.slug}[bot]`;
+      })();
+      this.botLogin = lookUp;
+      // A failed look-up is not kept: the next call asks again.
+      lookUp.catch(() => {
+        if (this.botLogin === lookUp) this.botLogin = undefined;
+      });
+    }
+    return this.botLogin;
   }
 
   private async installationOctokit(target: GitHubRepository): Promise<Octokit> {
@@ -672,6 +716,11 @@ function fitPullRequestBody(body: string, reserved = 0): string {
       ? `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters; the commit message holds the whole text)`
       : `\n\n… (cut: GitHub takes at most ${PULL_REQUEST_BODY_LIMIT} characters)`;
   return body.slice(0, limit - note.length) + note;
+}
+
+/** Whether GitHub's Link header names a next page (`<…&page=3>; rel="next"`). */
+function hasNextPage(link: string | undefined): boolean {
+  return link !== undefined && link.split(',').some((part) => /;\s*rel="next"/.test(part));
 }
 
 /** The page of a comment holding the marker, reading page after page until a short one ends the list. */

@@ -421,4 +421,50 @@ describe('LocalGitCodeHost', () => {
       }
     });
   });
+  describe('openStewardPullRequests', () => {
+    let openRepo: string;
+    let openRepository: RepositoryRef;
+    let tip: string;
+    async function openPr(branch: string, incidentId: string, body: string): Promise<{ number: number; url: string }> {
+      const clone = fs.mkdtempSync(path.join(scratch, 'open-diff-'));
+      git(scratch, 'clone', '--quiet', openRepo, clone);
+      fs.writeFileSync(path.join(clone, `${incidentId}.js`), `${branch}\n`);
+      git(clone, 'add', '-A');
+      const diff = git(clone, 'diff', '--cached', '--binary', tip);
+      return codeHost.openPullRequest({ repository: openRepository, incidentId, branch, baseRevision: tip, title: `Fix ${incidentId}`, body, diff, draft: false });
+    }
+    const markState = (number: number, state: string) => database.pool.query('UPDATE local_pull_requests SET state = $2 WHERE number = $1', [number, state]);
+
+    beforeAll(() => {
+      openRepo = path.join(scratch, 'open-prs');
+      fs.mkdirSync(openRepo);
+      git(openRepo, 'init', '--quiet', '-b', 'main');
+      fs.writeFileSync(path.join(openRepo, 'app.js'), 'module.exports = 1;\n');
+      git(openRepo, 'add', '-A');
+      git(openRepo, 'commit', '--quiet', '-m', 'initial');
+      tip = git(openRepo, 'rev-parse', 'HEAD').trim();
+      openRepository = { service: 'open-prs', location: openRepo, defaultBranch: 'main' };
+    });
+
+    it("lists the repository's open records on Steward branches, by number, with the row's incident and the signatures the body quotes", async () => {
+      const finding = await openPr('steward/incident-qa-1', 'incident-qa-1', 'Nightly QA: crash (qa-0123456789abcdef). Opened by Steward for incident `incident-qa-1`.');
+      const alert = await openPr('steward/incident-alert-2', 'incident-alert-2', 'Opened by Steward for incident `incident-alert-2`, from Datadog monitor 42.');
+      const revert = await openPr('steward/revert-0123456789ab', 'watch-1', 'Opened by Steward for deploy watch `watch-1`.');
+      await markState((await openPr('steward/incident-qa-3', 'incident-qa-3', 'qa-fedcba9876543210')).number, 'merged');
+      await markState((await openPr('steward/incident-qa-4', 'incident-qa-4', 'qa-fedcba9876543210')).number, 'closed');
+      // A record on another branch, as a hand-made row would be: not Steward's branch, not listed.
+      await database.pool.query(
+        `INSERT INTO local_pull_requests (repository, branch, base_revision, head_revision, title, body, diff, draft, incident_id) VALUES ($1, 'feature/x', $2, $2, 'x', 'qa-0123456789abcdef', '', false, 'incident-x')`,
+        [openRepo, tip],
+      );
+
+      expect(await codeHost.openStewardPullRequests(openRepository)).toEqual([
+        { number: finding.number, url: finding.url, branch: 'steward/incident-qa-1', title: 'Fix incident-qa-1', incidentId: 'incident-qa-1', signatures: ['qa-0123456789abcdef'] },
+        { number: alert.number, url: alert.url, branch: 'steward/incident-alert-2', title: 'Fix incident-alert-2', incidentId: 'incident-alert-2', signatures: [] },
+        { number: revert.number, url: revert.url, branch: 'steward/revert-0123456789ab', title: 'Fix watch-1', incidentId: null, signatures: [] },
+      ]);
+      // Another repository's records are its own.
+      expect((await codeHost.openStewardPullRequests(repository)).map((pr) => pr.url)).not.toContain(finding.url);
+    });
+  });
 });

@@ -7,6 +7,7 @@ import { ERROR_TYPES } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import { git, resolveCommit, runGit } from '../lib/git';
 import { commentKeyProblem } from '../domain/comment-key';
+import { stewardPullRequestMarks } from '../domain/steward-branch';
 import { blameLineArgs, parseBlamePorcelain } from '../lib/git-blame';
 import { KeyedLock } from '../lib/keyed-lock';
 import type {
@@ -18,6 +19,7 @@ import type {
   LocalPullRequest,
   MergedPullRequest,
   MergedPullRequestSince,
+  OpenStewardPullRequest,
   PullRequest,
   PullRequestRequest,
   RepositoryRef,
@@ -291,6 +293,21 @@ export class LocalGitCodeHost implements CodeHostPort {
   async findPullRequest(repository: RepositoryRef, branch: string): Promise<PullRequest | null> {
     const row = await selectPullRequest(this.pool, repositoryPath(repository), branch);
     return row ? toPullRequest(row, false) : null;
+  }
+
+  /**
+   * The repository's rows still open. Only Steward writes local_pull_requests, so every row is its
+   * own; the branch is still checked, as on GitHub. The incident is the row's, which the branch holds
+   * with some characters replaced; a revert's row holds its deploy watch there, which is no incident.
+   */
+  async openStewardPullRequests(repository: RepositoryRef): Promise<OpenStewardPullRequest[]> {
+    const location = repositoryPath(repository);
+    const { rows } = await this.pool.query<LocalPullRequestRow>(`SELECT * FROM local_pull_requests WHERE repository = $1 AND state = 'open' ORDER BY number`, [location]);
+    return rows.flatMap((row) => {
+      const marks = stewardPullRequestMarks({ branch: row.branch, body: row.body });
+      if (!marks) return [];
+      return [{ number: row.number, url: localPullRequestUrl(row.repository, row.number), branch: row.branch, title: row.title, signatures: marks.signatures, incidentId: marks.incidentId === null ? null : row.incident_id }];
+    });
   }
 }
 

@@ -72,7 +72,7 @@ async function planTwoNights(): Promise<{ night1: NightPlan; night2: NightPlan; 
   const headRevision = await activities.nightRevision({ service: SERVICE });
   expect(headRevision).toBe(revision);
   // The real candidates: the repository's source files and the services file's core features.
-  const candidates = await createQaCandidateActivities({ codeSearch, ledger: new InMemoryIncidentLedger(), monitors: { list: async () => [] }, services }).qaCandidates({ service: SERVICE, revision });
+  const candidates = await createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: new InMemoryIncidentLedger(), monitors: { list: async () => [] }, services }).qaCandidates({ service: SERVICE, revision });
   const { coreFeatures } = candidates;
   expect(coreFeatures.map((f) => f.source)).toEqual(qa.coreFeatures!.map(() => 'services-file'));
   const areas = await activities.areaFacts({ service: SERVICE, revision, areas: candidates.areas });

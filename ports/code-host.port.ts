@@ -94,6 +94,22 @@ export type MergedPullRequestSince = MergedPullRequest & {
   recordedAs?: 'pull_request' | 'commit';
 };
 
+/**
+ * A pull request Steward opened that is still open, with what it carries (domain/steward-branch.ts):
+ * what nightly QA dedups its findings against.
+ */
+export interface OpenStewardPullRequest {
+  number: number;
+  url: string;
+  /** A Steward branch: `steward/<incident>`, or `steward/revert-<revision>` for a revert. */
+  branch: string;
+  title: string;
+  /** The incident it fixes; null for a revert, which has none. */
+  incidentId: string | null;
+  /** The nightly QA finding signatures (qa-…) its body quotes; none for a PR that came from an alert or a deploy. */
+  signatures: string[];
+}
+
 /** Where a comment goes: a pull request, or, on a host without PRs for merged work (the local one), the merge commit itself. */
 export type CommentTarget = { kind: 'pull_request'; number: number } | { kind: 'commit'; sha: string };
 
@@ -121,6 +137,12 @@ export interface CodeHostPort {
    * with ERROR_TYPES.invalidActivityInput for a `since` that is no time.
    */
   mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]>;
+  /**
+   * The pull requests Steward opened on the repository that are still open (not merged, not closed),
+   * by number: on a Steward branch and, on a host that records who opened a PR, opened by Steward
+   * itself (a person's PR from a branch named like Steward's is not one).
+   */
+  openStewardPullRequests(repository: RepositoryRef): Promise<OpenStewardPullRequest[]>;
   /**
    * Posts a comment, once per `key`: a retried call that finds its comment (by a hidden marker
    * holding the key) returns it instead of posting a second.

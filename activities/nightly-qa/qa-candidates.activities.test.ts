@@ -1,10 +1,14 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import { NIGHTLY_QA_DEFAULTS, type ServicesConfig } from '../../domain/service-config';
-import { findingSignature } from '../../domain/nightly-qa/finding-signature';
+import { alertFromQaFinding } from '../../domain/nightly-qa/finding-alert';
+import { findingSignature, knownAs } from '../../domain/nightly-qa/finding-signature';
+import { pullRequestBody } from '../../domain/pull-request-body';
 import type { RecentIncident } from '../../ports/incident-ledger.port';
 import type { Monitor } from '../../ports/monitors.port';
+import { InMemoryCodeHost } from '../../test/fakes/in-memory-code-host';
 import { InMemoryCodeSearch } from '../../test/fakes/in-memory-code-search';
+import { branchFor } from '../pull-request/pull-request.activities';
 import { createQaCandidateActivities } from './qa-candidates.activities';
 
 const base = {
@@ -43,9 +47,42 @@ function inActivity(env: MockActivityEnvironment, qaCandidates: ReturnType<typeo
   return env.run(qaCandidates, input) as ReturnType<typeof qaCandidates>;
 }
 
+const DIFF = 'diff --git a/src/pricing.js b/src/pricing.js\n--- a/src/pricing.js\n+++ b/src/pricing.js\n@@ -1 +1 @@\n-a\n+b\n';
+
+/** The body Steward writes for an incident's fix: for a nightly QA finding, from the alert the finding opened, whose title carries its signature. */
+function fixBody(incidentId: string, signature: string | null): string {
+  const evidence = { command: 'node --test', exitCode: 1, timedOut: false, durationMs: 1200, outputTail: 'not ok 1' };
+  const alertTitle = signature
+    ? alertFromQaFinding({
+        service: 'checkout-service',
+        night: '2026-12-04',
+        nightId: 'night-1',
+        revision: 'a'.repeat(40),
+        occurredAt: '2026-12-04T02:00:00.000Z',
+        finding: { missionId: 'm-1', signature, title: 'pricing crashes without a coupon', testPath: 'test/coupon.qa.test.js', expectedFailure: 'TypeError: boom', detail: 'crash' },
+      }).title
+    : 'Error rate above 5% on checkout-service';
+  return pullRequestBody({
+    incidentId,
+    alertTitle,
+    alertLink: '',
+    monitorId: signature ? 'nightly-qa' : '42',
+    triage: { verdict: 'real', severity: 'P1', confidence: 0.9, reasoning: 'a crash', suspectedArea: { files: ['src/pricing.js'], summary: 'pricing' }, duplicateOf: null, monitorTuning: null },
+    reproduction: { testPath: 'test/coupon.qa.test.js', testContent: 'test()', explanation: 'the test fails', command: 'node --test test/coupon.qa.test.js', match: 'matches', before: evidence },
+    reproAfter: { ...evidence, exitCode: 0, outputTail: 'ok 1' },
+    suiteExplanation: 'the suite passes',
+    fixSummary: 'guard the coupon',
+    reviewSummary: 'fine',
+    attempts: [{ attempt: 1, verified: true, failureReason: null }],
+    diff: DIFF,
+    runUrl: 'http://temporal/run',
+    ...(signature ? { foundBy: { kind: 'nightly-qa' as const, nightWorkflowId: 'night-1', missionId: 'm-1' } } : {}),
+  });
+}
+
 describe('qaCandidates and knownQaFindings', () => {
   it('lists the code files (tests and docs left out), marks those a test names, and takes core features from the tests when the services file names none', async () => {
-    const { qaCandidates } = createQaCandidateActivities({ codeSearch, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
+    const { qaCandidates } = createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
     const candidates = await inActivity(new MockActivityEnvironment(), qaCandidates, { service: 'checkout-service', revision: 'c1' });
     expect(candidates.areas).toEqual([
       { path: 'src/coupons.js', tested: false },
@@ -71,7 +108,7 @@ describe('qaCandidates and knownQaFindings', () => {
         return large.readFile(service, revision, path);
       },
     };
-    const { qaCandidates } = createQaCandidateActivities({ codeSearch: counted, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
+    const { qaCandidates } = createQaCandidateActivities({ codeSearch: counted, codeHost: new InMemoryCodeHost(), ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
     const env = new MockActivityEnvironment();
     const beats: unknown[] = [];
     env.on('heartbeat', (details: unknown) => beats.push(details));
@@ -86,7 +123,7 @@ describe('qaCandidates and knownQaFindings', () => {
   });
 
   it("takes the services file's core features when it lists them", async () => {
-    const { qaCandidates } = createQaCandidateActivities({ codeSearch, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services([{ name: 'checkout', areas: ['src/server.js'] }]) });
+    const { qaCandidates } = createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services([{ name: 'checkout', areas: ['src/server.js'] }]) });
     expect((await inActivity(new MockActivityEnvironment(), qaCandidates, { service: 'checkout-service', revision: 'c1' })).coreFeatures).toEqual([{ name: 'checkout', areas: ['src/server.js'], source: 'services-file' }]);
   });
 
@@ -100,6 +137,7 @@ describe('qaCandidates and knownQaFindings', () => {
     const asked: unknown[] = [];
     const { knownQaFindings } = createQaCandidateActivities({
       codeSearch,
+      codeHost: new InMemoryCodeHost(),
       ledger: {
         listRecentIncidents: async (query) => {
           asked.push(query);
@@ -115,8 +153,30 @@ describe('qaCandidates and knownQaFindings', () => {
     expect(asked).toEqual([expect.objectContaining({ monitorId: 'nightly-qa', service: 'checkout-service' })]);
   });
 
+  it("knows a signature from Steward's open pull requests, whose body quotes it, and not once the PR is merged or closed", async () => {
+    const signature = findingSignature('checkout-service', 'TypeError: boom');
+    const merged = findingSignature('checkout-service', 'RangeError: merged');
+    const closed = findingSignature('checkout-service', 'SyntaxError: closed');
+    const host = new InMemoryCodeHost({ repositories: { '/repos/checkout-service': { main: 'a'.repeat(40) } } });
+    const repository = { service: 'checkout-service', location: '/repos/checkout-service', defaultBranch: 'main' };
+    const open = async (incidentId: string, findingSignatureOfIt: string | null) =>
+      host.openPullRequest({ repository, incidentId, branch: branchFor(incidentId), baseRevision: 'main', title: 'fix: guard the coupon [P1]', body: fixBody(incidentId, findingSignatureOfIt), diff: DIFF, draft: false });
+    const found = await open('incident-qa-1', signature);
+    host.mergePullRequest('/repos/checkout-service', (await open('incident-qa-2', merged)).number, 'b'.repeat(40));
+    host.closePullRequest('/repos/checkout-service', (await open('incident-qa-3', closed)).number);
+    await open('incident-alert-4', null);
+
+    // The ledger has forgotten the incident (or it ended): only the open PR still knows the bug.
+    const { knownQaFindings } = createQaCandidateActivities({ codeSearch, codeHost: host, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
+    const known = await knownQaFindings({ service: 'checkout-service' });
+    expect(known.openPullRequests).toEqual([{ url: found.url, body: signature }]);
+    expect(knownAs(signature, known)).toBe(`pull-request:${found.url}`);
+    expect(knownAs(merged, known)).toBeNull();
+    expect(knownAs(closed, known)).toBeNull();
+  });
+
   it('refuses input without a service', async () => {
-    const { knownQaFindings } = createQaCandidateActivities({ codeSearch, ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
+    const { knownQaFindings } = createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: { listRecentIncidents: async () => [] }, monitors: { list: async () => [] }, services: services(null) });
     await expect(knownQaFindings({ service: '' })).rejects.toMatchObject({ type: 'InvalidActivityInput' });
   });
 });

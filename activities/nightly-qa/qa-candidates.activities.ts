@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import { NIGHTLY_QA_MONITOR_ID } from '../../domain/nightly-qa/finding-alert';
+import { findingSignaturesIn } from '../../domain/nightly-qa/finding-signature';
 import type { CoreFeatureFacts } from '../../domain/nightly-qa/planner';
 import type { ServicesConfig } from '../../domain/service-config';
+import type { CodeHostPort } from '../../ports/code-host.port';
 import type { CodeSearchPort } from '../../ports/code-search.port';
 import type { IncidentLedgerPort } from '../../ports/incident-ledger.port';
 import type { MonitorAuthoringPort } from '../../ports/monitors.port';
-import { serviceConfigFor } from '../shared/sandbox-session';
+import { repositoryRefFor, serviceConfigFor } from '../shared/sandbox-session';
 
 /**
  * What a night plans over and dedups against: the repository's candidate areas and core features
@@ -18,6 +20,7 @@ import { serviceConfigFor } from '../shared/sandbox-session';
  */
 export interface QaCandidateActivityDeps {
   codeSearch: Pick<CodeSearchPort, 'listSourceFiles' | 'readFile'>;
+  codeHost: Pick<CodeHostPort, 'openStewardPullRequests'>;
   ledger: Pick<IncidentLedgerPort, 'listRecentIncidents'>;
   monitors: Pick<MonitorAuthoringPort, 'list'>;
   services: ServicesConfig;
@@ -27,7 +30,6 @@ const TEST_FILE = /(^|\/)(test|tests|__tests__|spec)\/|\.(test|spec)\.[^/]+$/;
 const CODE_FILE = /\.(js|mjs|cjs|jsx|ts|tsx|py|go|rb|java|kt|rs|php|cs)$/;
 /** Ended without a fix on its way: a finding of the same signature is not known as being dealt with. */
 const ENDED_WITHOUT_FIX = new Set(['not_reproduced', 'could_not_fix', 'rejected', 'approval_timed_out', 'budget_exhausted', 'pr_closed', 'noise']);
-const SIGNATURE = /qa-[0-9a-f]{16}/g;
 /** How many of the service's latest nightly QA incidents are read for their signatures. */
 const KNOWN_INCIDENTS_READ = 200;
 /** Test files read at once: a repository with thousands of tests is read in batches, each heartbeating, not one by one. */
@@ -87,9 +89,10 @@ export function createQaCandidateActivities(deps: QaCandidateActivityDeps) {
 
     /**
      * What a finding's signature may already be known as: the service's nightly QA incidents
-     * still open or fixed (their titles carry the signature), and monitors whose description
-     * names it. Open pull requests are not listed: the code host port has no listing of them, and
-     * Steward's own carry their incident's title, so the incidents cover them.
+     * still open or fixed (their titles carry the signature), Steward's open pull requests whose
+     * body quotes one (a nightly QA fix quotes its incident's title), and monitors whose description
+     * names it. A PR's `body` here is the signatures it carries, one a line, not its whole text,
+     * which would fill the night's history for nothing.
      */
     async knownQaFindings(input: { service: string }): Promise<{
       openIncidents: Array<{ incidentId: string; signatures: string[] }>;
@@ -98,11 +101,12 @@ export function createQaCandidateActivities(deps: QaCandidateActivityDeps) {
     }> {
       const { service } = parsed('knownQaFindings', Service, input);
       const incidents = await deps.ledger.listRecentIncidents({ monitorId: NIGHTLY_QA_MONITOR_ID, service, excludeIncidentId: '', limit: KNOWN_INCIDENTS_READ });
+      const pullRequests = await deps.codeHost.openStewardPullRequests(repositoryRefFor(serviceConfigFor(deps.services, service)));
       const monitors = await deps.monitors.list();
       return {
-        openIncidents: incidents.filter((i) => !ENDED_WITHOUT_FIX.has(i.status)).map((i) => ({ incidentId: i.incidentId, signatures: i.title.match(SIGNATURE) ?? [] })).filter((i) => i.signatures.length > 0),
-        openPullRequests: [],
-        monitorLinks: monitors.filter((m) => /qa-[0-9a-f]{16}/.test(m.message)).map((m) => ({ monitorId: m.id, description: m.message })),
+        openIncidents: incidents.filter((i) => !ENDED_WITHOUT_FIX.has(i.status)).map((i) => ({ incidentId: i.incidentId, signatures: findingSignaturesIn(i.title) })).filter((i) => i.signatures.length > 0),
+        openPullRequests: pullRequests.filter((pr) => pr.signatures.length > 0).map((pr) => ({ url: pr.url, body: pr.signatures.join('\n') })),
+        monitorLinks: monitors.filter((m) => findingSignaturesIn(m.message).length > 0).map((m) => ({ monitorId: m.id, description: m.message })),
       };
     },
   };

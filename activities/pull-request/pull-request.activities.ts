@@ -4,12 +4,13 @@ import { CHANGE_POLICY_GUARD, describeProtectedChanges, protectedChanges } from 
 import type { ServicesConfig } from '../../domain/service-config';
 import { pullRequestBody, pullRequestTitle, type PullRequestContent } from '../../domain/pull-request-body';
 import type { PullRequestRef } from '../../domain/incident';
+import { STEWARD_BRANCH_PREFIX } from '../../domain/steward-branch';
 import type { CodeHostPort, PullRequest } from '../../ports/code-host.port';
 import { repositoryRefFor, serviceConfigFor } from '../shared/sandbox-session';
 
 /** One branch per incident: a retried activity finds the branch and its PR instead of opening another. */
 export function branchFor(incidentId: string): string {
-  return `steward/${incidentId.replace(/[^A-Za-z0-9._/-]/g, '-')}`;
+  return `${STEWARD_BRANCH_PREFIX}${incidentId.replace(/[^A-Za-z0-9._/-]/g, '-')}`;
 }
 
 export function createPullRequestActivities(deps: { codeHost: CodeHostPort; services: ServicesConfig }) {

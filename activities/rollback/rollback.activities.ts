@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import type { ServicesConfig } from '../../domain/service-config';
+import { REVERT_BRANCH_PREFIX } from '../../domain/steward-branch';
 import { readSuiteOutcome } from '../../domain/test-results';
 import { shellQuote } from '../../lib/shell-quote';
 import type { CodeHostPort, LineAuthor, PullRequest } from '../../ports/code-host.port';
@@ -99,7 +100,7 @@ export function shortRevision(revision: string): string {
 
 /** One branch per deploy rolled back: a retry finds its PR instead of opening another. */
 export function revertBranchFor(revision: string): string {
-  return `steward/revert-${shortRevision(revision)}`;
+  return `${REVERT_BRANCH_PREFIX}${shortRevision(revision)}`;
 }
 
 /** The shell script that checks both revisions in the workspace and prints what the revert undoes. */

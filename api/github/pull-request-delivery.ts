@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STEWARD_BRANCH_PREFIX } from '../../domain/steward-branch';
 import { GitHubWebhookRejectedError, parseDeliveryJson, verifiedDelivery, type WebhookHeaders } from './webhook-delivery';
 
 export { GitHubWebhookRejectedError, type WebhookHeaders } from './webhook-delivery';
@@ -29,9 +30,6 @@ export interface ResolvedPullRequest {
   /** Its page on GitHub. */
   url: string | null;
 }
-
-/** The prefix branchFor (activities/pull-request) gives every incident branch. */
-const INCIDENT_BRANCH_PREFIX = 'steward/';
 
 const PullRequestEvent = z.object({
   action: z.string(),
@@ -88,6 +86,6 @@ function branchOf({ pull_request: pullRequest, repository }: PullRequestEvent): 
   const branch = pullRequest.head.ref;
   // Steward pushes its branches to the repository itself: a fork's branch of the same name is not one.
   const fromThisRepository = pullRequest.head.repo?.full_name === repository.full_name;
-  const incidentId = fromThisRepository && branch.startsWith(INCIDENT_BRANCH_PREFIX) ? branch.slice(INCIDENT_BRANCH_PREFIX.length) || null : null;
+  const incidentId = fromThisRepository && branch.startsWith(STEWARD_BRANCH_PREFIX) ? branch.slice(STEWARD_BRANCH_PREFIX.length) || null : null;
   return { branch, incidentId };
 }

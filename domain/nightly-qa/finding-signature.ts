@@ -19,6 +19,14 @@ export function findingSignature(service: string, expectedFailure: string): stri
   return `qa-${sha256Hex(`${service}\n${normalized}`).slice(0, 16)}`;
 }
 
+/** A signature as findingSignature writes it, wherever it is quoted (an incident's title, a PR's body, a monitor's message). */
+const SIGNATURE_IN_TEXT = /qa-[0-9a-f]{16}/g;
+
+/** The finding signatures the text quotes, each once, in the order they first appear. */
+export function findingSignaturesIn(text: string): string[] {
+  return [...new Set(text.match(SIGNATURE_IN_TEXT) ?? [])];
+}
+
 /** What the finding's signature is already known as, in the order checked; null when it is new. */
 export function knownAs(
   signature: string,

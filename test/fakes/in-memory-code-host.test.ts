@@ -52,4 +52,18 @@ describe('InMemoryCodeHost: merged pull requests and comments', () => {
     expect(await host.mergedPullRequestsSince({ ...repository, location: 'acme/other' }, '2026-01-01T00:00:00Z')).toEqual([]);
     await expect(host.mergedPullRequestsSince(repository, 'yesterday')).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput, nonRetryable: true });
   });
+  it("lists the PRs it opened on Steward branches until they are merged or closed, with their incident and the signatures their body quotes", async () => {
+    const host = new InMemoryCodeHost({ repositories: { 'acme/checkout': { main: SHA } } });
+    const open = (incidentId: string, branch: string, body: string) => host.openPullRequest({ repository, incidentId, branch, baseRevision: 'main', title: `fix ${incidentId}`, body, diff, draft: false });
+    const finding = await open('i-1', 'steward/i-1', 'Nightly QA: crash (qa-0123456789abcdef)');
+    const revert = await open('watch-1', 'steward/revert-abc', 'Opened by Steward for deploy watch `watch-1`.');
+    host.mergePullRequest('acme/checkout', (await open('i-2', 'steward/i-2', 'qa-fedcba9876543210')).number, SHA);
+    host.closePullRequest('acme/checkout', (await open('i-3', 'steward/i-3', 'qa-fedcba9876543210')).number);
+    await open('i-4', 'feature/i-4', 'qa-0123456789abcdef');
+    expect(await host.openStewardPullRequests(repository)).toEqual([
+      { number: finding.number, url: finding.url, branch: 'steward/i-1', title: 'fix i-1', incidentId: 'i-1', signatures: ['qa-0123456789abcdef'] },
+      { number: revert.number, url: revert.url, branch: 'steward/revert-abc', title: 'fix watch-1', incidentId: null, signatures: [] },
+    ]);
+    expect(await host.openStewardPullRequests({ ...repository, location: 'acme/other' })).toEqual([]);
+  });
 });

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { ERROR_TYPES } from '../../contracts';
 import { stewardFailure } from '../../contracts/errors';
 import { commentKeyProblem } from '../../domain/comment-key';
-import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, MergedPullRequestSince, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
+import { stewardPullRequestMarks } from '../../domain/steward-branch';
+import type { CodeHostPort, CommentTarget, FailedRunLog, LineAuthor, LineRef, MergedPullRequest, MergedPullRequestSince, OpenStewardPullRequest, PullRequest, PullRequestRequest, RepositoryRef } from '../../ports/code-host.port';
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
@@ -14,12 +15,16 @@ const FULL_SHA = /^[0-9a-f]{40}$/;
  * one it opened); comments are kept by repository and key, so a retried comment is found, not posted.
  * mergedPullRequestsSince lists the merged changes it was told of with their time and files
  * (addMergedChange, or mergePullRequest given them): a PR told of without a time cannot be placed.
+ * openStewardPullRequests lists the PRs it opened on Steward branches that were neither merged
+ * (mergePullRequest) nor closed (closePullRequest): everything opened through the port is Steward's.
  */
 export class InMemoryCodeHost implements CodeHostPort {
   /** Every request that reached openPullRequest, retries included. */
   readonly requests: PullRequestRequest[] = [];
   private readonly refsByRepository = new Map<string, Map<string, string>>();
   private readonly pullRequests = new Map<string, PullRequest>();
+  /** The body and incident each PR was opened with, and whether it is still open, keyed as pullRequests. */
+  private readonly opened = new Map<string, { body: string; incidentId: string; open: boolean }>();
   private nextNumber = 1;
   private readonly merged = new Map<string, MergedPullRequest>();
   /** Merged changes with their time and files, keyed by location, in the order told. */
@@ -80,6 +85,7 @@ export class InMemoryCodeHost implements CodeHostPort {
       ...(request.reviewers ? { reviewRequests: { requested: [...request.reviewers], refused: [] } } : {}),
     };
     this.pullRequests.set(key, pullRequest);
+    this.opened.set(key, { body: request.body, incidentId: request.incidentId, open: true });
     return { ...pullRequest };
   }
 
@@ -112,9 +118,29 @@ export class InMemoryCodeHost implements CodeHostPort {
     const opened = [...this.pullRequests.entries()].find(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number)?.[1];
     if (!opened) throw new Error(`no pull request #${number} was opened in ${location}`);
     const merged: MergedPullRequest = { number, title: opened.title, url: opened.url, mergeCommitSha, author: null, headBranch: opened.branch };
+    this.opened.get(`${location}\0${opened.branch}`)!.open = false;
     if (listed) this.addMergedChange(location, { ...merged, ...listed, recordedAs: 'pull_request' });
     else this.addMergedPullRequest(location, merged);
     return { ...merged };
+  }
+
+  /** Closes a PR it opened without merging it, as a reviewer closing it on GitHub would; unknown numbers are a mistake in the test. */
+  closePullRequest(location: string, number: number): void {
+    const opened = [...this.pullRequests.entries()].find(([key, pr]) => key.startsWith(`${location}\0`) && pr.number === number);
+    if (!opened) throw new Error(`no pull request #${number} was opened in ${location}`);
+    this.opened.get(opened[0])!.open = false;
+  }
+
+  async openStewardPullRequests(repository: RepositoryRef): Promise<OpenStewardPullRequest[]> {
+    return [...this.pullRequests.entries()]
+      .filter(([key]) => key.startsWith(`${repository.location}\0`) && this.opened.get(key)!.open)
+      .flatMap(([key, pr]) => {
+        const { body, incidentId } = this.opened.get(key)!;
+        const marks = stewardPullRequestMarks({ branch: pr.branch, body });
+        // As the local host: the incident it was opened for, except a revert's, which names its deploy watch.
+        return marks ? [{ number: pr.number, url: pr.url, branch: pr.branch, title: pr.title, incidentId: marks.incidentId === null ? null : incidentId, signatures: marks.signatures }] : [];
+      })
+      .sort((a, b) => a.number - b.number);
   }
 
   async mergedPullRequestsSince(repository: RepositoryRef, since: string): Promise<MergedPullRequestSince[]> {

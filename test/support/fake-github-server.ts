@@ -327,12 +327,12 @@ export class FakeGitHub {
   }
 
   /** Opens a pull request as a person (or another worker) would, without going through the API. */
-  openPullRequestDirectly(fullName: string, pull: { title: string; head: string; draft?: boolean; author?: string }): FakePullRequest {
+  openPullRequestDirectly(fullName: string, pull: { title: string; head: string; body?: string; draft?: boolean; author?: string }): FakePullRequest {
     const repository = this.repository(fullName);
     const headSha = this.branchHead(fullName, pull.head);
     if (!headSha) throw new Error(`no branch ${pull.head} in ${fullName}`);
     const baseSha = this.branchHead(fullName, repository.defaultBranch) ?? undefined;
-    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [], ...(pull.author === undefined ? {} : { author: pull.author }), ...(baseSha ? { baseSha } : {}) };
+    const created: FakePullRequest = { number: this.nextPullNumber++, title: pull.title, body: pull.body ?? '', head: pull.head, base: repository.defaultBranch, headSha, draft: pull.draft ?? false, state: 'open', requestedReviewers: [], ...(pull.author === undefined ? {} : { author: pull.author }), ...(baseSha ? { baseSha } : {}) };
     repository.pulls.push(created);
     return created;
   }
@@ -495,6 +495,10 @@ export class FakeGitHub {
     };
     let params: string[] | null;
 
+    if (method === 'GET' && encodedPath === '/app') {
+      this.requireAppJwt(authorization);
+      return { status: 200, body: this.appBody() };
+    }
     if (method === 'POST' && (params = match(/^\/app\/installations\/(\d+)\/access_tokens$/))) {
       this.requireAppJwt(authorization);
       return this.issueInstallationToken(Number(params[0]));
@@ -610,6 +614,26 @@ export class FakeGitHub {
   private repositoryBody(repository: Repository): Record<string, unknown> {
     const body = retarget(RECORDED.repository, 'octokit-fixture-org/hello-world', this.fullName(repository), this.baseUrl, this.origin);
     return { ...body, name: repository.name, default_branch: repository.defaultBranch, owner: { ...(body.owner as object), login: repository.owner }, private: true };
+  }
+
+  /** GET /app, "Get the authenticated app": its slug names its bot (`steward[bot]`, BOT), the login of what it does as an installation. */
+  private appBody(): Record<string, unknown> {
+    return {
+      id: this.options.appId,
+      slug: 'steward',
+      node_id: 'A_kwDOAAAAAA',
+      client_id: 'Iv1.0000000000000000',
+      owner: { login: 'acme', id: 1000, type: 'Organization', url: `${this.baseUrl}/users/acme` },
+      name: 'Steward',
+      description: 'Turns production signals into verified fix pull requests.',
+      external_url: 'https://steward.example.test',
+      html_url: `${this.origin}/apps/steward`,
+      created_at: '2026-11-01T09:00:00Z',
+      updated_at: '2026-11-01T09:00:00Z',
+      permissions: { contents: 'write', metadata: 'read', pull_requests: 'write' },
+      events: ['pull_request'],
+      installations_count: new Set([...this.repositories.values()].map((repository) => repository.installationId)).size,
+    };
   }
 
   private installationBody(repository: Repository): Record<string, unknown> {
