@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId } from '../contracts';
 import { NIGHTLY_QA_DEFAULTS, type ServiceConfig, type ServicesConfig } from '../domain/service-config';
-import { ensureNightlyQaSchedules } from './nightly-qa-schedule';
+import { runNightlyQaNow } from '../use-cases/nightly-qa.use-case';
+import { ensureNightlyQaSchedules, nightlyQaScheduleTrigger } from './nightly-qa-schedule';
 import { testPolicy } from '../test/support/harness';
 
 /** The nightly QA schedules on the run's Temporal dev server. */
@@ -12,6 +13,7 @@ describe('ensureNightlyQaSchedules', () => {
   const suffix = randomBytes(4).toString('hex');
   const service = `checkout-${suffix}`;
   const other = `billing-${suffix}`;
+  const triggered = `payments-${suffix}`;
   const taskQueue = `test-nightly-${suffix}`;
   const config = (nightlyQa: Partial<ServiceConfig['nightlyQa']> = {}): ServiceConfig => ({
     repository: '/srv/checkout',
@@ -32,7 +34,7 @@ describe('ensureNightlyQaSchedules', () => {
     client = new Client({ connection });
   });
   afterAll(async () => {
-    for (const name of [service, other]) {
+    for (const name of [service, other, triggered]) {
       await client.schedule
         .getHandle(nightlyQaScheduleId(name))
         .delete()
@@ -90,5 +92,21 @@ describe('ensureNightlyQaSchedules', () => {
       [other, true],
     ]);
     expect((await client.schedule.getHandle(nightlyQaScheduleId(other)).describe()).state.paused).toBe(false);
+  });
+
+  it("the trigger that `qa run-now` and the demo use: no schedule is null, a paused one is triggered all the same and names the night it started", async () => {
+    const schedules = nightlyQaScheduleTrigger(client);
+    expect(await schedules.describe(nightlyQaScheduleId(`absent-${suffix}`))).toBeNull();
+    expect(await runNightlyQaNow(schedules, `absent-${suffix}`)).toEqual({ outcome: 'no-schedule', scheduleId: nightlyQaScheduleId(`absent-${suffix}`) });
+
+    await ensureNightlyQaSchedules(client, { [triggered]: config({ paused: true }) }, taskQueue, testPolicy());
+    expect(await schedules.describe(nightlyQaScheduleId(triggered))).toEqual({ paused: true, recentWorkflowIds: [] });
+    const result = await runNightlyQaNow(schedules, triggered);
+    expect(result).toMatchObject({ outcome: 'started', scheduleId: nightlyQaScheduleId(triggered), paused: true });
+    const workflowId = (result as { workflowId: string }).workflowId;
+    expect(workflowId.startsWith(`${nightlyQaScheduleId(triggered)}-`)).toBe(true);
+    expect(await schedules.describe(nightlyQaScheduleId(triggered))).toEqual({ paused: true, recentWorkflowIds: [workflowId] });
+    // No worker polls this task queue: the night would wait for one forever.
+    await client.workflow.getHandle(workflowId).terminate('test over');
   });
 });

@@ -1,6 +1,7 @@
-import type { Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { NIGHTLY_QA_WORKFLOW_TYPE, nightlyQaScheduleId, type IncidentPolicy, type NightlyQaPolicy, type NightlyQaWorkflowInput } from '../contracts';
 import type { NightlyQaSettings, ServicesConfig } from '../domain/service-config';
+import type { NightlyQaScheduleTrigger } from '../use-cases/nightly-qa.use-case';
 import { ensureSchedule, type EnsuredSchedule } from './schedules';
 
 /** What one night may do, as its workflow receives it: fixed in the schedule so that replays see the same values. */
@@ -48,4 +49,24 @@ export async function ensureNightlyQaSchedules(client: Client, services: Service
     ensured.push({ ...result, service, paused: qa.paused });
   }
   return ensured;
+}
+
+/**
+ * What `runNightlyQaNow` needs of Temporal's schedules, over a schedule client: `steward qa
+ * run-now` (workers/cli-context.ts) and the nightly QA demo trigger the real Schedule through it,
+ * so that a night runs with the policy the schedule holds rather than one made up by its caller.
+ */
+export function nightlyQaScheduleTrigger(client: Client): NightlyQaScheduleTrigger {
+  return {
+    describe: async (scheduleId) => {
+      try {
+        const described = await client.schedule.getHandle(scheduleId).describe();
+        return { paused: described.state.paused, recentWorkflowIds: described.info.recentActions.map((a) => a.action.workflow.workflowId) };
+      } catch (error) {
+        if (error instanceof ScheduleNotFoundError) return null;
+        throw error;
+      }
+    },
+    trigger: (scheduleId) => client.schedule.getHandle(scheduleId).trigger(),
+  };
 }

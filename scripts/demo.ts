@@ -4,12 +4,13 @@ import { decideOnFix } from '../use-cases/decide-on-fix.use-case';
 import { ConfigError, loadConfig } from '../config/config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { IncidentState } from '../domain/incident';
-import { BUILD_FAILURE_TRANSCRIPT_PATH, DEPLOY_TRANSCRIPT_PATH, demoAlertPayload } from '../infra/demo-fixtures';
+import { BUILD_FAILURE_TRANSCRIPT_PATH, DEPLOY_TRANSCRIPT_PATH, demoAlertPayload, NIGHTLY_QA_TRANSCRIPT_PATH } from '../infra/demo-fixtures';
 import { startSteward } from '../workers/start-steward';
 import { installTemporalRuntime } from '../workers/temporal-runtime';
 import type { IncidentOutcome } from '../workflows/incident/incident.workflow';
 import { DEPLOY_SCENARIO_ENV, runBuildFailureScenario, runDeployScenario, type ScenarioStart } from './demo/deploy-scenario';
 import { reportMonitorAlert } from './demo/merged-change-monitors';
+import { runNightlyQaScenario } from './demo/nightly-qa-scenario';
 
 /**
  * `npm run demo`: the whole loop on the embedded defaults. Starts the stack, posts the bundled
@@ -20,6 +21,8 @@ const once = process.argv.includes('--once') || process.env.CI === 'true';
  * `--scenario build-failure`: a deploy whose build the latest commit broke, reported to the deploy
  * webhook, instead of the coupon alert. `--scenario deploy`: a deploy that brings a runtime
  * regression into a running "production" service, caught by the deploy watch (scripts/demo/).
+ * `--scenario nightly-qa`: two nights of QA on the demo service, the first proving a bug no alert
+ * covers and taking it to a PR, the second running other missions (scripts/demo/nightly-qa-scenario.ts).
  */
 const scenarioFlag = process.argv.indexOf('--scenario');
 const scenario = scenarioFlag >= 0 ? process.argv[scenarioFlag + 1] : 'alert';
@@ -106,11 +109,14 @@ async function duplicateOwnerOf(followed: FollowedIncident): Promise<string | nu
 async function main(): Promise<void> {
   // The demo prints its own account of each step; the SDK's info lines (worker states) would bury it.
   installTemporalRuntime({ level: 'WARN' });
-  if (scenario !== 'alert' && scenario !== 'build-failure' && scenario !== 'deploy') throw new ConfigError(`--scenario is alert, build-failure or deploy, not ${JSON.stringify(scenario)}`);
+  if (scenario !== 'alert' && scenario !== 'build-failure' && scenario !== 'deploy' && scenario !== 'nightly-qa') throw new ConfigError(`--scenario is alert, build-failure, deploy or nightly-qa, not ${JSON.stringify(scenario)}`);
   // Each deploy scenario has its own recorded answers: their step names are the coupon fix's. The
   // deploy scenario polls every few seconds, so that its flag comes within minutes of wall time.
+  // The nightly QA scenario's transcript holds both nights' missions and the finding's fix.
   const config = loadConfig(
-    scenario === 'build-failure'
+    scenario === 'nightly-qa'
+      ? { ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? NIGHTLY_QA_TRANSCRIPT_PATH }
+      : scenario === 'build-failure'
       ? { ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? BUILD_FAILURE_TRANSCRIPT_PATH }
       : scenario === 'deploy'
         ? { ...DEPLOY_SCENARIO_ENV, ...process.env, STEWARD_MODEL_TRANSCRIPT: process.env.STEWARD_MODEL_TRANSCRIPT ?? DEPLOY_TRANSCRIPT_PATH }
@@ -141,6 +147,12 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     dataConverter: steward.dataConverter,
   });
+  if (scenario === 'nightly-qa') {
+    const result = await runNightlyQaScenario(steward, client, say);
+    // A scenario that did not prove its point says why and exits 1, browsing or not.
+    if (once || !result.proven) return stopAndExit(result.proven ? 0 : 1);
+    return say('the stack stays up so the nights can be browsed in the Web UI; Ctrl-C stops it.');
+  }
   const payload = demoAlertPayload({ alertCycleKey: `demo-${Date.now()}`, deployedRevision: steward.demoRevision });
   let incidentId: string;
   if (scenario === 'build-failure' || scenario === 'deploy') {

@@ -1,4 +1,4 @@
-import { Client, Connection, isGrpcServiceError, ScheduleNotFoundError, WorkflowClient } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowClient } from '@temporalio/client';
 import { Pool } from 'pg';
 import { getLocalPullRequest } from '../adapters/local-git-code-host.adapter';
 import { PostgresAgentConversations } from '../adapters/postgres-agent-conversation.adapter';
@@ -25,6 +25,7 @@ import type { RunExportReaders } from '../use-cases/export-run.use-case';
 import { loadCliConfig, type CliConfig } from '../config/cli.config';
 import { loadConfig } from '../config/config';
 import { temporalConnectionOptions } from '../config/temporal-connection';
+import { nightlyQaScheduleTrigger } from '../infra/nightly-qa-schedule';
 import { buildCodeHost, buildCodeSearch, buildMonitors } from './dependencies';
 import { payloadDecoder, stewardDataConverter } from './temporal-data-converter';
 import { buildSandboxBackend } from './sandbox-backend';
@@ -120,18 +121,7 @@ async function openNightlyQaSchedules(config: CliConfig): Promise<NightlyQaSched
   const connection = await Connection.connect({ ...temporalConnectionOptions(address, security), connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
   const client = new Client({ connection, namespace });
   return {
-    schedules: {
-      describe: async (scheduleId) => {
-        try {
-          const described = await client.schedule.getHandle(scheduleId).describe();
-          return { paused: described.state.paused, recentWorkflowIds: described.info.recentActions.map((a) => a.action.workflow.workflowId) };
-        } catch (error) {
-          if (error instanceof ScheduleNotFoundError) return null;
-          throw error;
-        }
-      },
-      trigger: (scheduleId) => client.schedule.getHandle(scheduleId).trigger(),
-    },
+    schedules: nightlyQaScheduleTrigger(client),
     close: () => connection.close(),
   };
 }

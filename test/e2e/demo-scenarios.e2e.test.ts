@@ -1,16 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { PROJECT_ROOT } from '../../config/config';
+import { Pool } from 'pg';
+import { localPullRequestsOfIncidents } from '../../adapters/local-git-code-host.adapter';
+import { PostgresQaLedger } from '../../adapters/postgres-qa-ledger.adapter';
+import { demoServicesConfig, PROJECT_ROOT } from '../../config/config';
 import { createTestDatabase } from '../support/database';
 
 /**
  * The deploy demo's two scenarios, `npm run demo -- --scenario deploy` and `--scenario
- * build-failure`, run as the child processes a person would start, with CI=true so that each exits
+ * build-failure` (and `--scenario nightly-qa`), run as the child processes a person would start, with CI=true so that each exits
  * once its PR is there. Each gets the run's Postgres and Temporal, but a database, data folder, API
  * port and Temporal namespace of its own. Only the lines the demo prints are asserted on: they are
  * what a regression in the scenario would change. Whichever way the demo ends, nothing it started
@@ -199,6 +202,9 @@ async function registerNamespace(connection: Connection, namespace: string): Pro
 
 interface ScenarioWorld {
   env: NodeJS.ProcessEnv;
+  /** The scenario's own database and data folder, to read what the demo left there. */
+  databaseUrl: string;
+  dataDir: string;
   release(): Promise<void>;
 }
 
@@ -248,6 +254,8 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
     };
     return {
       env,
+      databaseUrl: database.url,
+      dataDir,
       async release() {
         await connection.operatorService.deleteNamespace({ namespace });
         await database.drop();
@@ -256,7 +264,7 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
     };
   }
 
-  async function runScenario(scenario: 'deploy' | 'build-failure', deadlineMs = DEMO_DEADLINE_MS): Promise<{ demo: DemoProcess; exit: DemoExit }> {
+  async function runScenario(scenario: 'deploy' | 'build-failure' | 'nightly-qa', deadlineMs = DEMO_DEADLINE_MS): Promise<{ demo: DemoProcess; exit: DemoExit }> {
     world = await scenarioWorld(scenario);
     const demo = new DemoProcess(scenario, world.env, deadlineMs);
     running = demo;
@@ -360,6 +368,57 @@ describe('the deploy demo scenarios, as `npm run demo -- --scenario …` runs th
         /^demo {2}\| pull request #\d+: local-git:\/\//,
         /^demo {2}\| outcome: pr_opened\. /,
       ]);
+      expect(await waitUntil(() => !processGroupAlive(demo.processGroup), 5_000)).toBe(true);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+  it(
+    'nightly-qa: night 1, triggered through its schedule, proves the FIRSTORDER bug with a test and takes it to a PR on the coupon code; night 2, right after, runs other missions and says why',
+    async () => {
+      const { demo, exit } = await runScenario('nightly-qa');
+
+      expectCleanExit(demo, exit);
+      expectStepsInOrder(demo, [
+        /^demo {2}\| the nights' model, and the finding's fix: the recorded transcript demo\/nightly-qa\.transcript\.json \(scripted answers, not a live model\)$/,
+        /^demo {2}\| night 1: triggered schedule steward-nightly-qa@checkout-service .*, which started steward-nightly-qa@checkout-service-/,
+        /^demo {2}\| {3}sanity:coupons \(sanity-core-features, /,
+        /^demo {2}\| the morning report:$/,
+        /^demo {2}\| {5}- FIRSTORDER can be redeemed again by typing it in another case \(test\/qa-firstorder-case\.test\.js\): PR local-git:\/\//,
+        /^demo {2}\| finding "FIRSTORDER .* incident incident-nightly-qa-/,
+        /^demo {2}\| the PR is local record #\d+ \(local-git:\/\/.*\), branch \S+ in /,
+        /^demo {2}\| night 2, right after: triggered schedule steward-nightly-qa@checkout-service /,
+        /^demo {2}\| not run again from last night:$/,
+        /^demo {2}\| {3}sanity:coupons: ran last night \(.*\) and its areas have not changed since$/,
+        /^demo {2}\| proven: night 1's finding has PR local-git:\/\//,
+      ]);
+
+      // What the demo left behind, not what it printed: the QA ledger's two nights, the local git host's PR, the repository's branch.
+      const pool = new Pool({ connectionString: world!.databaseUrl, max: 1 });
+      try {
+        const [night2, night1, ...earlier] = await new PostgresQaLedger(pool).recentNights('checkout-service', 5);
+        expect(earlier).toEqual([]);
+        expect([night1!.status, night2!.status]).toEqual(['done', 'done']);
+        const ran = (night: typeof night1) => night!.missions.filter((m) => m.status === 'done').map((m) => m.missionId);
+        expect(ran(night1)).toContain('sanity:coupons');
+        expect(ran(night2).length).toBeGreaterThan(0);
+        expect(ran(night2).filter((id) => ran(night1).includes(id))).toEqual([]);
+        // Every mission of night 1 is said not run again, with why.
+        expect(night2!.report!.notRepeated!.map((n) => n.id).sort()).toEqual(ran(night1).sort());
+
+        const findings = night1!.report!.findings;
+        expect(findings).toHaveLength(1);
+        expect(findings[0]).toMatchObject({ missionId: 'sanity:coupons', testPath: 'test/qa-firstorder-case.test.js', duplicateOf: null, title: expect.stringMatching(/FIRSTORDER/) });
+        expect(night2!.report!.findings).toEqual([]);
+
+        const [pr, ...others] = await localPullRequestsOfIncidents(pool, [findings[0]!.incidentId!]);
+        expect(others).toEqual([]);
+        expect(pr!.url).toBe(findings[0]!.pullRequestUrl);
+        expect(pr!.diff).toMatch(/^diff --git a\/src\/coupons\.js b\/src\/coupons\.js$/m);
+        const repository = demoServicesConfig(world!.dataDir)['checkout-service']!.repository;
+        expect(execFileSync('git', ['-C', repository, 'diff', '--name-only', 'main', pr!.branch], { encoding: 'utf8' }).split('\n')).toContain('src/coupons.js');
+      } finally {
+        await pool.end();
+      }
       expect(await waitUntil(() => !processGroupAlive(demo.processGroup), 5_000)).toBe(true);
     },
     SCENARIO_TIMEOUT_MS,
