@@ -194,6 +194,7 @@ async function openRunExport(env: NodeJS.ProcessEnv, config: CliConfig, database
       decode: payloadDecoder(dataConverter),
     },
     ledger: new PostgresIncidentLedger(pool),
+    qaLedger: new PostgresQaLedger(pool),
     conversations: new PostgresAgentConversations(pool),
     async pullRequest(url) {
       const local = /^local-git:\/\/.+\/pulls\/(\d+)$/.exec(url);

@@ -152,7 +152,7 @@ export function indexOf(tree: ExportTree, exclude: string[] = []): string {
     .filter((file) => !exclude.includes(file.path))
     // The per-call and per-turn files are many: each folder's are listed once.
     .reduce<{ path: string; holds: string }[]>((shown, file) => {
-      const folder = /^(.*\/)(activities|turns|runs|verification|polls)\//.exec(file.path) ?? /^()(activities|polls)\//.exec(file.path);
+      const folder = /^(.*\/)(activities|turns|runs|verification|polls)\//.exec(file.path) ?? /^()(activities|polls|turns)\//.exec(file.path);
       if (folder) {
         const path = `${folder[1]}${folder[2]}/`;
         if (!shown.some((s) => s.path === path)) shown.push({ path, holds: file.holds });
@@ -175,22 +175,23 @@ export function ledgerEventsSince(events: LedgerEvent[], kind: LedgerEvent['kind
  * workspace's diff after it.
  */
 export function writeTurns(tree: ExportTree, dir: string, stored: StoredMessage[]): void {
+  const turns = dir ? `${dir}/turns` : 'turns';
   const callsById = new Map<string, string>();
   for (const entry of stored) {
     const { message } = entry;
     const turn = Math.ceil(entry.seq / 2);
     if (message.role === 'user') {
-      tree.text(`${dir}/turns/${pad(entry.seq, 3)}-task.md`, `# The task (message ${entry.seq})\n\n${message.content}`, "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results");
+      tree.text(`${turns}/${pad(entry.seq, 3)}-task.md`, `# The task (message ${entry.seq})\n\n${message.content}`, "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results");
     } else if (message.role === 'assistant') {
       for (const call of message.toolCalls) callsById.set(call.id, call.name);
       tree.text(
-        `${dir}/turns/${pad(entry.seq, 3)}-turn-${turn}-model.md`,
+        `${turns}/${pad(entry.seq, 3)}-turn-${turn}-model.md`,
         [`# Turn ${turn}: the model (message ${entry.seq})`, '', message.text || '(no text)', '', ...message.toolCalls.flatMap((call) => [`## Tool call ${call.name} (\`${call.id}\`)`, '', fenced(JSON.stringify(call.input, null, 2), 'json'), ''])].join('\n'),
         "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results",
       );
     } else {
       tree.text(
-        `${dir}/turns/${pad(entry.seq, 3)}-turn-${turn}-tools.md`,
+        `${turns}/${pad(entry.seq, 3)}-turn-${turn}-tools.md`,
         [
           `# Turn ${turn}: the tools' results (message ${entry.seq})`,
           '',
