@@ -259,6 +259,20 @@ describe('exportRun of a night of QA, over recorded histories', () => {
     expect(JSON.parse(fileOf(exported, 'history.json')).events).toHaveLength(JSON.parse(fs.readFileSync(path.join(HISTORIES, 'nightly-qa-finding-to-pr.json'), 'utf8')).events.length);
   });
 
+  it("writes a mission exported by its own id as its night's folder, with the record its night keeps", async () => {
+    const outcome = recordedCalls('qa-mission-finding.json').find((c) => c.name === 'runQaMission')!.result as { findings: { testPath: string; testSource: string }[]; commandsRun: string[] };
+    const exported = await exportRun(readersOver({ [missionWorkflowId]: 'qa-mission-finding.json' }, { qaLedger: await ledgerOfNight('nightly-qa-finding-to-pr.json') }), missionWorkflowId);
+
+    expect(exported.kind).toBe('qa-mission');
+    expect(fileOf(exported, `test/${outcome.findings[0]!.testPath}`)).toBe(outcome.findings[0]!.testSource);
+    // The record is the ledger's last: the rewrite after the finding's incident, which names it.
+    expect(JSON.parse(fileOf(exported, 'record.json')).findings[0].incidentId).toBe('incident-nightly-qa-qa-6483f30284b30d63_2026-12-03');
+    const readme = fileOf(exported, 'README.md');
+    expect(readme).toContain('# Mission sanity:coupons: done');
+    for (const command of outcome.commandsRun) expect(readme).toContain(`- \`${command}\``);
+    expect(readme).toContain('turns/: the conversation store holds no messages for nightly-qa-test-3-2026-12-03/mission-sanity_coupons');
+  });
+
   it('writes the missions of a quiet night whose histories are gone from the ledger, and says so', async () => {
     const quietId = 'nightly-qa-test-1-2026-12-01';
     const report = (recordedCalls('nightly-qa-quiet.json').find((c) => c.name === 'finishNight')!.input as { report: MorningReport }).report;

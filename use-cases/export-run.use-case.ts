@@ -8,7 +8,7 @@ import type { QaLedgerPort } from '../ports/qa-ledger.port';
 import { renderDeployWatchTree } from './export-run/deploy-watch-tree';
 import { ExportTree, type ExportedFile } from './export-run/export-tree';
 import { renderIncidentTree } from './export-run/incident-tree';
-import { renderNightTree, type MissionSources } from './export-run/night-tree';
+import { renderMissionTree, renderNightTree, type MissionSources } from './export-run/night-tree';
 import { readRunHistory, type DecodePayload, type RunHistory } from './export-run/run-history';
 import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeRawHistory, writeRunRecord, writeTimeline } from './export-run/run-sections';
 
@@ -46,7 +46,7 @@ export interface RunExportReaders {
 
 export interface RunExport {
   workflowId: string;
-  kind: 'incident' | 'deploy-watch' | 'night' | 'workflow';
+  kind: 'incident' | 'deploy-watch' | 'night' | 'qa-mission' | 'workflow';
   files: ExportedFile[];
   notKept: string[];
 }
@@ -69,6 +69,14 @@ export async function exportRun(readers: RunExportReaders, workflowId: string): 
   if (run.workflowType === NIGHTLY_QA_WORKFLOW_TYPE) {
     const tree = await nightTree(readers, run, history, exportedAt);
     return { workflowId, kind: 'night', files: tree.files, notKept: tree.notKept };
+  }
+  if (run.workflowType === QA_MISSION_WORKFLOW_TYPE) {
+    // A mission by itself: its folder of the night's export, with the record its night keeps of it.
+    const input = loose(run.input[0]);
+    const missionId = text(loose(input.mission).id, workflowId);
+    const [mission, night] = await Promise.all([missionSources(readers, { workflowId, missionId }, { run, history }), readers.qaLedger.night(text(input.nightWorkflowId))]);
+    const tree = renderMissionTree(mission, night?.missions.find((m) => m.missionId === missionId) ?? null, exportedAt);
+    return { workflowId, kind: 'qa-mission', files: tree.files, notKept: tree.notKept };
   }
   const tree = await genericTree(readers, run, history, exportedAt);
   return { workflowId, kind: 'workflow', files: tree.files, notKept: tree.notKept };
@@ -135,21 +143,20 @@ async function nightTree(readers: RunExportReaders, run: RunHistory, history: te
   }
   const missions: MissionSources[] = [];
   for (const child of children) {
-    const [missionHistory, conversation, modelUsage] = await Promise.all([
-      readers.history.fetch(child.workflowId),
-      // The mission's agent keeps its one conversation as attempt 1 of its workflow id (activities/qa-mission/).
-      readers.conversations.load({ incidentId: child.workflowId, attempt: 1 }),
-      readers.ledger.listModelUsage(child.workflowId),
-    ]);
-    missions.push({
-      ...child,
-      history: missionHistory ? { run: await readRunHistory(child.workflowId, missionHistory, readers.history.decode), history: missionHistory } : null,
-      historyNote: missionHistory ? null : 'its workflow history is not in this namespace (no longer retained)',
-      conversation,
-      modelUsage,
-    });
+    const missionHistory = await readers.history.fetch(child.workflowId);
+    const read = missionHistory ? { run: await readRunHistory(child.workflowId, missionHistory, readers.history.decode), history: missionHistory } : null;
+    missions.push(await missionSources(readers, child, read));
   }
   return renderNightTree({ run, history, ledger, missions, exportedAt });
+}
+
+async function missionSources(readers: RunExportReaders, mission: { workflowId: string; missionId: string }, read: MissionSources['history']): Promise<MissionSources> {
+  const [conversation, modelUsage] = await Promise.all([
+    // The mission's agent keeps its one conversation as attempt 1 of its workflow id (activities/qa-mission/).
+    readers.conversations.load({ incidentId: mission.workflowId, attempt: 1 }),
+    readers.ledger.listModelUsage(mission.workflowId),
+  ]);
+  return { ...mission, history: read, historyNote: read ? null : 'its workflow history is not in this namespace (no longer retained)', conversation, modelUsage };
 }
 
 /** Any other workflow (monitor generation, the local monitor evaluator, …): its record, timeline, activity calls and cost. */

@@ -47,7 +47,7 @@ export function renderNightTree(sources: NightSources): ExportTree {
   tree.json('policy.json', { policy: input.policy, incidentPolicy: input.incidentPolicy }, "the night's policy (budget, missions, turns) and the incident policy its findings run under");
   writePlan(tree, sources, records, report);
   writeFindings(tree, records, report);
-  for (const mission of sources.missions) tree.nest(missionDir(mission.missionId), renderMission(mission, records.get(mission.missionId) ?? null, sources.exportedAt));
+  for (const mission of sources.missions) tree.nest(missionDir(mission.missionId), renderMissionTree(mission, records.get(mission.missionId) ?? null, sources.exportedAt));
   if (report) tree.json('report.json', report, ledger?.report ? 'the morning report, as the QA ledger keeps it' : "the morning report, as the workflow returned it (the QA ledger holds none)");
   if (ledger) tree.json('ledger/night.json', ledger, "the QA ledger's record of the night, with its missions");
   else tree.missing('ledger/night.json: the QA ledger holds no record of this night (a database other than the one the night wrote to?)');
@@ -156,7 +156,8 @@ function writeFindings(tree: ExportTree, records: Map<string, QaMissionRecord>, 
   );
 }
 
-function renderMission(mission: MissionSources, record: QaMissionRecord | null, exportedAt: string): ExportTree {
+/** One mission: a folder of the night's export, or the whole tree when the mission's workflow id is exported by itself. */
+export function renderMissionTree(mission: MissionSources, record: QaMissionRecord | null, exportedAt: string): ExportTree {
   const tree = new ExportTree();
   const read = mission.history;
   const outcome = read ? ((read.run.result ?? callsOf(read.run, 'runQaMission').find((c) => c.outcome === 'completed')?.result ?? null) as QaMissionOutcome | null) : null;
