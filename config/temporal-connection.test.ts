@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { makeTestCertificates, type TestCertificates } from '../test/support/tls-certificates';
+import { buildCliContext } from '../workers/cli-context';
 import { loadConfig } from './config';
 import { PLAINTEXT, temporalConnectionOptions } from './temporal-connection';
 
@@ -103,6 +104,16 @@ describe('an mTLS connection to a loopback server', () => {
     // one back proves the handshake, which is what is tested here.
     await expect(NativeConnection.connect(temporalConnectionOptions(address, temporal.security))).rejects.toThrow(/GetSystemInfo.*not implemented/);
     expect(seen[0]).toEqual({ servername: certs.serverName, clientCn: 'steward-test-client', authorization: 'Bearer key-456' });
+  });
+
+  it("gives `steward export`'s connection the configured certificate, CA, name and key", async () => {
+    seen.length = 0;
+    const env = { TEMPORAL_ADDRESS: address, TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.caCert, TEMPORAL_TLS_SERVER_NAME: certs.serverName, TEMPORAL_TLS_CLIENT_CERT_PATH: certs.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: certs.clientKey, TEMPORAL_API_KEY: 'key-789' };
+    const quiet = { out: () => undefined, err: () => undefined, write: () => undefined };
+    // The database is never reached: the pool connects on its first query, and the export makes none here.
+    const session = await buildCliContext(quiet, env).openRunExport('postgres://nobody@127.0.0.1:1/none');
+    await session.close();
+    expect(seen[0]).toEqual({ servername: certs.serverName, clientCn: 'steward-test-client', authorization: 'Bearer key-789' });
   });
 
   it('is refused with a certificate from a CA the server does not trust', async () => {

@@ -1,12 +1,14 @@
 import type { temporal } from '@temporalio/proto';
-import { DEPLOY_WATCH_WORKFLOW_TYPE, ERROR_TYPES, INCIDENT_WORKFLOW_TYPE } from '../contracts';
+import { DEPLOY_WATCH_WORKFLOW_TYPE, ERROR_TYPES, INCIDENT_WORKFLOW_TYPE, NIGHTLY_QA_WORKFLOW_TYPE, QA_MISSION_WORKFLOW_TYPE, qaMissionWorkflowId } from '../contracts';
 import { stewardFailure } from '../contracts/errors';
 import type { AgentConversationPort, StoredMessage } from '../ports/agent-conversation.port';
 import type { IncidentLedgerReaderPort } from '../ports/incident-ledger.port';
 import type { Monitor } from '../ports/monitors.port';
+import type { QaLedgerPort } from '../ports/qa-ledger.port';
 import { renderDeployWatchTree } from './export-run/deploy-watch-tree';
 import { ExportTree, type ExportedFile } from './export-run/export-tree';
 import { renderIncidentTree } from './export-run/incident-tree';
+import { renderMissionTree, renderNightTree, type MissionSources } from './export-run/night-tree';
 import { readRunHistory, type DecodePayload, type RunHistory } from './export-run/run-history';
 import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeRawHistory, writeRunRecord, writeTimeline } from './export-run/run-sections';
 
@@ -31,6 +33,8 @@ export interface RunHistorySource {
 export interface RunExportReaders {
   history: RunHistorySource;
   ledger: IncidentLedgerReaderPort;
+  /** A night's record, its missions and its morning report, as the QA ledger keeps them. */
+  qaLedger: Pick<QaLedgerPort, 'night'>;
   conversations: Pick<AgentConversationPort, 'load'>;
   /** The PR as the code host keeps it, by its URL; null with why when this code host's PRs cannot be read back. */
   pullRequest(url: string): Promise<{ title: string; body: string; source: string } | { unreadable: string }>;
@@ -42,7 +46,7 @@ export interface RunExportReaders {
 
 export interface RunExport {
   workflowId: string;
-  kind: 'incident' | 'deploy-watch' | 'workflow';
+  kind: 'incident' | 'deploy-watch' | 'night' | 'qa-mission' | 'workflow';
   files: ExportedFile[];
   notKept: string[];
 }
@@ -61,6 +65,18 @@ export async function exportRun(readers: RunExportReaders, workflowId: string): 
     const childId = run.children.find((child) => child.workflowType === INCIDENT_WORKFLOW_TYPE)?.workflowId ?? null;
     const tree = renderDeployWatchTree({ run, history, modelUsage, ledgerEvents, child: childId ? await childTree(readers, childId, exportedAt) : null, exportedAt });
     return { workflowId, kind: 'deploy-watch', files: tree.files, notKept: tree.notKept };
+  }
+  if (run.workflowType === NIGHTLY_QA_WORKFLOW_TYPE) {
+    const tree = await nightTree(readers, run, history, exportedAt);
+    return { workflowId, kind: 'night', files: tree.files, notKept: tree.notKept };
+  }
+  if (run.workflowType === QA_MISSION_WORKFLOW_TYPE) {
+    // A mission by itself: its folder of the night's export, with the record its night keeps of it.
+    const input = loose(run.input[0]);
+    const missionId = text(loose(input.mission).id, workflowId);
+    const [mission, night] = await Promise.all([missionSources(readers, { workflowId, missionId }, { run, history }), readers.qaLedger.night(text(input.nightWorkflowId))]);
+    const tree = renderMissionTree(mission, night?.missions.find((m) => m.missionId === missionId) ?? null, exportedAt);
+    return { workflowId, kind: 'qa-mission', files: tree.files, notKept: tree.notKept };
   }
   const tree = await genericTree(readers, run, history, exportedAt);
   return { workflowId, kind: 'workflow', files: tree.files, notKept: tree.notKept };
@@ -109,6 +125,38 @@ async function incidentTree(readers: RunExportReaders, run: RunHistory, history:
     monitor,
     exportedAt,
   });
+}
+
+/**
+ * A night: its history, the QA ledger's record, and each mission child's history, conversation and
+ * model calls. A mission the ledger says ran but whose history the night's does not name (or whose
+ * own history is gone) is still written, from the ledger.
+ */
+async function nightTree(readers: RunExportReaders, run: RunHistory, history: temporal.api.history.v1.IHistory, exportedAt: string): Promise<ExportTree> {
+  const ledger = await readers.qaLedger.night(run.workflowId);
+  const children = run.children
+    .filter((child) => child.workflowType === QA_MISSION_WORKFLOW_TYPE)
+    .map((child) => ({ workflowId: child.workflowId, missionId: text(loose(loose(child.input[0]).mission).id, child.workflowId) }));
+  for (const kept of ledger?.missions ?? []) {
+    const ran = kept.status === 'done' || kept.status === 'failed';
+    if (ran && !children.some((child) => child.missionId === kept.missionId)) children.push({ workflowId: qaMissionWorkflowId(run.workflowId, kept.missionId), missionId: kept.missionId });
+  }
+  const missions: MissionSources[] = [];
+  for (const child of children) {
+    const missionHistory = await readers.history.fetch(child.workflowId);
+    const read = missionHistory ? { run: await readRunHistory(child.workflowId, missionHistory, readers.history.decode), history: missionHistory } : null;
+    missions.push(await missionSources(readers, child, read));
+  }
+  return renderNightTree({ run, history, ledger, missions, exportedAt });
+}
+
+async function missionSources(readers: RunExportReaders, mission: { workflowId: string; missionId: string }, read: MissionSources['history']): Promise<MissionSources> {
+  const [conversation, modelUsage] = await Promise.all([
+    // The mission's agent keeps its one conversation as attempt 1 of its workflow id (activities/qa-mission/).
+    readers.conversations.load({ incidentId: mission.workflowId, attempt: 1 }),
+    readers.ledger.listModelUsage(mission.workflowId),
+  ]);
+  return { ...mission, history: read, historyNote: read ? null : 'its workflow history is not in this namespace (no longer retained)', conversation, modelUsage };
 }
 
 /** Any other workflow (monitor generation, the local monitor evaluator, …): its record, timeline, activity calls and cost. */

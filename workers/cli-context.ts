@@ -157,13 +157,14 @@ function openMonitorFigures(env: NodeJS.ProcessEnv, databaseUrl: string): Monito
 }
 
 async function openRunExport(env: NodeJS.ProcessEnv, config: CliConfig, databaseUrl: string): Promise<RunExportSession> {
-  const { address, namespace, payloadOffloadBytes } = config.temporal;
+  const { address, namespace, payloadOffloadBytes, security } = config.temporal;
   // The ledger's reads run together; the payload store reads one reference at a time.
   const pool = new Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
+    // The same TLS and API key as every other connection: a server that asks for them refuses one without.
+    connection = await Connection.connect({ ...temporalConnectionOptions(address, security), connectTimeout: TEMPORAL_CONNECT_TIMEOUT_MS });
   } catch (error) {
     await pool.end();
     throw error;
@@ -183,6 +184,7 @@ async function openRunExport(env: NodeJS.ProcessEnv, config: CliConfig, database
       decode: payloadDecoder(dataConverter),
     },
     ledger: new PostgresIncidentLedger(pool),
+    qaLedger: new PostgresQaLedger(pool),
     conversations: new PostgresAgentConversations(pool),
     async pullRequest(url) {
       const local = /^local-git:\/\/.+\/pulls\/(\d+)$/.exec(url);

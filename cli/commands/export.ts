@@ -14,7 +14,7 @@ import { refuseGlobalDecisionOptions } from '../global-options';
 
 /**
  * `steward export <workflow id> <dir> [--force]`: an incident, a deploy watch (with its child
- * incident) or any other run, written as a tree of plain files that says what each holds. Needs
+ * incident), a night of QA (with its missions) or any other run, written as a tree of plain files that says what each holds. Needs
  * Temporal and the database: the ledger, and the payloads the history keeps as references.
  */
 
@@ -27,7 +27,7 @@ export interface ExportRequest {
 }
 
 const ExportArgs = z.object({
-  workflowId: z.string({ error: 'export needs the workflow id of an incident or a deploy watch' }).regex(/^\S+$/, 'the workflow id must not contain spaces'),
+  workflowId: z.string({ error: 'export needs the workflow id of an incident, a deploy watch or a night of QA' }).regex(/^\S+$/, 'the workflow id must not contain spaces'),
   directory: z.string({ error: 'export needs the directory to write the tree into' }).trim().min(1, 'the directory must not be empty'),
   force: z.boolean(),
 });
@@ -42,8 +42,8 @@ export const exportCommand: CliCommand = {
   register(parent, accept) {
     parent
       .command('export')
-      .description('write an incident or a deploy watch as a tree of files: README, timeline, triage, reproduction, attempts, PR, cost (needs DATABASE_URL)')
-      .argument('[workflowId]', 'the workflow id: incident-…, deploy-…')
+      .description('write an incident, a deploy watch or a night of QA as a tree of files: README, timeline, triage, reproduction, attempts, PR, cost; a night\'s report, plan, findings and missions (needs DATABASE_URL)')
+      .argument('[workflowId]', 'the workflow id: incident-…, deploy-…, or a night\'s (steward-nightly-qa@<service>-…, as `steward qa status` shows it)')
       .argument('[dir]', 'the directory to write; it must be empty or absent unless --force')
       .option('--force', 'replace what the directory holds')
       .option('--backtest <dir>', "instead of one run: every case of the back-test whose --out this is (then the only argument is the directory to write)")

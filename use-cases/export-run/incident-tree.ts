@@ -6,7 +6,7 @@ import type { DecisionRecord, FixAttemptRecord, LedgerEvent, LedgerIncident, Mod
 import type { Monitor } from '../../ports/monitors.port';
 import { ExportTree, fenced, pad, safeRelativePath, table } from './export-tree';
 import type { ActivityCall, RunHistory } from './run-history';
-import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline, type Loose } from './run-sections';
+import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline, writeTurns, type Loose } from './run-sections';
 
 /** What an incident's export is made from, read by the use case from the history, the ledger, the conversation store and the code host. */
 export interface IncidentSources {
@@ -239,36 +239,6 @@ function writeAttempts(tree: ExportTree, sources: IncidentSources): AttemptSumma
     );
     return { attempt: n, verified, failureReason, turns: turns.length };
   });
-}
-
-/** One file per stored message: the task, each answer with its tool calls, each round of tool results with the workspace's diff after it. */
-function writeTurns(tree: ExportTree, dir: string, stored: StoredMessage[]): void {
-  const callsById = new Map<string, string>();
-  for (const entry of stored) {
-    const { message } = entry;
-    const turn = Math.ceil(entry.seq / 2);
-    if (message.role === 'user') {
-      tree.text(`${dir}/turns/${pad(entry.seq, 3)}-task.md`, `# The task (message ${entry.seq})\n\n${message.content}`, "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results");
-    } else if (message.role === 'assistant') {
-      for (const call of message.toolCalls) callsById.set(call.id, call.name);
-      tree.text(
-        `${dir}/turns/${pad(entry.seq, 3)}-turn-${turn}-model.md`,
-        [`# Turn ${turn}: the model (message ${entry.seq})`, '', message.text || '(no text)', '', ...message.toolCalls.flatMap((call) => [`## Tool call ${call.name} (\`${call.id}\`)`, '', fenced(JSON.stringify(call.input, null, 2), 'json'), ''])].join('\n'),
-        "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results",
-      );
-    } else {
-      tree.text(
-        `${dir}/turns/${pad(entry.seq, 3)}-turn-${turn}-tools.md`,
-        [
-          `# Turn ${turn}: the tools' results (message ${entry.seq})`,
-          '',
-          ...message.results.flatMap((result) => [`## ${callsById.get(result.toolCallId) ?? 'tool'} (\`${result.toolCallId}\`)${result.isError ? ': error' : ''}`, '', fenced(result.content), '']),
-          ...(entry.workspaceDiff !== null ? ['## The workspace after these tools, as a diff', '', fenced(entry.workspaceDiff || '(no change)', 'diff')] : []),
-        ].join('\n'),
-        "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results",
-      );
-    }
-  }
 }
 
 function writeApproval(tree: ExportTree, run: RunHistory, decision: DecisionRecord | null): void {

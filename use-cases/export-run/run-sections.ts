@@ -1,5 +1,6 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
+import type { StoredMessage } from '../../ports/agent-conversation.port';
 import type { LedgerEvent, ModelUsageEntry } from '../../ports/incident-ledger.port';
 import { fenced, fileName, pad, table, type ExportTree } from './export-tree';
 import type { ActivityCall, RunHistory, TimelineEntry } from './run-history';
@@ -151,7 +152,7 @@ export function indexOf(tree: ExportTree, exclude: string[] = []): string {
     .filter((file) => !exclude.includes(file.path))
     // The per-call and per-turn files are many: each folder's are listed once.
     .reduce<{ path: string; holds: string }[]>((shown, file) => {
-      const folder = /^(.*\/)(activities|turns|runs|verification|polls)\//.exec(file.path) ?? /^()(activities|polls)\//.exec(file.path);
+      const folder = /^(.*\/)(activities|turns|runs|verification|polls)\//.exec(file.path) ?? /^()(activities|polls|turns)\//.exec(file.path);
       if (folder) {
         const path = `${folder[1]}${folder[2]}/`;
         if (!shown.some((s) => s.path === path)) shown.push({ path, holds: file.holds });
@@ -166,4 +167,39 @@ export function indexOf(tree: ExportTree, exclude: string[] = []): string {
 
 export function ledgerEventsSince(events: LedgerEvent[], kind: LedgerEvent['kind']): LedgerEvent[] {
   return events.filter((event) => event.kind === kind);
+}
+
+/**
+ * An agent's stored conversation (a fix attempt's, a QA mission's) under `dir/turns/`, one file per
+ * message: the task, each answer with its tool calls, each round of tool results with the
+ * workspace's diff after it.
+ */
+export function writeTurns(tree: ExportTree, dir: string, stored: StoredMessage[]): void {
+  const turns = dir ? `${dir}/turns` : 'turns';
+  const callsById = new Map<string, string>();
+  for (const entry of stored) {
+    const { message } = entry;
+    const turn = Math.ceil(entry.seq / 2);
+    if (message.role === 'user') {
+      tree.text(`${turns}/${pad(entry.seq, 3)}-task.md`, `# The task (message ${entry.seq})\n\n${message.content}`, "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results");
+    } else if (message.role === 'assistant') {
+      for (const call of message.toolCalls) callsById.set(call.id, call.name);
+      tree.text(
+        `${turns}/${pad(entry.seq, 3)}-turn-${turn}-model.md`,
+        [`# Turn ${turn}: the model (message ${entry.seq})`, '', message.text || '(no text)', '', ...message.toolCalls.flatMap((call) => [`## Tool call ${call.name} (\`${call.id}\`)`, '', fenced(JSON.stringify(call.input, null, 2), 'json'), ''])].join('\n'),
+        "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results",
+      );
+    } else {
+      tree.text(
+        `${turns}/${pad(entry.seq, 3)}-turn-${turn}-tools.md`,
+        [
+          `# Turn ${turn}: the tools' results (message ${entry.seq})`,
+          '',
+          ...message.results.flatMap((result) => [`## ${callsById.get(result.toolCallId) ?? 'tool'} (\`${result.toolCallId}\`)${result.isError ? ': error' : ''}`, '', fenced(result.content), '']),
+          ...(entry.workspaceDiff !== null ? ['## The workspace after these tools, as a diff', '', fenced(entry.workspaceDiff || '(no change)', 'diff')] : []),
+        ].join('\n'),
+        "the agent's conversation, one file per message: the task, each answer with its tool calls, each round of tool results",
+      );
+    }
+  }
 }
