@@ -36,10 +36,10 @@ export function describeInboxContract(name: string, setup: { store: () => InboxP
       expect(await store().put(delivery('a', 'wf-1', payload))).toEqual({ stored: true });
       expect(await store().depth()).toMatchObject({ pending: 1, failing: 0 });
       const seen: PendingDelivery[] = [];
-      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 1, relayed: 1, failed: 0 });
+      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 1, relayed: 1, failed: 0, deadLettered: 0 });
       expect(seen).toEqual([expect.objectContaining({ deliveryId: `${prefix}-a`, kind: 'alert', source: 'datadog', workflowId: `${prefix}-wf-1`, payload, attempts: 0, lastError: null })]);
-      expect(await store().depth()).toEqual({ pending: 0, oldestReceivedAt: null, failing: 0 });
-      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 0, relayed: 0, failed: 0 });
+      expect(await store().depth()).toEqual({ pending: 0, oldestReceivedAt: null, failing: 0, dead: 0 });
+      expect(await store().relayBatch(10, relayAll(seen))).toEqual({ claimed: 0, relayed: 0, failed: 0, deadLettered: 0 });
     });
 
     it('keeps one delivery per id: a second put of it is not stored and not relayed again', async () => {
@@ -72,9 +72,9 @@ export function describeInboxContract(name: string, setup: { store: () => InboxP
     it('keeps a delivery whose relay failed, with its error and attempts, ahead of its workflow\'s later ones', async () => {
       await store().put(delivery('a1', 'a'));
       await store().put(delivery('a2', 'a'));
-      const failing = async (): Promise<RelayAttempt> => ({ relayed: false, error: 'Temporal is unavailable' });
-      expect(await store().relayBatch(10, failing)).toEqual({ claimed: 1, relayed: 0, failed: 1 });
-      expect(await store().depth()).toMatchObject({ pending: 2, failing: 1 });
+      const failing = async (): Promise<RelayAttempt> => ({ relayed: false, error: 'Temporal is unavailable', deadLetter: false });
+      expect(await store().relayBatch(10, failing)).toEqual({ claimed: 1, relayed: 0, failed: 1, deadLettered: 0 });
+      expect(await store().depth()).toMatchObject({ pending: 2, failing: 1, dead: 0 });
       const seen: PendingDelivery[] = [];
       await store().relayBatch(10, relayAll(seen));
       expect(seen.map((d) => ({ id: d.deliveryId.slice(prefix.length + 1), attempts: d.attempts, lastError: d.lastError }))).toEqual([
@@ -89,7 +89,7 @@ export function describeInboxContract(name: string, setup: { store: () => InboxP
       const throwing = async (): Promise<RelayAttempt> => {
         throw new Error('connection reset');
       };
-      expect(await store().relayBatch(10, throwing)).toEqual({ claimed: 1, relayed: 0, failed: 1 });
+      expect(await store().relayBatch(10, throwing)).toEqual({ claimed: 1, relayed: 0, failed: 1, deadLettered: 0 });
       const seen: PendingDelivery[] = [];
       await store().relayBatch(10, relayAll(seen));
       expect(seen[0]).toMatchObject({ attempts: 1, lastError: 'connection reset' });
@@ -120,6 +120,57 @@ export function describeInboxContract(name: string, setup: { store: () => InboxP
       const third: PendingDelivery[] = [];
       await store().relayBatch(10, relayAll(third));
       expect(ids(third)).toEqual(['a2']);
+    });
+
+    it("sets a dead letter aside: its workflow's later deliveries are relayed, it is counted and listed with its error, not pending", async () => {
+      await store().put(delivery('a1', 'a'));
+      await store().put(delivery('a2', 'a'));
+      await store().put(delivery('b1', 'b'));
+      const refusingA1 = (seen: PendingDelivery[]) => async (d: PendingDelivery): Promise<RelayAttempt> => {
+        seen.push(d);
+        return d.deliveryId.endsWith('-a1') ? { relayed: false, error: 'permanent failure: payload too large', deadLetter: true } : { relayed: true, outcome: 'started' };
+      };
+      const first: PendingDelivery[] = [];
+      expect(await store().relayBatch(10, refusingA1(first))).toEqual({ claimed: 2, relayed: 1, failed: 0, deadLettered: 1 });
+      expect(ids(first).sort()).toEqual(['a1', 'b1']);
+      expect(await store().depth()).toMatchObject({ pending: 1, failing: 0, dead: 1 });
+      const dead = await store().list('dead', 10);
+      expect(dead.map((d) => ({ id: d.deliveryId.slice(prefix.length + 1), attempts: d.attempts, lastError: d.lastError, dead: d.deadAt instanceof Date }))).toEqual([
+        { id: 'a1', attempts: 1, lastError: 'permanent failure: payload too large', dead: true },
+      ]);
+      expect((await store().list('pending', 10)).map((d) => ({ id: d.deliveryId.slice(prefix.length + 1), deadAt: d.deadAt }))).toEqual([{ id: 'a2', deadAt: null }]);
+      const second: PendingDelivery[] = [];
+      expect(await store().relayBatch(10, refusingA1(second))).toEqual({ claimed: 1, relayed: 1, failed: 0, deadLettered: 0 });
+      expect(ids(second)).toEqual(['a2']);
+      expect(await store().depth()).toEqual({ pending: 0, oldestReceivedAt: null, failing: 0, dead: 1 });
+    });
+
+    it('puts a dead letter back in its place, attempts from zero, ahead of its workflow\'s deliveries still pending; and says why it cannot', async () => {
+      await store().put(delivery('a1', 'a'));
+      await store().put(delivery('a2', 'a'));
+      await store().relayBatch(10, async () => ({ relayed: false, error: 'permanent failure', deadLetter: true }));
+      await store().put(delivery('a3', 'a'));
+      expect(await store().retryDeadLetter(`${prefix}-a2`)).toBe('pending');
+      expect(await store().retryDeadLetter(`${prefix}-nope`)).toBe('unknown');
+      expect(await store().retryDeadLetter(`${prefix}-a1`)).toBe('requeued');
+      expect(await store().retryDeadLetter(`${prefix}-a1`)).toBe('pending');
+      expect(await store().depth()).toMatchObject({ pending: 3, dead: 0, failing: 0 });
+      const seen: PendingDelivery[] = [];
+      for (let i = 0; i < 3; i++) await store().relayBatch(10, relayAll(seen));
+      expect(seen.map((d) => ({ id: d.deliveryId.slice(prefix.length + 1), attempts: d.attempts }))).toEqual([
+        { id: 'a1', attempts: 0 },
+        { id: 'a2', attempts: 0 },
+        { id: 'a3', attempts: 0 },
+      ]);
+      expect(seen[0]!.lastError).toBe('permanent failure');
+      expect(await store().retryDeadLetter(`${prefix}-a1`)).toBe('relayed');
+    });
+
+    it('lists kept deliveries in the order received, no more than the limit', async () => {
+      for (const id of ['x', 'y', 'z']) await store().put(delivery(id, `wf-${id}`));
+      expect((await store().list('pending', 2)).map((d) => d.deliveryId.slice(prefix.length + 1))).toEqual(['x', 'y']);
+      expect(await store().list('dead', 10)).toEqual([]);
+      await expect(store().list('pending', 0)).rejects.toThrow(/positive integer/);
     });
 
     it('refuses a delivery without an id or a workflow, and a batch limit that is no positive integer', async () => {

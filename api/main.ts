@@ -115,6 +115,7 @@ export async function startApi(config: StewardConfig, opts: StartApiOptions): Pr
         deployPolicy: config.deployWatch,
         timeoutMs: DEFAULT_RELAY_TIMEOUT_MS,
         batchSize: config.resilience.inbox.batchSize,
+        deadAfterAttempts: config.resilience.inbox.deadAfterAttempts,
         idleMs: config.resilience.inbox.relayEveryMs,
         maxBackoffMs: config.resilience.inbox.maxBackoffMs,
         log,

@@ -357,10 +357,22 @@ describe('the inbox, while Temporal cannot be reached', () => {
     ]);
     expect(inbox.all()[0]!.deliveryId).toBe(answer.deliveryId);
     const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
-    expect(health.inbox).toEqual({ enabled: true, ok: true, pending: 2, failing: 0, oldestReceivedAt: expect.any(String), queueing: true });
+    expect(health.inbox).toEqual({ enabled: true, ok: true, pending: 2, failing: 0, dead: 0, oldestReceivedAt: expect.any(String), queueing: true });
     // Still ready: deliveries are accepted, so a load balancer must keep sending them.
     const ready = await fetch(`${url}/readyz`);
     expect({ status: ready.status, accepting: ((await ready.json()) as { accepting: boolean }).accepting }).toEqual({ status: 200, accepting: true });
+  });
+
+  it('shows the dead letters on /healthz beside the depth, apart from the pending deliveries', async () => {
+    const inbox = new InMemoryInbox();
+    const { url } = await startServer({ client: deadClient, temporalTimeoutMs: 1_000, intake: new DeliveryIntake({ client: deadClient, inbox }) });
+    expect((await postWebhook(url, alertPayload())).status).toBe(202);
+    expect((await postWebhook(url, alertPayload())).status).toBe(202);
+    // The relay sets the older one aside, as it does a delivery Temporal refuses for what it holds.
+    const [older] = inbox.all();
+    await inbox.relayBatch(10, async (d) => (d.deliveryId === older!.deliveryId ? { relayed: false, error: 'permanent failure: refused', deadLetter: true } : { relayed: false, error: 'unavailable', deadLetter: false }));
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { inbox: Record<string, unknown> };
+    expect(health.inbox).toEqual({ enabled: true, ok: true, pending: 1, failing: 1, dead: 1, oldestReceivedAt: expect.any(String), queueing: true });
   });
 
   it('answers 503 with Retry-After when Postgres is down too, naming both, and keeps nothing it did not say it kept', async () => {

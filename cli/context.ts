@@ -11,6 +11,7 @@ import type { MonitorFigureReaders } from '../use-cases/show-monitors.use-case';
 import type { NightlyQaScheduleTrigger } from '../use-cases/nightly-qa.use-case';
 import type { QaLedgerPort } from '../ports/qa-ledger.port';
 import type { SignatureStateReader } from '../use-cases/show-signatures.use-case';
+import type { InboxInspector } from '../use-cases/inspect-inbox.use-case';
 
 /**
  * What the CLI's commands work with, as interfaces only: workers/cli-context.ts builds them (it is
@@ -108,6 +109,12 @@ export interface QaLedgerSession {
   close(): Promise<void>;
 }
 
+/** The API's durable inbox: what `inbox list` shows and `inbox retry` puts back. */
+export interface InboxSession {
+  inbox: InboxInspector;
+  close(): Promise<void>;
+}
+
 /** The nightly QA schedules of Steward's namespace: what `qa run-now` triggers. */
 export interface NightlyQaSchedulesSession {
   schedules: NightlyQaScheduleTrigger;
@@ -136,6 +143,8 @@ export interface CliContext {
   openQaLedger(databaseUrl: string): QaLedgerSession;
   /** Rejects when Temporal cannot be reached (within a few seconds). */
   openNightlyQaSchedules(): Promise<NightlyQaSchedulesSession>;
+  /** The durable inbox in the database at `databaseUrl`. */
+  openInbox(databaseUrl: string): InboxSession;
   /** This machine's sandbox backend, as the workers build it; throws a ConfigError when it cannot run. */
   openSandbox(log: (line: string) => void): SandboxPort;
   /** The eval suites over the datasets in evals/datasets, with the answers each request names. */

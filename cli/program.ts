@@ -7,6 +7,7 @@ import { backtestCommand } from './commands/backtest';
 import { decideDeployCommand } from './commands/decide-deploy';
 import { deployCommand } from './commands/deploy';
 import { exportCommand } from './commands/export';
+import { inboxCommand } from './commands/inbox';
 import { evalCommand } from './commands/eval';
 import { evalCasesCommand } from './commands/eval-cases';
 import { evalRunCommand } from './commands/eval-run';
@@ -44,6 +45,7 @@ const COMMANDS: readonly CliCommand[] = [
   exportCommand,
   backtestCommand,
   qaCommand,
+  inboxCommand,
   // The eval group takes its subcommands as a list: a new `eval …` command is one more entry.
   evalCommand([evalCasesCommand, evalRunCommand]),
 ];

@@ -91,6 +91,13 @@ describe('loadConfig', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reads after how many attempts the inbox relay sets a delivery aside, refusing one that is no positive whole number by its name', () => {
+    expect(loadConfig({}).resilience.inbox.deadAfterAttempts).toBe(10);
+    expect(loadConfig({ STEWARD_INBOX_DEAD_AFTER_ATTEMPTS: '3' }).resilience.inbox.deadAfterAttempts).toBe(3);
+    expect(failure({ STEWARD_INBOX_DEAD_AFTER_ATTEMPTS: '0' })).toContain('STEWARD_INBOX_DEAD_AFTER_ATTEMPTS');
+    expect(failure({ STEWARD_INBOX_DEAD_AFTER_ATTEMPTS: 'many' })).toContain('STEWARD_INBOX_DEAD_AFTER_ATTEMPTS');
+  });
+
   it('is documented variable by variable in .env.example', () => {
     const documented = fs
       .readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8')

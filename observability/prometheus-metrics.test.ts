@@ -120,18 +120,21 @@ describe('PrometheusMetrics', () => {
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
   });
 
-  it("reads the inbox's depth at each scrape, and shows no inbox series when it cannot be read", async () => {
-    let depth: { pending: number; failing: number } | Error = { pending: 4, failing: 1 };
+  it("reads the inbox's depth and dead letters at each scrape, and shows no inbox series when it cannot be read", async () => {
+    let depth: { pending: number; failing: number; dead: number } | Error = { pending: 4, failing: 1, dead: 2 };
     metrics.watchInboxDepth(async () => {
       if (depth instanceof Error) throw depth;
       return depth;
     });
     expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'pending' })).toBe(4);
     expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'failing' })).toBe(1);
-    depth = { pending: 0, failing: 0 };
+    expect(await valueWith(metrics, 'steward_inbox_dead_letters', {})).toBe(2);
+    depth = { pending: 0, failing: 0, dead: 3 };
     expect(await valueWith(metrics, 'steward_inbox_deliveries', { state: 'pending' })).toBe(0);
+    expect(await valueWith(metrics, 'steward_inbox_dead_letters', {})).toBe(3);
     depth = new Error('connect ECONNREFUSED 127.0.0.1:5432');
     expect(await valuesOf(metrics, 'steward_inbox_deliveries')).toEqual([]);
+    expect(await valuesOf(metrics, 'steward_inbox_dead_letters')).toEqual([]);
     // The rest of the scrape still answers.
     await expect(metrics.metrics()).resolves.toContain('steward_circuit_breaker_state');
   });

@@ -33,6 +33,7 @@ export const STEWARD_METRIC_NAMES = [
   'steward_monitors_dropped_total',
   'steward_circuit_breaker_state',
   'steward_inbox_deliveries',
+  'steward_inbox_dead_letters',
 ] as const;
 
 export class PrometheusMetrics implements MetricsPort {
@@ -89,6 +90,18 @@ export class PrometheusMetrics implements MetricsPort {
         if (!depth) return;
         this.set({ state: 'pending' }, depth.pending);
         this.set({ state: 'failing' }, depth.failing);
+      },
+    });
+    new Gauge({
+      name: 'steward_inbox_dead_letters',
+      help: 'Deliveries the inbox relay set aside because Temporal would not take them (steward inbox list --dead). Absent where the process keeps no inbox.',
+      registers,
+      async collect() {
+        // As the depth above: no series when the inbox cannot be read, rather than a stale count.
+        // Without labels, prom-client keeps a 0 after reset: the series is removed instead.
+        const depth = await readInboxDepth().catch(() => null);
+        if (depth) this.set(depth.dead);
+        else this.remove();
       },
     });
   }

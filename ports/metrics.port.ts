@@ -49,4 +49,6 @@ export interface InboxDepthFigures {
   pending: number;
   /** Of the pending ones, those a relay already tried and failed. */
   failing: number;
+  /** Set aside as dead letters: Temporal would not take them, and they wait for `steward inbox retry`. */
+  dead: number;
 }

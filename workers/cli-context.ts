@@ -7,12 +7,14 @@ import { PostgresGeneratedMonitors } from '../adapters/postgres-generated-monito
 import { PostgresIncidentLedger } from '../adapters/postgres-incident-ledger.adapter';
 import { PostgresSignatureStore } from '../adapters/postgres-signature-store.adapter';
 import { PostgresQaLedger } from '../adapters/postgres-qa-ledger.adapter';
+import { PostgresInbox } from '../adapters/postgres-inbox.adapter';
 import { TemporalIncidentHistories } from '../adapters/temporal-incident-histories.adapter';
 import type {
   ApprovalOutcomesSession,
   CliContext,
   CliIo,
   IncidentHistoriesSession,
+  InboxSession,
   LocalPullRequests,
   MonitorFiguresSession,
   NightlyQaSchedulesSession,
@@ -63,6 +65,7 @@ export function buildCliContext(io: CliIo, env: NodeJS.ProcessEnv): CliContext {
     openRunExport: (databaseUrl) => openRunExport(env, cliConfig(), databaseUrl),
     openQaLedger,
     openNightlyQaSchedules: () => openNightlyQaSchedules(cliConfig()),
+    openInbox,
     // The sandbox is the workers' own backend, so it is configured as theirs (STEWARD_SANDBOX_*, STEWARD_DATA_DIR).
     openSandbox: (log) => buildSandboxBackend(loadConfig(env), { log }).sandbox,
     evals: () => buildEvalRunner(env, readSuiteCases),
@@ -114,6 +117,13 @@ function openQaLedger(databaseUrl: string): QaLedgerSession {
   const pool = new Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', () => undefined);
   return { ledger: new PostgresQaLedger(pool), close: () => pool.end() };
+}
+
+function openInbox(databaseUrl: string): InboxSession {
+  // The depth and the list are read at once.
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  pool.on('error', () => undefined);
+  return { inbox: new PostgresInbox(pool), close: () => pool.end() };
 }
 
 async function openNightlyQaSchedules(config: CliConfig): Promise<NightlyQaSchedulesSession> {

@@ -12,10 +12,10 @@ const Health = z.object({
   temporal: Check,
   postgres: Check,
   worker: z.object({ ok: z.boolean(), pollers: z.number().int(), error: z.string().optional() }),
-  /** Deliveries kept while Temporal did not answer, not yet relayed; `enabled: false` without an inbox. */
+  /** Deliveries kept while Temporal did not answer, not yet relayed, and the dead letters set aside; `enabled: false` without an inbox. */
   inbox: z.union([
     z.object({ enabled: z.literal(false) }),
-    z.object({ enabled: z.literal(true), ok: z.literal(true), pending: z.number().int(), failing: z.number().int(), oldestReceivedAt: z.string().nullable(), queueing: z.boolean() }),
+    z.object({ enabled: z.literal(true), ok: z.literal(true), pending: z.number().int(), failing: z.number().int(), dead: z.number().int(), oldestReceivedAt: z.string().nullable(), queueing: z.boolean() }),
     z.object({ enabled: z.literal(true), ok: z.literal(false), error: z.string() }),
   ]),
   breakers: z.array(z.object({ name: z.string(), state: z.enum(['closed', 'open', 'half_open']), consecutiveFailures: z.number().int(), retryAt: z.string().nullable() })),
@@ -38,6 +38,7 @@ export const healthRoutes: RouteModule = (app, { deps, intake }) => {
         inboxHealth(intake),
       ]);
       // The inbox's depth is reported, not judged: deliveries waiting there are safe, and the checks above say why they wait.
+      // Dead letters are reported too, not judged: they are kept, and wait for a person (steward inbox retry), not for a restart.
       const healthy = temporal.ok && postgres.ok && worker.ok;
       const breakers = deps.health.breakers?.() ?? [];
       return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'degraded', temporal, postgres, worker, inbox, breakers });
@@ -75,7 +76,7 @@ async function inboxHealth(intake: DeliveryIntake): Promise<InboxHealth> {
   try {
     const depth = await withTimeout(intake.inboxDepth(), HEALTH_CHECK_TIMEOUT_MS, 'inbox depth');
     if (depth === null) return { enabled: false };
-    return { enabled: true, ok: true, pending: depth.pending, failing: depth.failing, oldestReceivedAt: depth.oldestReceivedAt?.toISOString() ?? null, queueing: intake.queueing };
+    return { enabled: true, ok: true, pending: depth.pending, failing: depth.failing, dead: depth.dead, oldestReceivedAt: depth.oldestReceivedAt?.toISOString() ?? null, queueing: intake.queueing };
   } catch (error) {
     return { enabled: true, ok: false, error: (error as Error).message };
   }

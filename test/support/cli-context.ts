@@ -1,6 +1,6 @@
 import type { CliContext, CliIo } from '../../cli/context';
 
-const DOORS = ['config', 'connectTemporal', 'openIncidentHistories', 'openApprovalOutcomes', 'openLocalPullRequests', 'openSignatureStore', 'openMonitorFigures', 'openRunExport', 'openQaLedger', 'openNightlyQaSchedules', 'openSandbox', 'evals', 'backtests'] as const satisfies readonly Exclude<keyof CliContext, 'io'>[];
+const DOORS = ['config', 'connectTemporal', 'openIncidentHistories', 'openApprovalOutcomes', 'openLocalPullRequests', 'openSignatureStore', 'openMonitorFigures', 'openRunExport', 'openQaLedger', 'openNightlyQaSchedules', 'openInbox', 'openSandbox', 'evals', 'backtests'] as const satisfies readonly Exclude<keyof CliContext, 'io'>[];
 
 /**
  * A CLI context for one command's test: what the test gives, and every other door failing the test
