@@ -22,6 +22,10 @@ import type { ConversationRequest, ConversationTurn, ModelPort, ModelRequest, Mo
 import { demoTranscriptSteps, ScriptedModel, type ScriptedTurn } from '../../test/fakes/scripted-model';
 import { createHarness, sandboxQueueFor, testPolicy, type Harness } from '../../test/support/harness';
 import { recordHistory as recordHistoryOf } from '../../test/support/record-history';
+import { runCli } from '../../cli/program';
+import { buildCliContext } from '../../workers/cli-context';
+import { missionDir } from '../../use-cases/export-run/night-tree';
+import * as fs from 'node:fs';
 
 /**
  * Nights of QA on the dev server, over the demo repository: the real planner, ledger (Postgres),
@@ -254,6 +258,20 @@ describe('nightly QA workflow', () => {
     expect((await night.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.findings)).toBe(1);
     await recordHistory('nightly-qa-finding-to-pr', night.workflowId);
     await recordHistory('qa-mission-finding', qaMissionWorkflowId(night.workflowId, finding!.missionId));
+
+    // `steward export` of this night, from the dev server and the QA ledger in Postgres, as the CLI runs it.
+    const dir = path.join(h.dataDir, `export-${night.workflowId}`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, DATABASE_URL: h.databaseUrl, STEWARD_DATA_DIR: h.dataDir };
+    const code = await runCli(['export', night.workflowId, dir], buildCliContext({ out: (t) => out.push(t), err: (t) => err.push(t), write: (t) => out.push(t) }, env));
+    expect({ code, err }).toEqual({ code: 0, err: [] });
+    const exported = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
+    expect(JSON.parse(exported('ledger/night.json'))).toMatchObject({ nightId: night.workflowId, status: 'done' });
+    expect(JSON.parse(exported('report.json'))).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(exported('findings.md')).toContain(finding!.pullRequestUrl!);
+    expect(exported(`${missionDir(finding!.missionId)}/test/${QA_PATH}`)).toBe(testSource);
+    expect(fs.readdirSync(path.join(dir, missionDir(finding!.missionId), 'turns')).length).toBeGreaterThan(0);
 
     // The PR merged after the report: the incident's word to its night, which has ended, does not fail the incident.
     await incident.signal(pullRequestResolvedSignal, { number: state.pullRequest!.number, merged: true, mergeCommitSha: null, at: '2026-12-04T09:00:00.000Z' });
