@@ -18,7 +18,8 @@ export class ConsoleNotifier implements NotifierPort {
       `[steward] ${notification.replaces ? `(update of ${notification.replaces}) ` : ''}${notification.title}`,
       ...notification.text.split('\n').map((l) => `  ${l}`),
     ];
-    for (const link of notification.links) lines.push(`  ${link.label}: ${link.url}`);
+    // The morning report's text already gives each finding its PR: its links would print them twice.
+    if (!notification.qaReport) for (const link of notification.links) lines.push(`  ${link.label}: ${link.url}`);
     if (notification.approval) {
       lines.push(`  approve: npx steward approve ${notification.approval.incidentId} --reason "..."`);
       lines.push(`  reject:  npx steward reject ${notification.approval.incidentId} --reason "..."`);

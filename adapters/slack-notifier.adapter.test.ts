@@ -1,5 +1,7 @@
+import { composeMorningReport, renderMorningReport } from '../domain/nightly-qa/report';
 import type { Notification } from '../ports/notifier.port';
 import { startFakeSlack } from '../test/support/fake-slack-server';
+import { slackBlockLimitViolations } from '../test/support/slack-block-limits';
 import { SLACK_ACTION_IDS, SLACK_DEPLOY_ACTION_IDS, SlackNotifier } from './slack-notifier.adapter';
 
 const prOpened: Notification = {
@@ -41,6 +43,37 @@ const rollbackProposed: Notification = {
   },
 };
 
+/** A morning report as the night sends it (workflows/nightly-qa/morning-report.ts). */
+const qaReport = composeMorningReport({
+  service: 'checkout-service',
+  night: '2026-12-01',
+  nightId: 'steward-nightly-qa@checkout-service-2026-12-01T02:00:00Z',
+  budgetUsd: 2,
+  missionsRun: [
+    {
+      id: 'probe:src/coupon.js',
+      kind: 'probe-least-explored',
+      reason: 'never explored',
+      costUsd: 0.6,
+      areas: ['src/coupon.js'],
+      findings: [{ missionId: 'probe:src/coupon.js', signature: 'qa-1', title: 'a 100% coupon makes the total < 0', testPath: 'test/coupon.qa.test.js', expectedFailure: 'AssertionError', incidentId: 'incident-qa-1', pullRequestUrl: 'https://code.example.test/acme/repo/pull/2', duplicateOf: null }],
+      leads: [{ missionId: 'probe:src/coupon.js', title: 'slow total', detail: 'no failing test', areas: ['src/coupon.js'] }],
+    },
+  ],
+  missionsSkipped: [{ id: 'probe:src/tax.js', kind: 'probe-least-explored', reason: 'never explored', skippedBecause: 'budget' }],
+  previouslyExplored: new Set(),
+});
+const morningReport: Notification = {
+  key: `${qaReport.nightId}:qa_morning_report`,
+  kind: 'qa_morning_report',
+  incidentId: qaReport.nightId,
+  service: 'checkout-service',
+  title: 'Nightly QA of checkout-service, night of 2026-12-01',
+  text: renderMorningReport(qaReport),
+  links: [{ label: 'PR: a 100% coupon makes the total < 0', url: 'https://code.example.test/acme/repo/pull/2' }],
+  qaReport,
+};
+
 describe('SlackNotifier against a loopback Slack Web API', () => {
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let notifier: SlackNotifier;
@@ -73,6 +106,28 @@ describe('SlackNotifier against a loopback Slack Web API', () => {
         ],
       },
     ]);
+  });
+
+  it("posts the morning report in its own layout, with the report's whole text as the fallback, and rewrites it the same way", async () => {
+    await notifier.send(morningReport);
+    await notifier.update('slack:C-STEWARD:1700000000.000100', morningReport);
+
+    const [posted, updated] = slack.calls;
+    expect(posted).toMatchObject({ url: '/api/chat.postMessage', args: { channel: 'C-STEWARD', text: morningReport.text } });
+    expect(updated).toMatchObject({ url: '/api/chat.update', args: { channel: 'C-STEWARD', ts: '1700000000.000100', text: morningReport.text } });
+    for (const call of [posted!, updated!]) {
+      const blocks = call.args.blocks as { type: string; text?: { text: string }; elements?: { text: string }[] }[];
+      expect(slackBlockLimitViolations(blocks)).toEqual([]);
+      expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: morningReport.title } });
+      const texts = blocks.map((block) => block.text?.text ?? block.elements?.map((element) => element.text).join(' | '));
+      expect(texts.slice(1)).toEqual([
+        '*Findings* (each proven by a test that failed twice)\n• <https://code.example.test/acme/repo/pull/2|#2 a 100% coupon makes the total &lt; 0> — `test/coupon.qa.test.js`',
+        '*Leads* (1; no failing test, so not opened)\n• *slow total*: no failing test',
+        '*New coverage* (1): `src/coupon.js`\n*Already covered* (0): none',
+        "*Missions skipped* (1)\n• `probe:src/tax.js`: the night's budget was spent",
+        '*Cost* $0.60 of $2.00 budget | 1 mission(s) run | Night `steward-nightly-qa@checkout-service-2026-12-01T02:00:00Z`',
+      ]);
+    }
   });
 
   it('offers Approve and Reject buttons on an approval request, carrying the incident id', async () => {

@@ -1,5 +1,6 @@
 import { WebClient } from '@slack/web-api';
 import type { Notification, NotifierPort } from '../ports/notifier.port';
+import { morningReportBlocks } from './slack-morning-report.blocks';
 
 export const SLACK_ACTION_IDS = { approve: 'steward_approve', reject: 'steward_reject' } as const;
 /** The deploy watch's buttons; their value is the watch id. api/slack-interaction.schema.ts reads the same ids. */
@@ -71,6 +72,16 @@ function deployDecisionActions(offer: NonNullable<Notification['deployDecision']
   };
 }
 
+/**
+ * A message's blocks and its `text`, which Slack shows in the notification and to screen readers.
+ * The morning report has a layout of its own, and its whole rendered text as the fallback, since
+ * its blocks may count findings they had no room for; any other message falls back to its title.
+ */
+function messageContent(notification: Notification): { text: string; blocks: never } {
+  if (notification.qaReport) return { text: notification.text, blocks: morningReportBlocks(notification.qaReport, notification.title) as never };
+  return { text: notification.title, blocks: slackBlocks(notification) as never };
+}
+
 export class SlackNotifier implements NotifierPort {
   readonly name = 'slack';
   private readonly client: WebClient;
@@ -83,8 +94,7 @@ export class SlackNotifier implements NotifierPort {
   async send(notification: Notification): Promise<{ ref: string }> {
     const result = await this.client.chat.postMessage({
       channel: this.channelFor(notification),
-      text: notification.title,
-      blocks: slackBlocks(notification) as never,
+      ...messageContent(notification),
       unfurl_links: false,
       metadata: { event_type: SLACK_METADATA_EVENT, event_payload: { key: notification.key, incident_id: notification.incidentId } },
     });
@@ -96,7 +106,7 @@ export class SlackNotifier implements NotifierPort {
     const match = /^slack:([^:]+):(.+)$/.exec(ref);
     if (!match) throw new Error(`${ref} is not a Slack message reference`);
     const [, channel, ts] = match;
-    await this.client.chat.update({ channel: channel!, ts: ts!, text: notification.title, blocks: slackBlocks(notification) as never });
+    await this.client.chat.update({ channel: channel!, ts: ts!, ...messageContent(notification) });
     return { ref };
   }
 
