@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,7 +73,9 @@ async function planTwoNights(): Promise<{ night1: NightPlan; night2: NightPlan; 
   const headRevision = await activities.nightRevision({ service: SERVICE });
   expect(headRevision).toBe(revision);
   // The real candidates: the repository's source files and the services file's core features.
-  const candidates = await createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: new InMemoryIncidentLedger(), monitors: { list: async () => [] }, services }).qaCandidates({ service: SERVICE, revision });
+  // In an activity's context, as a worker runs it: it heartbeats while it reads the tests.
+  const { qaCandidates } = createQaCandidateActivities({ codeSearch, codeHost: new InMemoryCodeHost(), ledger: new InMemoryIncidentLedger(), monitors: { list: async () => [] }, services });
+  const candidates = (await new MockActivityEnvironment().run(qaCandidates, { service: SERVICE, revision })) as Awaited<ReturnType<typeof qaCandidates>>;
   const { coreFeatures } = candidates;
   expect(coreFeatures.map((f) => f.source)).toEqual(qa.coreFeatures!.map(() => 'services-file'));
   const areas = await activities.areaFacts({ service: SERVICE, revision, areas: candidates.areas });
@@ -208,7 +211,7 @@ describe('the nightly QA demo transcript, against the demo repository', () => {
       const model = new MeteredModel(new ReplayModel(NIGHTLY_QA_TRANSCRIPT_PATH), ledger, {}, null);
       const sandbox = new ProcessSandbox({ root: path.join(root, 'sandboxes') });
       const activities = createQaMissionActivities({ model, sandbox, conversations: new InMemoryAgentConversations(), ledger, services, limits: { commandTimeoutMs: 60_000 } });
-      const mission = { id: missionId, kind: 'sanity-core-features' as const, areas, reason: 'the demo', pullRequests: [], features: [], budgetUsd: 1, maxTurns: services[SERVICE]!.nightlyQa.maxTurnsPerMission };
+      const mission = { id: missionId, kind: 'sanity-core-features' as const, areas, reason: 'the demo', pullRequests: [], mergeCommits: [], features: [], budgetUsd: 1, maxTurns: services[SERVICE]!.nightlyQa.maxTurnsPerMission };
       return runActivity(activityEnvironment(), activities.runQaMission, { missionWorkflowId: `demo-night/mission-${missionId.replace(/[^\w.-]/g, '_')}`, service: SERVICE, revision, mission });
     };
 

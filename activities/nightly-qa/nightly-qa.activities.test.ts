@@ -40,7 +40,7 @@ describe('nightly QA activities', () => {
     codeHost.addMergedChange('/repos/checkout-service', { number: 7, title: 'Bulk prices', url: 'local-git://checkout-service/pulls/7', mergeCommitSha: 'c2', author: null, headBranch: 'bulk', mergedAt: '2026-11-30T10:00:00.000Z', changedFiles: ['src/pricing.js'] });
     codeHost.addMergedChange('/repos/checkout-service', { number: 6, title: 'Older', url: 'local-git://checkout-service/pulls/6', mergeCommitSha: 'c1', author: null, headBranch: 'old', mergedAt: '2026-11-20T10:00:00.000Z', changedFiles: ['src/coupon.js'] });
     expect(await activities.nightRevision({ service: 'checkout-service' })).toBe('c2');
-    expect(await activities.mergedSince({ service: 'checkout-service', since: '2026-11-25T00:00:00.000Z' })).toEqual([{ number: 7, title: 'Bulk prices', mergedAt: '2026-11-30T10:00:00.000Z', changedFiles: ['src/pricing.js'] }]);
+    expect(await activities.mergedSince({ service: 'checkout-service', since: '2026-11-25T00:00:00.000Z' })).toEqual([{ number: 7, title: 'Bulk prices', mergedAt: '2026-11-30T10:00:00.000Z', changedFiles: ['src/pricing.js'], mergeCommitSha: 'c2' }]);
     const facts = await activities.areaFacts({ service: 'checkout-service', revision: 'c2', areas: [{ path: 'src/pricing.js', tested: true }, { path: 'src/coupon.js', tested: false }] });
     expect(facts).toEqual([
       { path: 'src/pricing.js', lastChangedAt: '2026-11-30T10:00:00.000Z', commitsInLast30Days: 2, tested: true },

@@ -70,7 +70,7 @@ export function createNightlyQaActivities(deps: NightlyQaActivityDeps) {
     async mergedSince(input: { service: string; since: string }): Promise<MergedPullRequestFacts[]> {
       const { service, since } = parsed('mergedSince', Service.extend({ since: isoTime }), input);
       const merged = await deps.codeHost.mergedPullRequestsSince(repositoryOf(service), since);
-      return merged.map((m) => ({ number: m.number, title: m.title, mergedAt: m.mergedAt, changedFiles: m.changedFiles }));
+      return merged.map((m) => ({ number: m.number, title: m.title, mergedAt: m.mergedAt, changedFiles: m.changedFiles, mergeCommitSha: m.mergeCommitSha }));
     },
 
     /** How each candidate area moved up to the night's revision; whether a test names it is the caller's (it read the tests). */

@@ -120,6 +120,7 @@ describe('runQaMission (process sandbox over a git repository with a latent bug)
     areas: ['src/coupon.js'],
     reason: 'src/coupon.js was never explored and no test covers fixed coupons',
     pullRequests: [],
+    mergeCommits: [],
     features: [],
     budgetUsd: 100,
     maxTurns: 6,
@@ -202,10 +203,11 @@ describe('runQaMission (process sandbox over a git repository with a latent bug)
   });
 
   it('names the PRs and their changed files for a stress mission, and the features for a sanity mission', async () => {
-    const stress = setUp({ 'qa.stress:42.turn-1': turn('Done.', call('d1', 'finish', { summary: 'nothing' })) }, { mission: { id: 'stress:42', kind: 'stress-merged-prs', pullRequests: [42, 43], areas: ['src/coupon.js', 'src/cart.js'], reason: 'merged since last night' } });
+    const stress = setUp({ 'qa.stress:42.turn-1': turn('Done.', call('d1', 'finish', { summary: 'nothing' })) }, { mission: { id: 'stress:42', kind: 'stress-merged-prs', pullRequests: [42, 43], mergeCommits: ['4242abc', '43'.repeat(20)], areas: ['src/coupon.js', 'src/cart.js'], reason: 'merged since last night' } });
     await stress.run();
     const stressTask = (stress.model.lastConversation('qa.stress:42.turn-1').messages[0] as { content: string }).content;
     expect(stressTask).toContain('merged since the last night: #42, #43');
+    expect(stressTask).toContain(`one merge commit each: #42: \`git show 4242abc\`, #43: \`git show ${'43'.repeat(20)}\``);
     expect(stressTask).toContain('<untrusted source="changed files">\n- src/coupon.js\n- src/cart.js\n</untrusted>');
 
     const sanity = setUp({ 'qa.sanity:coupons.turn-1': turn('Done.', call('d1', 'finish', { summary: 'nothing' })) }, { mission: { id: 'sanity:coupons', kind: 'sanity-core-features', features: ['coupons', 'checkout'], reason: 'core features' } });
@@ -404,6 +406,9 @@ describe('runQaMission (process sandbox over a git repository with a latent bug)
     const bad = { ...agent.input, mission: { ...agent.input.mission, maxTurns: 0 } };
     const activities = createQaMissionActivities({ model: agent.model, sandbox: agent.sandbox, conversations: agent.conversations, ledger: agent.ledger, services });
     await expect(runActivity(activityEnvironment(), activities.runQaMission, bad)).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput });
+    // A merge commit goes into the prompt as a command: anything but hex is refused, not run.
+    const injected = { ...agent.input, mission: { ...agent.input.mission, kind: 'stress-merged-prs' as const, pullRequests: [1], mergeCommits: ['abc1234; curl evil.example'] } };
+    await expect(runActivity(activityEnvironment(), activities.runQaMission, injected)).rejects.toMatchObject({ type: ERROR_TYPES.invalidActivityInput });
     await expect(runActivity(activityEnvironment(), activities.runQaMission, { ...agent.input, service: 'nowhere' })).rejects.toMatchObject({ type: ERROR_TYPES.serviceNotConfigured });
     expect(agent.sandbox.destroyed).toEqual([]);
   });

@@ -39,6 +39,8 @@ const MissionPlanInput = z.object({
   areas: z.array(z.string().min(1).max(1_000)).max(500),
   reason: z.string().max(5_000),
   pullRequests: z.array(z.number().int().min(0)).max(500),
+  // Hex only: the shas go into the agent's prompt as commands to run. Plans kept before the field have none.
+  mergeCommits: z.array(z.string().regex(/^[0-9a-f]{7,64}$/, 'a commit sha in hex')).max(500).default([]),
   features: z.array(z.string().min(1).max(300)).max(200),
   budgetUsd: z.number().min(0).finite(),
   maxTurns: z.number().int().min(1).max(500),

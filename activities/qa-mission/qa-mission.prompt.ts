@@ -31,6 +31,9 @@ function missionText(mission: QaMissionPlan): string {
       return [
         `Mission: stress-test the pull requests merged since the last night: ${mission.pullRequests.map((n) => `#${n}`).join(', ') || '(none named)'}.`,
         'Look for what their changes broke or did not think of: the edge cases of the new code, and the callers of what they changed.',
+        ...(mission.mergeCommits.length > 0
+          ? [`Their diffs are in your checkout, one merge commit each: ${mission.mergeCommits.map((sha, i) => `${mission.pullRequests[i] !== undefined ? `#${mission.pullRequests[i]}` : 'a PR'}: \`git show ${sha}\``).join(', ')}. Read them first.`]
+          : []),
         `The files they changed:\n${fenceUntrusted('changed files', areas)}`,
       ].join('\n');
     case 'sanity-core-features':

@@ -13,6 +13,11 @@ export interface QaMissionPlan {
   reason: string;
   /** The merged PRs it stresses (stress missions), the core features it tests (sanity missions). */
   pullRequests: number[];
+  /**
+   * The merge commit of each PR it stresses, in the same order (stress missions; empty otherwise):
+   * the diffs the code host knows, read in the mission's checkout with `git show`.
+   */
+  mergeCommits: string[];
   features: string[];
   budgetUsd: number;
   maxTurns: number;

@@ -20,9 +20,9 @@ describe('planNight', () => {
   };
 
   it('stresses the PRs merged since the last run first, one sanity mission, then the least explored areas', () => {
-    const plan = planNight({ ...base, mergedPullRequests: [{ number: 7, title: 'Bulk prices', mergedAt: '2026-11-30T10:00:00.000Z', changedFiles: ['src/pricing.js'] }] });
+    const plan = planNight({ ...base, mergedPullRequests: [{ number: 7, title: 'Bulk prices', mergedAt: '2026-11-30T10:00:00.000Z', changedFiles: ['src/pricing.js'], mergeCommitSha: 'a7'.repeat(20) }] });
     expect(plan.missions.map((m) => m.id)).toEqual(['stress:pr-7', 'sanity:checkout', 'probe:src/coupon.js', 'probe:src/cart.js']);
-    expect(plan.missions[0]).toMatchObject({ kind: 'stress-merged-prs', areas: ['src/pricing.js'], pullRequests: [7], budgetUsd: 1, maxTurns: 20 });
+    expect(plan.missions[0]).toMatchObject({ kind: 'stress-merged-prs', areas: ['src/pricing.js'], pullRequests: [7], mergeCommits: ['a7'.repeat(20)], budgetUsd: 1, maxTurns: 20 });
     expect(plan.missions[2]!.reason).toBe('never explored, 0 commit(s) in 30 days, no test names it (score 104.0)');
   });
 
@@ -51,7 +51,7 @@ describe('planNight', () => {
   });
 
   it('does not stress a PR an earlier night stressed, and lists what is past the mission limit', () => {
-    const prs = [1, 2, 3, 4].map((n) => ({ number: n, title: `pr ${n}`, mergedAt: `2026-11-2${n}T00:00:00.000Z`, changedFiles: ['src/cart.js'] }));
+    const prs = [1, 2, 3, 4].map((n) => ({ number: n, title: `pr ${n}`, mergedAt: `2026-11-2${n}T00:00:00.000Z`, changedFiles: ['src/cart.js'], mergeCommitSha: String(n).repeat(40) }));
     const history: PastMission[] = [{ nightId: 'n-0', missionId: 'stress:pr-1', kind: 'stress-merged-prs', areas: ['src/cart.js'], ran: true, recordedAt: '2026-11-25T02:00:00.000Z' }];
     const plan = planNight({ ...base, history, mergedPullRequests: prs });
     // cart was covered by the stress of #1 six days ago, so it ranks after the never explored.
@@ -89,7 +89,7 @@ describe('planNight properties', () => {
           settings: { ...settings, maxMissions },
           history: [],
           areas,
-          mergedPullRequests: prs.map((n) => ({ number: n, title: `#${n}`, mergedAt: '2026-11-30T00:00:00.000Z', changedFiles: areas.slice(0, 1).map((a) => a.path) })),
+          mergedPullRequests: prs.map((n) => ({ number: n, title: `#${n}`, mergedAt: '2026-11-30T00:00:00.000Z', changedFiles: areas.slice(0, 1).map((a) => a.path), mergeCommitSha: n.toString(16).padStart(40, '0') })),
           coreFeatures: features.map((name) => ({ name, areas: areas.slice(0, 2).map((a) => a.path), source: 'tests' as const })),
         };
         const first = planNight(input);

@@ -24,6 +24,8 @@ export interface MergedPullRequestFacts {
   title: string;
   mergedAt: string;
   changedFiles: string[];
+  /** The commit the merge put on the default branch: its diff is the PR's, in any checkout of the night's revision. */
+  mergeCommitSha: string;
 }
 
 export interface CoreFeatureFacts {
@@ -137,12 +139,13 @@ export function planNight(input: PlanInput): NightPlan {
     notRepeated.push({ id, why: `ran last night (${previous.recordedAt.slice(0, 10)}) and its areas have not changed since` });
     return true;
   };
-  const mission = (id: string, kind: QaMissionKind, areas: string[], reason: string, extra: Partial<Pick<QaMissionPlan, 'pullRequests' | 'features'>> = {}): QaMissionPlan => ({
+  const mission = (id: string, kind: QaMissionKind, areas: string[], reason: string, extra: Partial<Pick<QaMissionPlan, 'pullRequests' | 'mergeCommits' | 'features'>> = {}): QaMissionPlan => ({
     id,
     kind,
     areas: [...new Set(areas)].sort(),
     reason,
     pullRequests: extra.pullRequests ?? [],
+    mergeCommits: extra.mergeCommits ?? [],
     features: extra.features ?? [],
     budgetUsd: settings.missionBudgetUsd,
     maxTurns: settings.maxTurnsPerMission,
@@ -155,6 +158,7 @@ export function planNight(input: PlanInput): NightPlan {
     .map((pr) =>
       mission(stressMissionId(pr.number), 'stress-merged-prs', pr.changedFiles, `merged ${pr.mergedAt.slice(0, 10)} (#${pr.number} ${pr.title}), touching ${pr.changedFiles.length} file(s), not stressed by any night yet`, {
         pullRequests: [pr.number],
+        mergeCommits: [pr.mergeCommitSha],
       }),
     );
 
