@@ -1,14 +1,23 @@
+import { execFileSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify as verifySignature, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { format } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../config/config';
+import { temporalConnectionOptions } from '../../config/temporal-connection';
+import { describeTemporalSecurity } from '../../config/temporal-security.config';
 import type { RepositoryRef } from '../../ports/code-host.port';
 import { buildIncidentPorts } from '../../workers/dependencies';
 import { createTestDatabase } from '../support/database';
 import { startFakeGitHub } from '../support/fake-github-server';
 import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar } from '../support/har-replay-server';
+import { ADAPTER_SECRETS } from '../support/secret-markers';
+import { makeTestCertificates, type TestCertificates } from '../support/tls-certificates';
 
 /**
  * Secrets never leave, for the secrets test/e2e/secrets-never-leave.e2e.test.ts cannot set because
@@ -20,9 +29,11 @@ import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar } from '../s
  * (../shared/fixtures/datadog), and the GitHub App code host with GITHUB_APP_ID, GITHUB_API_URL at
  * the loopback GitHub (test/support/fake-github-server.ts) and a freshly generated RSA key, given once
  * as GITHUB_APP_PRIVATE_KEY and once through GITHUB_APP_PRIVATE_KEY_FILE. A key cannot be a marker,
- * so what is looked for is its PEM body, as overlapping 24-character windows of each line (keyNeedles).
+ * so what is looked for is its PEM body, as overlapping 24-character windows of each line, as text and
+ * as a Buffer's bytes (keyNeedles).
  *
- * The calls an incident makes through them are made, successes and the failures an activity would
+ * The calls an incident makes through them are made (a monitor read, a log search, a PR opened from a
+ * diff, a comment, the open PRs listed, a line blamed), with the failures an activity would
  * report (a monitor Datadog refuses with 403, one it does not know, a revision GitHub does not have):
  * a marker may reach Datadog only as the DD-API-KEY and DD-APPLICATION-KEY headers, and GitHub only
  * an App JWT the key signed (checked against its public half) and the installation token it bought,
@@ -32,13 +43,23 @@ import { datadogFixturesDir, HarReplayServer, jsonResponse, readHar } from '../s
  * stack, cause and every own property, as an activity failure would carry them into the history and
  * so into `steward export`), in the ports' labels, or in any file under the data folder.
  *
- * Not covered here: the incident workflow's own history and export, and traces, with these adapters
- * (no recorded Datadog exchange answers what a whole incident asks, so no incident runs through them;
- * the demo test covers export and traces with the secrets it can set, and these adapters make no spans
- * of their own). TEMPORAL_TLS_CLIENT_KEY_DATA and _PATH: `temporal server start-dev` has no TLS flags,
- * so no worker can connect with them to the dev server the tests run on; config/temporal-connection.test.ts
- * tests the TLS connection options against a TLS server of its own, without a marker scan.
+ * TEMPORAL_TLS_CLIENT_KEY_DATA and _PATH: `temporal server start-dev` has no TLS flags, so the second
+ * test puts an mTLS front (startMtlsFront) before the dev server the tests run on, and connects through
+ * it as worker.main.ts and the CLI do (loadConfig, temporalConnectionOptions, the client's Connection
+ * and the workers' NativeConnection), with the test CA's client key (tls-certificates.ts); a handshake
+ * with the wrong server name is refused. The key must have served the handshake (the front saw the
+ * client certificate) and be in no output, start-up line or error.
+ *
+ * Not covered here: the incident workflow's own history and export, and traces, with these adapters:
+ * no recorded Datadog exchange answers what a whole incident asks, so no incident runs through them,
+ * and no worker process is started with the TLS key (the connections are made in this process). The
+ * demo test covers export and traces with the secrets it can set; these adapters make no spans of their own.
  */
+
+/** The secrets each test below sets, held to ADAPTER_SECRETS so that one added there without a test here fails. */
+const DATADOG_KEY_VARIABLES = ['DATADOG_API_KEY', 'DATADOG_APP_KEY'] as const;
+const GITHUB_KEY_VARIABLES = ['GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE'] as const;
+const TEMPORAL_KEY_VARIABLES = ['TEMPORAL_TLS_CLIENT_KEY_DATA', 'TEMPORAL_TLS_CLIENT_KEY_PATH'] as const;
 
 const APP_ID = 515151;
 const INSTALLATION_ID = 4242;
@@ -66,7 +87,8 @@ interface SecretScan {
 /**
  * A key's needles: windows of KEY_WINDOW base64 characters every KEY_WINDOW_STEP along each PEM body
  * line, so that any run of KEY_WINDOW + KEY_WINDOW_STEP characters of a line holds one, whether the key
- * leaks as its PEM, JSON-escaped, or as one line of base64 (the windows never cross a line break).
+ * leaks as its PEM, JSON-escaped, or as one line of base64 (the windows never cross a line break),
+ * and the same windows as a Buffer's bytes would show them.
  * 24 base64 characters are 144 bits of the key: no other text holds them.
  */
 const KEY_WINDOW = 24;
@@ -77,8 +99,16 @@ function keyNeedles(variable: string, pemLines: string[]): Record<string, string
     pemLines.flatMap((line, index) =>
       Array.from({ length: Math.max(1, Math.ceil((line.length - KEY_WINDOW) / KEY_WINDOW_STEP) + 1) }, (_, window) => {
         const start = Math.min(window * KEY_WINDOW_STEP, Math.max(0, line.length - KEY_WINDOW));
-        return [`${variable} (PEM line ${index + 1}, characters ${start + 1}-${Math.min(start + KEY_WINDOW, line.length)})`, line.slice(start, start + KEY_WINDOW)];
-      }),
+        const window_ = line.slice(start, start + KEY_WINDOW);
+        const where = `${variable} (PEM line ${index + 1}, characters ${start + 1}-${Math.min(start + KEY_WINDOW, line.length)}`;
+        const bytes = Buffer.from(window_, 'latin1');
+        // A key held as a Buffer leaks as its bytes: hex (toString('hex')) or the numbers JSON.stringify gives.
+        return [
+          [`${where})`, window_],
+          [`${where}, as hex)`, bytes.toString('hex')],
+          [`${where}, as JSON bytes)`, [...bytes].join(',')],
+        ];
+      }).flat(),
     ),
   );
 }
@@ -153,17 +183,21 @@ function signedBy(jwt: string, publicKey: KeyObject): boolean {
   return verifySignature('RSA-SHA256', Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature, 'base64url'));
 }
 
+it('sets every adapter secret, each in one of the tests below', () => {
+  expect([...DATADOG_KEY_VARIABLES, ...GITHUB_KEY_VARIABLES, ...TEMPORAL_KEY_VARIABLES].sort()).toEqual([...ADAPTER_SECRETS].sort());
+});
+
 describe('secrets never leave the Datadog and GitHub App adapters', () => {
   const cleanUps: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanUp of cleanUps.splice(0).reverse()) await cleanUp();
   });
 
-  it.each(['GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE'] as const)(
+  it.each(GITHUB_KEY_VARIABLES)(
     'sends the keys only as their credentials and leaves them nowhere else, the App key given as %s',
     async (keyVariable) => {
       const tag = randomBytes(4).toString('hex');
-      const markers = { DATADOG_API_KEY: `marker${tag}datadogapikey`, DATADOG_APP_KEY: `marker${tag}datadogappkey` };
+      const markers = Object.fromEntries(DATADOG_KEY_VARIABLES.map((name) => [name, `marker${tag}${name.toLowerCase().replace(/_/g, '')}`])) as Record<(typeof DATADOG_KEY_VARIABLES)[number], string>;
       // PKCS#1, as GitHub hands out App keys; its body lines, not a marker, are what must not leave.
       const pair = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
       const pemLines = pair.privateKey.split('\n').filter((line) => line.length > 0 && !line.startsWith('-----'));
@@ -177,10 +211,13 @@ describe('secrets never leave the Datadog and GitHub App adapters', () => {
       const dataDir = path.join(root, 'data');
       const keyFile = path.join(root, 'github-app.pem');
       fs.writeFileSync(keyFile, pair.privateKey, { mode: 0o600 });
+      // The service's clone, holding GitHub's commits (written below): the code host mirrors it under the data folder to blame lines, git blame having no REST endpoint.
+      const clone = path.join(root, 'checkout-service');
+      execFileSync('git', ['init', '-q', '-b', 'main', clone]);
       const servicesFile = path.join(root, 'services.json');
       fs.writeFileSync(
         servicesFile,
-        JSON.stringify({ [SERVICE]: { repository: path.join(root, 'checkout-service'), githubRepository: REPOSITORY, testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }),
+        JSON.stringify({ [SERVICE]: { repository: clone, githubRepository: REPOSITORY, testCommand: 'npm test', singleTestCommand: 'npx jest {file}' } }),
       );
 
       const datadog = await HarReplayServer.start();
@@ -188,6 +225,7 @@ describe('secrets never leave the Datadog and GitHub App adapters', () => {
       const github = await startFakeGitHub({ appId: APP_ID, appPublicKey: createPublicKey(pair.publicKey) });
       cleanUps.push(() => github.close());
       const base = github.addRepository(REPOSITORY, { installationId: INSTALLATION_ID, files: { 'src/cart.js': BASE_FILE } });
+      await github.writeInto(REPOSITORY, clone, async (args, input) => execFileSync('git', args, { cwd: clone, input, encoding: 'utf8' }));
 
       const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(STEWARD_|SLACK_|TEMPORAL_|DATADOG_|GITHUB_|ANTHROPIC_|OPENAI_|OTEL_|DATABASE_URL$)/.test(name)));
       const env: NodeJS.ProcessEnv = {
@@ -242,8 +280,9 @@ describe('secrets never leave the Datadog and GitHub App adapters', () => {
         });
         const comment = await codeHost.comment(service, { kind: 'pull_request', number: pull.number }, `verified-${tag}`, 'Verified in a sandbox.');
         const open = await codeHost.openStewardPullRequests(service);
+        const author = await codeHost.authorOfLine({ repository: service, revision: base, file: 'src/cart.js', line: 1 });
         await failing(() => codeHost.resolveRevision(service, 'no-such-branch'));
-        return { labels: built.labels, monitor, searched, pull, comment, open };
+        return { labels: built.labels, monitor, searched, pull, comment, open, author };
       });
 
       // The calls did what an incident needs, so the scan below looked at real traffic.
@@ -251,6 +290,7 @@ describe('secrets never leave the Datadog and GitHub App adapters', () => {
       expect(result.searched).toEqual({ logs: [], total: 0, nextCursor: null });
       expect(result.open.map((pr) => pr.number)).toEqual([result.pull.number]);
       expect(result.comment.created).toBe(true);
+      expect(result.author.commit).toBe(base);
       expect(errors).toHaveLength(3);
       expect(result.labels.join('\n')).toContain(`GitHub App ${APP_ID} at ${github.baseUrl}`);
       expect(result.labels.join('\n')).toContain(`Datadog at ${datadog.baseUrl}`);
@@ -284,12 +324,111 @@ describe('secrets never leave the Datadog and GitHub App adapters', () => {
       hits.push(...findSecrets(`${pr!.title}\n${pr!.body}\n${JSON.stringify(github.filesAt(pr!.headSha))}`, `PR #${pr!.number} as GitHub holds it`, scan));
 
       const data = scanTree(dataDir, scan);
+      expect(data.files).toBeGreaterThan(0);
       hits.push(...data.hits);
       console.log(
         `adapter secrets scan (${keyVariable}): ${Object.keys(scan.needles).length} needles; ${output.length} characters of output, ${errors.length} errors, ` +
           `${datadog.received.length} Datadog requests, ${github.requests.length} GitHub requests (${jwts.length} with an App JWT), ${data.files} files under the data folder`,
       );
       expect(hits).toEqual([]);
+    },
+  );
+});
+
+/**
+ * An mTLS front for the dev server, which speaks no TLS itself: it asks for a client certificate
+ * from the test CA, offers h2 as gRPC needs, and pipes what it decrypts to the dev server's plaintext
+ * port. Each connection's client certificate CN is kept, to show the key was used for the handshake.
+ */
+async function startMtlsFront(certs: TestCertificates, upstream: string): Promise<{ address: string; clients: (string | undefined)[]; close(): Promise<void> }> {
+  const clients: (string | undefined)[] = [];
+  const [host, port] = [upstream.slice(0, upstream.lastIndexOf(':')), Number(upstream.slice(upstream.lastIndexOf(':') + 1))];
+  const sockets = new Set<net.Socket>();
+  const server = tls.createServer(
+    { cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey), ca: fs.readFileSync(certs.caCert), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
+    (socket) => {
+      clients.push(socket.getPeerCertificate().subject?.CN as string | undefined);
+      const backend = net.connect(port, host === 'localhost' ? '127.0.0.1' : host);
+      sockets.add(socket).add(backend);
+      socket.pipe(backend).pipe(socket);
+      const end = (): void => void (socket.destroy(), backend.destroy());
+      socket.on('error', end).on('close', end);
+      backend.on('error', end).on('close', end);
+    },
+  );
+  // A refused handshake (the wrong server name) is the client's to report; the front only drops it.
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    clients,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("secrets never leave Temporal's TLS connections", () => {
+  let certs: TestCertificates;
+  beforeAll(() => {
+    certs = makeTestCertificates();
+  });
+  afterAll(() => certs.remove());
+
+  it.each(TEMPORAL_KEY_VARIABLES)(
+    'uses the client key, given as %s, for the handshake only: the client and the workers connect, a refused handshake says nothing of it',
+    async (keyVariable) => {
+      const clientKey = fs.readFileSync(certs.clientKey, 'utf8');
+      const pemLines = clientKey.split('\n').filter((line) => line.length > 0 && !line.startsWith('-----'));
+      expect(pemLines.length).toBeGreaterThan(20);
+      const scan: SecretScan = { needles: keyNeedles(keyVariable, pemLines) };
+      const front = await startMtlsFront(certs, process.env.TEMPORAL_ADDRESS!);
+      const environment = (serverName: string): NodeJS.ProcessEnv => ({
+        TEMPORAL_ADDRESS: front.address,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.caCert,
+        TEMPORAL_TLS_SERVER_NAME: serverName,
+        TEMPORAL_TLS_CLIENT_CERT_PATH: certs.clientCert,
+        ...(keyVariable === 'TEMPORAL_TLS_CLIENT_KEY_DATA' ? { TEMPORAL_TLS_CLIENT_KEY_DATA: clientKey } : { TEMPORAL_TLS_CLIENT_KEY_PATH: certs.clientKey }),
+      });
+      const errors: unknown[] = [];
+      try {
+        const { result, output } = await capturingOutput(async () => {
+          const security = loadConfig(environment(certs.serverName)).temporal.security;
+          // As worker.main.ts and the CLI connect: one set of options for the client and the workers' native connection.
+          const options = temporalConnectionOptions(front.address, security);
+          const client = await Connection.connect({ ...options, connectTimeout: 10_000 });
+          const listed = await client.workflowService.listWorkflowExecutions({ namespace: 'default', pageSize: 1 });
+          await client.close();
+          const native = await NativeConnection.connect(options);
+          await native.close();
+          const wrongName = temporalConnectionOptions(front.address, loadConfig(environment('not-temporal.test')).temporal.security);
+          await Connection.connect({ ...wrongName, connectTimeout: 3_000 }).then(
+            () => errors.push(new Error('a handshake with the wrong server name succeeded')),
+            (error: unknown) => void errors.push(error),
+          );
+          await NativeConnection.connect(wrongName).then(
+            () => errors.push(new Error('a native handshake with the wrong server name succeeded')),
+            (error: unknown) => void errors.push(error),
+          );
+          return { listed, described: describeTemporalSecurity(security) };
+        });
+
+        expect(Array.isArray(result.listed.executions)).toBe(true);
+        expect(result.described).toBe('mTLS (client certificate), server CA given, server name temporal.test');
+        // The client's and the workers' handshakes presented the certificate whose key is the secret.
+        expect(front.clients.filter((cn) => cn === 'steward-test-client').length).toBeGreaterThanOrEqual(2);
+        expect(errors.map((error) => error instanceof Error && !/succeeded$/.test(error.message))).toEqual([true, true]);
+        const hits = [
+          ...findSecrets(output, 'stdout, stderr and console', scan),
+          ...findSecrets(result.described, 'the start-up line on Temporal security', scan),
+          ...errors.flatMap((error, index) => findSecrets(errorText(error), `refused handshake ${index + 1} (${(error as Error).message.slice(0, 80)})`, scan)),
+        ];
+        console.log(`TLS key scan (${keyVariable}): ${Object.keys(scan.needles).length} needles; ${output.length} characters of output, ${errors.length} errors, ${front.clients.length} TLS connections`);
+        expect(hits).toEqual([]);
+      } finally {
+        await front.close();
+      }
     },
   );
 });
