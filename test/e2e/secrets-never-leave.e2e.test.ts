@@ -29,10 +29,12 @@ import { ADAPTER_SECRETS, DEMO_SECRETS } from '../support/secret-markers';
  * Not set here, because the demo would then leave the embedded defaults (README, "What the demo runs
  * on"): DATADOG_API_KEY and DATADOG_APP_KEY (monitors and logs would go to Datadog), GITHUB_APP_PRIVATE_KEY
  * (and _FILE: the code host would be GitHub, and needs GITHUB_APP_ID), TEMPORAL_TLS_CLIENT_KEY_DATA
- * and _PATH (TLS, which the dev server does not speak). Those are ADAPTER_SECRETS, and
- * no test gives them markers yet (the real adapters against loopback servers are still to be tested
- * with them); the first test below holds the two lists to every secret config/config.ts reads
- * (SECRET_VARIABLES), so a secret added later without a marker fails. The model keys are set: STEWARD_MODEL_PROVIDER
+ * and _PATH (TLS, which the dev server does not speak). Those are ADAPTER_SECRETS, which
+ * test/e2e/adapter-secrets-never-leave.test.ts sets: the real adapters, built by the composition root,
+ * against loopback Datadog and GitHub, and Temporal's connections through an mTLS front, scanning
+ * output, errors, requests, the PR and the data folder, though no incident runs there, so no export or
+ * trace is scanned for them. The first test below holds the two lists to every secret config/config.ts
+ * reads (SECRET_VARIABLES), so a secret added later without a marker fails. The model keys are set: STEWARD_MODEL_PROVIDER
  * stays `replay`, which reads no key. TEMPORAL_API_KEY is set with TEMPORAL_TLS=false, so it is sent
  * to the dev server, which ignores it. Slack is set, with SLACK_API_URL at a loopback stand-in for
  * slack.com/api (test/support/fake-slack-server.ts): what the notifier posts there is scanned too, and

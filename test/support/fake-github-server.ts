@@ -28,6 +28,8 @@ export interface RecordedRequest {
   /** Below the API root, e.g. /repos/acme/checkout/git/trees, percent-decoded. */
   path: string;
   query: URLSearchParams;
+  /** As Node reads them (names in lower case), credentials included: a test can check what each call was authorised with. */
+  headers: http.IncomingHttpHeaders;
   body: unknown;
   status: number;
 }
@@ -450,7 +452,7 @@ export class FakeGitHub {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
     const below = url.pathname.startsWith(`${API_PATH}/`) ? url.pathname.slice(API_PATH.length) : null;
-    const recorded: RecordedRequest = { method, path: below === null ? url.pathname : decodeURIComponent(below), query: url.searchParams, body: null, status: 0 };
+    const recorded: RecordedRequest = { method, path: below === null ? url.pathname : decodeURIComponent(below), query: url.searchParams, headers: request.headers, body: null, status: 0 };
     this.requests.push(recorded);
 
     let answer: FakeResponse;

@@ -1,9 +1,12 @@
 /**
  * Which test sets a marker for which secret of config/config.ts (SECRET_VARIABLES): the demo run of
  * test/e2e/secrets-never-leave.e2e.test.ts for the secrets it can carry on its embedded defaults, and
- * ADAPTER_SECRETS for those that would take the demo off them (Datadog, the GitHub App, Temporal's TLS
- * key). No test sets markers for these yet: a test of the real adapters against loopback servers is
- * the open part of issue 13. The e2e test holds the two lists, together, to SECRET_VARIABLES.
+ * test/e2e/adapter-secrets-never-leave.test.ts for ADAPTER_SECRETS, those that would take the demo off
+ * them: the Datadog keys as markers and the GitHub App key (inline and as a file) as a generated key,
+ * through the real adapters the composition root builds, against loopback Datadog and GitHub; the
+ * Temporal TLS client key (inline and as a file) through an mTLS front before the dev server. The
+ * adapters test runs no incident, so the incident's export and traces are scanned for DEMO_SECRETS
+ * only. The e2e test holds the two lists, together, to SECRET_VARIABLES.
  */
 export const DEMO_SECRETS = ['STEWARD_WEBHOOK_TOKEN', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY', 'GITHUB_WEBHOOK_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'DATABASE_URL'] as const;
 
