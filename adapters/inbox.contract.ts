@@ -84,6 +84,20 @@ export function describeInboxContract(name: string, setup: { store: () => InboxP
       expect(ids(seen)).toEqual(['a1', 'a2']);
     });
 
+    it('counts the failures for no known reason apart from the rest, and a retried dead letter starts both counts again', async () => {
+      await store().put(delivery('a', 'wf'));
+      const outage = async (): Promise<RelayAttempt> => ({ relayed: false, error: 'transient failure: Temporal is unavailable', deadLetter: false });
+      const odd = async (): Promise<RelayAttempt> => ({ relayed: false, error: 'unclassified failure: socket hang up', deadLetter: false, unclassified: true });
+      await store().relayBatch(10, outage);
+      await store().relayBatch(10, outage);
+      await store().relayBatch(10, odd);
+      expect((await store().list('pending', 10)).map((d) => [d.attempts, d.unclassifiedFailures])).toEqual([[3, 1]]);
+      await store().relayBatch(10, async () => ({ relayed: false, error: 'unclassified failure: socket hang up', deadLetter: true, unclassified: true }));
+      expect((await store().list('dead', 10)).map((d) => [d.attempts, d.unclassifiedFailures])).toEqual([[4, 2]]);
+      expect(await store().retryDeadLetter(`${prefix}-a`)).toBe('requeued');
+      expect((await store().list('pending', 10)).map((d) => [d.attempts, d.unclassifiedFailures])).toEqual([[0, 0]]);
+    });
+
     it('records a relay that throws as a failed attempt, and keeps the delivery', async () => {
       await store().put(delivery('a', 'wf'));
       const throwing = async (): Promise<RelayAttempt> => {

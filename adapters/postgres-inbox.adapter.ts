@@ -20,6 +20,7 @@ interface InboxRow {
   payload: unknown;
   received_at: Date;
   attempts: number;
+  unclassified_failures: number;
   last_error: string | null;
 }
 
@@ -63,7 +64,7 @@ export class PostgresInbox implements InboxPort {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<InboxRow>(
-        `SELECT seq, delivery_id, kind, source, workflow_id, payload, received_at, attempts, last_error
+        `SELECT seq, delivery_id, kind, source, workflow_id, payload, received_at, attempts, unclassified_failures, last_error
            FROM delivery_inbox i
           WHERE relayed_at IS NULL AND dead_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM delivery_inbox e WHERE e.workflow_id = i.workflow_id AND e.relayed_at IS NULL AND e.dead_at IS NULL AND e.seq < i.seq)
@@ -82,10 +83,11 @@ export class PostgresInbox implements InboxPort {
           await client.query('UPDATE delivery_inbox SET relayed_at = now(), outcome = $2, attempts = attempts + 1, last_error = NULL WHERE seq = $1', [row.seq, attempt.outcome]);
         } else {
           if (attempt.deadLetter) deadLettered += 1;
-          await client.query(`UPDATE delivery_inbox SET attempts = attempts + 1, last_error = $2, dead_at = CASE WHEN $3 THEN now() END WHERE seq = $1`, [
+          await client.query(`UPDATE delivery_inbox SET attempts = attempts + 1, unclassified_failures = unclassified_failures + CASE WHEN $4 THEN 1 ELSE 0 END, last_error = $2, dead_at = CASE WHEN $3 THEN now() END WHERE seq = $1`, [
             row.seq,
             attempt.error.slice(0, LAST_ERROR_MAX_CHARS),
             attempt.deadLetter,
+            attempt.unclassified === true,
           ]);
         }
       }
@@ -117,7 +119,7 @@ export class PostgresInbox implements InboxPort {
   async list(state: 'pending' | 'dead', limit: number): Promise<KeptDelivery[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`list limit must be a positive integer, got ${limit}`);
     const { rows } = await this.pool.query<KeptRow>(
-      `SELECT seq, delivery_id, kind, source, workflow_id, payload, received_at, attempts, last_error, dead_at
+      `SELECT seq, delivery_id, kind, source, workflow_id, payload, received_at, attempts, unclassified_failures, last_error, dead_at
          FROM delivery_inbox
         WHERE relayed_at IS NULL AND ${state === 'dead' ? 'dead_at IS NOT NULL' : 'dead_at IS NULL'}
         ORDER BY seq
@@ -128,7 +130,7 @@ export class PostgresInbox implements InboxPort {
   }
 
   async retryDeadLetter(deliveryId: string): Promise<RetryDeadLetterResult> {
-    const requeued = await this.pool.query('UPDATE delivery_inbox SET dead_at = NULL, attempts = 0 WHERE delivery_id = $1 AND dead_at IS NOT NULL', [deliveryId]);
+    const requeued = await this.pool.query('UPDATE delivery_inbox SET dead_at = NULL, attempts = 0, unclassified_failures = 0 WHERE delivery_id = $1 AND dead_at IS NOT NULL', [deliveryId]);
     if ((requeued.rowCount ?? 0) > 0) return 'requeued';
     const { rows } = await this.pool.query<{ relayed: boolean }>('SELECT relayed_at IS NOT NULL AS relayed FROM delivery_inbox WHERE delivery_id = $1', [deliveryId]);
     if (rows.length === 0) return 'unknown';
@@ -156,6 +158,7 @@ function pendingOf(row: InboxRow): PendingDelivery {
     payload: row.payload,
     receivedAt: row.received_at,
     attempts: row.attempts,
+    unclassifiedFailures: row.unclassified_failures,
     lastError: row.last_error,
   };
 }

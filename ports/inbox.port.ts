@@ -26,6 +26,12 @@ export interface PendingDelivery extends InboxDelivery {
   seq: number;
   /** Relays tried before this one. */
   attempts: number;
+  /**
+   * Of those, the ones that failed for no known reason: what the dead-letter limit counts. A
+   * Temporal outage's failures are not among them, so a delivery that waited out a long outage is
+   * not set aside by the first odd error after it.
+   */
+  unclassifiedFailures: number;
   lastError: string | null;
 }
 
@@ -37,7 +43,7 @@ export type RelayAttempt =
    * workflow's later ones, and is tried again. `deadLetter: true`: it is set aside with this error,
    * and its workflow's next delivery is relayed in the next batch.
    */
-  | { relayed: false; error: string; deadLetter: boolean };
+  | { relayed: false; error: string; deadLetter: boolean; /** Failed for no known reason: counted in unclassifiedFailures. */ unclassified?: boolean };
 
 export interface RelayBatchResult {
   claimed: number;
@@ -82,7 +88,7 @@ export interface InboxPort {
   /** Up to `limit` kept deliveries in the order received: the pending ones, or with `dead` the dead letters. */
   list(state: 'pending' | 'dead', limit: number): Promise<KeptDelivery[]>;
   /**
-   * Puts a dead letter back in the queue, its attempts counted from zero again (its last error kept
+   * Puts a dead letter back in the queue, its attempts (and unclassified failures) counted from zero again (its last error kept
    * until the next attempt). It keeps its place in the order received: it goes before its
    * workflow's deliveries still pending, after those relayed while it was set aside.
    */

@@ -10,7 +10,7 @@ import { InMemoryInbox } from '../test/fakes/in-memory-inbox';
 import { freePort } from '../test/support/ports';
 import { startDeployWatchStandIn } from '../test/support/deploy-watch-stand-in';
 import { standInRecordQuery } from '../test/support/deploy-watch-stand-in.workflow';
-import { classifyRelayFailure, relayInboxOnce, type RelaySettings } from './relay-inbox.use-case';
+import { classifyRelayFailure, setsAside, relayInboxOnce, type RelaySettings } from './relay-inbox.use-case';
 
 /** The relay against the run's Temporal dev server, the deploy watch's stand-in recording what reaches it. */
 describe('relayInboxOnce', () => {
@@ -113,6 +113,8 @@ describe('relayInboxOnce', () => {
       { id: `${service}-1`, attempts: 4, dead: false },
       { id: `${service}-2`, attempts: 0, dead: false },
     ]);
+    // None of the outage's failures counts toward the dead-letter limit.
+    expect((await inbox.list('pending', 10)).map((d) => d.unclassifiedFailures)).toEqual([0, 0]);
     await unreachable.close();
     expect(await relayInboxOnce(client.workflow, inbox, strict)).toMatchObject({ relayed: 1 });
     expect(await relayInboxOnce(client.workflow, inbox, strict)).toMatchObject({ relayed: 1 });
@@ -135,6 +137,15 @@ describe('classifyRelayFailure', () => {
   it('calls an error about Temporal or this relay transient: unreachable, past its deadline, overloaded, not allowed', () => {
     for (const code of [14, 4, 8, 13, 16, 7]) expect(classifyRelayFailure(wrapped(grpcError(code, `code ${code}`)))).toBe('transient');
     expect(classifyRelayFailure(ApplicationFailure.retryable('try again', 'Whatever'))).toBe('unclassified');
+  });
+
+  it('sets aside a permanent failure at once, an unclassified one at the limit counted over its own kind only, a transient one never', () => {
+    expect(setsAside('permanent', 0, 10)).toBe(true);
+    expect(setsAside('transient', 500, 1)).toBe(false);
+    // Nine failures before, all of an outage (attempts 9, unclassified 0): the first odd one is not the tenth.
+    expect(setsAside('unclassified', 0, 10)).toBe(false);
+    expect(setsAside('unclassified', 8, 10)).toBe(false);
+    expect(setsAside('unclassified', 9, 10)).toBe(true);
   });
 
   it('leaves the rest unclassified, set aside only after the configured attempts', () => {

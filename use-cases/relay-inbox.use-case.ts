@@ -62,6 +62,15 @@ export function classifyRelayFailure(error: unknown): RelayFailureClass {
   return 'unclassified';
 }
 
+/**
+ * Whether a failed relay sets its delivery aside: a permanent failure at once, an unclassified one
+ * once it is the `deadAfterAttempts`-th of its kind, a transient one never. Only failures for no
+ * known reason count toward the limit: an outage's transient ones say nothing of the delivery.
+ */
+export function setsAside(failure: RelayFailureClass, unclassifiedBefore: number, deadAfterAttempts: number): boolean {
+  return failure === 'permanent' || (failure === 'unclassified' && unclassifiedBefore + 1 >= deadAfterAttempts);
+}
+
 /** One batch: claims pending deliveries (the oldest of each workflow), relays them, records each outcome. */
 export function relayInboxOnce(client: WorkflowClient, inbox: InboxPort, settings: RelaySettings): Promise<RelayBatchResult> {
   return inbox.relayBatch(settings.batchSize, (delivery) => relayOne(client, delivery, settings));
@@ -73,8 +82,9 @@ async function relayOne(client: WorkflowClient, delivery: PendingDelivery, setti
   } catch (error) {
     const failure = classifyRelayFailure(error);
     const attempts = delivery.attempts + 1;
-    const deadLetter = failure === 'permanent' || (failure === 'unclassified' && attempts >= settings.deadAfterAttempts);
-    return { relayed: false, error: `${failure} failure after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${messagesOf(error)}`, deadLetter };
+    const unclassified = failure === 'unclassified';
+    const deadLetter = setsAside(failure, delivery.unclassifiedFailures, settings.deadAfterAttempts);
+    return { relayed: false, error: `${failure} failure after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${messagesOf(error)}`, deadLetter, unclassified };
   }
 }
 

@@ -19,7 +19,7 @@ export class InMemoryInbox implements InboxPort {
     for (const field of ['deliveryId', 'workflowId', 'source'] as const) if (!delivery[field]) throw new Error(`${field} is required`);
     if (this.rows.some((row) => row.deliveryId === delivery.deliveryId)) return { stored: false };
     // A copy, as a database keeps its own: the caller changing its object changes nothing here.
-    this.rows.push({ ...structuredClone(delivery), seq: this.nextSeq++, attempts: 0, lastError: null, relayedAt: null, deadAt: null, outcome: null, claimed: false });
+    this.rows.push({ ...structuredClone(delivery), seq: this.nextSeq++, attempts: 0, unclassifiedFailures: 0, lastError: null, relayedAt: null, deadAt: null, outcome: null, claimed: false });
     return { stored: true };
   }
 
@@ -51,6 +51,7 @@ export class InMemoryInbox implements InboxPort {
           row.lastError = null;
         } else {
           row.lastError = attempt.error;
+          if (attempt.unclassified) row.unclassifiedFailures += 1;
           if (attempt.deadLetter) {
             deadLettered += 1;
             row.deadAt = new Date();
@@ -89,6 +90,7 @@ export class InMemoryInbox implements InboxPort {
     if (row.deadAt === null) return 'pending';
     row.deadAt = null;
     row.attempts = 0;
+    row.unclassifiedFailures = 0;
     return 'requeued';
   }
 
@@ -111,6 +113,6 @@ export class InMemoryInbox implements InboxPort {
   }
 
   private pendingOf(row: Row): PendingDelivery {
-    return { seq: row.seq, deliveryId: row.deliveryId, kind: row.kind, source: row.source, workflowId: row.workflowId, payload: structuredClone(row.payload), receivedAt: row.receivedAt, attempts: row.attempts, lastError: row.lastError };
+    return { seq: row.seq, deliveryId: row.deliveryId, kind: row.kind, source: row.source, workflowId: row.workflowId, payload: structuredClone(row.payload), receivedAt: row.receivedAt, attempts: row.attempts, unclassifiedFailures: row.unclassifiedFailures, lastError: row.lastError };
   }
 }
