@@ -68,7 +68,9 @@ if ! engine_answers; then
     say "starting dockerd (no bridge, no iptables: only loopback is routed here); log in $DOCKERD_LOG"
     # Its own session, so that it outlives this script and the test run that called it: the
     # images and the engine are the cache the next run starts from.
-    setsid dockerd --bridge=none --iptables=false --ip6tables=false --ip-masq=false >>"$DOCKERD_LOG" 2>&1 < /dev/null &
+    # 9>&-: the daemon outlives this script and must not keep its lock (fd 9) open, or every later
+    # call waits on the lock for as long as the daemon runs: the docker tier's second test file hung.
+    setsid dockerd --bridge=none --iptables=false --ip6tables=false --ip-masq=false >>"$DOCKERD_LOG" 2>&1 < /dev/null 9>&- &
   fi
   for _ in $(seq 1 60); do
     engine_answers && break
