@@ -3,7 +3,7 @@ import type { SignatureEvidenceView } from '../../contracts';
 import type { LedgerEvent, ModelUsageEntry } from '../../ports/incident-ledger.port';
 import { ExportTree, pad, table } from './export-tree';
 import type { RunHistory } from './run-history';
-import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline } from './run-sections';
+import { callsOf, indexOf, loose, notKeptSection, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline } from './run-sections';
 
 /** What a deploy watch's export is made from; its child incident, when it has one, is exported beside it. */
 export interface DeployWatchSources {
@@ -132,9 +132,7 @@ export function renderDeployWatchTree(sources: DeployWatchSources): ExportTree {
     indexOf(tree).replace(/^- `incident\/.*$\n?/gm, ''),
     ...(sources.child && 'tree' in sources.child ? ['- `incident/`: the child incident, exported the same way (its own README.md)'] : []),
     '',
-    '## What this export does not hold',
-    '',
-    ...(tree.notKept.length === 0 ? ['Nothing the sources were asked for is missing.'] : tree.notKept.map((note) => `- ${note}`)),
+    ...notKeptSection(tree),
     '',
     `From the workflow history (${run.eventCount} events; ${run.offloadedPayloads} payloads read back from the payload store) and the ledger (${sources.modelUsage.length} model calls). Exported by \`steward export\` at ${sources.exportedAt}.`,
   ].join('\n');

@@ -6,7 +6,7 @@ import type { DecisionRecord, FixAttemptRecord, LedgerEvent, LedgerIncident, Mod
 import type { Monitor } from '../../ports/monitors.port';
 import { ExportTree, fenced, pad, safeRelativePath, table } from './export-tree';
 import type { ActivityCall, RunHistory } from './run-history';
-import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline, writeTurns, type Loose } from './run-sections';
+import { callsOf, indexOf, loose, notKeptSection, text, writeActivities, writeCost, writeNotifications, writePrompts, writeRawHistory, writeRunRecord, writeTimeline, writeTurns, type Loose } from './run-sections';
 
 /** What an incident's export is made from, read by the use case from the history, the ledger, the conversation store and the code host. */
 export interface IncidentSources {
@@ -319,9 +319,7 @@ function writeReadme(tree: ExportTree, sources: IncidentSources, attempts: Attem
     '- `README.md`: this file',
     indexOf(tree),
     '',
-    '## What this export does not hold',
-    '',
-    ...(tree.notKept.length === 0 ? ['Nothing the sources were asked for is missing.'] : tree.notKept.map((note) => `- ${note}`)),
+    ...notKeptSection(tree),
     '',
     '## Where it comes from',
     '',

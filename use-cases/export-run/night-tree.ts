@@ -6,7 +6,7 @@ import type { ModelUsageEntry } from '../../ports/incident-ledger.port';
 import type { QaMissionRecord, QaNightRecord } from '../../ports/qa-ledger.port';
 import { ExportTree, fenced, fileName, safeRelativePath, table } from './export-tree';
 import type { RunHistory } from './run-history';
-import { callsOf, indexOf, loose, text, writeActivities, writeCost, writeNotifications, writeRawHistory, writeRunRecord, writeTimeline, writeTurns } from './run-sections';
+import { callsOf, indexOf, loose, notKeptSection, text, writeActivities, writeCost, writeNotifications, writeRawHistory, writeRunRecord, writeTimeline, writeTurns } from './run-sections';
 
 /** One mission of the night, as the use case read it: its own history when Temporal still has it, the ledger's record, its conversation and its model calls. */
 export interface MissionSources {
@@ -279,9 +279,7 @@ function writeReadme(tree: ExportTree, sources: NightSources, records: Map<strin
     indexOf(tree).replace(/^- `missions\/.*$\n?/gm, ''),
     ...sources.missions.map((m) => `- \`${missionDir(m.missionId)}/\`: mission \`${m.missionId}\`, ${m.history ? 'from its history and the ledger' : 'from the ledger only (its history is gone)'} (its own README.md)`),
     '',
-    '## What this export does not hold',
-    '',
-    ...(tree.notKept.length === 0 ? ['Nothing the sources were asked for is missing.'] : tree.notKept.map((note) => `- ${note}`)),
+    ...notKeptSection(tree),
     '',
     '## Where it comes from',
     '',

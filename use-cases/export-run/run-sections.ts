@@ -169,6 +169,11 @@ export function ledgerEventsSince(events: LedgerEvent[], kind: LedgerEvent['kind
   return events.filter((event) => event.kind === kind);
 }
 
+/** The README's account of what the sources lacked (ExportTree.notKept), the same in every kind of export; the blank line after it is the caller's. */
+export function notKeptSection(tree: ExportTree): string[] {
+  return ['## What this export does not hold', '', ...(tree.notKept.length === 0 ? ['Nothing the sources were asked for is missing.'] : tree.notKept.map((note) => `- ${note}`))];
+}
+
 /**
  * An agent's stored conversation (a fix attempt's, a QA mission's) under `dir/turns/`, one file per
  * message: the task, each answer with its tool calls, each round of tool results with the
